@@ -1,0 +1,53 @@
+// The threadx subcommands. main() parses the command line with CLI11 into these option structs;
+// each command returns the process exit code and throws InputError/OutputError for bad input.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace threadx {
+
+// Exit codes: 0 success, 1 bad input or output error, 3 stopped by a signal (file resumable).
+inline constexpr int kExitStopped = 3;
+
+struct SweepOptions {
+  std::vector<std::string> data;
+  std::string grid;
+  std::string out;
+  std::string timeframe;  // "" = bars as read
+  bool resume = false;
+  bool force = false;
+  unsigned threads = 0;
+  std::uint64_t unit_size = 4096;
+  double flush_interval_s = 2.0;
+  double progress_interval_s = 2.0;
+  std::string lanes = "simd";  // simd | scalar
+  std::string command_line;
+};
+int run_sweep(const SweepOptions& options);
+
+struct TopOptions {
+  std::string file;
+  std::string by = "sharpe";
+  std::size_t n = 10;
+  bool ascending = false;
+  std::int64_t min_trades = 0;
+  double max_drawdown = 1e300;
+  bool csv = false;
+};
+int run_top(const TopOptions& options);
+
+struct InfoOptions {
+  std::string file;
+  bool attributes = false;  // print every attribute, grid text included
+};
+int run_info(const InfoOptions& options);
+
+// Set by SIGINT/SIGTERM/SIGUSR1: running sweeps stop after the units in flight, flush, and exit
+// with kExitStopped.
+std::atomic<bool>& stop_flag();
+void install_stop_signals();
+
+}  // namespace threadx

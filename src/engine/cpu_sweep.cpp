@@ -1,0 +1,133 @@
+// CPU sweep driver (see cpu_sweep.hpp).
+#include "engine/cpu_sweep.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace threadx {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Finished {
+  WorkUnit unit;
+  std::vector<Metrics> rows;
+};
+
+}  // namespace
+
+CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
+                             ResultSink& sink, const CpuSweepOptions& options) {
+  const auto start = Clock::now();
+  unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  if (threads == 0) threads = 1;
+  // Finished units wait here for the consumer; the cap bounds memory when writing is slow.
+  const std::size_t queue_cap = 4 * static_cast<std::size_t>(threads) + 4;
+
+  std::mutex mutex;
+  std::condition_variable ready, space;
+  std::deque<Finished> queue;
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> abort{false};
+  std::exception_ptr worker_error;
+  unsigned running = threads;
+  CpuSweepReport report;
+  report.thread_busy_s.assign(threads, 0.0);
+
+  auto stop_requested = [&] {
+    return abort.load() || (options.stop != nullptr && options.stop->load());
+  };
+
+  auto worker = [&](unsigned t) {
+    try {
+      for (;;) {
+        if (stop_requested()) break;
+        const std::size_t k = next.fetch_add(1);
+        if (k >= units.size()) break;
+        const auto t0 = Clock::now();
+        Finished f{units[k], std::vector<Metrics>(units[k].size())};
+        run_unit_cpu(grid, bank, f.unit, f.rows.data(), options.mode);
+        report.thread_busy_s[t] += seconds_since(t0);
+        std::unique_lock lock(mutex);
+        space.wait(lock, [&] { return queue.size() < queue_cap || abort.load(); });
+        if (abort.load()) break;
+        queue.push_back(std::move(f));
+        ready.notify_one();
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex);
+      if (!worker_error) worker_error = std::current_exception();
+      abort = true;
+      space.notify_all();
+    }
+    std::lock_guard lock(mutex);
+    --running;
+    ready.notify_one();
+  };
+
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker, t);
+
+  std::uint64_t total = 0;
+  for (const WorkUnit& u : units) total += u.size();
+  auto last_flush = Clock::now(), last_progress = Clock::now();
+  std::exception_ptr sink_error;
+  for (;;) {
+    Finished f;
+    {
+      std::unique_lock lock(mutex);
+      ready.wait_for(lock, std::chrono::milliseconds(200),
+                     [&] { return !queue.empty() || running == 0; });
+      if (queue.empty()) {
+        if (running == 0) break;
+      } else {
+        f = std::move(queue.front());
+        queue.pop_front();
+        space.notify_one();
+      }
+    }
+    try {
+      if (!f.rows.empty()) {
+        sink.write(f.unit, f.rows);
+        ++report.units_done;
+        report.combos_done += f.unit.size();
+      }
+      if (seconds_since(last_flush) >= options.flush_interval_s) {
+        sink.flush();
+        last_flush = Clock::now();
+      }
+    } catch (...) {
+      sink_error = std::current_exception();
+      abort = true;
+      space.notify_all();
+      break;
+    }
+    if (options.on_progress && seconds_since(last_progress) >= options.progress_interval_s) {
+      options.on_progress({report.combos_done, total, report.units_done, seconds_since(start)});
+      last_progress = Clock::now();
+    }
+  }
+  for (std::thread& t : pool) t.join();
+  if (sink_error) std::rethrow_exception(sink_error);
+  // Units finished before a worker failed are still written, so a resume does not redo them.
+  for (Finished& f : queue) {
+    sink.write(f.unit, f.rows);
+    ++report.units_done;
+    report.combos_done += f.unit.size();
+  }
+  sink.flush();
+  if (worker_error) std::rethrow_exception(worker_error);
+  report.wall_s = seconds_since(start);
+  report.stopped = report.combos_done < total;
+  return report;
+}
+
+}  // namespace threadx

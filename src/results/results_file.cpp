@@ -1,0 +1,510 @@
+// HDF5 results file (see results_file.hpp). HDF5's own error stack printing is turned off; every
+// failing call becomes an OutputError naming the file and the operation.
+#include "results/results_file.hpp"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+
+namespace threadx {
+namespace {
+
+constexpr std::uint64_t kRowsPerChunk = 16384;
+constexpr std::uint64_t kFlagsPerChunk = 1 << 20;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw OutputError(path + ": " + what);
+}
+
+hid_t check(hid_t id, const std::string& path, const char* what) {
+  if (id < 0) fail(path, std::string("HDF5 ") + what + " failed");
+  return id;
+}
+
+void check_status(herr_t status, const std::string& path, const char* what) {
+  if (status < 0) fail(path, std::string("HDF5 ") + what + " failed (disk full or unwritable?)");
+}
+
+// Closes an HDF5 handle of any kind when it goes out of scope.
+class Handle {
+ public:
+  explicit Handle(hid_t id = -1) : id_(id) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() {
+    if (id_ >= 0) H5Idec_ref(id_);
+  }
+  [[nodiscard]] hid_t get() const { return id_; }
+
+ private:
+  hid_t id_;
+};
+
+void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+hid_t native_type(Column::Kind kind) {
+  switch (kind) {
+    case Column::Kind::U64: return H5T_NATIVE_UINT64;
+    case Column::Kind::I32: return H5T_NATIVE_INT32;
+    case Column::Kind::I64: return H5T_NATIVE_INT64;
+    default: return H5T_NATIVE_DOUBLE;
+  }
+}
+
+hid_t make_row_type(const std::vector<Column>& columns, std::size_t row_size) {
+  const hid_t type = H5Tcreate(H5T_COMPOUND, row_size);
+  for (const Column& c : columns) H5Tinsert(type, c.name.c_str(), c.offset, native_type(c.kind));
+  return type;
+}
+
+void write_attr(hid_t obj, const std::string& path, const std::string& name,
+                const std::string& value) {
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1));
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  Handle space(H5Screate(H5S_SCALAR));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle attr(check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                    path, "attribute create"));
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  check_status(H5Awrite(attr.get(), type.get(), padded.data()), path, "attribute write");
+}
+
+template <class T>
+void write_attr_num(hid_t obj, const std::string& path, const std::string& name, T value,
+                    hid_t type) {
+  Handle space(H5Screate(H5S_SCALAR));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                    path, "attribute create"));
+  check_status(H5Awrite(attr.get(), type, &value), path, "attribute write");
+}
+
+void write_attr(hid_t obj, const std::string& path, const std::string& name, std::int64_t v) {
+  write_attr_num(obj, path, name, v, H5T_NATIVE_INT64);
+}
+void write_attr(hid_t obj, const std::string& path, const std::string& name, double v) {
+  write_attr_num(obj, path, name, v, H5T_NATIVE_DOUBLE);
+}
+
+// An attribute's value as text (strings as they are, numbers printed), or nullopt.
+std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
+  Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  Handle type(H5Aget_type(attr.get()));
+  switch (H5Tget_class(type.get())) {
+    case H5T_STRING: {
+      if (H5Tis_variable_str(type.get()) > 0) return std::string("<variable-length string>");
+      std::string s(H5Tget_size(type.get()), '\0');
+      Handle mem(H5Tcopy(H5T_C_S1));
+      H5Tset_size(mem.get(), s.size());
+      H5Aread(attr.get(), mem.get(), s.data());
+      s.resize(std::strlen(s.c_str()));
+      return s;
+    }
+    case H5T_INTEGER: {
+      std::int64_t v = 0;
+      H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
+      return std::to_string(v);
+    }
+    case H5T_FLOAT: {
+      double v = 0;
+      H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v);
+      return format_double(v);
+    }
+    default: return std::string("<unsupported type>");
+  }
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+std::string data_files(const BarSeries& bars) {
+  std::vector<std::string> v;
+  for (const DataSource& s : bars.sources) v.push_back(std::filesystem::path(s.path).filename());
+  return join(v, "\n");
+}
+std::string data_sha(const BarSeries& bars) {
+  std::vector<std::string> v;
+  for (const DataSource& s : bars.sources) v.push_back(s.sha256);
+  return join(v, "\n");
+}
+
+std::string swept_names(const Grid& grid) {
+  std::vector<std::string> v;
+  for (std::size_t p = 0; p < kParamCount; ++p)
+    if (grid.swept[p]) v.emplace_back(kParams[p].name);
+  return join(v, ",");
+}
+
+// Writes (or, on resume, rewrites) the run-specific attributes.
+void write_run_attrs(hid_t file, const std::string& path, const Provenance& prov) {
+  write_attr(file, path, "program_version", prov.program_version);
+  write_attr(file, path, "command_line", prov.command_line);
+  write_attr(file, path, "ranks", prov.ranks);
+  write_attr(file, path, "devices", prov.devices);
+  write_attr(file, path, "start_time", prov.start_time);
+  write_attr(file, path, "end_time", std::string());
+  write_attr(file, path, "complete", std::int64_t{0});
+}
+
+}  // namespace
+
+// ---- RowLayout ---------------------------------------------------------------------------------
+
+RowLayout::RowLayout(const Grid& grid) {
+  auto add = [this](std::string name, Column::Kind kind, std::size_t size) {
+    columns_.push_back({std::move(name), kind, row_size_, size});
+    row_size_ += size;
+  };
+  add("combo_id", Column::Kind::U64, 8);
+  for (std::size_t p = 0; p < kParamCount; ++p) {
+    if (!grid.swept[p]) continue;
+    if (kParams[p].type == ParamType::Double)
+      add(std::string(kParams[p].name), Column::Kind::F64, 8);
+    else
+      add(std::string(kParams[p].name), Column::Kind::I32, 4);
+  }
+  for (const MetricSpec& m : kMetrics)
+    add(std::string(m.name), m.name == "trades" ? Column::Kind::I64 : Column::Kind::F64, 8);
+}
+
+void RowLayout::pack(const Grid& grid, ComboId id, const Metrics& m, unsigned char* row) const {
+  const auto idx = grid.indices_of(id);
+  std::size_t c = 0;
+  std::memcpy(row + columns_[c++].offset, &id, 8);
+  for (std::size_t p = 0; p < kParamCount; ++p) {
+    if (!grid.swept[p]) continue;
+    const double v = grid.values[p][idx[p]];
+    if (columns_[c].kind == Column::Kind::F64) {
+      std::memcpy(row + columns_[c].offset, &v, 8);
+    } else {
+      const auto iv = static_cast<std::int32_t>(v);
+      std::memcpy(row + columns_[c].offset, &iv, 4);
+    }
+    ++c;
+  }
+  for (std::size_t k = 0; k < kMetrics.size(); ++k, ++c) {
+    if (columns_[c].kind == Column::Kind::I64) {
+      std::memcpy(row + columns_[c].offset, &m.trades, 8);
+    } else {
+      const double v = metric_value(m, k);
+      std::memcpy(row + columns_[c].offset, &v, 8);
+    }
+  }
+}
+
+const Column* RowLayout::find(const std::string& name) const {
+  for (const Column& c : columns_)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+double ResultsReader::value(const unsigned char* row, const Column& c) {
+  switch (c.kind) {
+    case Column::Kind::U64: {
+      std::uint64_t v;
+      std::memcpy(&v, row + c.offset, 8);
+      return static_cast<double>(v);
+    }
+    case Column::Kind::I32: {
+      std::int32_t v;
+      std::memcpy(&v, row + c.offset, 4);
+      return v;
+    }
+    case Column::Kind::I64: {
+      std::int64_t v;
+      std::memcpy(&v, row + c.offset, 8);
+      return static_cast<double>(v);
+    }
+    default: {
+      double v;
+      std::memcpy(&v, row + c.offset, 8);
+      return v;
+    }
+  }
+}
+
+double RowLayout::value(const unsigned char* row, const Column& c) const {
+  return ResultsReader::value(row, c);
+}
+
+// ---- ResultsFile -------------------------------------------------------------------------------
+
+ResultsFile::ResultsFile(std::string path, const Grid& grid)
+    : path_(std::move(path)), grid_(&grid), layout_(grid) {}
+
+ResultsFile::ResultsFile(ResultsFile&& o) noexcept
+    : path_(std::move(o.path_)),
+      grid_(o.grid_),
+      layout_(std::move(o.layout_)),
+      file_(std::exchange(o.file_, -1)),
+      results_(std::exchange(o.results_, -1)),
+      done_(std::exchange(o.done_, -1)),
+      row_type_(std::exchange(o.row_type_, -1)),
+      buffer_(std::move(o.buffer_)) {}
+
+ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
+  if (this != &o) {
+    close();
+    path_ = std::move(o.path_);
+    grid_ = o.grid_;
+    layout_ = std::move(o.layout_);
+    file_ = std::exchange(o.file_, -1);
+    results_ = std::exchange(o.results_, -1);
+    done_ = std::exchange(o.done_, -1);
+    row_type_ = std::exchange(o.row_type_, -1);
+    buffer_ = std::move(o.buffer_);
+  }
+  return *this;
+}
+
+ResultsFile::~ResultsFile() { close(); }
+
+void ResultsFile::close() noexcept {
+  for (std::int64_t* h : {&results_, &done_, &row_type_, &file_}) {
+    if (*h >= 0) H5Idec_ref(*h);
+    *h = -1;
+  }
+}
+
+ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const BarSeries& bars,
+                                const Provenance& prov, bool overwrite) {
+  silence_hdf5();
+  if (!overwrite && std::filesystem::exists(path))
+    fail(path, "already exists; use --resume to finish it or --force to replace it");
+  ResultsFile f(path, grid);
+  f.file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
+
+  const hsize_t n = grid.size();
+  f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
+  Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
+  {
+    Handle space(H5Screate_simple(1, &n, nullptr));
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    const hsize_t chunk = std::min<hsize_t>(n, kRowsPerChunk);
+    H5Pset_chunk(dcpl.get(), 1, &chunk);
+    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    f.results_ = check(H5Dcreate2(f.file_, "results", f.row_type_, space.get(), H5P_DEFAULT,
+                                  dcpl.get(), no_cache.get()),
+                       path, "create /results (disk full?)");
+  }
+  {
+    Handle space(H5Screate_simple(1, &n, nullptr));
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    const hsize_t chunk = std::min<hsize_t>(n, kFlagsPerChunk);
+    H5Pset_chunk(dcpl.get(), 1, &chunk);
+    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
+    const std::uint8_t zero = 0;
+    H5Pset_fill_value(dcpl.get(), H5T_NATIVE_UINT8, &zero);
+    f.done_ = check(H5Dcreate2(f.file_, "done", H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT,
+                               dcpl.get(), no_cache.get()),
+                    path, "create /done (disk full?)");
+  }
+
+  const hid_t root = f.file_;
+  write_attr(root, path, "strategy", std::string(kStrategyName));
+  write_attr(root, path, "strategy_version", std::int64_t{kStrategyVersion});
+  write_attr(root, path, "grid_file", grid.path);
+  write_attr(root, path, "grid_text", grid.source_text);
+  write_attr(root, path, "swept_parameters", swept_names(grid));
+  write_attr(root, path, "combinations", static_cast<std::int64_t>(grid.size()));
+  write_attr(root, path, "groups", static_cast<std::int64_t>(grid.group_count()));
+  write_attr(root, path, "group_size", static_cast<std::int64_t>(grid.group_size()));
+  write_attr(root, path, "data_files", data_files(bars));
+  write_attr(root, path, "data_sha256", data_sha(bars));
+  write_attr(root, path, "timeframe", prov.timeframe);
+  write_attr(root, path, "bar_count", static_cast<std::int64_t>(bars.size()));
+  write_attr(root, path, "bar_ms", bars.bar_ms);
+  write_attr(root, path, "bars_per_year", bars.bars_per_year());
+  write_attr(root, path, "first_timestamp_ms", bars.time_ms.front());
+  write_attr(root, path, "last_timestamp_ms", bars.time_ms.back());
+  write_attr(root, path, "first_time", format_utc_ms(bars.time_ms.front()));
+  write_attr(root, path, "last_time", format_utc_ms(bars.time_ms.back()));
+  for (std::size_t p = 0; p < kParamCount; ++p)
+    if (!grid.swept[p])
+      write_attr(root, path, "param." + std::string(kParams[p].name), grid.values[p].front());
+  write_run_attrs(root, path, prov);
+  check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
+  return f;
+}
+
+ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& grid,
+                                         const BarSeries& bars, const Provenance& prov) {
+  silence_hdf5();
+  if (!std::filesystem::exists(path)) fail(path, "--resume: no such file");
+  ResultsFile f(path, grid);
+  f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (f.file_ < 0) fail(path, "--resume: not an HDF5 file, or not writable");
+  auto expect = [&](const char* name, const std::string& want, const char* what) {
+    const auto have = read_attr_text(f.file_, name);
+    if (!have) fail(path, std::string("--resume: not a threadx results file (no attribute ") +
+                              name + ")");
+    if (*have != want)
+      fail(path, std::string("--resume: the file was made for ") + what + " (attribute " + name +
+                     " differs); use another --out, or --force to start over");
+  };
+  expect("strategy", std::string(kStrategyName), "another strategy");
+  expect("strategy_version", std::to_string(kStrategyVersion), "another strategy version");
+  expect("grid_text", grid.source_text, "another grid");
+  expect("data_sha256", data_sha(bars), "other data");
+  expect("bar_count", std::to_string(bars.size()), "other data");
+  expect("timeframe", prov.timeframe, "another timeframe");
+
+  Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
+  f.results_ = check(H5Dopen2(f.file_, "results", no_cache.get()), path, "open /results");
+  f.done_ = check(H5Dopen2(f.file_, "done", no_cache.get()), path, "open /done");
+  f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
+  {
+    Handle ftype(H5Dget_type(f.results_));
+    if (H5Tget_size(ftype.get()) != f.layout_.row_size())
+      fail(path, "--resume: /results has another row layout");
+  }
+  write_run_attrs(f.file_, path, prov);
+  check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
+  return f;
+}
+
+std::vector<std::uint8_t> ResultsFile::read_done() const {
+  std::vector<std::uint8_t> flags(grid_->size());
+  check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()),
+               path_, "read /done");
+  return flags;
+}
+
+void ResultsFile::write_unit(ComboId begin, std::span<const Metrics> metrics) {
+  const std::size_t row = layout_.row_size();
+  const hsize_t start = begin, count = metrics.size();
+  buffer_.resize(std::max<std::size_t>(buffer_.size(), count * row));
+  for (std::size_t i = 0; i < metrics.size(); ++i)
+    layout_.pack(*grid_, begin + i, metrics[i], buffer_.data() + i * row);
+
+  Handle mem(H5Screate_simple(1, &count, nullptr));
+  {
+    Handle file_space(H5Dget_space(results_));
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+    check_status(H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT,
+                          buffer_.data()),
+                 path_, "write /results");
+  }
+  // The flags go out only after the rows: a kill in between loses this unit, never corrupts it.
+  const std::vector<std::uint8_t> ones(metrics.size(), 1);
+  Handle file_space(H5Dget_space(done_));
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  check_status(H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT,
+                        ones.data()),
+               path_, "write /done");
+}
+
+void ResultsFile::flush() { check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush"); }
+
+void ResultsFile::finish(const std::vector<std::pair<std::string, std::string>>& extra_attributes) {
+  const std::vector<std::uint8_t> flags = read_done();
+  const bool complete = std::all_of(flags.begin(), flags.end(), [](std::uint8_t v) { return v; });
+  for (const auto& [name, value] : extra_attributes) write_attr(file_, path_, name, value);
+  write_attr(file_, path_, "end_time", now_utc_iso());
+  flush();
+  // "complete" goes last, after everything else is on its way to disk.
+  write_attr(file_, path_, "complete", std::int64_t{complete ? 1 : 0});
+  flush();
+  close();
+}
+
+// ---- ResultsReader -----------------------------------------------------------------------------
+
+ResultsReader::ResultsReader(const std::string& path) : path_(path) {
+  silence_hdf5();
+  if (!std::filesystem::exists(path)) fail(path, "no such file");
+  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file_ < 0) fail(path, "not an HDF5 file");
+  results_ = H5Dopen2(file_, "results", H5P_DEFAULT);
+  if (results_ < 0) fail(path, "no /results dataset: not a threadx results file");
+  type_ = H5Dget_type(results_);
+  row_size_ = H5Tget_size(type_);
+  const int members = H5Tget_nmembers(type_);
+  for (int m = 0; m < members; ++m) {
+    const auto idx = static_cast<unsigned>(m);
+    char* name = H5Tget_member_name(type_, idx);
+    Handle mt(H5Tget_member_type(type_, idx));
+    const std::size_t size = H5Tget_size(mt.get());
+    Column::Kind kind = Column::Kind::F64;
+    if (H5Tget_class(mt.get()) == H5T_INTEGER) {
+      if (size == 4)
+        kind = Column::Kind::I32;
+      else
+        kind = H5Tget_sign(mt.get()) == H5T_SGN_NONE ? Column::Kind::U64 : Column::Kind::I64;
+    }
+    columns_.push_back({name, kind, H5Tget_member_offset(type_, idx), size});
+    H5free_memory(name);
+  }
+  Handle space(H5Dget_space(results_));
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  rows_ = n;
+}
+
+ResultsReader::~ResultsReader() {
+  for (std::int64_t h : {type_, results_, file_})
+    if (h >= 0) H5Idec_ref(h);
+}
+
+std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin, std::uint64_t count) const {
+  std::vector<unsigned char> out(count * row_size_);
+  if (count == 0) return out;
+  const hsize_t start = begin, cnt = count;
+  Handle mem(H5Screate_simple(1, &cnt, nullptr));
+  Handle fs(H5Dget_space(results_));
+  H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, &start, nullptr, &cnt, nullptr);
+  check_status(H5Dread(results_, type_, mem.get(), fs.get(), H5P_DEFAULT, out.data()), path_,
+               "read /results");
+  return out;
+}
+
+std::vector<std::uint8_t> ResultsReader::read_done() const {
+  Handle done(H5Dopen2(file_, "done", H5P_DEFAULT));
+  if (done.get() < 0) fail(path_, "no /done dataset");
+  std::vector<std::uint8_t> flags(rows_);
+  check_status(H5Dread(done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()),
+               path_, "read /done");
+  return flags;
+}
+
+std::vector<std::pair<std::string, std::string>> ResultsReader::attributes() const {
+  std::vector<std::string> names;
+  H5Aiterate2(
+      file_, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+      [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+        return 0;
+      },
+      &names);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& n : names) out.emplace_back(n, read_attr_text(file_, n).value_or(""));
+  return out;
+}
+
+std::optional<std::string> ResultsReader::attribute(const std::string& name) const {
+  return read_attr_text(file_, name);
+}
+
+const Column* ResultsReader::find(const std::string& name) const {
+  for (const Column& c : columns_)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace threadx

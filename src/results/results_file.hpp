@@ -1,0 +1,128 @@
+// The results file of SWEEP.md (HDF5):
+//   /results  one row per combination at index = combination id: combo_id, every swept parameter,
+//             every metric (a packed compound; fixed parameters are attributes "param.<name>");
+//   /done     one uint8 flag per combination id, set only after its row is written;
+//   attributes: provenance (strategy and version, grid text, data files, bar count, first/last
+//             timestamp, SHA-256, program version, ranks, devices, start/end time) and
+//             "complete" (1 only once every /done flag is set and the file was closed cleanly).
+//
+// Crash safety: both datasets are allocated in full when the file is created and are never
+// filtered, so later writes change raw data only, never HDF5 metadata; writes bypass the chunk
+// cache, so a row reaches the operating system before its /done flag does. A process killed at
+// any moment leaves a file whose set /done flags all point to complete rows (the OS page cache
+// survives a killed process; surviving power loss would need fsync, see flush()).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "data/bars.hpp"
+#include "grid/grid.hpp"
+#include "strategy/metrics.hpp"
+
+namespace threadx {
+
+// Where a column of /results sits in a packed row.
+struct Column {
+  std::string name;
+  enum class Kind { U64, I32, I64, F64 } kind;
+  std::size_t offset;
+  std::size_t size;
+};
+
+// The packed row layout of /results for a grid: combo_id, swept parameters (table order), metrics.
+class RowLayout {
+ public:
+  explicit RowLayout(const Grid& grid);
+  [[nodiscard]] std::size_t row_size() const { return row_size_; }
+  [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
+  // Fills row bytes for combination id with metrics m.
+  void pack(const Grid& grid, ComboId id, const Metrics& m, unsigned char* row) const;
+  [[nodiscard]] const Column* find(const std::string& name) const;
+  [[nodiscard]] double value(const unsigned char* row, const Column& c) const;
+
+ private:
+  std::vector<Column> columns_;
+  std::size_t row_size_ = 0;
+};
+
+struct Provenance {
+  std::string program_version;
+  std::string command_line;
+  std::int64_t ranks = 1;
+  std::string devices;  // e.g. "cpu:2"
+  std::string start_time;  // ISO 8601 UTC
+  std::string timeframe;   // "" when not resampled
+};
+
+class ResultsFile {
+ public:
+  // Creates a new file (refuses to replace an existing one unless overwrite is set). Writes all
+  // provenance attributes and allocates both datasets in full.
+  static ResultsFile create(const std::string& path, const Grid& grid, const BarSeries& bars,
+                            const Provenance& prov, bool overwrite);
+  // Opens a partial file to finish it; OutputError when it was made for another grid, data file
+  // or strategy version.
+  static ResultsFile open_for_resume(const std::string& path, const Grid& grid,
+                                     const BarSeries& bars, const Provenance& prov);
+
+  ResultsFile(ResultsFile&&) noexcept;
+  ResultsFile& operator=(ResultsFile&&) noexcept;
+  ResultsFile(const ResultsFile&) = delete;
+  ResultsFile& operator=(const ResultsFile&) = delete;
+  ~ResultsFile();
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const RowLayout& layout() const { return layout_; }
+  [[nodiscard]] std::vector<std::uint8_t> read_done() const;
+
+  // Writes the rows of ids [begin, begin + metrics.size()), then sets their /done flags.
+  void write_unit(ComboId begin, std::span<const Metrics> metrics);
+  // Pushes HDF5's buffers to the operating system.
+  void flush();
+  // Records end time, accounting attributes and complete = 1 when every flag is set; closes.
+  void finish(const std::vector<std::pair<std::string, std::string>>& extra_attributes);
+
+ private:
+  ResultsFile(std::string path, const Grid& grid);
+  void close() noexcept;
+
+  std::string path_;
+  const Grid* grid_;
+  RowLayout layout_;
+  std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1;
+  std::vector<unsigned char> buffer_;
+};
+
+// Read side, for `threadx top` / `threadx info` and tests.
+class ResultsReader {
+ public:
+  explicit ResultsReader(const std::string& path);
+  ResultsReader(const ResultsReader&) = delete;
+  ResultsReader& operator=(const ResultsReader&) = delete;
+  ~ResultsReader();
+
+  [[nodiscard]] std::uint64_t rows() const { return rows_; }
+  [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
+  [[nodiscard]] std::size_t row_size() const { return row_size_; }
+  // Raw packed rows [begin, begin + count).
+  [[nodiscard]] std::vector<unsigned char> read_rows(std::uint64_t begin, std::uint64_t count) const;
+  [[nodiscard]] std::vector<std::uint8_t> read_done() const;
+  // All attributes as text, in name order.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;
+  [[nodiscard]] std::optional<std::string> attribute(const std::string& name) const;
+  [[nodiscard]] const Column* find(const std::string& name) const;
+  [[nodiscard]] static double value(const unsigned char* row, const Column& c);
+
+ private:
+  std::string path_;
+  std::int64_t file_ = -1, results_ = -1, type_ = -1;
+  std::uint64_t rows_ = 0;
+  std::size_t row_size_ = 0;
+  std::vector<Column> columns_;
+};
+
+}  // namespace threadx

@@ -1,0 +1,294 @@
+// The per-combination bb_atr backtest of STRATEGY.md: a small state struct and a per-bar step,
+// O(1) memory per combination, no allocation, no branches on per-combination data.
+//
+// The same code is compiled for the CPU and by nvcc for CUDA kernels (THREADX_HD). It is generic
+// over the lane type V: V = double runs one combination (GPU thread, reference path); a SIMD
+// vector of doubles runs several combinations of one indicator-key group in lock-step (CPU).
+// Every decision is a select, never a branch, so all lane types execute the same IEEE operations
+// in the same order and give bit-identical results.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/hd.hpp"
+#include "strategy/lanes.hpp"
+#include "strategy/metrics.hpp"
+#include "strategy/params.hpp"
+
+namespace threadx::bb_atr {
+
+// "No entry yet": i - last_entry_bar is then >= any spacing without a separate flag.
+inline constexpr double kNoEntryBar = -1e300;
+
+// Per-lane parameters (one combination per lane). Group-level values (windows) are not here:
+// they select the indicator series.
+template <class V>
+struct LaneParams {
+  V k;            // bb_std
+  V a;            // atr_multiplier
+  V max_hold;     // max_hold_bars
+  V spacing;      // spacing_bars
+  V trailing;     // 1 or 0
+  V risk;         // risk_per_trade
+  V leverage;
+  V f;            // fee_bps / 1e4
+  V s;            // slippage_bps / 1e4
+  V initial;      // initial_capital
+};
+
+// Everything a combination carries from bar to bar.
+template <class V>
+struct State {
+  // position
+  V side;            // +1 long, -1 short, 0 flat
+  V qty;
+  V entry_price;
+  V entry_bar;
+  V stop;
+  V fee_in;
+  V last_entry_bar;  // kNoEntryBar before the first entry
+  V cash;
+  // trade statistics
+  V trades;
+  V wins;
+  V gross_win;   // sum of positive pnl
+  V gross_loss;  // sum of negative pnl (<= 0)
+  V pnl_sum;
+  V fees;
+  V exposure_bars;
+  // equity curve statistics
+  V prev_equity;
+  V peak;
+  V max_dd;
+  V sum_r;
+  V sum_r2;
+  V sum_neg_r2;
+};
+
+// The indicator values one bar needs, shared by every combination of a key group.
+struct BarInputs {
+  double c, c_prev;        // close[i], close[i-1]
+  double mid, sd;          // band series at i
+  double mid_prev, sd_prev;  // band series at i-1
+  double atr;              // atr[i]
+  double ema;              // ema[i] (unused when the trend filter is off)
+};
+
+template <class V>
+THREADX_HD THREADX_FORCEINLINE void init(State<V>& st, const LaneParams<V>& p) {
+  const V zero = p.k * 0.0;
+  st.side = zero;
+  st.qty = zero;
+  st.entry_price = zero;
+  st.entry_bar = zero;
+  st.stop = zero;
+  st.fee_in = zero;
+  st.last_entry_bar = zero + kNoEntryBar;
+  st.cash = p.initial;
+  st.trades = zero;
+  st.wins = zero;
+  st.gross_win = zero;
+  st.gross_loss = zero;
+  st.pnl_sum = zero;
+  st.fees = zero;
+  st.exposure_bars = zero;
+  st.prev_equity = p.initial;
+  st.peak = p.initial;
+  st.max_dd = zero;
+  st.sum_r = zero;
+  st.sum_r2 = zero;
+  st.sum_neg_r2 = zero;
+}
+
+// Closes the position of the lanes in `do_exit` at close c (STRATEGY.md step 1's exit).
+template <class V, class M>
+THREADX_HD THREADX_FORCEINLINE void close_position(State<V>& st, const LaneParams<V>& p, M do_exit,
+                                                   double c) {
+  const M is_long = st.side > 0.0;
+  const V p_out = select(is_long, c * (1.0 - p.s), c * (1.0 + p.s));
+  const V fee_out = st.qty * p_out * p.f;
+  const V gross = st.side * st.qty * (p_out - st.entry_price);
+  const V pnl = gross - st.fee_in - fee_out;
+  const V zero = p.k * 0.0;
+  st.cash = select(do_exit, st.cash + (gross - fee_out), st.cash);
+  st.trades = select(do_exit, st.trades + 1.0, st.trades);
+  st.wins = select(do_exit && pnl > 0.0, st.wins + 1.0, st.wins);
+  st.gross_win = select(do_exit && pnl > 0.0, st.gross_win + pnl, st.gross_win);
+  st.gross_loss = select(do_exit && pnl < 0.0, st.gross_loss + pnl, st.gross_loss);
+  st.pnl_sum = select(do_exit, st.pnl_sum + pnl, st.pnl_sum);
+  st.fees = select(do_exit, st.fees + fee_out, st.fees);
+  st.side = select(do_exit, zero, st.side);
+}
+
+// Steps 1-3 of STRATEGY.md's per-bar loop for bar i; returns E[i].
+// can_enter: i >= warmup. trend: the EMA filter is on (trend_period > 0).
+template <class V>
+THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, const BarInputs& b,
+                                      double i, bool can_enter, bool trend) {
+  using M = decltype(st.side != 0.0);
+  const double c = b.c;
+  const V zero = p.k * 0.0;
+
+  // 1. In a position: stop, take profit, time exit, in that order of precedence (any of them
+  //    exits at c, so the order only matters for the record, which is the same exit).
+  const M in_pos = st.side != 0.0;
+  const M is_long = st.side > 0.0;
+  const M is_short = st.side < 0.0;
+  const M stop_hit = (is_long && c <= st.stop) || (is_short && c >= st.stop);
+  const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
+  const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
+  const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
+  close_position(st, p, do_exit, c);
+
+  const M trail = in_pos && !do_exit && p.trailing != 0.0;
+  const V move = p.a * b.atr;
+  const V trailed = select(is_long, lane_max(st.stop, c - move), lane_min(st.stop, c + move));
+  st.stop = select(trail, trailed, st.stop);
+
+  // 2. Flat at the start of the bar (so never on an exit bar): entry on a band cross.
+  if (can_enter) {
+    const V lower = b.mid - p.k * b.sd;
+    const V upper = b.mid + p.k * b.sd;
+    const V lower_prev = b.mid_prev - p.k * b.sd_prev;
+    const V upper_prev = b.mid_prev + p.k * b.sd_prev;
+    const bool trend_long = !trend || c > b.ema;
+    const bool trend_short = !trend || c < b.ema;
+    const M long_sig = mask_and(c < lower && b.c_prev >= lower_prev, trend_long);
+    const M short_sig = mask_and(c > upper && b.c_prev <= upper_prev, trend_short);
+    const M spacing_ok = i - st.last_entry_bar >= p.spacing;
+    const V d = move;
+    const M enter = !in_pos && spacing_ok && (long_sig || short_sig) && d > 0.0 && st.cash > 0.0;
+
+    const V side = select(long_sig, zero + 1.0, zero - 1.0);
+    const V p_in = select(long_sig, c * (1.0 + p.s), c * (1.0 - p.s));
+    const V qty = lane_min(st.cash * p.risk / d, st.cash * p.leverage / p_in);
+    const V fee_in = qty * p_in * p.f;
+    st.side = select(enter, side, st.side);
+    st.qty = select(enter, qty, st.qty);
+    st.entry_price = select(enter, p_in, st.entry_price);
+    st.fee_in = select(enter, fee_in, st.fee_in);
+    st.cash = select(enter, st.cash - fee_in, st.cash);
+    st.fees = select(enter, st.fees + fee_in, st.fees);
+    st.stop = select(enter, p_in - side * d, st.stop);
+    st.entry_bar = select(enter, zero + i, st.entry_bar);
+    st.last_entry_bar = select(enter, zero + i, st.last_entry_bar);
+  }
+
+  // 3. Equity at the close.
+  const M open = st.side != 0.0;
+  st.exposure_bars = select(open, st.exposure_bars + 1.0, st.exposure_bars);
+  return select(open, st.cash + st.side * st.qty * (c - st.entry_price), st.cash);
+}
+
+// After the last bar: an open position exits at c[N-1]; E[N-1] is restated as the final cash.
+template <class V>
+THREADX_HD THREADX_FORCEINLINE V finish(State<V>& st, const LaneParams<V>& p, double c_last) {
+  close_position(st, p, st.side != 0.0, c_last);
+  return st.cash;
+}
+
+// Folds E[i] into the return and drawdown accumulators; i >= 1 adds a return.
+template <class V>
+THREADX_HD THREADX_FORCEINLINE void observe(State<V>& st, V equity, bool has_return) {
+  const V zero = equity * 0.0;
+  if (has_return) {
+    const V r = select(st.prev_equity > 0.0, equity / st.prev_equity - 1.0, zero);
+    st.sum_r = st.sum_r + r;
+    st.sum_r2 = st.sum_r2 + r * r;
+    const V neg = lane_min(r, zero);
+    st.sum_neg_r2 = st.sum_neg_r2 + neg * neg;
+  }
+  st.prev_equity = equity;
+  st.peak = lane_max(st.peak, equity);
+  st.max_dd = lane_max(st.max_dd, 1.0 - equity / st.peak);
+}
+
+// Final metrics of one lane from its state. n_bars = N, bars_per_year = P.
+THREADX_HD inline Metrics metrics_of(const State<double>& st, double initial, double n_bars,
+                                     double bars_per_year) {
+  Metrics m{};
+  const double n_ret = n_bars - 1.0;
+  const double final_equity = st.prev_equity;
+  m.final_equity = final_equity;
+  m.total_return = final_equity / initial - 1.0;
+  if (n_ret >= 2.0) {
+    const double mean = st.sum_r / n_ret;
+    const double var = (st.sum_r2 - st.sum_r * st.sum_r / n_ret) / (n_ret - 1.0);
+    m.sharpe = var > 0.0 ? mean / sqrt(var) * sqrt(bars_per_year) : 0.0;
+  }
+  if (n_ret >= 1.0) {
+    const double down = sqrt(st.sum_neg_r2 / n_ret);
+    m.sortino = down > 0.0 ? st.sum_r / n_ret / down * sqrt(bars_per_year) : 0.0;
+  }
+  m.max_drawdown = st.max_dd;
+  m.trades = static_cast<std::int64_t>(st.trades);
+  m.win_rate = st.trades > 0.0 ? st.wins / st.trades : 0.0;
+  if (st.gross_loss < 0.0) {
+    m.profit_factor = st.gross_win / -st.gross_loss;
+  } else {
+    m.profit_factor = st.gross_win > 0.0 ? HUGE_VAL : 0.0;
+  }
+  m.expectancy = st.trades > 0.0 ? st.pnl_sum / st.trades : 0.0;
+  m.exposure = st.exposure_bars / n_bars;
+  m.fees = st.fees;
+  return m;
+}
+
+template <class V>
+THREADX_HD THREADX_FORCEINLINE LaneParams<V> lane_params(const StrategyParams& sp) {
+  LaneParams<V> p;
+  p.k = sp.bb_std;
+  p.a = sp.atr_multiplier;
+  p.max_hold = sp.max_hold_bars;
+  p.spacing = sp.spacing_bars;
+  p.trailing = sp.trailing_stop;
+  p.risk = sp.risk_per_trade;
+  p.leverage = sp.leverage;
+  p.f = sp.fee_bps / 1e4;
+  p.s = sp.slippage_bps / 1e4;
+  p.initial = sp.initial_capital;
+  return p;
+}
+
+// Indicator series of one key group, read-only. ema is null when the trend filter is off.
+struct SeriesView {
+  const double* close;
+  const double* mid;
+  const double* sd;
+  const double* atr;
+  const double* ema;
+  std::int64_t n_bars;
+  int warmup;  // max(bb_period, atr_period, trend_period)
+};
+
+THREADX_HD THREADX_FORCEINLINE BarInputs bar_inputs(const SeriesView& s, std::int64_t i) {
+  BarInputs b{};
+  b.c = s.close[i];
+  b.c_prev = i > 0 ? s.close[i - 1] : s.close[i];
+  b.mid = s.mid[i];
+  b.sd = s.sd[i];
+  b.mid_prev = i > 0 ? s.mid[i - 1] : s.mid[i];
+  b.sd_prev = i > 0 ? s.sd[i - 1] : s.sd[i];
+  b.atr = s.atr[i];
+  b.ema = s.ema != nullptr ? s.ema[i] : 0.0;
+  return b;
+}
+
+// One combination over the whole series: the reference path, and the body of a CUDA thread.
+THREADX_HD inline Metrics run_one(const SeriesView& s, const StrategyParams& sp,
+                                  double bars_per_year) {
+  const LaneParams<double> p = lane_params<double>(sp);
+  State<double> st;
+  init(st, p);
+  const bool trend = s.ema != nullptr;
+  for (std::int64_t i = 0; i < s.n_bars; ++i) {
+    const BarInputs b = bar_inputs(s, i);
+    double e = step(st, p, b, static_cast<double>(i), i >= s.warmup, trend);
+    if (i == s.n_bars - 1) e = finish(st, p, b.c);
+    observe(st, e, i > 0);
+  }
+  return metrics_of(st, sp.initial_capital, static_cast<double>(s.n_bars), bars_per_year);
+}
+
+}  // namespace threadx::bb_atr
