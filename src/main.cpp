@@ -1,2 +1,111 @@
-// threadx command-line entry point (placeholder while the CLI is written).
-int main() { return 0; }
+// threadx: sweep the bb_atr strategy over a parameter grid, then rank the results.
+//
+//   threadx sweep --data bars.csv --grid grid.toml --out sweep.h5
+//   threadx top sweep.h5 --by sharpe -n 10
+//   threadx info sweep.h5
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "strategy/metrics.hpp"
+
+namespace {
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+std::string metric_names() {
+  std::string s;
+  for (const auto& m : threadx::kMetrics) s += (s.empty() ? "" : ", ") + std::string(m.name);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Logs and progress go to stderr; stdout carries only what a command prints as its result.
+  auto logger = spdlog::stderr_color_mt("threadx");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
+
+  CLI::App app{"ThreadX sweeper: backtest the bb_atr strategy over every combination of a "
+               "parameter grid (STRATEGY.md, SWEEP.md)."};
+  app.set_version_flag("--version", std::string("threadx ") + THREADX_VERSION);
+  app.require_subcommand(1);
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "only warnings and errors");
+
+  threadx::SweepOptions sweep;
+  sweep.command_line = joined_command_line(argc, argv);
+  CLI::App* s = app.add_subcommand("sweep", "backtest every combination of a grid");
+  s->add_option("--data", sweep.data,
+                "bar files: CSV (timestamp,open,high,low,close,volume) or raw Binance klines; "
+                "several files must follow each other in time")
+      ->required()
+      ->check(CLI::ExistingFile);
+  s->add_option("--grid", sweep.grid, "grid file (TOML, see SWEEP.md)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  s->add_option("--out", sweep.out, "results file (HDF5)")->required();
+  s->add_option("--timeframe", sweep.timeframe, "resample to this bar size first, e.g. 15m, 1h");
+  s->add_flag("--resume", sweep.resume, "finish a stopped run of the same --out");
+  s->add_flag("--force", sweep.force, "replace an existing --out (or stopped run)");
+  s->add_option("--threads", sweep.threads, "CPU threads (default: all cores)");
+  s->add_option("--unit-size", sweep.unit_size, "max combinations per work unit")
+      ->capture_default_str();
+  s->add_option("--flush-interval", sweep.flush_interval_s,
+                "seconds between flushes (bounds the work a crash loses)")
+      ->capture_default_str();
+  s->add_option("--progress-interval", sweep.progress_interval_s, "seconds between progress lines")
+      ->capture_default_str();
+  s->add_option("--lanes", sweep.lanes, "simd (fast) or scalar (reference path)")
+      ->capture_default_str();
+
+  threadx::TopOptions top;
+  CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");
+  t->add_option("file", top.file, "results file")->required();
+  t->add_option("--by", top.by, "column to rank by: " + metric_names() + ", or a parameter")
+      ->capture_default_str();
+  t->add_option("-n", top.n, "how many rows")->capture_default_str();
+  t->add_flag("--ascending", top.ascending, "smallest first (e.g. --by max_drawdown)");
+  t->add_option("--min-trades", top.min_trades, "skip combinations with fewer trades");
+  t->add_option("--max-drawdown", top.max_drawdown, "skip combinations with a deeper drawdown");
+  t->add_flag("--csv", top.csv, "CSV output, full precision");
+
+  threadx::InfoOptions info;
+  CLI::App* i = app.add_subcommand("info", "print a results file's provenance and progress");
+  i->add_option("file", info.file, "results file")->required();
+  i->add_flag("--all", info.attributes, "also print the grid file text");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (quiet) spdlog::set_level(spdlog::level::warn);
+
+  try {
+    if (*s) return threadx::run_sweep(sweep);
+    if (*t) return threadx::run_top(top);
+    if (*i) return threadx::run_info(info);
+  } catch (const threadx::InputError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  } catch (const threadx::OutputError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::critical("internal error: {}", e.what());
+    return 2;
+  }
+  return 0;
+}

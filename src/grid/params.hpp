@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 
 namespace threadx {
@@ -46,7 +47,7 @@ inline constexpr int kStrategyVersion = 1;
 
 // Integers are bounded by int32 so that every backend can hold them in an int.
 inline constexpr double kIntMax = 2147483647.0;
-inline constexpr double kInf = 1e308 * 10;  // +inf without <limits> in constexpr context
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
 
 inline constexpr std::array<ParamSpec, kParamCount> kParams{{
     {"bb_period", ParamType::Int, 20, 2, true, kIntMax, true, "int >= 2", "band window n"},

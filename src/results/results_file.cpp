@@ -101,9 +101,11 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
   switch (H5Tget_class(type.get())) {
     case H5T_STRING: {
       if (H5Tis_variable_str(type.get()) > 0) return std::string("<variable-length string>");
-      std::string s(H5Tget_size(type.get()), '\0');
+      // One byte more than stored, for the terminator the null-terminated memory type adds.
+      std::string s(H5Tget_size(type.get()) + 1, '\0');
       Handle mem(H5Tcopy(H5T_C_S1));
       H5Tset_size(mem.get(), s.size());
+      H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
       H5Aread(attr.get(), mem.get(), s.data());
       s.resize(std::strlen(s.c_str()));
       return s;

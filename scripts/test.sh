@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds ThreadX (build/) and runs every test: unit tests, the engine against an independent
+# reference on real BTC data, HDF5 round trips and resume, and the CLI end to end.
+#   bash scripts/test.sh             # Release build, all tests
+#   bash scripts/test.sh --sanitize  # AddressSanitizer + UBSan build in build-asan/, all tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir=build
+flags=(-DCMAKE_BUILD_TYPE=Release)
+if [ "${1:-}" = "--sanitize" ]; then
+  dir=build-asan
+  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREADX_SANITIZE=ON)
+fi
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j "$(nproc)"
+ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"

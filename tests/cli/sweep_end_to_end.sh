@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# threadx sweep/top/info end to end on the bundled real BTC data: a full sweep, the ranking,
+# a sweep stopped by SIGTERM and resumed (rows bit-identical to the uninterrupted run, checked
+# with h5diff), and refusals that must leave no results file behind.
+set -euo pipefail
+bin="$1"; src="$2"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+data="$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# ---- a complete sweep of the reference grid and its ranking ----
+"$bin" sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/a.h5" \
+  2> "$work/a.log" || { cat "$work/a.log"; fail "sweep failed"; }
+grep -q "done: 24 combinations" "$work/a.log" || fail "no summary line: $(cat "$work/a.log")"
+grep -q "indicator bank: 7 series built (4 bands, 3 ATR, 0 EMA)" "$work/a.log" \
+  || fail "bank accounting: $(grep 'indicator bank' "$work/a.log")"
+[ -f "$work/a.h5" ] && [ ! -e "$work/a.h5.partial" ] || fail "file not renamed into place"
+h5dump -H "$work/a.h5" | grep -q 'DATASET "results"' || fail "no /results dataset"
+"$bin" info "$work/a.h5" > "$work/info.txt"
+grep -q "^complete: 1$" "$work/info.txt" || fail "not complete: $(cat "$work/info.txt")"
+grep -q "^rows: 24 (24 done)$" "$work/info.txt" || fail "rows line"
+"$bin" top "$work/a.h5" --by sharpe -n 3 --csv > "$work/top.csv"
+[ "$(wc -l < "$work/top.csv")" = 4 ] || fail "top -n 3 gave $(wc -l < "$work/top.csv") lines"
+head -1 "$work/top.csv" | grep -q "^rank,combo_id,bb_period,bb_std,atr_period,total_return,sharpe" \
+  || fail "csv header: $(head -1 "$work/top.csv")"
+# Descending by sharpe.
+awk -F, 'NR>2 && $7 > prev {exit 1} NR>1 {prev=$7}' "$work/top.csv" || fail "top not sorted"
+
+# ---- refusals: one line naming the problem, non-zero exit, no results file ----
+expect_error() {  # expect_error <pattern> <args...>
+  local pattern="$1"; shift
+  if "$bin" "$@" > "$work/err.out" 2> "$work/err.log"; then fail "succeeded: $*"; fi
+  grep -q -- "$pattern" "$work/err.log" || fail "expected '$pattern' from '$*', got: $(cat "$work/err.log")"
+}
+expect_error "already exists; add --force" sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/a.h5"
+printf 'strategy = "bb_atr"\n[grid]\nbb_period = [1, 20]\n' > "$work/bad.toml"
+expect_error "bad.toml:3: key 'grid.bb_period'" sweep --data "$data" --grid "$work/bad.toml" --out "$work/b.h5"
+[ ! -e "$work/b.h5" ] && [ ! -e "$work/b.h5.partial" ] || fail "bad grid left a file"
+printf 'timestamp,open,high,low,close,volume\n1,1,2,0.5,1.5,10\n2,1,2,0.5,nan,10\n' > "$work/bad.csv"
+expect_error "bad.csv:3:" sweep --data "$work/bad.csv" --grid "$src/data/grids/reference_24.toml" --out "$work/c.h5"
+[ ! -e "$work/c.h5" ] && [ ! -e "$work/c.h5.partial" ] || fail "bad data left a file"
+expect_error "cannot create" sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/no/such/dir/d.h5"
+expect_error "no such column" top "$work/a.h5" --by nonsense
+
+# ---- stop with SIGTERM, then --resume: same rows as one uninterrupted run ----
+cat > "$work/mid.toml" <<'TOML'
+strategy = "bb_atr"
+[grid]
+bb_period      = { start = 10, stop = 40, step = 2 }
+bb_std         = [1.5, 2.0, 2.5, 3.0]
+atr_period     = [7, 14, 21]
+atr_multiplier = { start = 1.0, stop = 3.0, step = 0.5 }
+max_hold_bars  = [25, 50, 100, 200]
+spacing_bars   = [0, 5, 10]
+trend_period   = [0, 50, 100]
+TOML
+"$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \
+  --out "$work/full.h5" --unit-size 500 2> "$work/full.log" || { cat "$work/full.log"; fail "full run"; }
+"$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \
+  --out "$work/cut.h5" --unit-size 64 --threads 1 --lanes scalar --flush-interval 0.05 \
+  2> "$work/cut.log" &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+set +e; wait "$pid"; rc=$?; set -e
+[ "$rc" = 3 ] || { cat "$work/cut.log"; fail "stopped run exited $rc, want 3"; }
+[ -e "$work/cut.h5.partial" ] && [ ! -e "$work/cut.h5" ] || fail "stopped run: want only the .partial file"
+grep -q "with --resume to finish" "$work/cut.log" || fail "no resume hint"
+expect_error "add --resume" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" --out "$work/cut.h5"
+"$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \
+  --out "$work/cut.h5" --resume --unit-size 1000 2> "$work/resume.log" \
+  || { cat "$work/resume.log"; fail "resume"; }
+grep -q "resuming" "$work/resume.log" || fail "resume did not resume: $(cat "$work/resume.log")"
+h5diff "$work/full.h5" "$work/cut.h5" /results /results || fail "resumed rows differ"
+h5diff "$work/full.h5" "$work/cut.h5" /done /done || fail "done flags differ"
+echo "ok"

@@ -1,0 +1,261 @@
+// The engine end to end in memory: the unit planner's invariants, the kernel against the naive
+// reference implementation on real BTC bars, SIMD lanes bit-identical to the scalar path, and
+// results independent of thread count and unit size.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <numeric>
+
+#include "data/loader.hpp"
+#include "engine/cpu_backtest.hpp"
+#include "engine/cpu_sweep.hpp"
+#include "engine/plan.hpp"
+#include "grid/grid.hpp"
+#include "indicators/indicator_bank.hpp"
+#include "support/paths.hpp"
+#include "support/reference_backtest.hpp"
+
+namespace threadx {
+namespace {
+
+Grid grid_2p9m() { return parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml")); }
+
+// A small grid that sweeps every kind of parameter, costs included.
+Grid mixed_grid() {
+  return parse_grid_text(R"(strategy = "bb_atr"
+[grid]
+bb_period = [10, 21]
+bb_std = [1.5, 2.25]
+atr_period = [7, 14]
+atr_multiplier = [1.0, 2.5]
+max_hold_bars = [5, 72]
+spacing_bars = [0, 7]
+trend_period = [0, 30]
+trailing_stop = [0, 1]
+risk_per_trade = [0.01, 0.5]
+leverage = [0.5, 3.0]
+fee_bps = [0, 4.5]
+slippage_bps = [0, 2]
+)",
+                         "mixed.toml");
+}
+
+bool same_bits(const Metrics& a, const Metrics& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+void expect_close(double got, double want, const char* what, ComboId id) {
+  if (std::isinf(want)) {
+    EXPECT_EQ(got, want) << what << " id " << id;
+    return;
+  }
+  const double tol = 1e-9 * std::max(1.0, std::fabs(want));
+  EXPECT_NEAR(got, want, tol) << what << " id " << id;
+}
+
+TEST(Plan, UnitsCoverEveryIdOnceAndNeverCrossAGroup) {
+  const Grid g = grid_2p9m();
+  for (std::uint64_t size : {7u, 2016u, 2017u, 4096u, 700u}) {
+    const std::vector<WorkUnit> units = plan_units(g, size);
+    ComboId next = 0;
+    for (const WorkUnit& u : units) {
+      ASSERT_EQ(u.begin, next);
+      ASSERT_LT(u.begin, u.end);
+      ASSERT_LE(u.size(), size);
+      ASSERT_EQ(u.group, u.begin / g.group_size());
+      ASSERT_EQ(u.group, (u.end - 1) / g.group_size());
+      next = u.end;
+    }
+    EXPECT_EQ(next, g.size());
+  }
+  // 2016 per group in units of <= 700: three near-equal parts of 672.
+  const std::vector<WorkUnit> units = plan_units(g, 700);
+  EXPECT_EQ(units.size(), 1440u * 3);
+  EXPECT_EQ(units[0].size(), 672u);
+}
+
+TEST(Plan, DoneFlagsRemoveFinishedIds) {
+  const Grid g = mixed_grid();
+  std::vector<std::uint8_t> done(g.size(), 0);
+  for (ComboId id = 0; id < g.size(); ++id) done[id] = (id % 3 == 0 || id / 100 == 5) ? 1 : 0;
+  std::vector<std::uint8_t> seen(g.size(), 0);
+  for (const WorkUnit& u : plan_units(g, 16, &done)) {
+    ASSERT_LE(u.size(), 16u);
+    ASSERT_EQ(u.group, u.begin / g.group_size());
+    ASSERT_EQ(u.group, (u.end - 1) / g.group_size());
+    for (ComboId id = u.begin; id < u.end; ++id) {
+      ASSERT_EQ(done[id], 0) << id;
+      ASSERT_EQ(seen[id]++, 0) << id;
+    }
+  }
+  for (ComboId id = 0; id < g.size(); ++id) EXPECT_EQ(seen[id] + done[id], 1) << id;
+  std::vector<std::uint8_t> all(g.size(), 1);
+  EXPECT_TRUE(plan_units(g, 16, &all).empty());
+}
+
+// Runs ids through run_unit_cpu one group at a time and checks each against the reference.
+void check_against_reference(const Grid& g, const BarSeries& bars, const std::vector<ComboId>& ids) {
+  IndicatorBank bank(bars);
+  std::size_t with_trades = 0;
+  for (ComboId id : ids) {
+    const StrategyParams p = g.params_of(id);
+    Metrics got{};
+    run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &got, LaneMode::Scalar);
+    const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
+                                                   p.atr_period, p.trend_period);
+    const auto ref = testing::reference_backtest(bars.close, ind, p, bars.bars_per_year());
+    const Metrics& w = ref.metrics;
+    ASSERT_EQ(got.trades, w.trades) << "id " << id;
+    with_trades += w.trades > 0;
+    expect_close(got.total_return, w.total_return, "total_return", id);
+    expect_close(got.sharpe, w.sharpe, "sharpe", id);
+    expect_close(got.sortino, w.sortino, "sortino", id);
+    expect_close(got.max_drawdown, w.max_drawdown, "max_drawdown", id);
+    expect_close(got.win_rate, w.win_rate, "win_rate", id);
+    expect_close(got.profit_factor, w.profit_factor, "profit_factor", id);
+    expect_close(got.expectancy, w.expectancy, "expectancy", id);
+    expect_close(got.exposure, w.exposure, "exposure", id);
+    expect_close(got.fees, w.fees, "fees", id);
+    expect_close(got.final_equity, w.final_equity, "final_equity", id);
+  }
+  EXPECT_GT(with_trades, ids.size() / 2) << "the sample should mostly trade";
+}
+
+TEST(EngineVsReference, Reference24GridOnRealBars) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = parse_grid_file(testing::repo_path("data/grids/reference_24.toml"));
+  std::vector<ComboId> ids(g.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  check_against_reference(g, bars, ids);
+}
+
+TEST(EngineVsReference, SampleOfProductionGridOnRealBars) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = grid_2p9m();
+  std::vector<ComboId> ids;
+  for (ComboId id = 17; id < g.size(); id += 9973) ids.push_back(id);
+  check_against_reference(g, bars, ids);
+}
+
+TEST(EngineVsReference, EveryParameterSweptOnRealBars) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = mixed_grid();
+  std::vector<ComboId> ids;
+  for (ComboId id = 0; id < g.size(); id += 5) ids.push_back(id);
+  check_against_reference(g, bars, ids);
+}
+
+TEST(EngineVsReference, LongHistoryOnRealBars) {
+  const BarSeries bars = load_bars({testing::btc_49632()});
+  const Grid g = grid_2p9m();
+  std::vector<ComboId> ids;
+  for (ComboId id = 1234; id < g.size(); id += 290'011) ids.push_back(id);
+  check_against_reference(g, bars, ids);
+}
+
+TEST(SimdLanes, BitIdenticalToScalarPath) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  IndicatorBank bank(bars);
+  for (const Grid& g : {grid_2p9m(), mixed_grid()}) {
+    // Whole groups, and a unit with a ragged tail (size not a multiple of the lane count).
+    std::vector<WorkUnit> units;
+    for (ComboId group : {ComboId{0}, g.group_count() / 2, g.group_count() - 1})
+      units.push_back({group * g.group_size(), (group + 1) * g.group_size(), group});
+    units.push_back({3, std::min<ComboId>(g.group_size(), 3 + 13), 0});
+    for (const WorkUnit& u : units) {
+      std::vector<Metrics> simd(u.size()), scalar(u.size());
+      run_unit_cpu(g, bank, u, simd.data(), LaneMode::Simd);
+      run_unit_cpu(g, bank, u, scalar.data(), LaneMode::Scalar);
+      for (std::size_t k = 0; k < u.size(); ++k)
+        ASSERT_TRUE(same_bits(simd[k], scalar[k])) << "id " << u.begin + k;
+    }
+  }
+}
+
+class MemorySink final : public ResultSink {
+ public:
+  explicit MemorySink(ComboId n) : rows(n), writes(n, 0) {}
+  void write(const WorkUnit& u, std::span<const Metrics> r) override {
+    for (std::size_t k = 0; k < r.size(); ++k) {
+      rows[u.begin + k] = r[k];
+      ++writes[u.begin + k];
+    }
+  }
+  void flush() override { ++flushes; }
+  std::vector<Metrics> rows;
+  std::vector<int> writes;
+  int flushes = 0;
+};
+
+TEST(CpuSweep, SameRowsForAnyThreadCountAndUnitSize) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = mixed_grid();
+  std::vector<Metrics> baseline;
+  for (auto [threads, unit] : {std::pair{1u, 4096u}, std::pair{2u, 7u}, std::pair{5u, 1u},
+                               std::pair{3u, 100u}}) {
+    IndicatorBank bank(bars);
+    MemorySink sink(g.size());
+    CpuSweepOptions o;
+    o.threads = threads;
+    const std::vector<WorkUnit> units = plan_units(g, unit);
+    const CpuSweepReport r = run_cpu_sweep(g, bank, units, sink, o);
+    EXPECT_EQ(r.combos_done, g.size());
+    EXPECT_FALSE(r.stopped);
+    EXPECT_GE(sink.flushes, 1);
+    for (int w : sink.writes) ASSERT_EQ(w, 1);
+    if (baseline.empty()) {
+      baseline = sink.rows;
+      continue;
+    }
+    for (ComboId id = 0; id < g.size(); ++id)
+      ASSERT_TRUE(same_bits(sink.rows[id], baseline[id])) << threads << "/" << unit << " id " << id;
+  }
+}
+
+TEST(CpuSweep, StopFlagEndsEarlyAndKeepsFinishedUnits) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = mixed_grid();
+  IndicatorBank bank(bars);
+  MemorySink sink(g.size());
+  std::atomic<bool> stop{false};
+  CpuSweepOptions o;
+  o.threads = 2;
+  o.stop = &stop;
+  o.progress_interval_s = 1e-9;
+  int calls = 0;
+  o.on_progress = [&](const SweepProgress& p) {
+    if (++calls == 3) stop = true;  // stop from the consumer thread, mid-run
+    EXPECT_LE(p.combos_done, p.combos_total);
+  };
+  const std::vector<WorkUnit> units = plan_units(g, 8);
+  const CpuSweepReport r = run_cpu_sweep(g, bank, units, sink, o);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_LT(r.combos_done, g.size());
+  std::uint64_t written = 0;
+  for (int w : sink.writes) written += static_cast<std::uint64_t>(w);
+  EXPECT_EQ(written, r.combos_done);
+}
+
+class FailingSink final : public ResultSink {
+ public:
+  void write(const WorkUnit&, std::span<const Metrics>) override {
+    if (++n == 2) throw std::runtime_error("disk full");
+  }
+  void flush() override {}
+  int n = 0;
+};
+
+TEST(CpuSweep, SinkErrorStopsTheRunAndIsRethrown) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = mixed_grid();
+  IndicatorBank bank(bars);
+  FailingSink sink;
+  CpuSweepOptions o;
+  o.threads = 2;
+  const std::vector<WorkUnit> units = plan_units(g, 8);
+  EXPECT_THROW(run_cpu_sweep(g, bank, units, sink, o), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace threadx
