@@ -7,9 +7,9 @@
 #include <exception>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("[%H:%M:%S] %^%l%$ %v");
 
-  CLI::App app{"ThreadX sweeper: backtest the bb_atr strategy over every combination of a "
-               "parameter grid (STRATEGY.md, SWEEP.md)."};
+  CLI::App app{
+      "ThreadX sweeper: backtest the bb_atr strategy over every combination of a "
+      "parameter grid (STRATEGY.md, SWEEP.md)."};
   app.set_version_flag("--version", std::string("threadx ") + THREADX_VERSION);
   app.require_subcommand(1);
   bool quiet = false;

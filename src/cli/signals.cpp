@@ -25,7 +25,9 @@ extern "C" void on_stop_signal(int sig) {
 
 }  // namespace
 
-std::atomic<bool>& stop_flag() { return g_stop; }
+std::atomic<bool>& stop_flag() {
+  return g_stop;
+}
 
 void install_stop_signals() {
   struct sigaction sa {};

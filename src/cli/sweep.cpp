@@ -63,25 +63,26 @@ void validate(const SweepOptions& o) {
 
 // The largest warm-up of the grid; combinations whose warm-up reaches N cannot trade.
 int max_warmup(const Grid& g) {
-  return static_cast<int>(std::max({g.values[kBbPeriod].back(), g.values[kAtrPeriod].back(),
-                                    g.values[kTrendPeriod].back()}));
+  return static_cast<int>(std::max(
+      {g.values[kBbPeriod].back(), g.values[kAtrPeriod].back(), g.values[kTrendPeriod].back()}));
 }
 
 void log_data(const BarSeries& bars, const LoadReport& report, const std::string& timeframe) {
   for (const DataSource& s : bars.sources)
-    spdlog::info("data {}: {} rows, sha256 {}", s.path, thousands(static_cast<std::uint64_t>(s.rows)),
-                 s.sha256.substr(0, 16));
+    spdlog::info("data {}: {} rows, sha256 {}", s.path,
+                 thousands(static_cast<std::uint64_t>(s.rows)), s.sha256.substr(0, 16));
   spdlog::info("bars: {} x {} from {} to {}{}", thousands(bars.size()),
                format_duration(static_cast<double>(bars.bar_ms) / 1000.0),
                format_utc_ms(bars.time_ms.front()), format_utc_ms(bars.time_ms.back()),
-               timeframe.empty() ? std::string()
-                                 : fmt::format(" (resampled to {} from {} input bars)", timeframe,
-                                               thousands(static_cast<std::uint64_t>(
-                                                   report.input_bars))));
+               timeframe.empty()
+                   ? std::string()
+                   : fmt::format(" (resampled to {} from {} input bars)", timeframe,
+                                 thousands(static_cast<std::uint64_t>(report.input_bars))));
   if (bars.gap_count > 0)
-    spdlog::warn("data has {} gap(s) (consecutive bars more than {} apart); bars are used as they "
-                 "are",
-                 bars.gap_count, format_duration(static_cast<double>(bars.bar_ms) / 1000.0));
+    spdlog::warn(
+        "data has {} gap(s) (consecutive bars more than {} apart); bars are used as they "
+        "are",
+        bars.gap_count, format_duration(static_cast<double>(bars.bar_ms) / 1000.0));
   if (report.incomplete_buckets > 0)
     spdlog::warn("{} resampled bar(s) were built from fewer input bars than the timeframe holds",
                  report.incomplete_buckets);
@@ -109,9 +110,10 @@ int run_sweep(const SweepOptions& o) {
                thousands(grid.size()), swept.empty() ? "defaults only" : swept,
                thousands(grid.group_count()), thousands(grid.group_size()));
   if (static_cast<std::size_t>(max_warmup(grid)) >= bars.size())
-    spdlog::warn("some combinations need a warm-up of {} bars but the data has {}: they cannot "
-                 "trade",
-                 max_warmup(grid), bars.size());
+    spdlog::warn(
+        "some combinations need a warm-up of {} bars but the data has {}: they cannot "
+        "trade",
+        max_warmup(grid), bars.size());
 
   // ---- output file: fresh, forced or resumed ----
   const std::string partial = o.out + ".partial";
@@ -125,12 +127,13 @@ int run_sweep(const SweepOptions& o) {
   }
   if (!o.resume && !o.force) {
     if (have_partial)
-      throw OutputError(partial + ": a stopped run of this output exists; add --resume to finish "
+      throw OutputError(partial +
+                        ": a stopped run of this output exists; add --resume to finish "
                         "it or --force to start over");
-    if (have_final)
-      throw OutputError(o.out + ": already exists; add --force to replace it");
+    if (have_final) throw OutputError(o.out + ": already exists; add --force to replace it");
   }
-  const unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads =
+      o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   Provenance prov;
   prov.program_version = THREADX_VERSION;
   prov.command_line = o.command_line;
@@ -183,7 +186,8 @@ int run_sweep(const SweepOptions& o) {
   };
   const CpuSweepReport report = run_cpu_sweep(grid, bank, units, sink, run);
 
-  const double rate = report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;
+  const double rate =
+      report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;
   const double bar_steps = rate * static_cast<double>(bars.size());
   const IndicatorBank::Stats bank_stats = bank.stats();
   const std::vector<std::pair<std::string, std::string>> accounting{
@@ -195,9 +199,10 @@ int run_sweep(const SweepOptions& o) {
   file.finish(accounting);
 
   if (report.stopped) {
-    spdlog::warn("stopped: {} of {} combinations done and saved in {}; run the same command with "
-                 "--resume to finish",
-                 thousands(already + report.combos_done), thousands(grid.size()), partial);
+    spdlog::warn(
+        "stopped: {} of {} combinations done and saved in {}; run the same command with "
+        "--resume to finish",
+        thousands(already + report.combos_done), thousands(grid.size()), partial);
     return kExitStopped;
   }
   std::error_code ec;

@@ -91,7 +91,8 @@ class FileParser {
     std::size_t n = 0, start = 0;
     for (;;) {
       const std::size_t comma = line.find(',', start);
-      if (n < 13) fields[n] = line.substr(start, comma == std::string_view::npos ? comma : comma - start);
+      if (n < 13)
+        fields[n] = line.substr(start, comma == std::string_view::npos ? comma : comma - start);
       ++n;
       if (comma == std::string_view::npos) break;
       start = comma + 1;
@@ -99,8 +100,9 @@ class FileParser {
     if (!binance_.has_value()) binance_ = (n == 12);  // no header: 12 columns is a kline file
     const std::size_t want = *binance_ ? 12 : 6;
     if (n != want)
-      fail(line_no, std::to_string(n) + " columns, expected " + std::to_string(want) +
-                        (*binance_ ? " (Binance kline file)" : " (timestamp,open,high,low,close,volume)"));
+      fail(line_no,
+           std::to_string(n) + " columns, expected " + std::to_string(want) +
+               (*binance_ ? " (Binance kline file)" : " (timestamp,open,high,low,close,volume)"));
 
     std::int64_t t = 0;
     {
@@ -133,12 +135,15 @@ class FileParser {
       if (v[k] <= 0) fail(line_no, std::string(kNames[k]) + " " + format_double(v[k]) + " <= 0");
     if (vol < 0) fail(line_no, "volume " + format_double(vol) + " < 0");
     if (h < std::max(o, c))
-      fail(line_no, "high " + format_double(h) + " < max(open, close) " + format_double(std::max(o, c)));
+      fail(line_no,
+           "high " + format_double(h) + " < max(open, close) " + format_double(std::max(o, c)));
     if (l > std::min(o, c))
-      fail(line_no, "low " + format_double(l) + " > min(open, close) " + format_double(std::min(o, c)));
+      fail(line_no,
+           "low " + format_double(l) + " > min(open, close) " + format_double(std::min(o, c)));
     if (!out_.time_ms.empty()) {
       const std::int64_t prev = out_.time_ms.back();
-      if (t == prev) fail(line_no, "duplicate timestamp " + std::to_string(t) + " (" + format_utc_ms(t) + ")");
+      if (t == prev)
+        fail(line_no, "duplicate timestamp " + std::to_string(t) + " (" + format_utc_ms(t) + ")");
       if (t < prev)
         fail(line_no, "timestamp " + std::to_string(t) + " (" + format_utc_ms(t) +
                           ") is before the previous bar's " + std::to_string(prev) + " (" +
@@ -172,10 +177,11 @@ void measure_spacing(BarSeries& s) {
     s.gap_count += (s.time_ms[i] - s.time_ms[i - 1]) > smallest;
 }
 
-BarSeries resample(const BarSeries& in, std::int64_t tf, LoadReport* report) {
+BarSeries resample(const BarSeries& in, std::int64_t tf, const std::string& name,
+                   LoadReport* report) {
   if (tf <= 0 || tf % in.bar_ms != 0)
-    throw InputError("--timeframe " + format_duration(static_cast<double>(tf) / 1000.0) +
-                     " is not a multiple of the data's bar size " +
+    throw InputError(name + ": --timeframe " + format_duration(static_cast<double>(tf) / 1000.0) +
+                     " is not a multiple of the bar size " +
                      format_duration(static_cast<double>(in.bar_ms) / 1000.0));
   BarSeries out;
   out.sources = in.sources;
@@ -203,7 +209,7 @@ BarSeries resample(const BarSeries& in, std::int64_t tf, LoadReport* report) {
   }
   if (in_bucket < per_bucket) ++incomplete;
   if (report != nullptr) report->incomplete_buckets = incomplete;
-  if (out.size() < 2) throw InputError("--timeframe: fewer than 2 bars after resampling");
+  if (out.size() < 2) throw InputError(name + ": fewer than 2 bars after resampling");
   measure_spacing(out);
   return out;
 }
@@ -228,7 +234,7 @@ BarSeries load_bars(const std::vector<std::string>& paths, const LoadOptions& op
     report->incomplete_buckets = 0;
   }
   if (options.timeframe_ms && *options.timeframe_ms != bars.bar_ms)
-    return resample(bars, *options.timeframe_ms, report);
+    return resample(bars, *options.timeframe_ms, paths.back(), report);
   return bars;
 }
 
@@ -240,18 +246,30 @@ std::int64_t parse_timeframe(const std::string& text) {
   std::int64_t unit = 0;
   if (ok) {
     switch (*r.ptr) {
-      case 'm': unit = 60'000; break;
-      case 'h': unit = 3'600'000; break;
-      case 'd': unit = 86'400'000; break;
-      case 'w': unit = 7 * 86'400'000LL; break;
-      default: break;
+      case 'm':
+        unit = 60'000;
+        break;
+      case 'h':
+        unit = 3'600'000;
+        break;
+      case 'd':
+        unit = 86'400'000;
+        break;
+      case 'w':
+        unit = 7 * 86'400'000LL;
+        break;
+      default:
+        break;
     }
   }
   if (unit == 0 || n > 1'000'000)
-    throw InputError("--timeframe '" + text + "': expected a count and a unit, e.g. 5m, 15m, 1h, 4h, 1d");
+    throw InputError("--timeframe '" + text +
+                     "': expected a count and a unit, e.g. 5m, 15m, 1h, 4h, 1d");
   return n * unit;
 }
 
-std::string sha256_file(const std::string& path) { return hex_sha256(read_file(path)); }
+std::string sha256_file(const std::string& path) {
+  return hex_sha256(read_file(path));
+}
 
 }  // namespace threadx

@@ -1,7 +1,8 @@
 // Reads plain OHLCV CSV files and raw Binance kline files into a validated BarSeries.
 //
 // Formats (detected per file):
-//  - plain CSV: header "timestamp,open,high,low,close,volume", timestamp = bar open time in Unix ms;
+//  - plain CSV: header "timestamp,open,high,low,close,volume", timestamp = bar open time in Unix
+//  ms;
 //  - Binance kline: 12 columns, no header; open time in ms, or in µs (Binance from 2025), detected
 //    per file from the magnitude of the first timestamp (>= 1e15 means µs); a file that mixes
 //    units is an error.

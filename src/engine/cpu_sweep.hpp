@@ -31,8 +31,8 @@ struct SweepProgress {
 };
 
 struct CpuSweepOptions {
-  unsigned threads = 0;             // 0: every hardware thread
-  double flush_interval_s = 2.0;    // bound on the work a killed run can lose
+  unsigned threads = 0;           // 0: every hardware thread
+  double flush_interval_s = 2.0;  // bound on the work a killed run can lose
   double progress_interval_s = 2.0;
   std::function<void(const SweepProgress&)> on_progress;  // called on the consumer thread
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal) to stop after units in flight
@@ -43,7 +43,7 @@ struct CpuSweepReport {
   std::uint64_t units_done = 0;
   std::uint64_t combos_done = 0;
   double wall_s = 0;
-  bool stopped = false;              // the stop flag ended the run before all units were done
+  bool stopped = false;               // the stop flag ended the run before all units were done
   std::vector<double> thread_busy_s;  // time each worker spent backtesting
 };
 

@@ -25,7 +25,8 @@ bool in_domain(ParamId id, double v) {
   return true;
 }
 
-// ---- id mapping ----------------------------------------------------------------------------------
+// ---- id mapping
+// ----------------------------------------------------------------------------------
 
 Grid Grid::defaults() {
   Grid g;
@@ -33,7 +34,9 @@ Grid Grid::defaults() {
   return g;
 }
 
-ComboId Grid::size() const { return group_size() * group_count(); }
+ComboId Grid::size() const {
+  return group_size() * group_count();
+}
 
 ComboId Grid::group_size() const {
   ComboId n = 1;
@@ -99,7 +102,8 @@ Grid::Key Grid::key_of_group(ComboId group) const {
   return k;
 }
 
-// ---- parsing -------------------------------------------------------------------------------------
+// ---- parsing
+// -------------------------------------------------------------------------------------
 
 namespace {
 
@@ -123,9 +127,12 @@ const char* type_name(const Value& v) {
 
 std::string expected_type(ParamId p) {
   switch (kParams[p].type) {
-    case ParamType::Int: return "an integer";
-    case ParamType::Bool: return "0/1 or true/false";
-    case ParamType::Double: break;
+    case ParamType::Int:
+      return "an integer";
+    case ParamType::Bool:
+      return "0/1 or true/false";
+    case ParamType::Double:
+      break;
   }
   return "a number";
 }
@@ -169,26 +176,30 @@ std::vector<double> grid_values(const std::string& file, const Value& v, const s
     const double stop = scalar(file, t.at("stop"), key + ".stop", p);
     const Value& sv = t.at("step");
     double step = 0;
-    if (sv.is_integer()) step = static_cast<double>(sv.as_integer());
-    else if (sv.is_floating() && kParams[p].type == ParamType::Double) step = sv.as_floating();
-    else fail(file, sv, key + ".step", "expected " + expected_type(p) + ", got " + type_name(sv));
+    if (sv.is_integer())
+      step = static_cast<double>(sv.as_integer());
+    else if (sv.is_floating() && kParams[p].type == ParamType::Double)
+      step = sv.as_floating();
+    else
+      fail(file, sv, key + ".step", "expected " + expected_type(p) + ", got " + type_name(sv));
     if (!(step > 0) || !std::isfinite(step))
       fail(file, sv, key + ".step", "step must be > 0, got " + format_double(step));
     if (stop < start)
-      fail(file, v, key, "empty range: stop " + format_double(stop) + " < start " +
-                             format_double(start));
+      fail(file, v, key,
+           "empty range: stop " + format_double(stop) + " < start " + format_double(start));
     const double count = std::floor((stop - start) / step + 1e-9);
     if (count >= 1e8) fail(file, v, key, "range has more than 1e8 values");
     for (double i = 0; i <= count; i += 1) {
       const double x = start + i * step;
       if (!in_domain(p, x))
-        fail(file, v, key, std::string(kParams[p].name) + " = " + format_double(x) +
-                               " is outside " + std::string(kParams[p].domain));
+        fail(file, v, key,
+             std::string(kParams[p].name) + " = " + format_double(x) + " is outside " +
+                 std::string(kParams[p].domain));
       out.push_back(x);
     }
   } else {
-    fail(file, v, key, "expected a list or a range {start, stop, step}, got " +
-                           std::string(type_name(v)));
+    fail(file, v, key,
+         "expected a list or a range {start, stop, step}, got " + std::string(type_name(v)));
   }
   std::sort(out.begin(), out.end());
   const auto dup = std::adjacent_find(out.begin(), out.end());
@@ -240,7 +251,8 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
   const Value* grid = nullptr;
   for (const auto& [key, v] : in_file_order(root)) {
     if (key == "strategy") {
-      if (!v->is_string()) fail(name, *v, key, std::string("expected a string, got ") + type_name(*v));
+      if (!v->is_string())
+        fail(name, *v, key, std::string("expected a string, got ") + type_name(*v));
       if (v->as_string().str != kStrategyName)
         fail(name, *v, key, "unknown strategy '" + v->as_string().str + "' (known: bb_atr)");
     } else if (key == "fixed" || key == "grid") {

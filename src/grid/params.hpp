@@ -34,9 +34,9 @@ struct ParamSpec {
   std::string_view name;
   ParamType type;
   double default_value;
-  double min;           // lower bound of the domain
-  bool min_inclusive;   // ">= min" when true, "> min" when false
-  double max;           // upper bound of the domain
+  double min;          // lower bound of the domain
+  bool min_inclusive;  // ">= min" when true, "> min" when false
+  double max;          // upper bound of the domain
   bool max_inclusive;
   std::string_view domain;  // human-readable domain, as in STRATEGY.md ("int >= 2")
   std::string_view help;
@@ -76,9 +76,9 @@ inline constexpr std::array<ParamSpec, kParamCount> kParams{{
 // Indicator-key parameters are the most significant digits of a combination id, then the others
 // in table order (SWEEP.md, Combination ids).
 inline constexpr std::array<ParamId, kParamCount> kIdOrder{
-    kBbPeriod,    kAtrPeriod,    kTrendPeriod, kBbStd,  kAtrMultiplier,
-    kMaxHoldBars, kSpacingBars,  kTrailingStop, kRiskPerTrade, kLeverage,
-    kFeeBps,      kSlippageBps,  kInitialCapital};
+    kBbPeriod,    kAtrPeriod,   kTrendPeriod,   kBbStd,        kAtrMultiplier,
+    kMaxHoldBars, kSpacingBars, kTrailingStop,  kRiskPerTrade, kLeverage,
+    kFeeBps,      kSlippageBps, kInitialCapital};
 inline constexpr std::size_t kKeyParamCount = 3;  // bb_period, atr_period, trend_period
 
 // Looks a parameter up by name; returns kParamCount when unknown.

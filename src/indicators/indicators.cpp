@@ -10,7 +10,9 @@
 namespace threadx {
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-std::size_t to_size(int n) { return static_cast<std::size_t>(n); }
+std::size_t to_size(int n) {
+  return static_cast<std::size_t>(n);
+}
 }  // namespace
 
 std::vector<double> rolling_mean(const std::vector<double>& x, int n) {

@@ -15,15 +15,15 @@ namespace threadx {
 struct RankQuery {
   std::string by = "sharpe";  // any column of /results
   std::size_t n = 10;
-  bool ascending = false;     // false: largest first
+  bool ascending = false;  // false: largest first
   std::int64_t min_trades = 0;
   double max_drawdown = std::numeric_limits<double>::infinity();
 };
 
 struct RankResult {
   std::vector<std::vector<unsigned char>> rows;  // packed rows, best first
-  std::uint64_t considered = 0;  // rows that were done and passed the filters
-  std::uint64_t done = 0;        // rows with their /done flag set
+  std::uint64_t considered = 0;                  // rows that were done and passed the filters
+  std::uint64_t done = 0;                        // rows with their /done flag set
 };
 
 // InputError when `by` is not a column of the file.

@@ -46,14 +46,20 @@ class Handle {
   hid_t id_;
 };
 
-void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_hdf5() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 hid_t native_type(Column::Kind kind) {
   switch (kind) {
-    case Column::Kind::U64: return H5T_NATIVE_UINT64;
-    case Column::Kind::I32: return H5T_NATIVE_INT32;
-    case Column::Kind::I64: return H5T_NATIVE_INT64;
-    default: return H5T_NATIVE_DOUBLE;
+    case Column::Kind::U64:
+      return H5T_NATIVE_UINT64;
+    case Column::Kind::I32:
+      return H5T_NATIVE_INT32;
+    case Column::Kind::I64:
+      return H5T_NATIVE_INT64;
+    default:
+      return H5T_NATIVE_DOUBLE;
   }
 }
 
@@ -70,8 +76,9 @@ void write_attr(hid_t obj, const std::string& path, const std::string& name,
   H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
   Handle space(H5Screate(H5S_SCALAR));
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  Handle attr(check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                    path, "attribute create"));
+  Handle attr(
+      check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), path,
+            "attribute create"));
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   check_status(H5Awrite(attr.get(), type.get(), padded.data()), path, "attribute write");
 }
@@ -120,7 +127,8 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
       H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v);
       return format_double(v);
     }
-    default: return std::string("<unsupported type>");
+    default:
+      return std::string("<unsupported type>");
   }
 }
 
@@ -270,7 +278,9 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
   return *this;
 }
 
-ResultsFile::~ResultsFile() { close(); }
+ResultsFile::~ResultsFile() {
+  close();
+}
 
 void ResultsFile::close() noexcept {
   for (std::int64_t* h : {&results_, &done_, &row_type_, &file_}) {
@@ -353,8 +363,8 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   if (f.file_ < 0) fail(path, "--resume: not an HDF5 file, or not writable");
   auto expect = [&](const char* name, const std::string& want, const char* what) {
     const auto have = read_attr_text(f.file_, name);
-    if (!have) fail(path, std::string("--resume: not a threadx results file (no attribute ") +
-                              name + ")");
+    if (!have)
+      fail(path, std::string("--resume: not a threadx results file (no attribute ") + name + ")");
     if (*have != want)
       fail(path, std::string("--resume: the file was made for ") + what + " (attribute " + name +
                      " differs); use another --out, or --force to start over");
@@ -383,8 +393,8 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
 
 std::vector<std::uint8_t> ResultsFile::read_done() const {
   std::vector<std::uint8_t> flags(grid_->size());
-  check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()),
-               path_, "read /done");
+  check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), path_,
+               "read /done");
   return flags;
 }
 
@@ -399,20 +409,22 @@ void ResultsFile::write_unit(ComboId begin, std::span<const Metrics> metrics) {
   {
     Handle file_space(H5Dget_space(results_));
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-    check_status(H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT,
-                          buffer_.data()),
-                 path_, "write /results");
+    check_status(
+        H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, buffer_.data()),
+        path_, "write /results");
   }
   // The flags go out only after the rows: a kill in between loses this unit, never corrupts it.
   const std::vector<std::uint8_t> ones(metrics.size(), 1);
   Handle file_space(H5Dget_space(done_));
   H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-  check_status(H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT,
-                        ones.data()),
-               path_, "write /done");
+  check_status(
+      H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, ones.data()),
+      path_, "write /done");
 }
 
-void ResultsFile::flush() { check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush"); }
+void ResultsFile::flush() {
+  check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
+}
 
 void ResultsFile::finish(const std::vector<std::pair<std::string, std::string>>& extra_attributes) {
   const std::vector<std::uint8_t> flags = read_done();
@@ -464,7 +476,8 @@ ResultsReader::~ResultsReader() {
     if (h >= 0) H5Idec_ref(h);
 }
 
-std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin, std::uint64_t count) const {
+std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
+                                                    std::uint64_t count) const {
   std::vector<unsigned char> out(count * row_size_);
   if (count == 0) return out;
   const hsize_t start = begin, cnt = count;

@@ -53,7 +53,7 @@ struct Provenance {
   std::string program_version;
   std::string command_line;
   std::int64_t ranks = 1;
-  std::string devices;  // e.g. "cpu:2"
+  std::string devices;     // e.g. "cpu:2"
   std::string start_time;  // ISO 8601 UTC
   std::string timeframe;   // "" when not resampled
 };
@@ -109,7 +109,8 @@ class ResultsReader {
   [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
   [[nodiscard]] std::size_t row_size() const { return row_size_; }
   // Raw packed rows [begin, begin + count).
-  [[nodiscard]] std::vector<unsigned char> read_rows(std::uint64_t begin, std::uint64_t count) const;
+  [[nodiscard]] std::vector<unsigned char> read_rows(std::uint64_t begin,
+                                                     std::uint64_t count) const;
   [[nodiscard]] std::vector<std::uint8_t> read_done() const;
   // All attributes as text, in name order.
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;

@@ -25,23 +25,23 @@ inline constexpr double kNoEntryBar = -1e300;
 // they select the indicator series.
 template <class V>
 struct LaneParams {
-  V k;            // bb_std
-  V a;            // atr_multiplier
-  V max_hold;     // max_hold_bars
-  V spacing;      // spacing_bars
-  V trailing;     // 1 or 0
-  V risk;         // risk_per_trade
+  V k;         // bb_std
+  V a;         // atr_multiplier
+  V max_hold;  // max_hold_bars
+  V spacing;   // spacing_bars
+  V trailing;  // 1 or 0
+  V risk;      // risk_per_trade
   V leverage;
-  V f;            // fee_bps / 1e4
-  V s;            // slippage_bps / 1e4
-  V initial;      // initial_capital
+  V f;        // fee_bps / 1e4
+  V s;        // slippage_bps / 1e4
+  V initial;  // initial_capital
 };
 
 // Everything a combination carries from bar to bar.
 template <class V>
 struct State {
   // position
-  V side;            // +1 long, -1 short, 0 flat
+  V side;  // +1 long, -1 short, 0 flat
   V qty;
   V entry_price;
   V entry_bar;
@@ -68,11 +68,11 @@ struct State {
 
 // The indicator values one bar needs, shared by every combination of a key group.
 struct BarInputs {
-  double c, c_prev;        // close[i], close[i-1]
-  double mid, sd;          // band series at i
+  double c, c_prev;          // close[i], close[i-1]
+  double mid, sd;            // band series at i
   double mid_prev, sd_prev;  // band series at i-1
-  double atr;              // atr[i]
-  double ema;              // ema[i] (unused when the trend filter is off)
+  double atr;                // atr[i]
+  double ema;                // ema[i] (unused when the trend filter is off)
 };
 
 template <class V>

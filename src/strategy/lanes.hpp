@@ -10,11 +10,19 @@
 
 namespace threadx::bb_atr {
 
-THREADX_HD THREADX_FORCEINLINE double select(bool m, double a, double b) { return m ? a : b; }
-THREADX_HD THREADX_FORCEINLINE double lane_min(double a, double b) { return b < a ? b : a; }
-THREADX_HD THREADX_FORCEINLINE double lane_max(double a, double b) { return a < b ? b : a; }
+THREADX_HD THREADX_FORCEINLINE double select(bool m, double a, double b) {
+  return m ? a : b;
+}
+THREADX_HD THREADX_FORCEINLINE double lane_min(double a, double b) {
+  return b < a ? b : a;
+}
+THREADX_HD THREADX_FORCEINLINE double lane_max(double a, double b) {
+  return a < b ? b : a;
+}
 // A per-lane mask combined with a condition that is the same for every lane.
-THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) { return m && uniform; }
+THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
+  return m && uniform;
+}
 
 #if !defined(__CUDACC__)
 #if defined(__AVX512F__)
@@ -25,10 +33,18 @@ inline constexpr std::size_t kLanes = 4;
 using VecD = double __attribute__((vector_size(kLanes * sizeof(double))));
 using VecM = long __attribute__((vector_size(kLanes * sizeof(double))));
 
-inline VecD select(VecM m, VecD a, VecD b) { return m ? a : b; }
-inline VecD lane_min(VecD a, VecD b) { return b < a ? b : a; }
-inline VecD lane_max(VecD a, VecD b) { return a < b ? b : a; }
-inline VecM mask_and(VecM m, bool uniform) { return uniform ? m : VecM{}; }
+inline VecD select(VecM m, VecD a, VecD b) {
+  return m ? a : b;
+}
+inline VecD lane_min(VecD a, VecD b) {
+  return b < a ? b : a;
+}
+inline VecD lane_max(VecD a, VecD b) {
+  return a < b ? b : a;
+}
+inline VecM mask_and(VecM m, bool uniform) {
+  return uniform ? m : VecM{};
+}
 #endif
 
 }  // namespace threadx::bb_atr

@@ -45,17 +45,28 @@ inline constexpr std::array<MetricSpec, 11> kMetrics{{
 // Metric i of m as a double (trades converted), in kMetrics order.
 inline double metric_value(const Metrics& m, std::size_t i) {
   switch (i) {
-    case 0: return m.total_return;
-    case 1: return m.sharpe;
-    case 2: return m.sortino;
-    case 3: return m.max_drawdown;
-    case 4: return static_cast<double>(m.trades);
-    case 5: return m.win_rate;
-    case 6: return m.profit_factor;
-    case 7: return m.expectancy;
-    case 8: return m.exposure;
-    case 9: return m.fees;
-    default: return m.final_equity;
+    case 0:
+      return m.total_return;
+    case 1:
+      return m.sharpe;
+    case 2:
+      return m.sortino;
+    case 3:
+      return m.max_drawdown;
+    case 4:
+      return static_cast<double>(m.trades);
+    case 5:
+      return m.win_rate;
+    case 6:
+      return m.profit_factor;
+    case 7:
+      return m.expectancy;
+    case 8:
+      return m.exposure;
+    case 9:
+      return m.fees;
+    default:
+      return m.final_equity;
   }
 }
 

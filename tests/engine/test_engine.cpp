@@ -21,7 +21,9 @@
 namespace threadx {
 namespace {
 
-Grid grid_2p9m() { return parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml")); }
+Grid grid_2p9m() {
+  return parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml"));
+}
 
 // A small grid that sweeps every kind of parameter, costs included.
 Grid mixed_grid() {
@@ -43,7 +45,9 @@ slippage_bps = [0, 2]
                          "mixed.toml");
 }
 
-bool same_bits(const Metrics& a, const Metrics& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(const Metrics& a, const Metrics& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 void expect_close(double got, double want, const char* what, ComboId id) {
   if (std::isinf(want)) {
@@ -95,7 +99,8 @@ TEST(Plan, DoneFlagsRemoveFinishedIds) {
 }
 
 // Runs ids through run_unit_cpu one group at a time and checks each against the reference.
-void check_against_reference(const Grid& g, const BarSeries& bars, const std::vector<ComboId>& ids) {
+void check_against_reference(const Grid& g, const BarSeries& bars,
+                             const std::vector<ComboId>& ids) {
   IndicatorBank bank(bars);
   std::size_t with_trades = 0;
   for (ComboId id : ids) {
@@ -192,8 +197,8 @@ TEST(CpuSweep, SameRowsForAnyThreadCountAndUnitSize) {
   const BarSeries bars = load_bars({testing::btc_960()});
   const Grid g = mixed_grid();
   std::vector<Metrics> baseline;
-  for (auto [threads, unit] : {std::pair{1u, 4096u}, std::pair{2u, 7u}, std::pair{5u, 1u},
-                               std::pair{3u, 100u}}) {
+  for (auto [threads, unit] :
+       {std::pair{1u, 4096u}, std::pair{2u, 7u}, std::pair{5u, 1u}, std::pair{3u, 100u}}) {
     IndicatorBank bank(bars);
     MemorySink sink(g.size());
     CpuSweepOptions o;

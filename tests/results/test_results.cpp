@@ -1,8 +1,8 @@
 // The HDF5 results file: layout, provenance, round trip, crash-safe resume and refusals.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 
 #include <unistd.h>
 
@@ -79,11 +79,10 @@ TEST_F(ResultsFileTest, RoundTripLayoutAndProvenance) {
   ASSERT_EQ(r.rows(), 36u);
   std::vector<std::string> names;
   for (const Column& c : r.columns()) names.push_back(c.name);
-  const std::vector<std::string> want{
-      "combo_id",     "bb_period",     "bb_std",   "atr_multiplier", "trailing_stop",
-      "total_return", "sharpe",        "sortino",  "max_drawdown",   "trades",
-      "win_rate",     "profit_factor", "expectancy", "exposure",     "fees",
-      "final_equity"};
+  const std::vector<std::string> want{"combo_id",      "bb_period",    "bb_std",   "atr_multiplier",
+                                      "trailing_stop", "total_return", "sharpe",   "sortino",
+                                      "max_drawdown",  "trades",       "win_rate", "profit_factor",
+                                      "expectancy",    "exposure",     "fees",     "final_equity"};
   EXPECT_EQ(names, want);
   const auto raw = r.read_rows(0, r.rows());
   for (ComboId id = 0; id < grid_.size(); ++id) {
@@ -153,10 +152,11 @@ TEST_F(ResultsFileTest, RefusesToReplaceOrResumeTheWrongFile) {
   const std::string p = path("x.h5");
   { ResultsFile f = ResultsFile::create(p, grid_, bars_, prov(), false); }
   EXPECT_THROW(ResultsFile::create(p, grid_, bars_, prov(), false), OutputError);
-  const Grid other = parse_grid_text("strategy = \"bb_atr\"\n[grid]\nbb_period = [15, 20, 25]\n"
-                                     "bb_std = [2, 2.5]\ntrailing_stop = [0, 1]\n"
-                                     "atr_multiplier = [1.0, 1.5, 2.0]\n",
-                                     "other.toml");
+  const Grid other = parse_grid_text(
+      "strategy = \"bb_atr\"\n[grid]\nbb_period = [15, 20, 25]\n"
+      "bb_std = [2, 2.5]\ntrailing_stop = [0, 1]\n"
+      "atr_multiplier = [1.0, 1.5, 2.0]\n",
+      "other.toml");
   try {
     ResultsFile::open_for_resume(p, other, bars_, prov());
     FAIL() << "resumed with another grid";

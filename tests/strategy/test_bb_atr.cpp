@@ -26,8 +26,13 @@ struct Hand {
     atr.assign(close.size(), atr_v);
   }
   bb_atr::SeriesView view() const {
-    return {close.data(), mid.data(), sd.data(), atr.data(), ema.empty() ? nullptr : ema.data(),
-            static_cast<std::int64_t>(close.size()), warmup};
+    return {close.data(),
+            mid.data(),
+            sd.data(),
+            atr.data(),
+            ema.empty() ? nullptr : ema.data(),
+            static_cast<std::int64_t>(close.size()),
+            warmup};
   }
 };
 

@@ -5,11 +5,19 @@
 
 namespace threadx::testing {
 
-inline std::string repo_path(const std::string& rel) { return std::string(THREADX_SOURCE_DIR) + "/" + rel; }
-inline std::string shared_path(const std::string& rel) { return std::string(THREADX_SHARED_DIR) + "/" + rel; }
+inline std::string repo_path(const std::string& rel) {
+  return std::string(THREADX_SOURCE_DIR) + "/" + rel;
+}
+inline std::string shared_path(const std::string& rel) {
+  return std::string(THREADX_SHARED_DIR) + "/" + rel;
+}
 
 // The 960-bar 15m BTC/USDT file (2024-12-01 .. 2024-12-10), bundled in data/.
-inline std::string btc_960() { return repo_path("data/BTCUSDT_15m_2024-12-01_2024-12-10.csv"); }
-inline std::string btc_49632() { return repo_path("data/BTCUSDT_15m_2023-10_2025-02.csv"); }
+inline std::string btc_960() {
+  return repo_path("data/BTCUSDT_15m_2024-12-01_2024-12-10.csv");
+}
+inline std::string btc_49632() {
+  return repo_path("data/BTCUSDT_15m_2023-10_2025-02.csv");
+}
 
 }  // namespace threadx::testing

@@ -101,14 +101,19 @@ inline RefResult reference_backtest(const std::vector<double>& c, const RefSerie
     const auto u = static_cast<std::size_t>(i);
     if (side != 0) {
       bool exit = false;
-      if (side > 0 ? c[u] <= stop : c[u] >= stop) exit = true;
-      else if (side > 0 ? c[u] >= ind.mid[u] : c[u] <= ind.mid[u]) exit = true;
-      else if (i - entry_bar >= p.max_hold_bars) exit = true;
+      if (side > 0 ? c[u] <= stop : c[u] >= stop)
+        exit = true;
+      else if (side > 0 ? c[u] >= ind.mid[u] : c[u] <= ind.mid[u])
+        exit = true;
+      else if (i - entry_bar >= p.max_hold_bars)
+        exit = true;
       if (exit) {
         exit_at(i);
       } else if (p.trailing_stop) {
-        if (side > 0) stop = std::max(stop, c[u] - a * ind.atr[u]);
-        else stop = std::min(stop, c[u] + a * ind.atr[u]);
+        if (side > 0)
+          stop = std::max(stop, c[u] - a * ind.atr[u]);
+        else
+          stop = std::min(stop, c[u] + a * ind.atr[u]);
       }
     } else if (i >= warmup && (!entered_before || i - last_entry_bar >= p.spacing_bars)) {
       const double lower = ind.mid[u] - p.bb_std * ind.sd[u];
@@ -118,8 +123,7 @@ inline RefResult reference_backtest(const std::vector<double>& c, const RefSerie
       int signal = 0;
       if (c[u] < lower && c[u - 1] >= lower_prev && (p.trend_period == 0 || c[u] > ind.ema[u]))
         signal = 1;
-      else if (c[u] > upper && c[u - 1] <= upper_prev &&
-               (p.trend_period == 0 || c[u] < ind.ema[u]))
+      else if (c[u] > upper && c[u - 1] <= upper_prev && (p.trend_period == 0 || c[u] < ind.ema[u]))
         signal = -1;
       if (signal != 0) {
         const double p_in = signal > 0 ? c[u] * (1 + s) : c[u] * (1 - s);
