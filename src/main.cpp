@@ -87,6 +87,20 @@ int main(int argc, char** argv) {
   i->add_option("file", info.file, "results file")->required();
   i->add_flag("--all", info.attributes, "also print the grid file text");
 
+  threadx::BenchOptions bench;
+  CLI::App* b = app.add_subcommand("bench", "measure backtest speed on real data (writes nothing)");
+  b->add_option("--data", bench.data, "bar files")->required()->check(CLI::ExistingFile);
+  b->add_option("--grid", bench.grid, "grid file")->required()->check(CLI::ExistingFile);
+  b->add_option("--first", bench.first, "only the first N combinations (default: all)");
+  b->add_option("--threads", bench.threads, "CPU threads (default: all cores)");
+  b->add_option("--unit-size", bench.unit_size, "max combinations per work unit")
+      ->capture_default_str();
+  b->add_option("--repeat", bench.repeat, "runs; the fastest is reported")->capture_default_str();
+  b->add_option("--lanes", bench.lanes, "simd or scalar")
+      ->check(CLI::IsMember({"simd", "scalar"}))
+      ->capture_default_str();
+  b->add_option("--label", bench.label, "name printed in the result line");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +112,7 @@ int main(int argc, char** argv) {
     if (*s) return threadx::run_sweep(sweep);
     if (*t) return threadx::run_top(top);
     if (*i) return threadx::run_info(info);
+    if (*b) return threadx::run_bench(bench);
   } catch (const threadx::InputError& e) {
     spdlog::error("{}", e.what());
     return 1;

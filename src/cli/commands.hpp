@@ -39,6 +39,18 @@ struct TopOptions {
 };
 int run_top(const TopOptions& options);
 
+struct BenchOptions {
+  std::vector<std::string> data;
+  std::string grid;
+  std::uint64_t first = 0;  // 0: every combination
+  unsigned threads = 0;
+  std::uint64_t unit_size = 4096;
+  unsigned repeat = 1;
+  std::string lanes = "simd";
+  std::string label;
+};
+int run_bench(const BenchOptions& options);
+
 struct InfoOptions {
   std::string file;
   bool attributes = false;  // print every attribute, grid text included

@@ -186,6 +186,23 @@ TEST(BbAtrRules, ZeroAtrMeansNoEntry) {
   EXPECT_EQ(bb_atr::run_one(h.view(), base(), kP).trades, 0);
 }
 
+TEST(BbAtrRules, NoTradeLeavesEquityFlat) {
+  // Closes inside the bands throughout: no signal, every metric at its no-trade value.
+  Hand h({100, 99, 101, 100, 97, 103, 100}, 100, 2, 5);
+  const Metrics m = bb_atr::run_one(h.view(), base(), kP);
+  EXPECT_EQ(m.trades, 0);
+  EXPECT_EQ(m.final_equity, 10000.0);
+  EXPECT_EQ(m.total_return, 0.0);
+  EXPECT_EQ(m.sharpe, 0.0);
+  EXPECT_EQ(m.sortino, 0.0);
+  EXPECT_EQ(m.max_drawdown, 0.0);
+  EXPECT_EQ(m.win_rate, 0.0);
+  EXPECT_EQ(m.profit_factor, 0.0);
+  EXPECT_EQ(m.expectancy, 0.0);
+  EXPECT_EQ(m.exposure, 0.0);
+  EXPECT_EQ(m.fees, 0.0);
+}
+
 TEST(BbAtrRules, ForcedExitAtTheLastBar) {
   // Long at 90 and never exits by rule: closed at the last close 93, counted as a trade.
   Hand h({100, 100, 100, 90, 91, 93}, 100, 2, 5);
