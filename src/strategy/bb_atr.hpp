@@ -4,8 +4,10 @@
 // The same code is compiled for the CPU and by nvcc for CUDA kernels (THREADX_HD). It is generic
 // over the lane type V: V = double runs one combination (GPU thread, reference path); a SIMD
 // vector of doubles runs several combinations of one indicator-key group in lock-step (CPU).
-// Every decision is a select, never a branch, so all lane types execute the same IEEE operations
-// in the same order and give bit-identical results.
+// Every decision is a select, so all lane types execute the same IEEE operations in the same
+// order and give bit-identical results. The only branches are on "does any lane need this?"
+// (an exit, an entry, a changed equity): skipped work is work that would have left every lane's
+// state bit for bit unchanged, so skipping it cannot change a result.
 #pragma once
 
 #include <cmath>
@@ -121,6 +123,26 @@ THREADX_HD THREADX_FORCEINLINE void close_position(State<V>& st, const LaneParam
   st.side = select(do_exit, zero, st.side);
 }
 
+// Opens a position in the lanes of `enter` at close c (STRATEGY.md step 2's entry); d = a*atr[i].
+template <class V, class M>
+THREADX_HD THREADX_FORCEINLINE void enter_position(State<V>& st, const LaneParams<V>& p, M enter,
+                                                   M long_sig, double c, V d, double i) {
+  const V zero = p.k * 0.0;
+  const V side = select(long_sig, zero + 1.0, zero - 1.0);
+  const V p_in = select(long_sig, c * (1.0 + p.s), c * (1.0 - p.s));
+  const V qty = lane_min(st.cash * p.risk / d, st.cash * p.leverage / p_in);
+  const V fee_in = qty * p_in * p.f;
+  st.side = select(enter, side, st.side);
+  st.qty = select(enter, qty, st.qty);
+  st.entry_price = select(enter, p_in, st.entry_price);
+  st.fee_in = select(enter, fee_in, st.fee_in);
+  st.cash = select(enter, st.cash - fee_in, st.cash);
+  st.fees = select(enter, st.fees + fee_in, st.fees);
+  st.stop = select(enter, p_in - side * d, st.stop);
+  st.entry_bar = select(enter, zero + i, st.entry_bar);
+  st.last_entry_bar = select(enter, zero + i, st.last_entry_bar);
+}
+
 // Steps 1-3 of STRATEGY.md's per-bar loop for bar i; returns E[i].
 // can_enter: i >= warmup. trend: the EMA filter is on (trend_period > 0).
 template <class V>
@@ -128,7 +150,6 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
                                       double i, bool can_enter, bool trend) {
   using M = decltype(st.side != 0.0);
   const double c = b.c;
-  const V zero = p.k * 0.0;
 
   // 1. In a position: stop, take profit, time exit, in that order of precedence (any of them
   //    exits at c, so the order only matters for the record, which is the same exit).
@@ -139,7 +160,7 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
   const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
   const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
   const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
-  close_position(st, p, do_exit, c);
+  if (any(do_exit)) close_position(st, p, do_exit, c);
 
   const M trail = in_pos && !do_exit && p.trailing != 0.0;
   const V move = p.a * b.atr;
@@ -160,19 +181,7 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
     const V d = move;
     const M enter = !in_pos && spacing_ok && (long_sig || short_sig) && d > 0.0 && st.cash > 0.0;
 
-    const V side = select(long_sig, zero + 1.0, zero - 1.0);
-    const V p_in = select(long_sig, c * (1.0 + p.s), c * (1.0 - p.s));
-    const V qty = lane_min(st.cash * p.risk / d, st.cash * p.leverage / p_in);
-    const V fee_in = qty * p_in * p.f;
-    st.side = select(enter, side, st.side);
-    st.qty = select(enter, qty, st.qty);
-    st.entry_price = select(enter, p_in, st.entry_price);
-    st.fee_in = select(enter, fee_in, st.fee_in);
-    st.cash = select(enter, st.cash - fee_in, st.cash);
-    st.fees = select(enter, st.fees + fee_in, st.fees);
-    st.stop = select(enter, p_in - side * d, st.stop);
-    st.entry_bar = select(enter, zero + i, st.entry_bar);
-    st.last_entry_bar = select(enter, zero + i, st.last_entry_bar);
+    if (any(enter)) enter_position(st, p, enter, long_sig, c, d, i);
   }
 
   // 3. Equity at the close.
@@ -189,8 +198,12 @@ THREADX_HD THREADX_FORCEINLINE V finish(State<V>& st, const LaneParams<V>& p, do
 }
 
 // Folds E[i] into the return and drawdown accumulators; i >= 1 adds a return.
+// An equity equal to the previous one in every lane changes nothing: r = E/E - 1 = +0 adds +0 to
+// the sums (which are never -0), the peak already holds E, and 1 - E/peak was already folded into
+// max_dd. Bars where every lane stays flat, most of them, are skipped that way.
 template <class V>
 THREADX_HD THREADX_FORCEINLINE void observe(State<V>& st, V equity, bool has_return) {
+  if (!any(equity != st.prev_equity)) return;
   const V zero = equity * 0.0;
   if (has_return) {
     const V r = select(st.prev_equity > 0.0, equity / st.prev_equity - 1.0, zero);

@@ -8,6 +8,10 @@
 
 #include "common/hd.hpp"
 
+#if !defined(__CUDACC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#endif
+
 namespace threadx::bb_atr {
 
 THREADX_HD THREADX_FORCEINLINE double select(bool m, double a, double b) {
@@ -19,6 +23,9 @@ THREADX_HD THREADX_FORCEINLINE double lane_min(double a, double b) {
 THREADX_HD THREADX_FORCEINLINE double lane_max(double a, double b) {
   return a < b ? b : a;
 }
+// True when the mask is set in any lane: lets the kernel skip work that would change no lane.
+THREADX_HD THREADX_FORCEINLINE bool any(bool m) { return m; }
+
 // A per-lane mask combined with a condition that is the same for every lane.
 THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
   return m && uniform;
@@ -41,6 +48,17 @@ inline VecD lane_min(VecD a, VecD b) {
 }
 inline VecD lane_max(VecD a, VecD b) {
   return a < b ? b : a;
+}
+inline bool any(VecM m) {
+#if defined(__AVX512F__) && defined(__x86_64__)
+  return _mm512_test_epi64_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0;
+#elif defined(__AVX__) && defined(__x86_64__)
+  return _mm256_testz_si256(reinterpret_cast<__m256i>(m), reinterpret_cast<__m256i>(m)) == 0;
+#else
+  long acc = 0;
+  for (std::size_t j = 0; j < kLanes; ++j) acc |= m[j];
+  return acc != 0;
+#endif
 }
 inline VecM mask_and(VecM m, bool uniform) {
   return uniform ? m : VecM{};
