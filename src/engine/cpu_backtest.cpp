@@ -34,7 +34,7 @@ void run_block_simd(const bb_atr::SeriesView& view, const std::array<StrategyPar
   bb_atr::init(st, p);
   const bool trend = view.ema != nullptr;
   const std::int64_t n = view.n_bars;
-  for (std::int64_t i = 0; i < n; ++i) {
+  for (std::int64_t i = bb_atr::first_bar(view); i < n; ++i) {
     const bb_atr::BarInputs b = bb_atr::bar_inputs(view, i);
     VecD e = bb_atr::step(st, p, b, static_cast<double>(i), i >= view.warmup, trend);
     if (i == n - 1) e = bb_atr::finish(st, p, b.c);

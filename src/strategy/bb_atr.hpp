@@ -288,6 +288,13 @@ THREADX_HD THREADX_FORCEINLINE BarInputs bar_inputs(const SeriesView& s, std::in
   return b;
 }
 
+// Bars before the warm-up cannot open a position, so E stays at initial_capital and observe()
+// would change nothing: the loop may start at the warm-up (at the last bar at the latest).
+THREADX_HD THREADX_FORCEINLINE std::int64_t first_bar(const SeriesView& s) {
+  const std::int64_t w = s.warmup;
+  return w < s.n_bars - 1 ? w : s.n_bars - 1;
+}
+
 // One combination over the whole series: the reference path, and the body of a CUDA thread.
 THREADX_HD inline Metrics run_one(const SeriesView& s, const StrategyParams& sp,
                                   double bars_per_year) {
@@ -295,7 +302,7 @@ THREADX_HD inline Metrics run_one(const SeriesView& s, const StrategyParams& sp,
   State<double> st;
   init(st, p);
   const bool trend = s.ema != nullptr;
-  for (std::int64_t i = 0; i < s.n_bars; ++i) {
+  for (std::int64_t i = first_bar(s); i < s.n_bars; ++i) {
     const BarInputs b = bar_inputs(s, i);
     double e = step(st, p, b, static_cast<double>(i), i >= s.warmup, trend);
     if (i == s.n_bars - 1) e = finish(st, p, b.c);
