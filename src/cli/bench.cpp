@@ -5,6 +5,8 @@
 #include <iostream>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -56,11 +58,13 @@ int run_bench(const BenchOptions& o) {
   }
   const double combos_s = static_cast<double>(n) / best;
   const double steps_s = combos_s * static_cast<double>(bars.size());
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
   std::cout << fmt::format(
-      "{:<28} {:>9} combos x {:>6} bars  {:>7.3f} s  {:>12.0f} combos/s  {:>9.3e} bar-steps/s  "
-      "({} threads, {} lanes, best of {})\n",
-      o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s, threads, o.lanes,
-      o.repeat);
+      "{:<27} {:>9} combos x {:>6} bars {:>7.3f} s {:>9.0f} combos/s {:>9.3e} bar-steps/s "
+      "({:.3e}/core) peak RSS {} MB ({} threads, {} lanes, best of {})\n",
+      o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s,
+      steps_s / threads, usage.ru_maxrss / 1024, threads, o.lanes, o.repeat);
   return 0;
 }
 

@@ -177,12 +177,12 @@ int run_sweep(const SweepOptions& o) {
   run.on_progress = [&](const SweepProgress& p) {
     const double rate = p.elapsed_s > 0 ? static_cast<double>(p.combos_done) / p.elapsed_s : 0;
     const double eta = rate > 0 ? static_cast<double>(p.combos_total - p.combos_done) / rate : 0;
-    spdlog::info("progress {}/{} ({:.1f}%), {:.0f} combos/s, ETA {}", thousands(p.combos_done),
+    spdlog::info("progress {}/{} ({:.1f}%), {} combos/s, ETA {}", thousands(p.combos_done),
                  thousands(p.combos_total),
                  p.combos_total ? 100.0 * static_cast<double>(p.combos_done) /
                                       static_cast<double>(p.combos_total)
                                 : 100.0,
-                 rate, format_duration(eta));
+                 thousands(static_cast<std::uint64_t>(rate)), format_duration(eta));
   };
   const CpuSweepReport report = run_cpu_sweep(grid, bank, units, sink, run);
 
@@ -209,9 +209,9 @@ int run_sweep(const SweepOptions& o) {
   fs::rename(partial, o.out, ec);
   if (ec) throw OutputError(o.out + ": cannot rename " + partial + " into place: " + ec.message());
 
-  spdlog::info("done: {} combinations in {} = {:.0f} combos/s, {:.3g} bar-steps/s ({} threads)",
-               thousands(report.combos_done), format_duration(report.wall_s), rate, bar_steps,
-               threads);
+  spdlog::info("done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({} threads)",
+               thousands(report.combos_done), format_duration(report.wall_s),
+               thousands(static_cast<std::uint64_t>(rate)), bar_steps, threads);
   spdlog::info("indicator bank: {} series built ({} bands, {} ATR, {} EMA) for {} requested",
                bank_stats.built, bank_stats.band_built, bank_stats.atr_built, bank_stats.ema_built,
                thousands(static_cast<std::uint64_t>(bank_stats.requested)));

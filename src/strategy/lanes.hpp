@@ -24,7 +24,9 @@ THREADX_HD THREADX_FORCEINLINE double lane_max(double a, double b) {
   return a < b ? b : a;
 }
 // True when the mask is set in any lane: lets the kernel skip work that would change no lane.
-THREADX_HD THREADX_FORCEINLINE bool any(bool m) { return m; }
+THREADX_HD THREADX_FORCEINLINE bool any(bool m) {
+  return m;
+}
 
 // A per-lane mask combined with a condition that is the same for every lane.
 THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
