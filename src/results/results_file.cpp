@@ -213,10 +213,14 @@ void RowLayout::pack(const Grid& grid, ComboId id, const Metrics& m, unsigned ch
   }
 }
 
-const Column* RowLayout::find(const std::string& name) const {
-  for (const Column& c : columns_)
+const Column* find_column(const std::vector<Column>& columns, const std::string& name) {
+  for (const Column& c : columns)
     if (c.name == name) return &c;
   return nullptr;
+}
+
+const Column* RowLayout::find(const std::string& name) const {
+  return find_column(columns_, name);
 }
 
 double ResultsReader::value(const unsigned char* row, const Column& c) {
@@ -517,9 +521,7 @@ std::optional<std::string> ResultsReader::attribute(const std::string& name) con
 }
 
 const Column* ResultsReader::find(const std::string& name) const {
-  for (const Column& c : columns_)
-    if (c.name == name) return &c;
-  return nullptr;
+  return find_column(columns_, name);
 }
 
 }  // namespace threadx

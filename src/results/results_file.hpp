@@ -33,6 +33,9 @@ struct Column {
   std::size_t size;
 };
 
+// The column called `name`, or null.
+const Column* find_column(const std::vector<Column>& columns, const std::string& name);
+
 // The packed row layout of /results for a grid: combo_id, swept parameters (table order), metrics.
 class RowLayout {
  public:
