@@ -2,13 +2,17 @@
 #include "data/loader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <limits>
+#include <memory>
 #include <string_view>
+#include <system_error>
 
 #include "common/error.hpp"
 #include "common/sha256.hpp"
@@ -17,51 +21,135 @@
 namespace threadx {
 namespace {
 
+namespace fs = std::filesystem;
+
 constexpr std::string_view kPlainHeader = "timestamp,open,high,low,close,volume";
+constexpr std::string_view kBinanceHeaderStart = "open_time,";  // some Binance archives have one
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+constexpr std::size_t kPlainColumns = 6, kBinanceColumns = 12;
 constexpr std::int64_t kMicrosThreshold = 1'000'000'000'000'000;  // >= 1e15: µs (year 33658 in ms)
+constexpr std::size_t kChunk = 64 * 1024;
+constexpr double kUnitLimit = 1125899906842624.0;  // 2^50: v * 10^d rounds to the right integer
+constexpr std::int64_t kSumLimit = std::int64_t{1} << 53;  // integers below are exact doubles
+constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                             1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+// ---- reading files ------------------------------------------------------------------------------
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+FilePtr open_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory, not a data file");
+  errno = 0;
+  FilePtr f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw InputError(path + ": cannot open data file: " + std::strerror(errno));
+  return f;
+}
+
+// Calls sink(data, size) for each chunk of the file, read 64 KiB at a time.
+template <class Sink>
+void read_chunks(const std::string& path, Sink&& sink) {
+  const FilePtr f = open_file(path);
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  for (;;) {
+    const std::size_t n = std::fread(buf.get(), 1, kChunk, f.get());
+    if (n > 0) sink(buf.get(), n);
+    if (n < kChunk) break;
+  }
+  if (std::ferror(f.get()) != 0)
+    throw InputError(path + ": read error: " + std::strerror(errno != 0 ? errno : EIO));
+}
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read data file: " + std::strerror(errno));
   std::string text;
-  in.seekg(0, std::ios::end);
-  text.resize(static_cast<std::size_t>(in.tellg()));
-  in.seekg(0);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!in) throw InputError(path + ": read error");
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec) text.reserve(static_cast<std::size_t>(size));
+  read_chunks(path, [&text](const char* p, std::size_t n) { text.append(p, n); });
   return text;
 }
 
-std::string hex_sha256(const std::string& bytes) {
-  Sha256 h;
-  h.update(bytes.data(), bytes.size());
-  return h.hex_digest();
+// ---- message helpers ----------------------------------------------------------------------------
+
+// A field for an error message: at most 40 characters, control characters shown as '?', so the
+// message stays one short line whatever the file holds.
+std::string quoted(std::string_view field) {
+  constexpr std::size_t kMax = 40;
+  std::string out = "'";
+  for (std::size_t i = 0; i < field.size() && i < kMax; ++i) {
+    const auto c = static_cast<unsigned char>(field[i]);
+    out.push_back(c < 0x20 || c == 0x7f ? '?' : field[i]);
+  }
+  if (field.size() > kMax) out += "...";
+  return out + "'";
 }
+
+std::string when(std::int64_t t) {
+  return std::to_string(t) + " (" + format_utc_ms(t) + ")";
+}
+
+// "15m", "4h", "1d", "1w"; "90s" or "1500 ms" for sizes that are not whole minutes.
+std::string format_bar_size(std::int64_t ms) {
+  struct Unit {
+    std::int64_t ms;
+    const char* suffix;
+  };
+  static constexpr Unit kUnits[] = {
+      {604'800'000, "w"}, {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1'000, "s"}};
+  if (ms > 0)
+    for (const Unit& u : kUnits)
+      if (ms % u.ms == 0) return std::to_string(ms / u.ms) + u.suffix;
+  return std::to_string(ms) + " ms";
+}
+
+// ---- parsing ------------------------------------------------------------------------------------
+
+// Digits after the decimal point of a plain decimal number ("35.87706000" -> 8, "5" -> 0), or -1
+// when it is written with an exponent.
+int decimals_of(std::string_view f) {
+  if (f.find_first_of("eE") != std::string_view::npos) return -1;
+  const std::size_t dot = f.find('.');
+  return dot == std::string_view::npos ? 0 : static_cast<int>(f.size() - dot - 1);
+}
+
+// State carried across the files of one load_bars call.
+struct Loaded {
+  BarSeries bars;
+  // Most digits after the decimal point in any volume field; -1 once one used an exponent.
+  int volume_decimals = 0;
+};
 
 // One file's rows, appended to the series under construction.
 class FileParser {
  public:
-  FileParser(const std::string& path, BarSeries& out) : path_(path), out_(out) {}
+  FileParser(const std::string& path, const std::string* previous_file, Loaded& out)
+      : path_(path), previous_file_(previous_file), out_(out) {}
 
-  std::int64_t parse(const std::string& text) {
+  // Parses the whole file text; returns the number of bars it gave.
+  std::int64_t parse(std::string_view text) {
+    if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
+    // Blank lines at the end (a trailing newline, CRLF or not) are not rows.
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    if (text.empty()) throw InputError(path_ + ": no bars (empty file)");
     std::size_t pos = 0;
     std::int64_t line_no = 0, rows = 0;
-    while (pos < text.size()) {
+    while (pos <= text.size()) {
       std::size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string_view line(text.data() + pos, end - pos);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view line = text.substr(pos, end - pos);
       pos = end + 1;
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) {
-        if (pos >= text.size()) break;  // a trailing blank line
-        fail(line_no, "empty line");
-      }
+      if (line.empty()) fail(line_no, "empty line");
       if (line_no == 1 && header(line)) continue;
       row(line, line_no);
       ++rows;
     }
-    if (rows == 0) throw InputError(path_ + ": no bars (empty file or header only)");
+    if (rows == 0) throw InputError(path_ + ": no bars (header only)");
     return rows;
   }
 
@@ -70,63 +158,77 @@ class FileParser {
     throw InputError(path_ + ":" + std::to_string(line) + ": " + why);
   }
 
-  // True when line 1 is a header (then the format is known); false for a data row.
+  // Line 1 decides the format. True when it is a header; false when it is a Binance data row.
   bool header(std::string_view line) {
     const char c = line.front();
-    if ((c >= '0' && c <= '9') || c == '-' || c == '+') return false;
+    if ((c >= '0' && c <= '9') || c == '-') {
+      const auto columns = static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')) + 1;
+      if (columns != kBinanceColumns)
+        fail(1, "no header and " + std::to_string(columns) + " columns: expected the header '" +
+                    std::string(kPlainHeader) + "' or a 12-column Binance kline row");
+      binance_ = true;
+      return false;
+    }
     if (line == kPlainHeader) {
       binance_ = false;
       return true;
     }
-    if (line.substr(0, 10) == "open_time,") {  // Binance files with a header row
+    if (line.substr(0, kBinanceHeaderStart.size()) == kBinanceHeaderStart) {
       binance_ = true;
       return true;
     }
-    fail(1, "unknown header '" + std::string(line.substr(0, 80)) + "' (expected '" +
-                std::string(kPlainHeader) + "' or a Binance kline file)");
+    fail(1, "unknown header " + quoted(line) + " (expected '" + std::string(kPlainHeader) +
+                "' or a Binance kline file)");
+  }
+
+  std::int64_t timestamp(std::string_view f, std::int64_t line_no) {
+    std::int64_t t = 0;
+    const auto r = std::from_chars(f.data(), f.data() + f.size(), t);
+    if (r.ec != std::errc() || r.ptr != f.data() + f.size())
+      fail(line_no, "timestamp " + quoted(f) + " is not an integer");
+    if (t < 0) fail(line_no, "timestamp " + std::to_string(t) + " is negative");
+    const bool micros = t >= kMicrosThreshold;
+    if (!binance_) {
+      if (micros)
+        fail(line_no, "timestamp " + std::to_string(t) +
+                          " looks like microseconds; plain CSV timestamps are Unix milliseconds");
+      return t;
+    }
+    if (!micros_.has_value()) micros_ = micros;
+    if (micros != *micros_)
+      fail(line_no, "timestamp " + std::to_string(t) + " is in " +
+                        (micros ? "microseconds" : "milliseconds") + " but earlier rows are in " +
+                        (*micros_ ? "microseconds" : "milliseconds"));
+    return micros ? t / 1000 : t;
   }
 
   void row(std::string_view line, std::int64_t line_no) {
-    std::string_view fields[13];
+    std::array<std::string_view, kBinanceColumns> fields;
     std::size_t n = 0, start = 0;
     for (;;) {
       const std::size_t comma = line.find(',', start);
-      if (n < 13)
+      if (n < fields.size())
         fields[n] = line.substr(start, comma == std::string_view::npos ? comma : comma - start);
       ++n;
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
-    if (!binance_.has_value()) binance_ = (n == 12);  // no header: 12 columns is a kline file
-    const std::size_t want = *binance_ ? 12 : 6;
+    const std::size_t want = binance_ ? kBinanceColumns : kPlainColumns;
     if (n != want)
       fail(line_no,
            std::to_string(n) + " columns, expected " + std::to_string(want) +
-               (*binance_ ? " (Binance kline file)" : " (timestamp,open,high,low,close,volume)"));
+               (binance_ ? " (Binance kline file)" : " (timestamp,open,high,low,close,volume)"));
 
-    std::int64_t t = 0;
-    {
-      const std::string_view f = fields[0];
-      const auto r = std::from_chars(f.data(), f.data() + f.size(), t);
-      if (r.ec != std::errc() || r.ptr != f.data() + f.size())
-        fail(line_no, "timestamp '" + std::string(f) + "' is not an integer");
-    }
-    if (*binance_) {
-      const bool micros = t >= kMicrosThreshold;
-      if (!micros_.has_value()) micros_ = micros;
-      if (micros != *micros_)
-        fail(line_no, std::string("timestamp ") + std::to_string(t) + " is in " +
-                          (micros ? "microseconds" : "milliseconds") + " but earlier rows are in " +
-                          (*micros_ ? "microseconds" : "milliseconds"));
-      if (micros) t /= 1000;
-    }
+    const std::int64_t t = timestamp(fields[0], line_no);
     static constexpr const char* kNames[5] = {"open", "high", "low", "close", "volume"};
     double v[5];
     for (std::size_t k = 0; k < 5; ++k) {
       const std::string_view f = fields[k + 1];
       const auto r = std::from_chars(f.data(), f.data() + f.size(), v[k]);
+      if (r.ec == std::errc::result_out_of_range && r.ptr == f.data() + f.size())
+        fail(line_no, std::string(kNames[k]) + " " + quoted(f) + " is out of range");
       if (r.ec != std::errc() || r.ptr != f.data() + f.size())
-        fail(line_no, std::string(kNames[k]) + " '" + std::string(f) + "' is not a number");
+        fail(line_no, std::string(kNames[k]) + " " + quoted(f) + " is not a number");
       if (std::isnan(v[k])) fail(line_no, std::string(kNames[k]) + " is NaN");
       if (std::isinf(v[k])) fail(line_no, std::string(kNames[k]) + " is infinite");
     }
@@ -134,39 +236,55 @@ class FileParser {
     for (std::size_t k = 0; k < 4; ++k)
       if (v[k] <= 0) fail(line_no, std::string(kNames[k]) + " " + format_double(v[k]) + " <= 0");
     if (vol < 0) fail(line_no, "volume " + format_double(vol) + " < 0");
+    if (h < l) fail(line_no, "high " + format_double(h) + " < low " + format_double(l));
     if (h < std::max(o, c))
       fail(line_no,
            "high " + format_double(h) + " < max(open, close) " + format_double(std::max(o, c)));
     if (l > std::min(o, c))
       fail(line_no,
            "low " + format_double(l) + " > min(open, close) " + format_double(std::min(o, c)));
-    if (!out_.time_ms.empty()) {
-      const std::int64_t prev = out_.time_ms.back();
-      if (t == prev)
-        fail(line_no, "duplicate timestamp " + std::to_string(t) + " (" + format_utc_ms(t) + ")");
+
+    BarSeries& s = out_.bars;
+    if (!s.time_ms.empty()) {
+      const std::int64_t prev = s.time_ms.back();
+      // The first row of a later file must continue the previous file.
+      const std::string across =
+          first_row_ && previous_file_ != nullptr
+              ? "; files must be given in time order and continue each other (previous file " +
+                    *previous_file_ + ")"
+              : "";
+      if (t == prev) fail(line_no, "duplicate timestamp " + when(t) + across);
       if (t < prev)
-        fail(line_no, "timestamp " + std::to_string(t) + " (" + format_utc_ms(t) +
-                          ") is before the previous bar's " + std::to_string(prev) + " (" +
-                          format_utc_ms(prev) + ")" +
-                          (first_row_ ? "; files must be given in time order" : ""));
+        fail(line_no,
+             "timestamp " + when(t) + " is before the previous bar's " + when(prev) + across);
     }
     first_row_ = false;
-    out_.time_ms.push_back(t);
-    out_.open.push_back(o);
-    out_.high.push_back(h);
-    out_.low.push_back(l);
-    out_.close.push_back(c);
-    out_.volume.push_back(vol);
+
+    const int d = decimals_of(fields[5]);
+    if (d < 0 || out_.volume_decimals < 0)
+      out_.volume_decimals = -1;
+    else
+      out_.volume_decimals = std::max(out_.volume_decimals, d);
+
+    s.time_ms.push_back(t);
+    s.open.push_back(o);
+    s.high.push_back(h);
+    s.low.push_back(l);
+    s.close.push_back(c);
+    s.volume.push_back(vol);
   }
 
   const std::string& path_;
-  BarSeries& out_;
-  std::optional<bool> binance_;
+  const std::string* previous_file_;  // null for the first file
+  Loaded& out_;
+  bool binance_ = false;
   std::optional<bool> micros_;
   bool first_row_ = true;
 };
 
-// bar_ms = smallest step, gap_count = steps larger than it.
+// ---- spacing and resampling ---------------------------------------------------------------------
+
+// bar_ms = smallest step, gap_count = steps larger than it. Needs at least 2 bars.
 void measure_spacing(BarSeries& s) {
   std::int64_t smallest = std::numeric_limits<std::int64_t>::max();
   for (std::size_t i = 1; i < s.time_ms.size(); ++i)
@@ -177,39 +295,90 @@ void measure_spacing(BarSeries& s) {
     s.gap_count += (s.time_ms[i] - s.time_ms[i - 1]) > smallest;
 }
 
-BarSeries resample(const BarSeries& in, std::int64_t tf, const std::string& name,
-                   LoadReport* report) {
-  if (tf <= 0 || tf % in.bar_ms != 0)
-    throw InputError(name + ": --timeframe " + format_duration(static_cast<double>(tf) / 1000.0) +
-                     " is not a multiple of the bar size " +
-                     format_duration(static_cast<double>(in.bar_ms) / 1000.0));
+// Sums volumes. When every input is a decimal with at most `decimals` digits after the point, the
+// sum is done in integer units of 10^-decimals and the result is the double nearest to the exact
+// decimal sum: the volume an exchange publishes for the coarser bar, bit for bit (a plain double
+// sum is off by an ulp for about a quarter of BTC 15m bars). Otherwise, or if the units would not
+// be exact, it is the plain double sum.
+class VolumeSum {
+ public:
+  explicit VolumeSum(int decimals)
+      : scale_(decimals >= 0 && decimals <= 15 ? kPow10[decimals] : 0.0) {}
+
+  void reset() {
+    sum_ = 0;
+    units_ = 0;
+    exact_ = scale_ > 0;
+  }
+  void add(double v) {
+    sum_ += v;
+    if (!exact_) return;
+    const double u = v * scale_;
+    if (u >= kUnitLimit) {
+      exact_ = false;
+      return;
+    }
+    units_ += static_cast<std::int64_t>(std::llround(u));
+    exact_ = units_ < kSumLimit;
+  }
+  [[nodiscard]] double value() const {
+    return exact_ ? static_cast<double>(units_) / scale_ : sum_;
+  }
+
+ private:
+  double scale_;
+  double sum_ = 0;
+  std::int64_t units_ = 0;
+  bool exact_ = false;
+};
+
+// Bucket start for time t: floor(t / tf) * tf (t >= 0 here).
+std::int64_t bucket_of(std::int64_t t, std::int64_t tf) {
+  return t / tf * tf;
+}
+
+BarSeries resample(const BarSeries& in, std::int64_t tf, int volume_decimals,
+                   const std::string& name, LoadReport* report) {
+  if (tf <= 0)
+    throw InputError(name + ": --timeframe " + std::to_string(tf) + " ms: must be positive");
+  if (tf % in.bar_ms != 0)
+    throw InputError(name + ": --timeframe " + format_bar_size(tf) + " (" + std::to_string(tf) +
+                     " ms) is not a multiple of the data's bar size " + format_bar_size(in.bar_ms) +
+                     " (" + std::to_string(in.bar_ms) + " ms)");
   BarSeries out;
   out.sources = in.sources;
   const std::int64_t per_bucket = tf / in.bar_ms;
   std::int64_t in_bucket = 0, incomplete = 0;
-  auto bucket_of = [tf](std::int64_t t) { return (t >= 0 ? t / tf : (t - tf + 1) / tf) * tf; };
+  VolumeSum volume(volume_decimals);
+  const auto close_bucket = [&] {
+    out.volume.push_back(volume.value());
+    if (in_bucket < per_bucket) ++incomplete;
+  };
   for (std::size_t i = 0; i < in.size(); ++i) {
-    const std::int64_t b = bucket_of(in.time_ms[i]);
+    const std::int64_t b = bucket_of(in.time_ms[i], tf);
     if (out.time_ms.empty() || out.time_ms.back() != b) {
-      if (!out.time_ms.empty() && in_bucket < per_bucket) ++incomplete;
+      if (!out.time_ms.empty()) close_bucket();
       out.time_ms.push_back(b);
       out.open.push_back(in.open[i]);
       out.high.push_back(in.high[i]);
       out.low.push_back(in.low[i]);
       out.close.push_back(in.close[i]);
-      out.volume.push_back(in.volume[i]);
+      volume.reset();
+      volume.add(in.volume[i]);
       in_bucket = 1;
       continue;
     }
     out.high.back() = std::max(out.high.back(), in.high[i]);
     out.low.back() = std::min(out.low.back(), in.low[i]);
     out.close.back() = in.close[i];
-    out.volume.back() += in.volume[i];
+    volume.add(in.volume[i]);
     ++in_bucket;
   }
-  if (in_bucket < per_bucket) ++incomplete;
+  close_bucket();
   if (report != nullptr) report->incomplete_buckets = incomplete;
-  if (out.size() < 2) throw InputError(name + ": fewer than 2 bars after resampling");
+  if (out.size() < 2)
+    throw InputError(name + ": need at least 2 bars; resampling to " + format_bar_size(tf) +
+                     " gives " + std::to_string(out.size()));
   measure_spacing(out);
   return out;
 }
@@ -219,32 +388,35 @@ BarSeries resample(const BarSeries& in, std::int64_t tf, const std::string& name
 BarSeries load_bars(const std::vector<std::string>& paths, const LoadOptions& options,
                     LoadReport* report) {
   if (paths.empty()) throw InputError("no data file given");
-  BarSeries bars;
-  for (const std::string& path : paths) {
+  Loaded loaded;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
     const std::string text = read_file(path);
-    if (text.empty()) throw InputError(path + ": empty file");
-    FileParser parser(path, bars);
+    FileParser parser(path, i > 0 ? &paths[i - 1] : nullptr, loaded);
     const std::int64_t rows = parser.parse(text);
-    bars.sources.push_back({path, hex_sha256(text), rows});
+    Sha256 hash;
+    hash.update(text.data(), text.size());
+    loaded.bars.sources.push_back({path, hash.hex_digest(), rows});
   }
+  BarSeries& bars = loaded.bars;
   if (bars.size() < 2) throw InputError(paths.back() + ": need at least 2 bars");
   measure_spacing(bars);
   if (report != nullptr) {
     report->input_bars = static_cast<std::int64_t>(bars.size());
     report->incomplete_buckets = 0;
   }
-  if (options.timeframe_ms && *options.timeframe_ms != bars.bar_ms)
-    return resample(bars, *options.timeframe_ms, paths.back(), report);
-  return bars;
+  if (options.timeframe_ms.has_value())
+    return resample(bars, *options.timeframe_ms, loaded.volume_decimals, paths.back(), report);
+  return std::move(bars);
 }
 
 std::int64_t parse_timeframe(const std::string& text) {
   std::int64_t n = 0;
-  const char* end = text.data() + text.size();
-  const auto r = std::from_chars(text.data(), end, n);
-  const bool ok = r.ec == std::errc() && n > 0 && r.ptr + 1 == end;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  const auto r = std::from_chars(begin, end, n);
   std::int64_t unit = 0;
-  if (ok) {
+  if (r.ec == std::errc() && r.ptr != begin && r.ptr + 1 == end && n > 0 && n <= 1'000'000) {
     switch (*r.ptr) {
       case 'm':
         unit = 60'000;
@@ -256,20 +428,25 @@ std::int64_t parse_timeframe(const std::string& text) {
         unit = 86'400'000;
         break;
       case 'w':
-        unit = 7 * 86'400'000LL;
+        unit = 604'800'000;
         break;
       default:
         break;
     }
   }
-  if (unit == 0 || n > 1'000'000)
-    throw InputError("--timeframe '" + text +
-                     "': expected a count and a unit, e.g. 5m, 15m, 1h, 4h, 1d");
+  if (unit == 0) {
+    std::string shown;
+    for (const char c : text)
+      shown.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c);
+    throw InputError("--timeframe '" + shown + "': expected e.g. 5m, 15m, 1h, 4h, 1d");
+  }
   return n * unit;
 }
 
 std::string sha256_file(const std::string& path) {
-  return hex_sha256(read_file(path));
+  Sha256 hash;
+  read_chunks(path, [&hash](const char* p, std::size_t n) { hash.update(p, n); });
+  return hash.hex_digest();
 }
 
 }  // namespace threadx

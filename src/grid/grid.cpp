@@ -1,13 +1,17 @@
-// Grid files (toml11) and the combination-id mapping (see grid.hpp).
+// Grid files (TOML, parsed with toml11) and the combination-id mapping (see grid.hpp, SWEEP.md).
 #include "grid/grid.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <limits>
 #include <map>
+#include <memory>
+#include <numeric>
 #include <sstream>
+#include <utility>
 
 #include <toml.hpp>
 
@@ -16,17 +20,17 @@
 
 namespace threadx {
 
-bool in_domain(ParamId id, double v) {
-  const ParamSpec& s = kParams[id];
-  if (!std::isfinite(v)) return false;
-  if (s.type != ParamType::Double && v != std::floor(v)) return false;
-  if (s.min_inclusive ? v < s.min : v <= s.min) return false;
-  if (s.max_inclusive ? v > s.max : v >= s.max) return false;
-  return true;
-}
+// key_of_group() and the group arithmetic below rely on this order of the key digits.
+static_assert(kKeyParamCount == 3 && kIdOrder[0] == kBbPeriod && kIdOrder[1] == kAtrPeriod &&
+                  kIdOrder[2] == kTrendPeriod,
+              "indicator-key parameters must be the most significant id digits");
 
-// ---- id mapping
-// ----------------------------------------------------------------------------------
+// ---- id mapping ---------------------------------------------------------------------------------
+//
+// An id is a number in mixed radix: digit k (k = 0 most significant) is the value index of
+// parameter kIdOrder[k], and its radix is the number of values of that parameter. A Grid from
+// defaults() or parse_grid_*() has at least one value per parameter and a size that fits 64 bits;
+// the functions below assume such a grid and an id < size().
 
 Grid Grid::defaults() {
   Grid g;
@@ -34,25 +38,32 @@ Grid Grid::defaults() {
   return g;
 }
 
+namespace {
+
+// Product of the radices of the id digits [first, last).
+ComboId radix_product(const Grid& g, std::size_t first, std::size_t last) {
+  ComboId n = 1;
+  for (std::size_t k = first; k < last; ++k) n *= g.values[kIdOrder[k]].size();
+  return n;
+}
+
+}  // namespace
+
 ComboId Grid::size() const {
-  return group_size() * group_count();
+  return radix_product(*this, 0, kParamCount);
 }
 
 ComboId Grid::group_size() const {
-  ComboId n = 1;
-  for (std::size_t k = kKeyParamCount; k < kParamCount; ++k) n *= values[kIdOrder[k]].size();
-  return n;
+  return radix_product(*this, kKeyParamCount, kParamCount);
 }
 
 ComboId Grid::group_count() const {
-  ComboId n = 1;
-  for (std::size_t k = 0; k < kKeyParamCount; ++k) n *= values[kIdOrder[k]].size();
-  return n;
+  return radix_product(*this, 0, kKeyParamCount);
 }
 
 std::array<std::uint32_t, kParamCount> Grid::indices_of(ComboId id) const {
   std::array<std::uint32_t, kParamCount> idx{};
-  for (std::size_t k = kParamCount; k-- > 0;) {
+  for (std::size_t k = kParamCount; k-- > 0;) {  // least significant digit first
     const ParamId p = kIdOrder[k];
     const ComboId radix = values[p].size();
     idx[p] = static_cast<std::uint32_t>(id % radix);
@@ -63,7 +74,7 @@ std::array<std::uint32_t, kParamCount> Grid::indices_of(ComboId id) const {
 
 ComboId Grid::id_of(const std::array<std::uint32_t, kParamCount>& idx) const {
   ComboId id = 0;
-  for (std::size_t k = 0; k < kParamCount; ++k) {
+  for (std::size_t k = 0; k < kParamCount; ++k) {  // most significant digit first
     const ParamId p = kIdOrder[k];
     id = id * values[p].size() + idx[p];
   }
@@ -72,6 +83,7 @@ ComboId Grid::id_of(const std::array<std::uint32_t, kParamCount>& idx) const {
 
 StrategyParams Grid::params_of(ComboId id) const {
   const auto idx = indices_of(id);
+  // Int and Bool values are integral and within int32 (in_domain), so the casts are exact.
   auto v = [&](ParamId p) { return values[p][idx[p]]; };
   auto i = [&](ParamId p) { return static_cast<int>(values[p][idx[p]]); };
   StrategyParams s;
@@ -91,8 +103,11 @@ StrategyParams Grid::params_of(ComboId id) const {
   return s;
 }
 
+// Group g holds ids [g * group_size(), (g + 1) * group_size()); its number is the id's key digits
+// (bb_period, atr_period, trend_period) read as a mixed-radix number, trend_period fastest.
 Grid::Key Grid::key_of_group(ComboId group) const {
-  const ComboId trend_n = values[kTrendPeriod].size(), atr_n = values[kAtrPeriod].size();
+  const ComboId trend_n = values[kTrendPeriod].size();
+  const ComboId atr_n = values[kAtrPeriod].size();
   Key k{};
   k.trend_period = static_cast<int>(values[kTrendPeriod][group % trend_n]);
   group /= trend_n;
@@ -102,17 +117,45 @@ Grid::Key Grid::key_of_group(ComboId group) const {
   return k;
 }
 
-// ---- parsing
-// -------------------------------------------------------------------------------------
+// ---- parsing ------------------------------------------------------------------------------------
 
 namespace {
 
+// std::map keeps toml11's tables deterministic; entries are re-sorted into file order below.
 using Value = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 
-[[noreturn]] void fail(const std::string& file, const Value& v, const std::string& key,
+// More values than this for one parameter is certainly a mistake (800 MB for the list alone).
+constexpr double kMaxValuesPerParam = 1e8;
+
+// Errors are one line: control characters from the file (a quoted key or a string may hold a
+// newline) are escaped.
+std::string one_line(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(u));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// "<file>:<line>: key '<key>': <reason>", the line being the TOML source line of `at`.
+[[noreturn]] void fail(const std::string& file, const Value& at, const std::string& key,
                        const std::string& reason) {
-  throw InputError(file + ":" + std::to_string(v.location().line()) + ": key '" + key +
-                   "': " + reason);
+  throw InputError(one_line(file + ":" + std::to_string(at.location().line()) + ": key '" + key +
+                            "': " + reason));
 }
 
 const char* type_name(const Value& v) {
@@ -121,11 +164,11 @@ const char* type_name(const Value& v) {
   if (v.is_array()) return "a list";
   if (v.is_boolean()) return "a boolean";
   if (v.is_integer()) return "an integer";
-  if (v.is_floating()) return "a number";
+  if (v.is_floating()) return "a float";
   return "a date or time";
 }
 
-std::string expected_type(ParamId p) {
+const char* expected_type(ParamId p) {
   switch (kParams[p].type) {
     case ParamType::Int:
       return "an integer";
@@ -137,73 +180,148 @@ std::string expected_type(ParamId p) {
   return "a number";
 }
 
-// One scalar parameter value, type-checked and domain-checked.
-double scalar(const std::string& file, const Value& v, const std::string& key, ParamId p) {
-  double x = 0;
-  const ParamSpec& s = kParams[p];
-  if (v.is_integer()) {
-    x = static_cast<double>(v.as_integer());
-  } else if (v.is_floating() && s.type == ParamType::Double) {
-    x = v.as_floating();
-  } else if (v.is_boolean() && s.type == ParamType::Bool) {
-    x = v.as_boolean() ? 1 : 0;
-  } else if (v.is_floating()) {
-    fail(file, v, key, "expected " + expected_type(p) + ", got " + format_double(v.as_floating()));
-  } else {
-    fail(file, v, key, "expected " + expected_type(p) + ", got " + type_name(v));
-  }
-  if (!in_domain(p, x))
-    fail(file, v, key,
-         std::string(s.name) + " = " + format_double(x) + " is outside " + std::string(s.domain));
-  return x;
+// A TOML float as written back: "2.5", and "20.0" rather than "20" so that a message about a float
+// where an integer is expected does not show an integer.
+std::string float_text(double x) {
+  std::string s = format_double(x);
+  if (s.find_first_not_of("-0123456789") == std::string::npos) s += ".0";
+  return s;
 }
 
-std::vector<double> grid_values(const std::string& file, const Value& v, const std::string& key,
-                                ParamId p) {
-  std::vector<double> out;
-  if (v.is_array()) {
-    if (v.as_array().empty()) fail(file, v, key, "empty list");
-    for (const Value& e : v.as_array()) out.push_back(scalar(file, e, key, p));
-  } else if (v.is_table()) {
-    const auto& t = v.as_table();
-    for (const auto& [k, e] : t)
-      if (k != "start" && k != "stop" && k != "step")
-        fail(file, e, key + "." + k, "unknown range field (expected start, stop, step)");
-    for (const char* need : {"start", "stop", "step"})
-      if (t.find(need) == t.end()) fail(file, v, key, std::string("range needs '") + need + "'");
-    // start and stop are parameter values; step only needs the right type.
-    const double start = scalar(file, t.at("start"), key + ".start", p);
-    const double stop = scalar(file, t.at("stop"), key + ".stop", p);
-    const Value& sv = t.at("step");
-    double step = 0;
-    if (sv.is_integer())
-      step = static_cast<double>(sv.as_integer());
-    else if (sv.is_floating() && kParams[p].type == ParamType::Double)
-      step = sv.as_floating();
-    else
-      fail(file, sv, key + ".step", "expected " + expected_type(p) + ", got " + type_name(sv));
-    if (!(step > 0) || !std::isfinite(step))
-      fail(file, sv, key + ".step", "step must be > 0, got " + format_double(step));
-    if (stop < start)
-      fail(file, v, key,
-           "empty range: stop " + format_double(stop) + " < start " + format_double(start));
-    const double count = std::floor((stop - start) / step + 1e-9);
-    if (count >= 1e8) fail(file, v, key, "range has more than 1e8 values");
-    for (double i = 0; i <= count; i += 1) {
-      const double x = start + i * step;
-      if (!in_domain(p, x))
-        fail(file, v, key,
-             std::string(kParams[p].name) + " = " + format_double(x) + " is outside " +
-                 std::string(kParams[p].domain));
-      out.push_back(x);
-    }
+// A value in a message: integers as integers ("3000000000", not "3e+09"), others shortest.
+std::string value_text(double x) {
+  if (x == std::trunc(x) && std::fabs(x) < 9007199254740992.0)  // 2^53: every integer exact
+    return std::to_string(static_cast<long long>(x));
+  return format_double(x);
+}
+
+std::string outside_domain(ParamId p, double x) {
+  return std::string(kParams[p].name) + " = " + value_text(x) + " is outside " +
+         std::string(kParams[p].domain);
+}
+
+// One parameter value (an element of a list, a [fixed] value or a range bound): type-checked and
+// domain-checked. `what` prefixes the reason ("range start: ") when the value is part of a range.
+double scalar(const std::string& file, const Value& v, const std::string& key, ParamId p,
+              const std::string& what = "") {
+  const ParamSpec& s = kParams[p];
+  double x = 0;
+  if (v.is_integer()) {
+    // toml11 3.7 saturates an integer literal that does not fit 64 bits instead of rejecting it.
+    const std::int64_t i = v.as_integer();
+    if (i == std::numeric_limits<std::int64_t>::max() ||
+        i == std::numeric_limits<std::int64_t>::min())
+      fail(file, v, key, what + "integer out of the 64-bit range");
+    x = static_cast<double>(i);
+  } else if (v.is_floating()) {
+    x = v.as_floating();
+    if (s.type != ParamType::Double)
+      fail(file, v, key, what + "expected " + expected_type(p) + ", got " + float_text(x));
+    // toml11 3.7 saturates a float literal beyond the double range (1e400) to the largest double.
+    if (std::fabs(x) == std::numeric_limits<double>::max())
+      fail(file, v, key, what + "number out of the double range");
+  } else if (v.is_boolean() && s.type == ParamType::Bool) {
+    x = v.as_boolean() ? 1 : 0;
   } else {
-    fail(file, v, key,
-         "expected a list or a range {start, stop, step}, got " + std::string(type_name(v)));
+    std::string reason = what + "expected " + expected_type(p) + ", got " + type_name(v);
+    if (v.is_array() || v.is_table()) reason += " (lists and ranges go under [grid])";
+    fail(file, v, key, reason);
   }
+  if (!in_domain(p, x)) fail(file, v, key, what + outside_domain(p, x));
+  return x + 0.0;  // -0.0 -> +0.0, so that every backend and the results file see one zero
+}
+
+// Entries of a table in file order (toml11's tables are maps), so that the first error reported
+// is the first one in the file.
+std::vector<std::pair<std::string, const Value*>> in_file_order(const Value& table) {
+  std::vector<std::pair<std::string, const Value*>> out;
+  for (const auto& [k, v] : table.as_table()) out.emplace_back(k, &v);
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const toml::source_location la = a.second->location(), lb = b.second->location();
+    return std::pair(la.line(), la.column()) < std::pair(lb.line(), lb.column());
+  });
+  return out;
+}
+
+// A list of values: each element checked, no duplicates, sorted ascending.
+std::vector<double> list_values(const std::string& file, const Value& v, const std::string& key,
+                                ParamId p) {
+  const auto& elems = v.as_array();
+  if (elems.empty()) fail(file, v, key, "empty list");
+  std::vector<double> out;
+  out.reserve(elems.size());
+  for (const Value& e : elems) out.push_back(scalar(file, e, key, p));
+
+  // Duplicates: report the first element (in file order) whose value appeared before it.
+  std::vector<std::size_t> order(out.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return out[a] < out[b]; });
+  std::size_t dup = out.size();
+  for (std::size_t j = 1; j < order.size(); ++j)
+    if (out[order[j]] == out[order[j - 1]]) dup = std::min(dup, order[j]);
+  if (dup != out.size()) fail(file, elems[dup], key, "duplicate value " + value_text(out[dup]));
+
   std::sort(out.begin(), out.end());
-  const auto dup = std::adjacent_find(out.begin(), out.end());
-  if (dup != out.end()) fail(file, v, key, "duplicate value " + format_double(*dup));
+  return out;
+}
+
+// An inclusive range {start, stop, step}: values start + i*step (multiplied, never accumulated),
+// i = 0..floor((stop - start)/step + 1e-9). `room` is the largest value count that keeps the
+// combination count within 64 bits.
+std::vector<double> range_values(const std::string& file, const Value& v, const std::string& key,
+                                 ParamId p, ComboId room) {
+  const ParamSpec& s = kParams[p];
+  const auto& fields = in_file_order(v);
+  for (const auto& [field, e] : fields)
+    if (field != "start" && field != "stop" && field != "step")
+      fail(file, *e, key, "unknown range field '" + field + "' (a range is {start, stop, step})");
+  const auto& t = v.as_table();
+  for (const char* need : {"start", "stop", "step"})
+    if (t.find(need) == t.end())
+      fail(file, v, key,
+           std::string("range needs '") + need + "' (a range is {start, stop, step})");
+
+  const double start = scalar(file, t.at("start"), key, p, "range start: ");
+  const double stop = scalar(file, t.at("stop"), key, p, "range stop: ");
+  const Value& sv = t.at("step");
+  const bool integral = s.type != ParamType::Double;
+  double step = 0;
+  if (sv.is_integer()) {
+    step = static_cast<double>(sv.as_integer());
+  } else if (sv.is_floating() && !integral) {
+    step = sv.as_floating();
+  } else {
+    fail(file, sv, key,
+         std::string("range step: expected ") + (integral ? "an integer" : "a number") + ", got " +
+             (sv.is_floating() ? float_text(sv.as_floating()) : type_name(sv)));
+  }
+  if (!(step > 0)) fail(file, sv, key, "range step must be > 0, got " + value_text(step));
+  if (!std::isfinite(step)) fail(file, sv, key, "range step must be finite");
+  if (stop < start)
+    fail(file, v, key, "empty range: stop " + value_text(stop) + " < start " + value_text(start));
+
+  // For integer parameters the quotient is computed exactly; the 1e-9 tolerance only exists to
+  // absorb the rounding of non-integer steps (and would add a value past stop for steps > 1e9).
+  const double last =
+      integral ? std::floor((stop - start) / step) : std::floor((stop - start) / step + 1e-9);
+  if (!(last < static_cast<double>(room)))  // last + 1 values > room
+    fail(file, v, key, "the grid has more than 2^64-1 combinations");
+  if (!(last < kMaxValuesPerParam))
+    fail(file, v, key, "range has more than 100000000 values; check start, stop and step");
+  const auto count = static_cast<ComboId>(last) + 1;
+  if (count > room) fail(file, v, key, "the grid has more than 2^64-1 combinations");
+
+  std::vector<double> out;
+  out.reserve(count);
+  for (ComboId i = 0; i < count; ++i) {
+    const double x = start + static_cast<double>(i) * step;
+    if (!in_domain(p, x)) fail(file, v, key, outside_domain(p, x));
+    // start + i*step never decreases in i; equal neighbours mean a step below the resolution.
+    if (!out.empty() && x == out.back())
+      fail(file, v, key, "duplicate value " + value_text(x) + " (step too small for start)");
+    out.push_back(x + 0.0);
+  }
   return out;
 }
 
@@ -211,22 +329,34 @@ ParamId param_of(const std::string& file, const Value& v, const std::string& sec
                  const std::string& name) {
   const std::size_t p = param_index(name);
   if (p == kParamCount) {
-    std::string names;
-    for (const ParamSpec& s : kParams) names += (names.empty() ? "" : ", ") + std::string(s.name);
-    fail(file, v, section + "." + name, "unknown parameter (parameters: " + names + ")");
+    std::string reason = "unknown parameter";
+    if (name == "strategy") {
+      reason += " (strategy = \"...\" goes at the top of the file, before any [table])";
+    } else {
+      std::string names;
+      for (const ParamSpec& s : kParams) names += (names.empty() ? "" : ", ") + std::string(s.name);
+      reason += " (parameters: " + names + ")";
+    }
+    fail(file, v, section + "." + name, reason);
   }
   return static_cast<ParamId>(p);
 }
 
-// Entries of a table in file order (toml11's map is sorted by name), so the first error reported
-// is the first one in the file.
-std::vector<std::pair<std::string, const Value*>> in_file_order(const Value& table) {
-  std::vector<std::pair<std::string, const Value*>> out;
-  for (const auto& [k, v] : table.as_table()) out.emplace_back(k, &v);
-  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.second->location().line() < b.second->location().line();
-  });
-  return out;
+// The line a toml11 error is about: its location, else the last " <n> | " line of its message.
+std::uint_least32_t toml_error_line(const toml::exception& e) {
+  if (e.location().line() != 0) return e.location().line();
+  std::uint_least32_t line = 0;
+  std::istringstream msg(e.what());
+  for (std::string l; std::getline(msg, l);) {
+    const auto bar = l.find(" | ");
+    if (bar == std::string::npos) continue;
+    const auto digits = l.find_first_not_of(' ');
+    if (digits >= bar) continue;
+    const std::string n = l.substr(digits, bar - digits);
+    if (n.find_first_not_of("0123456789") == std::string::npos)
+      line = static_cast<std::uint_least32_t>(std::stoul(n));
+  }
+  return line;
 }
 
 }  // namespace
@@ -237,11 +367,14 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
     std::istringstream in(text);
     root = toml::parse<toml::discard_comments, std::map, std::vector>(in, name);
   } catch (const toml::exception& e) {
-    // toml11's message spans several lines; keep the first, without its "[error] " prefix.
+    // toml11's message spans several lines (an excerpt of the file); keep the first, without
+    // its "[error] " prefix.
     std::string msg = e.what();
     msg = msg.substr(0, msg.find('\n'));
     if (msg.rfind("[error] ", 0) == 0) msg = msg.substr(8);
-    throw InputError(name + ":" + std::to_string(e.location().line()) + ": invalid TOML: " + msg);
+    const std::uint_least32_t line = toml_error_line(e);
+    throw InputError(
+        one_line(name + (line != 0 ? ":" + std::to_string(line) : std::string()) + ": " + msg));
   }
 
   Grid g = Grid::defaults();
@@ -253,15 +386,22 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
     if (key == "strategy") {
       if (!v->is_string())
         fail(name, *v, key, std::string("expected a string, got ") + type_name(*v));
-      if (v->as_string().str != kStrategyName)
-        fail(name, *v, key, "unknown strategy '" + v->as_string().str + "' (known: bb_atr)");
+      const std::string& s = v->as_string().str;
+      if (s != kStrategyName)
+        fail(name, *v, key,
+             "unknown strategy '" + s + "' (known: " + std::string(kStrategyName) + ")");
+      g.strategy = s;
     } else if (key == "fixed" || key == "grid") {
-      if (!v->is_table()) fail(name, *v, key, "expected a table [" + key + "]");
+      if (!v->is_table())
+        fail(name, *v, key, "expected a table [" + key + "], got " + type_name(*v));
       (key == "fixed" ? fixed : grid) = v;
+    } else if (v->is_table()) {
+      fail(name, *v, key, "unknown table [" + key + "] (expected [fixed] or [grid])");
     } else {
-      fail(name, *v, key, "unknown key (expected strategy, [fixed], [grid])");
+      fail(name, *v, key, "unknown key (expected strategy, [fixed] or [grid])");
     }
   }
+
   if (fixed != nullptr) {
     for (const auto& [pname, v] : in_file_order(*fixed)) {
       const ParamId p = param_of(name, *v, "fixed", pname);
@@ -269,31 +409,54 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
       g.fixed[p] = true;
     }
   }
+
   if (grid != nullptr) {
+    constexpr ComboId kMax = std::numeric_limits<ComboId>::max();
+    ComboId total = 1;  // combinations so far: fixed and default parameters count 1
     for (const auto& [pname, v] : in_file_order(*grid)) {
       const ParamId p = param_of(name, *v, "grid", pname);
-      if (g.fixed[p]) fail(name, *v, "grid." + pname, "listed in both [fixed] and [grid]");
-      g.values[p] = grid_values(name, *v, "grid." + pname, p);
+      const std::string key = "grid." + pname;
+      if (g.fixed[p])
+        fail(name, *v, key,
+             "also listed in [fixed] (line " +
+                 std::to_string(fixed->as_table().at(pname).location().line()) +
+                 "); a parameter is either fixed or swept");
+      if (v->is_array()) {
+        g.values[p] = list_values(name, *v, key, p);
+      } else if (v->is_table()) {
+        g.values[p] = range_values(name, *v, key, p, kMax / total);
+      } else {
+        fail(name, *v, key,
+             std::string("expected a list or a range {start, stop, step}, got ") + type_name(*v));
+      }
       g.swept[p] = true;
+      const ComboId n = g.values[p].size();
+      if (n > kMax / total) fail(name, *v, key, "the grid has more than 2^64-1 combinations");
+      total *= n;
     }
-  }
-  // The id space must fit 64 bits.
-  ComboId total = 1;
-  for (std::size_t p = 0; p < kParamCount; ++p) {
-    const ComboId n = g.values[p].size();
-    if (total > UINT64_MAX / n)
-      throw InputError(name + ": the grid has more than 2^64 combinations");
-    total *= n;
   }
   return g;
 }
 
 Grid parse_grid_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read grid file: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_grid_text(text.str(), path);
+  auto cannot = [&](int err) {
+    return InputError(path + ": cannot read grid file: " + std::strerror(err != 0 ? err : EIO));
+  };
+  struct Close {
+    void operator()(std::FILE* file) const { std::fclose(file); }
+  };
+  errno = 0;
+  const std::unique_ptr<std::FILE, Close> f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw cannot(errno);
+  // Read through stdio rather than a stream: a directory opens fine and only fails on read
+  // (EISDIR), which must not pass for an empty grid file.
+  std::string text;
+  char buf[1 << 16];
+  std::size_t n = 0;
+  errno = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
+  if (std::ferror(f.get()) != 0) throw cannot(errno);
+  return parse_grid_text(text, path);
 }
 
 }  // namespace threadx
