@@ -66,5 +66,8 @@ int run_info(const InfoOptions& options);
 // with kExitStopped.
 std::atomic<bool>& stop_flag();
 void install_stop_signals();
+// Once a rank's work is saved: a late signal (mpirun ending the job as the first rank exits) must
+// not turn a clean exit into a killed one.
+void ignore_stop_signals();
 
 }  // namespace threadx

@@ -171,6 +171,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   install_stop_signals();
   run.stop = &stop_flag();
   dist::run_worker(t, *in->grid, bank, run);
+  ignore_stop_signals();
   return stop_flag().load() ? kExitStopped : 0;
 }
 
@@ -325,6 +326,7 @@ int run_sweep(const SweepOptions& o) {
   };
   for (Attribute& a : rank_accounting(report)) accounting.push_back(std::move(a));
   file->finish(accounting);
+  ignore_stop_signals();
   log_ranks(report);
 
   if (!report.complete) {

@@ -141,3 +141,33 @@ job=""
   || fail "resume without MPI"
 h5diff "$work/bigref.h5" "$work/k2.h5" /results || fail "resumed after SIGKILL: rows differ"
 echo "ok: the whole job SIGKILLed; --resume without MPI is bit-identical"
+
+# SIGUSR1 to mpirun (what a SLURM --signal forwards): every rank stops cleanly, exit 3, resumable.
+start_job "$work/usr1.log" 3 --out "$work/k3.h5"
+kill -USR1 "$job"
+rc=0; wait "$job" || rc=$?
+job=""
+[ "$rc" = 3 ] || { cat "$work/usr1.log"; fail "SIGUSR1: exit status $rc, expected 3"; }
+grep -q "stopped, resumable" "$work/usr1.log" || fail "SIGUSR1: no 'stopped, resumable' line"
+grep -q "second signal" "$work/usr1.log" && fail "SIGUSR1: a rank was killed by a second signal"
+mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/k3.h5" --resume \
+  || fail "resume after SIGUSR1"
+h5diff "$work/bigref.h5" "$work/k3.h5" /results || fail "resumed after SIGUSR1: rows differ"
+echo "ok: SIGUSR1 stops every rank cleanly (exit 3); --resume is bit-identical"
+
+# A hung rank (SIGSTOP: MPI itself never notices): rank 0 gives up after the bound, exit 4.
+start_job "$work/hang.log" 3 --out "$work/k4.h5" --rank-timeout 3
+victim=$(rank_pid 2) || fail "rank 2 not found among mpirun's children"
+kill -STOP "$victim"
+t0=$(date +%s)
+rc=0; wait "$job" || rc=$?
+job=""
+secs=$(( $(date +%s) - t0 ))
+[ "$rc" = 4 ] || { cat "$work/hang.log"; fail "hung rank: exit status $rc, expected 4"; }
+grep -q "rank 2 (host .*) has sent nothing for" "$work/hang.log" \
+  || { cat "$work/hang.log"; fail "hung rank: no message naming rank 2"; }
+kill -9 "$victim" 2>/dev/null || true
+mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/k4.h5" --resume \
+  || fail "resume after a hung rank"
+h5diff "$work/bigref.h5" "$work/k4.h5" /results || fail "resumed after a hung rank: rows differ"
+echo "ok: a hung rank ends the job in ${secs} s (exit 4); --resume is bit-identical"
