@@ -454,6 +454,12 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
   return report;
 }
 
+namespace {
+double average_rate(const DeviceReport& d) {
+  return d.busy_s > 0 ? static_cast<double>(d.combos) / d.busy_s : 0.0;
+}
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> device_attributes(const BalancerReport& report) {
   std::vector<std::pair<std::string, std::string>> a;
   std::string names;
@@ -465,7 +471,7 @@ std::vector<std::pair<std::string, std::string>> device_attributes(const Balance
     a.emplace_back(k + "combinations", std::to_string(d.combos));
     a.emplace_back(k + "busy_seconds", fmt::format("{:.6g}", d.busy_s));
     a.emplace_back(k + "finish_seconds", fmt::format("{:.6g}", d.finish_s));
-    a.emplace_back(k + "combinations_per_second", fmt::format("{:.6g}", d.rate));
+    a.emplace_back(k + "combinations_per_second", fmt::format("{:.6g}", average_rate(d)));
     if (d.failed) a.emplace_back(k + "error", d.error);
   }
   a.insert(a.begin(), {"devices_used", names});
@@ -480,8 +486,8 @@ std::vector<std::string> device_summary_lines(const BalancerReport& report) {
                                                 : 0.0;
     lines.push_back(fmt::format(
         "device {}: {} combinations ({:.1f}%) in {} units / {} chunks, busy {:.3f} s, last "
-        "chunk done at {:.3f} s, {:.0f} combos/s{}",
-        d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, d.rate,
+        "chunk done at {:.3f} s, {:.0f} combos/s while busy{}",
+        d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, average_rate(d),
         d.failed ? " -- FAILED: " + d.error : std::string()));
   }
   return lines;

@@ -60,7 +60,7 @@ struct DeviceReport {
   std::uint64_t combos = 0;
   double busy_s = 0;    // wall time with at least one chunk in flight
   double finish_s = 0;  // from the start to its last completed chunk
-  double rate = 0;      // measured throughput at the end, combinations/s
+  double rate = 0;      // running average of its throughput at the end, combinations/s
   bool failed = false;
   std::string error;
   std::uint64_t chunks_returned = 0;  // in flight when it failed, given back to the queue

@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   s->add_option("--lanes", sweep.lanes, "simd (fast) or scalar (reference path)")
       ->capture_default_str();
+  s->add_option("--devices", sweep.devices,
+                "devices to balance over: cpu, cuda:N, comma-separated, or auto (the CPU and "
+                "every visible CUDA device); a GPU that is not visible is a warning")
+      ->capture_default_str();
 
   threadx::TopOptions top;
   CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");
@@ -101,6 +105,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   b->add_option("--label", bench.label, "name printed in the result line");
 
+  CLI::App* d = app.add_subcommand("devices", "list the CPU and the visible CUDA devices");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -113,6 +119,7 @@ int main(int argc, char** argv) {
     if (*t) return threadx::run_top(top);
     if (*i) return threadx::run_info(info);
     if (*b) return threadx::run_bench(bench);
+    if (*d) return threadx::run_devices_list();
   } catch (const threadx::InputError& e) {
     spdlog::error("{}", e.what());
     return 1;

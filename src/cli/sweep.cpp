@@ -16,6 +16,8 @@
 #include "data/loader.hpp"
 #include "engine/cpu_sweep.hpp"
 #include "engine/plan.hpp"
+#include "gpu/balancer.hpp"
+#include "gpu/device.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "results/ranking.hpp"
@@ -59,6 +61,7 @@ void validate(const SweepOptions& o) {
   if (!(o.flush_interval_s > 0)) throw InputError("--flush-interval: must be > 0 seconds");
   if (!(o.progress_interval_s > 0)) throw InputError("--progress-interval: must be > 0 seconds");
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
+  (void)gpu::parse_device_list(o.devices);
 }
 
 // The largest warm-up of the grid; combinations whose warm-up reaches N cannot trade.
@@ -132,14 +135,27 @@ int run_sweep(const SweepOptions& o) {
                         "it or --force to start over");
     if (have_final) throw OutputError(o.out + ": already exists; add --force to replace it");
   }
-  const unsigned threads =
-      o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  // ---- devices: the CPU and CUDA devices (gpu/); a missing GPU is a warning, never an error ----
+  const gpu::DeviceChoice choice =
+      gpu::resolve_devices(gpu::parse_device_list(o.devices), gpu::probe_cuda());
+  for (const std::string& w : choice.warnings) spdlog::warn("--devices: {}", w);
+  std::vector<gpu::BalancedDevice> devices = gpu::make_balanced_devices(
+      choice.devices, o.threads, o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar);
+  const unsigned threads = devices.front().cpu_threads;  // 0 when the CPU is not used
+  std::string device_names;
+  for (const gpu::BalancedDevice& d : devices)
+    device_names += (device_names.empty() ? "" : ",") + d.name;
   Provenance prov;
   prov.program_version = THREADX_VERSION;
   prov.command_line = o.command_line;
   prov.ranks = 1;
-  prov.devices = fmt::format("cpu:{}t/{}", threads,
-                             o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : "scalar");
+  for (const gpu::BalancedDevice& d : devices)
+    prov.devices +=
+        (prov.devices.empty() ? "" : ",") +
+        (d.cpu_threads == 0
+             ? d.name
+             : fmt::format("cpu:{}t/{}", d.cpu_threads,
+                           o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : "scalar"));
   prov.start_time = start_time;
   prov.timeframe = o.timeframe;
 
@@ -162,16 +178,15 @@ int run_sweep(const SweepOptions& o) {
   if (o.resume)
     spdlog::info("resuming {}: {} of {} combinations already done, {} to go", partial,
                  thousands(already), thousands(grid.size()), thousands(todo));
-  spdlog::info("running {} work units of <= {} combinations on {} CPU thread(s), {} lanes",
-               thousands(units.size()), thousands(o.unit_size), threads, o.lanes);
+  spdlog::info("running {} work units of <= {} combinations on {} ({} CPU thread(s), {} lanes)",
+               thousands(units.size()), thousands(o.unit_size), device_names, threads, o.lanes);
 
   IndicatorBank bank(bars);
   FileSink sink(file);
-  CpuSweepOptions run;
-  run.threads = threads;
+  gpu::BalancerOptions run;
+  run.combos_total = todo;
   run.flush_interval_s = o.flush_interval_s;
   run.progress_interval_s = o.progress_interval_s;
-  run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
   install_stop_signals();
   run.stop = &stop_flag();
   run.on_progress = [&](const SweepProgress& p) {
@@ -184,21 +199,25 @@ int run_sweep(const SweepOptions& o) {
                                 : 100.0,
                  thousands(static_cast<std::uint64_t>(rate)), format_duration(eta));
   };
-  const CpuSweepReport report = run_cpu_sweep(grid, bank, units, sink, run);
+  UnitListSource source(units);
+  const gpu::BalancerReport report = run_devices(grid, bank, source, sink, std::move(devices), run);
+  const bool stopped = report.combos_done < todo;
 
   const double rate =
       report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;
   const double bar_steps = rate * static_cast<double>(bars.size());
   const IndicatorBank::Stats bank_stats = bank.stats();
-  const std::vector<std::pair<std::string, std::string>> accounting{
+  std::vector<std::pair<std::string, std::string>> accounting{
       {"wall_seconds", format_double(report.wall_s)},
       {"combinations_per_second", format_double(rate)},
       {"indicator_series_built", std::to_string(bank_stats.built)},
       {"indicator_series_requested", std::to_string(bank_stats.requested)},
   };
+  for (auto& kv : gpu::device_attributes(report)) accounting.push_back(std::move(kv));
   file.finish(accounting);
+  for (const std::string& line : gpu::device_summary_lines(report)) spdlog::info("{}", line);
 
-  if (report.stopped) {
+  if (stopped) {
     spdlog::warn(
         "stopped: {} of {} combinations done and saved in {}; run the same command with "
         "--resume to finish",
@@ -209,9 +228,9 @@ int run_sweep(const SweepOptions& o) {
   fs::rename(partial, o.out, ec);
   if (ec) throw OutputError(o.out + ": cannot rename " + partial + " into place: " + ec.message());
 
-  spdlog::info("done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({} threads)",
+  spdlog::info("done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({})",
                thousands(report.combos_done), format_duration(report.wall_s),
-               thousands(static_cast<std::uint64_t>(rate)), bar_steps, threads);
+               thousands(static_cast<std::uint64_t>(rate)), bar_steps, device_names);
   spdlog::info("indicator bank: {} series built ({} bands, {} ATR, {} EMA) for {} requested",
                bank_stats.built, bank_stats.band_built, bank_stats.atr_built, bank_stats.ema_built,
                thousands(static_cast<std::uint64_t>(bank_stats.requested)));
