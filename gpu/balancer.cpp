@@ -79,6 +79,11 @@ class Balancer {
       }
       fetch(lock);
     }
+    // Read ahead about one round of chunks, so that the end of the source is known while work
+    // is still queued and the last chunks can be cut to size (see chunk_size).
+    for (int k = 0; k < kMaxReadAhead && !source_done_ && !fetching_ && pending_combos() < round();
+         ++k)
+      fetch(lock);
     const std::uint64_t want = chunk_size(d);
     Chunk c;
     c.start = Clock::now();
@@ -231,6 +236,21 @@ class Balancer {
 
  private:
   static constexpr std::size_t kResultsCap = 256;
+  static constexpr int kMaxReadAhead = 64;  // source units fetched per pull at most
+
+  std::uint64_t pending_combos() const {
+    std::uint64_t n = 0;
+    for (const WorkUnit& p : pending_) n += p.size();
+    return n;
+  }
+
+  // What one chunk per stream of every live device adds up to.
+  std::uint64_t round() const {
+    std::uint64_t n = 0;
+    for (std::size_t d = 0; d < devices_.size(); ++d)
+      if (devices_[d].alive) n += chunk_size(d) * devices_[d].streams;
+    return n;
+  }
 
   bool any_in_flight() const {
     return std::any_of(devices_.begin(), devices_.end(),
@@ -257,8 +277,7 @@ class Balancer {
       double total = 0;
       for (const DeviceState& s : devices_)
         if (s.alive) total += throughput(s);
-      std::uint64_t left = 0;
-      for (const WorkUnit& p : pending_) left += p.size();
+      const std::uint64_t left = pending_combos();
       const double share = total > 0 ? throughput(dev) / total : 1.0;
       const double end =
           std::ceil(static_cast<double>(left) * share / 2.0 / static_cast<double>(dev.streams));
