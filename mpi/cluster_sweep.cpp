@@ -6,14 +6,17 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include "dispatcher.hpp"
+#include "gpu/balancer.hpp"
 
 namespace threadx::dist {
 namespace {
@@ -61,14 +64,97 @@ class Outbox final : public ResultSink {
   bool closed_ = false;
 };
 
-// Runs the CPU driver on its own thread, feeding `outbox`; closes it when done.
+// What a rank's compute did.
+struct ComputeReport {
+  std::uint64_t units = 0, combos = 0;  // granted units finished
+  double busy_s = 0, idle_s = 0;
+  std::vector<std::string> device_lines;
+  std::vector<std::pair<std::string, std::string>> device_attributes;
+};
+
+// Between the rank's granted units and the device balancer (gpu/balancer.hpp): the balancer cuts
+// units into sub-units sized for each device; this puts the rows of each granted unit back
+// together and hands the whole unit to the outbox once the balancer says it is done, so rank 0
+// only ever sees the units it granted. Also measures the time spent waiting for a unit.
+class UnitAssembler final : public WorkSource, public ResultSink {
+ public:
+  UnitAssembler(WorkSource& units, Outbox& outbox) : units_(units), outbox_(outbox) {}
+  std::optional<WorkUnit> next() override {  // any device thread
+    const auto t0 = Clock::now();
+    std::optional<WorkUnit> u = units_.next();
+    std::lock_guard lock(mutex_);
+    idle_s_ += seconds_since(t0);
+    if (u) open_.emplace(u->begin, Open{*u, std::vector<Metrics>(u->size())});
+    return u;
+  }
+  bool ready() override { return units_.ready(); }
+  void write(const WorkUnit& part, std::span<const Metrics> rows) override {  // balancer thread
+    std::lock_guard lock(mutex_);
+    auto it = open_.upper_bound(part.begin);
+    if (it == open_.begin()) throw std::logic_error("rows for a unit that was not granted");
+    --it;
+    const WorkUnit& u = it->second.unit;
+    if (part.end > u.end) throw std::logic_error("a sub-unit crosses its unit");
+    std::copy(rows.begin(), rows.end(),
+              it->second.rows.begin() + static_cast<std::ptrdiff_t>(part.begin - u.begin));
+  }
+  void flush() override {}
+  void done(const WorkUnit& unit) {  // balancer thread
+    Open o;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = open_.find(unit.begin);
+      if (it == open_.end()) throw std::logic_error("done: unit was not granted");
+      o = std::move(it->second);
+      open_.erase(it);
+    }
+    outbox_.write(o.unit, o.rows);
+    ++units_done_;
+    combos_done_ += o.unit.size();
+  }
+  double idle_s() {
+    std::lock_guard lock(mutex_);
+    return idle_s_;
+  }
+  std::uint64_t units_done() const { return units_done_; }
+  std::uint64_t combos_done() const { return combos_done_; }
+
+ private:
+  struct Open {
+    WorkUnit unit;
+    std::vector<Metrics> rows;
+  };
+  WorkSource& units_;
+  Outbox& outbox_;
+  std::mutex mutex_;
+  std::map<ComboId, Open> open_;
+  double idle_s_ = 0;
+  std::uint64_t units_done_ = 0, combos_done_ = 0;
+};
+
+// Runs the rank's devices (the CPU, and any GPU) on their own thread, feeding `outbox`; closes
+// it when done.
 class ComputeThread {
  public:
   ComputeThread(const Grid& grid, IndicatorBank& bank, WorkSource& source, Outbox& outbox,
-                CpuSweepOptions options)
-      : outbox_(outbox), thread_([&grid, &bank, &source, this, options] {
+                const ClusterSweepOptions& o, const std::atomic<bool>* stop)
+      : outbox_(outbox), thread_([&grid, &bank, &source, &o, stop, this] {
           try {
-            report_ = run_cpu_sweep(grid, bank, source, outbox_, options);
+            UnitAssembler assembler(source, outbox_);
+            gpu::BalancerOptions b;
+            b.flush_interval_s = 1e300;  // rank 0's writer flushes, not the devices
+            b.progress_interval_s = 1e300;
+            b.stop = stop;
+            b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
+            const gpu::BalancerReport r =
+                gpu::run_devices(grid, bank, assembler, assembler,
+                                 gpu::make_balanced_devices(o.devices, o.threads, o.mode), b);
+            report_.units = assembler.units_done();
+            report_.combos = assembler.combos_done();
+            report_.idle_s = assembler.idle_s();
+            for (const gpu::DeviceReport& d : r.devices) report_.busy_s += d.busy_s;
+            report_.device_lines = gpu::device_summary_lines(r);
+            report_.device_attributes = gpu::device_attributes(r);
           } catch (...) {
             error_ = std::current_exception();
           }
@@ -80,7 +166,7 @@ class ComputeThread {
   ComputeThread(const ComputeThread&) = delete;
   ComputeThread& operator=(const ComputeThread&) = delete;
   // Joins; rethrows a compute error.
-  CpuSweepReport join() {
+  ComputeReport join() {
     if (thread_.joinable()) thread_.join();
     if (error_) std::rethrow_exception(error_);
     return report_;
@@ -88,7 +174,7 @@ class ComputeThread {
 
  private:
   Outbox& outbox_;
-  CpuSweepReport report_;
+  ComputeReport report_;
   std::exception_ptr error_;
   std::thread thread_;  // last: starts once the members above exist
 };
@@ -176,12 +262,6 @@ class FileWriter {
   std::thread thread_;  // last: starts once the members above exist
 };
 
-double sum(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s;
-}
-
 void put_unit(Writer& w, const WorkUnit& u) {
   w.put(u.begin).put(u.end).put(u.group);
 }
@@ -197,6 +277,8 @@ std::vector<std::byte> encode(const RankReport& x) {
   Writer w;
   w.put(x.rank).put_string(x.host).put(x.pid).put(x.threads).put(x.units).put(x.combos);
   w.put(x.busy_s).put(x.idle_s).put(x.series_built).put(x.series_requested);
+  w.put<std::uint64_t>(x.devices.size());
+  for (const std::string& d : x.devices) w.put_string(d);
   return w.take();
 }
 RankReport decode_report(const std::vector<std::byte>& bytes) {
@@ -212,6 +294,8 @@ RankReport decode_report(const std::vector<std::byte>& bytes) {
   x.idle_s = r.get<double>();
   x.series_built = r.get<std::int64_t>();
   x.series_requested = r.get<std::int64_t>();
+  const auto lines = r.get<std::uint64_t>();
+  for (std::uint64_t k = 0; k < lines; ++k) x.devices.push_back(r.get_string());
   return x;
 }
 
@@ -298,6 +382,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
       for (;;) {
         {
           std::lock_guard lock(m_);
+          if (peeked_) return std::exchange(peeked_, std::nullopt);
           if (std::optional<WorkUnit> u = d_.grant(0, seconds_since(t0_))) return u;
           if (d_.ungranted() == 0) return std::nullopt;
         }
@@ -305,22 +390,22 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
+    bool ready() override {
+      std::lock_guard lock(m_);
+      if (!peeked_) peeked_ = d_.grant(0, seconds_since(t0_));
+      return peeked_.has_value() || d_.ungranted() == 0;
+    }
 
    private:
     Dispatcher& d_;
     std::mutex& m_;
     Clock::time_point t0_;
+    std::optional<WorkUnit> peeked_;  // granted by ready(), handed out by the next next()
   } local_source(dispatcher, dispatcher_mutex, start);
   Outbox outbox;
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
-    CpuSweepOptions copt;
-    copt.threads = o.threads;
-    copt.mode = o.mode;
-    copt.flush_interval_s = 1e300;  // this thread writes and flushes, not the driver
-    copt.progress_interval_s = 1e300;
-    copt.stop = o.stop;
-    compute.emplace(grid, bank, local_source, outbox, copt);
+    compute.emplace(grid, bank, local_source, outbox, o, o.stop);
   } else {
     outbox.close();
   }
@@ -486,11 +571,13 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   me.pid = static_cast<std::int64_t>(getpid());
   me.threads = o.threads;
   if (compute) {
-    const CpuSweepReport cr = compute->join();
-    me.units = cr.units_done;
-    me.combos = cr.combos_done;
-    me.busy_s = sum(cr.thread_busy_s);
-    me.idle_s = sum(cr.thread_wait_s);
+    const ComputeReport cr = compute->join();
+    me.units = cr.units;
+    me.combos = cr.combos;
+    me.busy_s = cr.busy_s;
+    me.idle_s = cr.idle_s;
+    me.devices = cr.device_lines;
+    out.device_attributes = cr.device_attributes;
   }
   const IndicatorBank::Stats bs = bank.stats();
   me.series_built = bs.built;
@@ -530,6 +617,10 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
       units_.pop_front();
       return u;
     }
+    bool ready() override {
+      std::lock_guard lock(mutex_);
+      return !units_.empty() || ended_;
+    }
     void push(const WorkUnit& u) {
       std::lock_guard lock(mutex_);
       units_.push_back(u);
@@ -556,16 +647,12 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
 
   std::atomic<bool> stop_compute{false};
   Outbox outbox;
-  CpuSweepOptions copt;
-  copt.threads = std::max(1u, o.threads);
-  copt.mode = o.mode;
-  copt.flush_interval_s = 1e300;
-  copt.progress_interval_s = 1e300;
-  copt.stop = &stop_compute;
-  ComputeThread compute(grid, bank, queue, outbox, copt);
+  ClusterSweepOptions mine = o;
+  mine.threads = std::max(1u, o.threads);
+  ComputeThread compute(grid, bank, queue, outbox, mine, &stop_compute);
 
   // Keep a few units queued, so no thread waits for a round trip.
-  const std::uint64_t depth = prefetch_depth(copt.threads);
+  const std::uint64_t depth = prefetch_depth(mine.threads);
   std::uint64_t asked = 0;
   bool ended = false, told_signal = false;
   for (;;) {
@@ -613,16 +700,17 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
     }
   }
 
-  const CpuSweepReport cr = compute.join();
+  const ComputeReport cr = compute.join();
   RankReport me;
   me.rank = t.rank();
   me.host = this_host();
   me.pid = static_cast<std::int64_t>(getpid());
-  me.threads = copt.threads;
-  me.units = cr.units_done;
-  me.combos = cr.combos_done;
-  me.busy_s = sum(cr.thread_busy_s);
-  me.idle_s = sum(cr.thread_wait_s);
+  me.threads = mine.threads;
+  me.units = cr.units;
+  me.combos = cr.combos;
+  me.busy_s = cr.busy_s;
+  me.idle_s = cr.idle_s;
+  me.devices = cr.device_lines;
   const IndicatorBank::Stats bs = bank.stats();
   me.series_built = bs.built;
   me.series_requested = bs.requested;

@@ -17,6 +17,7 @@
 
 #include "engine/cpu_backtest.hpp"
 #include "engine/cpu_sweep.hpp"
+#include "gpu/device.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "results/results_file.hpp"
@@ -28,6 +29,7 @@ struct ClusterSweepOptions {
   unsigned threads = 1;            // this rank's compute threads (rank 0: 0 = dispatch only)
   std::uint64_t unit_size = 4096;  // ids per work unit at most
   LaneMode mode = LaneMode::Simd;
+  std::vector<gpu::Device> devices;  // resolved (gpu::resolve_devices); empty: the CPU
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;
   // A worker that sends nothing for max(rank_timeout_s, 10 x the slowest unit so far) while it
@@ -48,6 +50,7 @@ struct RankReport {
   double idle_s = 0;  // time threads waited for a unit, summed over threads
   std::int64_t series_built = 0, series_requested = 0;
   std::uint64_t affinity_hits = 0, groups = 0, steals = 0;  // from the dispatcher
+  std::vector<std::string> devices;  // one summary line per device (gpu/balancer.hpp)
 };
 
 struct ClusterReport {
@@ -56,6 +59,7 @@ struct ClusterReport {
   bool complete = false;  // every id of the grid is done
   bool stopped = false;   // a signal stopped the run
   std::vector<RankReport> ranks;
+  std::vector<std::pair<std::string, std::string>> device_attributes;  // rank 0's devices
 };
 
 // ---- start-up: every rank has loaded the grid and the data (or failed to) ----

@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
                 "MPI: seconds a rank may stay silent while holding units (at least 10x the "
                 "slowest unit) before the job is stopped as a lost or hung node")
       ->capture_default_str();
+  s->add_option("--devices", sweep.devices,
+                "devices to balance over: cpu, cuda:N, comma-separated, or auto (the CPU and "
+                "every visible CUDA device); a GPU that is not visible is a warning")
+      ->capture_default_str();
 
   threadx::TopOptions top;
   CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");
@@ -133,6 +137,7 @@ int main(int argc, char** argv) {
   m->add_flag("!--inline-writer", sim.sim.writer_thread,
               "model rank 0 storing rows on its dispatching thread (the design before)");
   m->add_option("--csv", sim.csv, "also write the table as CSV");
+  CLI::App* d = app.add_subcommand("devices", "list the CPU and the visible CUDA devices");
 
   try {
     app.parse(argc, argv);
@@ -147,6 +152,7 @@ int main(int argc, char** argv) {
     if (*i) return threadx::run_info(info);
     if (*b) return threadx::run_bench(bench);
     if (*m) return threadx::run_simulate(sim);
+    if (*d) return threadx::run_devices_list();
   } catch (const threadx::InputError& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -29,8 +29,9 @@ struct SweepOptions {
   std::uint64_t unit_size = 4096;
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;
-  std::string lanes = "simd";   // simd | scalar
-  double rank_timeout_s = 120;  // MPI: a rank silent this long while holding units is lost
+  std::string lanes = "simd";    // simd | scalar
+  std::string devices = "auto";  // "cpu,cuda:0,...", or auto: the CPU and every visible GPU
+  double rank_timeout_s = 120;   // MPI: a rank silent this long while holding units is lost
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);
@@ -71,6 +72,9 @@ struct InfoOptions {
   bool attributes = false;  // print every attribute, grid text included
 };
 int run_info(const InfoOptions& options);
+
+// `threadx devices`: the CPU and the visible CUDA devices (stdout).
+int run_devices_list();
 
 // Set by SIGINT/SIGTERM/SIGUSR1: running sweeps stop after the units in flight, flush, and exit
 // with kExitStopped.

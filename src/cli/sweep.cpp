@@ -21,6 +21,7 @@
 #include "data/loader.hpp"
 #include "engine/cpu_sweep.hpp"
 #include "engine/plan.hpp"
+#include "gpu/device.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "mpi_transport.hpp"
@@ -53,6 +54,22 @@ void validate(const SweepOptions& o) {
   if (!(o.flush_interval_s > 0)) throw InputError("--flush-interval: must be > 0 seconds");
   if (!(o.progress_interval_s > 0)) throw InputError("--progress-interval: must be > 0 seconds");
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
+  (void)gpu::parse_device_list(o.devices);
+}
+
+// This rank's devices: the CPU and the CUDA devices asked for (or every visible one); a GPU that
+// is not visible is a warning and the CPU runs.
+std::vector<gpu::Device> choose_devices(const SweepOptions& o) {
+  const gpu::DeviceChoice choice =
+      gpu::resolve_devices(gpu::parse_device_list(o.devices), gpu::probe_cuda());
+  for (const std::string& w : choice.warnings) spdlog::warn("--devices: {}", w);
+  return choice.devices;
+}
+
+std::string device_names(const std::vector<gpu::Device>& devices) {
+  std::string s;
+  for (const gpu::Device& d : devices) s += (s.empty() ? "" : ",") + d.str();
+  return s.empty() ? "cpu" : s;
 }
 
 // The largest warm-up of the grid; combinations whose warm-up reaches N cannot trade.
@@ -138,6 +155,9 @@ std::vector<Attribute> rank_accounting(const dist::ClusterReport& r) {
 }
 
 void log_ranks(const dist::ClusterReport& r) {
+  for (const dist::RankReport& x : r.ranks)
+    for (const std::string& line : x.devices)
+      spdlog::info("{}{}", r.ranks.size() > 1 ? fmt::format("rank {} ", x.rank) : "", line);
   if (r.ranks.size() < 2) return;
   std::string table =
       fmt::format("{:>4} {:<16} {:>7} {:>7} {:>12} {:>9} {:>9} {:>13} {:>9}", "rank", "host",
@@ -168,6 +188,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   dist::ClusterSweepOptions run;
   run.threads = threads;
   run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
+  run.devices = choose_devices(o);
   install_stop_signals();
   run.stop = &stop_flag();
   dist::run_worker(t, *in->grid, bank, run);
@@ -218,10 +239,12 @@ int run_sweep(const SweepOptions& o) {
   std::uint64_t all_threads = threads;
   for (int r = 1; r < t.size(); ++r) all_threads += workers[static_cast<std::size_t>(r)].threads;
 
+  std::vector<gpu::Device> devices;
   std::optional<ResultsFile> file;
   std::vector<std::uint8_t> done;
   const std::string partial = o.out + ".partial";
   try {
+    devices = choose_devices(o);
     log_data(bars, in->load_report, o.timeframe);
     std::string swept;
     for (std::size_t p = 0; p < kParamCount; ++p)
@@ -260,8 +283,9 @@ int run_sweep(const SweepOptions& o) {
     prov.command_line = o.command_line;
     prov.ranks = t.size();
     prov.devices = fmt::format(
-        "{} rank(s), {} CPU thread(s), {}", t.size(), all_threads,
-        o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : std::string("scalar"));
+        "{} rank(s), {} CPU thread(s), {}; rank 0: {}", t.size(), all_threads,
+        o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : std::string("scalar"),
+        device_names(devices));
     prov.start_time = start_time;
     prov.timeframe = o.timeframe;
     if (o.resume) {
@@ -299,6 +323,7 @@ int run_sweep(const SweepOptions& o) {
   run.progress_interval_s = o.progress_interval_s;
   run.rank_timeout_s = o.rank_timeout_s;
   run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
+  run.devices = devices;
   install_stop_signals();
   run.stop = &stop_flag();
   run.on_progress = [&](const SweepProgress& p) {
@@ -325,6 +350,7 @@ int run_sweep(const SweepOptions& o) {
       {"indicator_series_requested", std::int64_t{bank_stats.requested}},
   };
   for (Attribute& a : rank_accounting(report)) accounting.push_back(std::move(a));
+  for (auto& [name, value] : report.device_attributes) accounting.push_back({name, value});
   file->finish(accounting);
   ignore_stop_signals();
   log_ranks(report);

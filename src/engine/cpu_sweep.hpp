@@ -32,6 +32,10 @@ class WorkSource {
   virtual ~WorkSource() = default;
   // The next unit, or nullopt once there is no more work for this source (may block until then).
   virtual std::optional<WorkUnit> next() = 0;
+  // Whether next() would return now, without blocking. Readers that only want to look ahead
+  // (the device balancer) call next() only when this is true: a source fed by rank 0 may hold a
+  // unit back until the results of the units already handed out come in.
+  virtual bool ready() { return true; }
 };
 
 // A fixed list of units, taken in order.

@@ -15,7 +15,8 @@ grep -q "done: 24 combinations" "$work/a.log" || fail "no summary line: $(cat "$
 grep -q "indicator bank: 7 series built (4 bands, 3 ATR, 0 EMA)" "$work/a.log" \
   || fail "bank accounting: $(grep 'indicator bank' "$work/a.log")"
 [ -f "$work/a.h5" ] && [ ! -e "$work/a.h5.partial" ] || fail "file not renamed into place"
-h5dump -H "$work/a.h5" | grep -q 'DATASET "results"' || fail "no /results dataset"
+h5dump -H "$work/a.h5" >"$work/a.header" || fail "h5dump failed"
+grep -q 'DATASET "results"' "$work/a.header" || fail "no /results dataset"
 "$bin" info "$work/a.h5" > "$work/info.txt"
 grep -q "^complete: 1$" "$work/info.txt" || fail "not complete: $(cat "$work/info.txt")"
 grep -q "^rows: 24 (24 done)$" "$work/info.txt" || fail "rows line"

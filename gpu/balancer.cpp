@@ -1,0 +1,518 @@
+// The device balancer (see balancer.hpp).
+#include "gpu/balancer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace threadx::gpu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// What one pull hands a device.
+struct Chunk {
+  std::vector<WorkUnit> pieces;
+  std::uint64_t combos = 0;
+  Clock::time_point start;
+};
+
+struct Finished {
+  WorkUnit piece;
+  std::vector<Metrics> rows;
+};
+
+struct DeviceState {
+  unsigned streams = 1;  // threads pulling for this device
+  bool alive = true;
+  std::map<ComboId, Chunk> in_flight;  // keyed by the first piece's begin
+  double rate = 0;                     // running average of chunk rates, per stream
+  std::uint64_t samples = 0;
+  std::uint64_t last_chunk = 0;
+  Clock::time_point busy_since;
+  DeviceReport report;
+};
+
+class Balancer {
+ public:
+  Balancer(WorkSource& source, std::size_t devices, const BalancerOptions& options)
+      : source_(source), options_(options), devices_(devices), start_(Clock::now()) {}
+
+  Clock::time_point start() const { return start_; }
+  DeviceState& device(std::size_t d) { return devices_[d]; }
+
+  bool stop_requested() const {
+    return abort_ || (options_.stop != nullptr && options_.stop->load());
+  }
+
+  // A chunk for device d, or nullopt when there is no more work for it. single: one piece
+  // (a CPU thread), else a batch of pieces filled up to the device's chunk size.
+  std::optional<Chunk> take(std::size_t d, bool single) {
+    std::unique_lock lock(mutex_);
+    DeviceState& dev = devices_[d];
+    for (;;) {
+      if (stop_requested() || !dev.alive) return std::nullopt;
+      if (!pending_.empty()) break;
+      if (source_done_) {
+        if (!any_in_flight()) return std::nullopt;
+        // A failing device may still give its chunks back.
+        work_.wait_for(lock, std::chrono::milliseconds(100));
+        continue;
+      }
+      if (fetching_) {
+        work_.wait_for(lock, std::chrono::milliseconds(100));
+        continue;
+      }
+      fetch(lock);
+    }
+    // Read ahead about one round of chunks, so that the end of the source is known while work
+    // is still queued and the last chunks can be cut to size (see chunk_size).
+    // Only what the source has ready: waiting here could wait for the very work this thread
+    // is about to take (rank 0 holds a new rank's next unit until its first one is done).
+    for (int k = 0; k < kMaxReadAhead && !source_done_ && !fetching_ &&
+                    pending_combos() < round() && source_.ready();
+         ++k)
+      fetch(lock);
+    const std::uint64_t want = chunk_size(d);
+    Chunk c;
+    c.start = Clock::now();
+    while (c.combos < want && !stop_requested()) {
+      if (pending_.empty()) {
+        if (single || source_done_ || fetching_ || !source_.ready()) break;
+        fetch(lock);  // a batch device fills its batch from what the source has ready
+        continue;
+      }
+      WorkUnit& front = pending_.front();
+      const std::uint64_t need = want - c.combos;
+      if (front.size() <= need) {
+        c.pieces.push_back(front);
+        c.combos += front.size();
+        pending_.pop_front();
+      } else {
+        c.pieces.push_back(WorkUnit{front.begin, front.begin + need, front.group});
+        c.combos += need;
+        front.begin += need;
+      }
+      if (single) break;
+    }
+    if (c.pieces.empty()) return std::nullopt;  // stopped while filling
+    if (dev.in_flight.empty()) dev.busy_since = c.start;
+    dev.in_flight.emplace(c.pieces.front().begin, c);
+    return c;
+  }
+
+  // Device d finished the chunk starting at `first`; rows hold the chunk's rows in order.
+  void complete(std::size_t d, ComboId first, std::span<const Metrics> rows) {
+    std::unique_lock lock(mutex_);
+    DeviceState& dev = devices_[d];
+    const auto it = dev.in_flight.find(first);
+    if (it == dev.in_flight.end())
+      throw std::logic_error("balancer: completion of an unknown chunk");
+    Chunk c = std::move(it->second);
+    dev.in_flight.erase(it);
+    const auto now = Clock::now();
+    const double took = std::max(seconds_between(c.start, now), 1e-6);
+    const double sample = static_cast<double>(c.combos) / took;
+    dev.rate = dev.samples == 0
+                   ? sample
+                   : options_.average_weight * sample + (1.0 - options_.average_weight) * dev.rate;
+    ++dev.samples;
+    dev.last_chunk = c.combos;
+    ++dev.report.chunks;
+    dev.report.units += c.pieces.size();
+    dev.report.combos += c.combos;
+    dev.report.finish_s = seconds_between(start_, now);
+    if (dev.in_flight.empty()) dev.report.busy_s += seconds_between(dev.busy_since, now);
+    work_.notify_all();
+    if (sink_failed_) return;
+    space_.wait(lock, [&] { return results_.size() < kResultsCap || sink_failed_; });
+    if (sink_failed_) return;
+    std::size_t at = 0;
+    for (const WorkUnit& p : c.pieces) {
+      results_.push_back(Finished{
+          p, std::vector<Metrics>(rows.begin() + static_cast<std::ptrdiff_t>(at),
+                                  rows.begin() + static_cast<std::ptrdiff_t>(at + p.size()))});
+      at += p.size();
+    }
+    ready_.notify_one();
+  }
+
+  // Device d failed: its chunks in flight go back to the front of the queue, it is dropped.
+  void fail(std::size_t d, const std::string& what) {
+    std::lock_guard lock(mutex_);
+    DeviceState& dev = devices_[d];
+    if (!dev.alive) return;
+    dev.alive = false;
+    dev.report.failed = true;
+    dev.report.error = what;
+    const auto now = Clock::now();
+    if (!dev.in_flight.empty()) dev.report.busy_s += seconds_between(dev.busy_since, now);
+    std::vector<WorkUnit> back;
+    for (auto& [first, c] : dev.in_flight)
+      back.insert(back.end(), c.pieces.begin(), c.pieces.end());
+    dev.report.chunks_returned = dev.in_flight.size();
+    dev.in_flight.clear();
+    pending_.insert(pending_.begin(), back.begin(), back.end());
+    std::uint64_t combos = 0;
+    for (const WorkUnit& p : back) combos += p.size();
+    spdlog::warn(
+        "device {} failed and is dropped ({}); {} combination(s) in flight go back to the queue",
+        dev.report.name, what, combos);
+    const bool any_alive =
+        std::any_of(devices_.begin(), devices_.end(), [](const DeviceState& s) { return s.alive; });
+    if (!any_alive && (!pending_.empty() || !source_done_) && !error_) {
+      error_ = std::make_exception_ptr(std::runtime_error(
+          "every device failed with work left (last: " + dev.report.name + ": " + what + ")"));
+      abort_ = true;
+    }
+    work_.notify_all();
+  }
+
+  void device_exited() {
+    std::lock_guard lock(mutex_);
+    --running_;
+    work_.notify_all();
+    ready_.notify_one();
+  }
+  void set_running(std::size_t n) { running_ = n; }
+
+  // Waits for finished pieces; false once every device has exited and everything is drained.
+  bool wait_results(std::vector<Finished>& out) {
+    std::unique_lock lock(mutex_);
+    ready_.wait_for(lock, std::chrono::milliseconds(200),
+                    [&] { return !results_.empty() || running_ == 0; });
+    if (results_.empty()) return running_ != 0;
+    while (!results_.empty()) {
+      out.push_back(std::move(results_.front()));
+      results_.pop_front();
+    }
+    space_.notify_all();
+    return true;
+  }
+
+  // The source unit a written piece belongs to, when that piece completes it.
+  std::optional<WorkUnit> piece_written(const WorkUnit& piece) {
+    std::lock_guard lock(mutex_);
+    auto it = origins_.upper_bound(piece.begin);
+    if (it == origins_.begin()) throw std::logic_error("balancer: piece of no source unit");
+    --it;
+    it->second.remaining -= piece.size();
+    if (it->second.remaining != 0) return std::nullopt;
+    const WorkUnit unit = it->second.unit;
+    origins_.erase(it);
+    return unit;
+  }
+
+  void sink_failed() {
+    std::lock_guard lock(mutex_);
+    sink_failed_ = true;
+    abort_ = true;
+    space_.notify_all();
+    work_.notify_all();
+  }
+
+  // After every device thread has joined.
+  void finish(BalancerReport& report) {
+    std::lock_guard lock(mutex_);
+    report.undone.assign(pending_.begin(), pending_.end());
+    report.source_units = source_units_;
+    for (DeviceState& dev : devices_) {
+      dev.report.rate = dev.rate * dev.streams;
+      report.devices.push_back(dev.report);
+    }
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  static constexpr std::size_t kResultsCap = 256;
+  static constexpr int kMaxReadAhead = 64;  // source units fetched per pull at most
+
+  std::uint64_t pending_combos() const {
+    std::uint64_t n = 0;
+    for (const WorkUnit& p : pending_) n += p.size();
+    return n;
+  }
+
+  // What one chunk per stream of every live device adds up to.
+  std::uint64_t round() const {
+    std::uint64_t n = 0;
+    for (std::size_t d = 0; d < devices_.size(); ++d)
+      if (devices_[d].alive) n += chunk_size(d) * devices_[d].streams;
+    return n;
+  }
+
+  bool any_in_flight() const {
+    return std::any_of(devices_.begin(), devices_.end(),
+                       [](const DeviceState& s) { return !s.in_flight.empty(); });
+  }
+
+  // Throughput of the device, combinations/s over all its streams (0 before calibration).
+  double throughput(const DeviceState& dev) const { return dev.rate * dev.streams; }
+
+  std::uint64_t chunk_size(std::size_t d) const {
+    const DeviceState& dev = devices_[d];
+    double want;
+    if (dev.samples == 0) {
+      want = static_cast<double>(options_.calibration_combos);
+    } else {
+      want = dev.rate * options_.target_chunk_s;
+      want = std::min(want, options_.growth * static_cast<double>(dev.last_chunk));
+      want = std::clamp(want, static_cast<double>(options_.min_chunk),
+                        static_cast<double>(options_.max_chunk));
+    }
+    if (source_done_ && dev.samples > 0) {
+      // The end of the run: at most half of this device's share of what is left, so that the
+      // devices finish close together.
+      double total = 0;
+      for (const DeviceState& s : devices_)
+        if (s.alive) total += throughput(s);
+      const std::uint64_t left = pending_combos();
+      const double share = total > 0 ? throughput(dev) / total : 1.0;
+      const double end =
+          std::ceil(static_cast<double>(left) * share / 2.0 / static_cast<double>(dev.streams));
+      want = std::min(want, std::max(end, static_cast<double>(options_.min_chunk)));
+    }
+    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(want));
+  }
+
+  // Pulls one unit from the source without holding the lock (the source may block).
+  void fetch(std::unique_lock<std::mutex>& lock) {
+    fetching_ = true;
+    lock.unlock();
+    std::optional<WorkUnit> unit;
+    std::exception_ptr error;
+    try {
+      unit = source_.next();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    fetching_ = false;
+    if (error) {
+      if (!error_) error_ = error;
+      abort_ = true;
+      source_done_ = true;
+    } else if (!unit || unit->size() == 0) {
+      source_done_ = source_done_ || !unit;
+    } else {
+      ++source_units_;
+      origins_.emplace(unit->begin, Origin{*unit, unit->size()});
+      pending_.push_back(*unit);
+    }
+    work_.notify_all();
+  }
+
+  struct Origin {
+    WorkUnit unit;
+    std::uint64_t remaining;
+  };
+
+  WorkSource& source_;
+  const BalancerOptions& options_;
+  std::vector<DeviceState> devices_;
+  const Clock::time_point start_;
+
+  std::mutex mutex_;
+  std::condition_variable work_, ready_, space_;
+  std::deque<WorkUnit> pending_;
+  std::map<ComboId, Origin> origins_;
+  std::deque<Finished> results_;
+  std::size_t running_ = 0;
+  std::uint64_t source_units_ = 0;
+  bool source_done_ = false, fetching_ = false, abort_ = false, sink_failed_ = false;
+  std::exception_ptr error_;
+};
+
+// The CPU device: run_cpu_sweep's threads pull one piece each from the balancer.
+class DeviceSource final : public WorkSource {
+ public:
+  DeviceSource(Balancer& b, std::size_t d) : b_(b), d_(d) {}
+  std::optional<WorkUnit> next() override {
+    std::optional<Chunk> c = b_.take(d_, /*single=*/true);
+    if (!c) return std::nullopt;
+    return c->pieces.front();
+  }
+
+ private:
+  Balancer& b_;
+  std::size_t d_;
+};
+
+class DeviceSink final : public ResultSink {
+ public:
+  DeviceSink(Balancer& b, std::size_t d) : b_(b), d_(d) {}
+  void write(const WorkUnit& unit, std::span<const Metrics> rows) override {
+    b_.complete(d_, unit.begin, rows);
+  }
+  void flush() override {}
+
+ private:
+  Balancer& b_;
+  std::size_t d_;
+};
+
+void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
+               IndicatorBank& bank) {
+  DeviceSource source(b, d);
+  DeviceSink sink(b, d);
+  CpuSweepOptions o;
+  o.threads = dev.cpu_threads;
+  o.mode = dev.cpu_mode;
+  o.flush_interval_s = 1e300;  // the balancer's caller flushes the real sink
+  run_cpu_sweep(grid, bank, source, sink, o);
+}
+
+void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
+                 IndicatorBank& bank) {
+  std::vector<Metrics> rows;
+  for (;;) {
+    std::optional<Chunk> c = b.take(d, /*single=*/false);
+    if (!c) return;
+    rows.resize(c->combos);
+    dev.runner->run(grid, bank, c->pieces, rows.data());
+    b.complete(d, c->pieces.front().begin, rows);
+  }
+}
+
+}  // namespace
+
+BalancedDevice BalancedDevice::cpu(unsigned threads, LaneMode mode) {
+  BalancedDevice d;
+  d.name = "cpu";
+  d.cpu_threads = std::max(1u, threads);
+  d.cpu_mode = mode;
+  return d;
+}
+
+BalancedDevice BalancedDevice::batch(std::string name, std::unique_ptr<UnitRunner> runner) {
+  BalancedDevice d;
+  d.name = std::move(name);
+  d.runner = std::move(runner);
+  return d;
+}
+
+BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& source,
+                           ResultSink& sink, std::vector<BalancedDevice> devices,
+                           const BalancerOptions& options) {
+  if (devices.empty()) throw std::invalid_argument("run_devices: no device");
+  for (const BalancedDevice& d : devices)
+    if (d.cpu_threads == 0 && !d.runner)
+      throw std::invalid_argument("run_devices: device " + d.name + " has no runner");
+  Balancer b(source, devices.size(), options);
+  for (std::size_t d = 0; d < devices.size(); ++d) {
+    b.device(d).report.name = devices[d].name;
+    b.device(d).streams = devices[d].cpu_threads > 0 ? devices[d].cpu_threads : 1;
+  }
+  b.set_running(devices.size());
+
+  std::vector<std::thread> threads;
+  threads.reserve(devices.size());
+  for (std::size_t d = 0; d < devices.size(); ++d) {
+    threads.emplace_back([&, d] {
+      try {
+        if (devices[d].cpu_threads > 0) {
+          drive_cpu(b, d, devices[d], grid, bank);
+        } else {
+          drive_batch(b, d, devices[d], grid, bank);
+        }
+      } catch (const std::exception& e) {
+        b.fail(d, e.what());
+      } catch (...) {
+        b.fail(d, "unknown error");
+      }
+      b.device_exited();
+    });
+  }
+
+  BalancerReport report;
+  auto last_flush = Clock::now(), last_progress = Clock::now();
+  std::exception_ptr sink_error;
+  std::vector<Finished> batch;
+  try {
+    while (b.wait_results(batch)) {
+      for (Finished& f : batch) {
+        sink.write(f.piece, f.rows);
+        ++report.units_done;
+        report.combos_done += f.piece.size();
+        const std::optional<WorkUnit> whole = b.piece_written(f.piece);
+        if (whole && options.on_source_unit_done) options.on_source_unit_done(*whole);
+      }
+      batch.clear();
+      if (seconds_between(last_flush, Clock::now()) >= options.flush_interval_s) {
+        sink.flush();
+        last_flush = Clock::now();
+      }
+      if (options.on_progress &&
+          seconds_between(last_progress, Clock::now()) >= options.progress_interval_s) {
+        options.on_progress({report.combos_done, options.combos_total, report.units_done,
+                             seconds_between(b.start(), Clock::now())});
+        last_progress = Clock::now();
+      }
+    }
+  } catch (...) {
+    sink_error = std::current_exception();
+    b.sink_failed();
+  }
+  for (std::thread& t : threads) t.join();
+  if (sink_error) std::rethrow_exception(sink_error);
+  sink.flush();
+  report.wall_s = seconds_between(b.start(), Clock::now());
+  report.stopped = options.stop != nullptr && options.stop->load();
+  b.finish(report);  // rethrows a source error or "every device failed"
+  return report;
+}
+
+namespace {
+double average_rate(const DeviceReport& d) {
+  return d.busy_s > 0 ? static_cast<double>(d.combos) / d.busy_s : 0.0;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> device_attributes(const BalancerReport& report) {
+  std::vector<std::pair<std::string, std::string>> a;
+  std::string names;
+  for (const DeviceReport& d : report.devices) {
+    names += (names.empty() ? "" : ",") + d.name;
+    const std::string k = "device." + d.name + ".";
+    a.emplace_back(k + "units", std::to_string(d.units));
+    a.emplace_back(k + "chunks", std::to_string(d.chunks));
+    a.emplace_back(k + "combinations", std::to_string(d.combos));
+    a.emplace_back(k + "busy_seconds", fmt::format("{:.6g}", d.busy_s));
+    a.emplace_back(k + "finish_seconds", fmt::format("{:.6g}", d.finish_s));
+    a.emplace_back(k + "combinations_per_second", fmt::format("{:.6g}", average_rate(d)));
+    if (d.failed) a.emplace_back(k + "error", d.error);
+  }
+  a.insert(a.begin(), {"devices_used", names});
+  return a;
+}
+
+std::vector<std::string> device_summary_lines(const BalancerReport& report) {
+  std::vector<std::string> lines;
+  for (const DeviceReport& d : report.devices) {
+    const double share = report.combos_done > 0 ? 100.0 * static_cast<double>(d.combos) /
+                                                      static_cast<double>(report.combos_done)
+                                                : 0.0;
+    lines.push_back(fmt::format(
+        "device {}: {} combinations ({:.1f}%) in {} units / {} chunks, busy {:.3f} s, last "
+        "chunk done at {:.3f} s, {:.0f} combos/s while busy{}",
+        d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, average_rate(d),
+        d.failed ? " -- FAILED: " + d.error : std::string()));
+  }
+  return lines;
+}
+
+}  // namespace threadx::gpu

@@ -1,0 +1,91 @@
+// The device balancer: runs the work units of one rank (a WorkSource) over every local device
+// -- each CUDA device and the CPU as one device using the remaining cores -- and hands finished
+// units to a ResultSink on the calling thread.
+//
+// Devices pull work; nothing is assigned in advance and no device is named in the logic. A pull
+// gets a chunk of combinations cut from the front of the rank's units (a sub-unit is a narrower
+// WorkUnit inside the same key group), sized by the device's measured throughput: the first
+// chunk of each stream is a short calibration, after that a chunk is what the device does in
+// about `target_chunk_s` by a running average of its chunk rates. Once the source is exhausted,
+// chunks shrink to a share of what is left in proportion to each device's throughput, so the
+// devices finish close together. A device that throws gives its chunks in flight back to the
+// queue and is dropped with a warning; another device redoes them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/cpu_sweep.hpp"
+#include "gpu/unit_runner.hpp"
+
+namespace threadx::gpu {
+
+// One device as the balancer sees it.
+struct BalancedDevice {
+  std::string name;                    // for logs and accounting only
+  unsigned cpu_threads = 0;            // > 0: the CPU, run_cpu_sweep over this many threads
+  LaneMode cpu_mode = LaneMode::Simd;  //   (each thread pulls one sub-unit at a time)
+  std::unique_ptr<UnitRunner> runner;  // otherwise: one driver thread, one batch per pull
+
+  static BalancedDevice cpu(unsigned threads, LaneMode mode = LaneMode::Simd);
+  static BalancedDevice batch(std::string name, std::unique_ptr<UnitRunner> runner);
+};
+
+struct BalancerOptions {
+  double target_chunk_s = 0.5;             // a calibrated chunk's duration on its device
+  std::uint64_t calibration_combos = 256;  // size of each stream's first chunks
+  std::uint64_t min_chunk = 32;            // smallest chunk once calibrated (end of the run)
+  std::uint64_t max_chunk = 1u << 22;      // largest batch
+  double growth = 8.0;                     // a chunk is at most this times the previous one
+  double average_weight = 0.3;             // weight of the newest chunk in the running average
+  std::uint64_t combos_total = 0;          // for progress (0: unknown)
+  double flush_interval_s = 2.0;
+  double progress_interval_s = 2.0;
+  std::function<void(const SweepProgress&)> on_progress;  // on the calling thread
+  // Called on the calling thread once every combination of a unit taken from the source has
+  // been written to the sink (e.g. to acknowledge a granted unit).
+  std::function<void(const WorkUnit&)> on_source_unit_done;
+  const std::atomic<bool>* stop = nullptr;  // stop after the chunks in flight
+};
+
+struct DeviceReport {
+  std::string name;
+  std::uint64_t chunks = 0;  // pulls completed (batches, or CPU sub-units)
+  std::uint64_t units = 0;   // sub-units written
+  std::uint64_t combos = 0;
+  double busy_s = 0;    // wall time with at least one chunk in flight
+  double finish_s = 0;  // from the start to its last completed chunk
+  double rate = 0;      // running average of its throughput at the end, combinations/s
+  bool failed = false;
+  std::string error;
+  std::uint64_t chunks_returned = 0;  // in flight when it failed, given back to the queue
+};
+
+struct BalancerReport {
+  std::vector<DeviceReport> devices;
+  std::uint64_t units_done = 0;  // sub-units written
+  std::uint64_t combos_done = 0;
+  std::uint64_t source_units = 0;  // units taken from the source
+  double wall_s = 0;
+  bool stopped = false;
+  std::vector<WorkUnit> undone;  // taken from the source but not run (stop or error)
+};
+
+// Runs until the source is exhausted and every chunk is written, or the stop flag is set.
+// Throws after joining every device when the source or the sink throws, or when every device
+// has failed with work left (finished rows are written first, except after a sink error).
+BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& source,
+                           ResultSink& sink, std::vector<BalancedDevice> devices,
+                           const BalancerOptions& options);
+
+// Per-device accounting as key/value pairs ("device.cuda:0.combinations", ...), for the
+// results file's attributes, and as one log line per device.
+std::vector<std::pair<std::string, std::string>> device_attributes(const BalancerReport& report);
+std::vector<std::string> device_summary_lines(const BalancerReport& report);
+
+}  // namespace threadx::gpu

@@ -1,0 +1,43 @@
+// One batch of work for a one-combination-per-thread device: the pieces (sub-units, possibly of
+// different key groups) laid end to end, thread t runs combination t of the batch. The thread
+// body is compiled unchanged for the host (simulated devices, tests) and by nvcc (the CUDA
+// kernel), and calls the same per-combination backtest as the CPU's reference path.
+#pragma once
+
+#include <cstdint>
+
+#include "common/hd.hpp"
+#include "strategy/bb_atr.hpp"
+
+namespace threadx::gpu {
+
+// Pointers are host or device pointers, whichever side runs the threads.
+struct BatchView {
+  const bb_atr::SeriesView* views;  // one per piece
+  const std::uint64_t* piece_end;   // exclusive end offset of each piece in the batch
+  std::uint32_t n_pieces;
+  const StrategyParams* params;  // one per combination of the batch
+  std::uint64_t n_combos;        // = piece_end[n_pieces - 1]
+  double bars_per_year;
+};
+
+// The piece that holds batch offset t (t < n_combos): the first piece whose end is past t.
+THREADX_HD inline std::uint32_t piece_of(const BatchView& b, std::uint64_t t) {
+  std::uint32_t lo = 0, hi = b.n_pieces - 1;
+  while (lo < hi) {
+    const std::uint32_t mid = lo + (hi - lo) / 2;
+    if (b.piece_end[mid] > t) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+// The body of one thread: combination t of the batch.
+THREADX_HD inline Metrics run_batch_thread(const BatchView& b, std::uint64_t t) {
+  return bb_atr::run_one(b.views[piece_of(b, t)], b.params[t], b.bars_per_year);
+}
+
+}  // namespace threadx::gpu

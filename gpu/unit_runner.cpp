@@ -1,0 +1,45 @@
+// Host-side batch layout and the host batch runner (see unit_runner.hpp).
+#include "gpu/unit_runner.hpp"
+
+#include <stdexcept>
+
+namespace threadx::gpu {
+
+BatchView HostBatch::view() const {
+  BatchView b{};
+  b.views = views.data();
+  b.piece_end = piece_end.data();
+  b.n_pieces = static_cast<std::uint32_t>(views.size());
+  b.params = params.data();
+  b.n_combos = piece_end.empty() ? 0 : piece_end.back();
+  b.bars_per_year = bars_per_year;
+  return b;
+}
+
+HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces) {
+  if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
+  HostBatch b;
+  b.bars_per_year = bank.bars().bars_per_year();
+  b.views.reserve(pieces.size());
+  b.piece_end.reserve(pieces.size());
+  std::uint64_t n = 0;
+  for (const WorkUnit& p : pieces) n += p.size();
+  b.params.reserve(n);
+  for (const WorkUnit& p : pieces) {
+    if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
+    const Grid::Key key = grid.key_of_group(p.group);
+    b.views.push_back(bank.group_view(key.bb_period, key.atr_period, key.trend_period));
+    for (ComboId id = p.begin; id < p.end; ++id) b.params.push_back(grid.params_of(id));
+    b.piece_end.push_back(b.params.size());
+  }
+  return b;
+}
+
+void HostBatchRunner::run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
+                          Metrics* out) {
+  const HostBatch batch = make_batch(grid, bank, pieces);
+  const BatchView view = batch.view();
+  for (std::uint64_t t = 0; t < view.n_combos; ++t) out[t] = run_batch_thread(view, t);
+}
+
+}  // namespace threadx::gpu

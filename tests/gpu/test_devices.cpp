@@ -1,0 +1,153 @@
+// Device specs, their resolution against what is visible (no GPU: a warning and the CPU), the
+// CUDA probe of this build, and the batch thread body -- the CUDA kernel's per-thread code --
+// run by the host compiler against the CPU's reference path on real bars.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/error.hpp"
+#include "gpu/device.hpp"
+#include "gpu/unit_runner.hpp"
+#include "gpu_test_support.hpp"
+
+namespace threadx::gpu {
+namespace {
+
+using gpu_testing::same_bits;
+
+std::string input_error_of(const std::string& spec) {
+  try {
+    parse_device_list(spec);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DeviceSpec, ParsesCpuAndCudaOrdinals) {
+  EXPECT_EQ(Device::parse("cpu"), (Device{Device::Kind::Cpu, 0}));
+  EXPECT_EQ(Device::parse("cuda"), (Device{Device::Kind::Cuda, 0}));
+  EXPECT_EQ(Device::parse("cuda:3"), (Device{Device::Kind::Cuda, 3}));
+  EXPECT_EQ(Device::parse("cuda:12").str(), "cuda:12");
+  const std::vector<Device> list = parse_device_list("cpu,cuda:0,cuda:1");
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[2].str(), "cuda:1");
+  EXPECT_TRUE(parse_device_list("auto").empty());
+}
+
+TEST(DeviceSpec, BadSpecsAreOneLineErrorsNamingTheSpec) {
+  for (const std::string bad :
+       {"gpu", "cuda:", "cuda:-1", "cuda:1x", "cpu:2", "CPU", "cuda:99999999999"}) {
+    const std::string e = input_error_of(bad);
+    EXPECT_NE(e.find("--devices '" + bad + "'"), std::string::npos) << bad << " -> " << e;
+    EXPECT_EQ(e.find('\n'), std::string::npos);
+  }
+  EXPECT_NE(input_error_of("cpu,,cuda:0").find("empty item"), std::string::npos);
+  EXPECT_NE(input_error_of("cpu,").find("empty item"), std::string::npos);
+  EXPECT_NE(input_error_of("cuda:1,cpu,cuda:1").find("cuda:1 is listed twice"), std::string::npos);
+}
+
+CudaProbe fake_probe(int n) {
+  CudaProbe p;
+  p.compiled = true;
+  for (int i = 0; i < n; ++i) p.devices.push_back(CudaDeviceInfo{i, "fake", 1, 1, 8, 0});
+  if (n == 0) p.error = "cudaErrorInsufficientDriver";
+  return p;
+}
+
+TEST(DeviceChoice, MissingGpusAreWarningsAndTheCpuRemains) {
+  DeviceChoice c = resolve_devices(parse_device_list("cpu,cuda:0"), fake_probe(0));
+  ASSERT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.devices[0].str(), "cpu");
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("cuda:0 is not available: no CUDA device is visible"),
+            std::string::npos)
+      << c.warnings[0];
+
+  c = resolve_devices(parse_device_list("cuda:0"), fake_probe(0));  // GPU only, none there
+  ASSERT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.devices[0].str(), "cpu");
+  EXPECT_EQ(c.warnings.size(), 2u);
+
+  c = resolve_devices(parse_device_list("cuda:1,cuda:2"), fake_probe(2));
+  ASSERT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.devices[0].str(), "cuda:1");
+  EXPECT_EQ(c.warnings.size(), 1u);
+
+  c = resolve_devices({}, fake_probe(2));  // auto: the CPU and every visible device
+  ASSERT_EQ(c.devices.size(), 3u);
+  EXPECT_EQ(c.devices[2].str(), "cuda:1");
+  EXPECT_TRUE(c.warnings.empty());
+
+  CudaProbe none;  // a build without CUDA
+  c = resolve_devices(parse_device_list("cpu,cuda:0"), none);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("this build has no CUDA support"), std::string::npos);
+}
+
+TEST(CudaProbe, MatchesTheBuildAndNeverCrashesWithoutAGpu) {
+  const CudaProbe p = probe_cuda();
+#if defined(THREADX_WITH_CUDA)
+  EXPECT_TRUE(p.compiled) << "configured with CUDA but the stub backend was linked";
+#else
+  EXPECT_FALSE(p.compiled);
+#endif
+  if (p.devices.empty()) {
+    // No GPU: the listing says why, asking for one falls back to the CPU, and a runner cannot
+    // be made (an error, not a crash).
+    EXPECT_NE(describe_devices(p, 2).find("no CUDA device"), std::string::npos);
+    const std::vector<BalancedDevice> d =
+        make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, LaneMode::Simd);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].name, "cpu");
+    EXPECT_EQ(d[0].cpu_threads, 2u);
+    EXPECT_THROW(make_cuda_runner(0), std::runtime_error);
+  }
+  for (const CudaDeviceInfo& d : p.devices) {
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_GT(d.memory_bytes, 0u);
+    EXPECT_GT(d.multiprocessors, 0);
+  }
+}
+
+TEST(BatchKernel, PieceLookupFindsTheOwnerOfEveryThread) {
+  const std::uint64_t ends[] = {3, 4, 10, 11};
+  BatchView b{};
+  b.piece_end = ends;
+  b.n_pieces = 4;
+  const std::uint32_t want[] = {0, 0, 0, 1, 2, 2, 2, 2, 2, 2, 3};
+  for (std::uint64_t t = 0; t < 11; ++t) EXPECT_EQ(piece_of(b, t), want[t]) << t;
+  b.n_pieces = 1;
+  EXPECT_EQ(piece_of(b, 2), 0u);
+}
+
+// The CUDA thread body on the host: pieces of several key groups in one batch, starting and
+// ending mid-group, trend filter on and off; rows must equal the CPU reference path bit for bit.
+TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOnRealBars) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  IndicatorBank bank(bars);
+  for (const Grid& g : {gpu_testing::grid_2p9m(), gpu_testing::mixed_grid()}) {
+    const ComboId gs = g.group_size();
+    const ComboId last = g.group_count() - 1;
+    const std::vector<WorkUnit> pieces{{5, gs, 0},
+                                       {last * gs, last * gs + 7, last},
+                                       {gs + 1, gs + 2, 1},
+                                       {(last / 2) * gs, (last / 2 + 1) * gs, last / 2}};
+    std::uint64_t n = 0;
+    for (const WorkUnit& p : pieces) n += p.size();
+    std::vector<Metrics> got(n);
+    HostBatchRunner runner;
+    runner.run(g, bank, pieces, got.data());
+    std::size_t at = 0;
+    for (const WorkUnit& p : pieces) {
+      std::vector<Metrics> want(p.size());
+      run_unit_cpu(g, bank, p, want.data(), LaneMode::Scalar);
+      for (std::size_t k = 0; k < p.size(); ++k)
+        ASSERT_TRUE(same_bits(got[at + k], want[k])) << "id " << p.begin + k;
+      at += p.size();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace threadx::gpu
