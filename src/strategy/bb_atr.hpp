@@ -170,27 +170,32 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
 
   // 1. In a position: stop, take profit, time exit, in that order of precedence (any of them
   //    exits at c, so the order only matters for the record, which is the same exit).
+  //    Skipped when no lane is in a position (no lane would exit or trail).
   const M in_pos = st.side != 0.0;
-  const M is_long = st.side > 0.0;
-  const M is_short = st.side < 0.0;
-  const M stop_hit = (is_long && c <= st.stop) || (is_short && c >= st.stop);
-  const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
-  const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
-  const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
-  if (any(do_exit)) close_position(st, p, do_exit, c);
-
-  const M trail = in_pos && !do_exit && p.trailing != 0.0;
   const V move = p.a * b.atr;
-  const V trailed = select(is_long, lane_max(st.stop, c - move), lane_min(st.stop, c + move));
-  st.stop = select(trail, trailed, st.stop);
+  if (any(in_pos)) {
+    const M is_long = st.side > 0.0;
+    const M is_short = st.side < 0.0;
+    const M stop_hit = (is_long && c <= st.stop) || (is_short && c >= st.stop);
+    const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
+    const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
+    const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
+    if (any(do_exit)) close_position(st, p, do_exit, c);
 
-  // 2. Flat at the start of the bar (so never on an exit bar): entry on a band cross.
-  if (can_enter) {
+    const M trail = in_pos && !do_exit && p.trailing != 0.0;
+    const V trailed = select(is_long, lane_max(st.stop, c - move), lane_min(st.stop, c + move));
+    st.stop = select(trail, trailed, st.stop);
+  }
+
+  // 2. Flat at the start of the bar (so never on an exit bar): entry on a band cross. Skipped
+  //    when every lane is in a position (no lane could enter).
+  const M flat = !in_pos;
+  if (can_enter && any(flat)) {
     M long_sig, short_sig;
     band_signals(b, p.k, trend, long_sig, short_sig);
     const M spacing_ok = i - st.last_entry_bar >= p.spacing;
     const V d = move;
-    const M enter = !in_pos && spacing_ok && (long_sig || short_sig) && d > 0.0 && st.cash > 0.0;
+    const M enter = flat && spacing_ok && (long_sig || short_sig) && d > 0.0 && st.cash > 0.0;
 
     if (any(enter)) enter_position(st, p, enter, long_sig, c, d, i);
   }
