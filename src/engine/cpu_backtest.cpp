@@ -100,9 +100,22 @@ void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, M
   }
   Candidates candidates(view);
   std::array<StrategyParams, kLanes> sp{};
+  // The value indices of id, stepped like an odometer (no division per id).
+  std::array<std::uint32_t, kParamCount> idx = grid.indices_of(unit.begin);
+  const auto next = [&] {
+    for (std::size_t k = kParamCount; k-- > 0;) {  // least significant digit first
+      const ParamId q = kIdOrder[k];
+      if (++idx[q] < grid.values[q].size()) return;
+      idx[q] = 0;
+    }
+  };
   for (ComboId id = unit.begin; id < unit.end; id += kLanes) {
     const std::size_t used = static_cast<std::size_t>(std::min<ComboId>(kLanes, unit.end - id));
-    for (std::size_t j = 0; j < kLanes; ++j) sp[j] = grid.params_of(id + std::min(j, used - 1));
+    for (std::size_t j = 0; j < used; ++j) {
+      sp[j] = grid.params_at(idx);
+      next();
+    }
+    for (std::size_t j = used; j < kLanes; ++j) sp[j] = sp[used - 1];
     run_block_simd(view, sp, used, bars_per_year, candidates.of(sp), out + (id - unit.begin));
   }
 }
