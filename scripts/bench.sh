@@ -1,26 +1,68 @@
 #!/usr/bin/env bash
-# Engine speed on the bundled real BTC data: combinations/s and bar-steps/s (one bar of one
-# combination). Backtests only (nothing written), then one full sweep with its HDF5 file.
-#   bash scripts/bench.sh [--threads N] [--repeat R]
+# Engine speed on the bundled real BTC data, one line per workload of the performance table:
+# wall time, combinations/s, bar-steps/s per core (one bar of one combination = one bar-step) and
+# peak RSS. Backtests only (`threadx bench`, nothing written, best of --repeat), then whole
+# `threadx sweep` runs as a user sees them (load, sweep, HDF5 file).
+#   bash scripts/bench.sh [--threads N] [--repeat R] [--full]
+# --full adds the whole reference_2p9m sweep on the 49,632-bar file (minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extra=("$@")
+threads=$(nproc)
+repeat=3
+full=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --full) full=1; shift ;;
+    *) echo "bench.sh: unknown option $1 (--threads N, --repeat R, --full)" >&2; exit 2 ;;
+  esac
+done
 [ -x build/threadx ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)"; }
 bin=build/threadx
 short=data/BTCUSDT_15m_2024-12-01_2024-12-10.csv
 long=data/BTCUSDT_15m_2023-10_2025-02.csv
+grid=data/grids/reference_2p9m.toml
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -sr)"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
+  "SIMD: $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || (grep -qw avx2 /proc/cpuinfo && echo AVX2 || echo SSE2)), $(uname -sr)," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "threadx $($bin --version | cut -d' ' -f2), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-$bin bench --data "$short" --grid data/grids/reference_24.toml --repeat 20 --label "reference_24 / 960 bars" "${extra[@]}"
-$bin bench --data "$short" --grid data/grids/reference_2p9m.toml --repeat 3 --label "reference_2p9m / 960 bars" "${extra[@]}"
-$bin bench --data "$long" --grid data/grids/reference_2p9m.toml --first 100000 --label "2p9m first 100k / 49,632" "${extra[@]}"
 
-# The whole run as a user sees it: load, sweep, HDF5 file, summary.
+echo "-- backtests only (threadx bench, best of $repeat)"
+$bin bench --data "$short" --grid data/grids/reference_24.toml --repeat 20 --threads "$threads" \
+  --label "reference_24 / 960 bars"
+$bin bench --data "$short" --grid "$grid" --repeat "$repeat" --threads "$threads" \
+  --label "reference_2p9m / 960 bars"
+$bin bench --data "$long" --grid "$grid" --first 100000 --threads "$threads" \
+  --label "2p9m first 100k / 49,632"
+
+# Whole runs: wall time from the shell, peak RSS of the process (VmHWM: resident memory, not the
+# output file's page cache), read from /proc while it runs (no GNU time needed).
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
-start=$(date +%s%N)
-$bin -q sweep --data "$short" --grid data/grids/reference_2p9m.toml --out "$out/s.h5" "${extra[@]}"
-end=$(date +%s%N)
-ms=$(( (end - start) / 1000000 ))
-printf "%-28s whole run incl. HDF5 file (%s MB): %d.%03d s\n" "threadx sweep reference_2p9m" \
-  "$(( $(stat -c %s "$out/s.h5") / 1000000 ))" $((ms / 1000)) $((ms % 1000))
+whole() {  # label data bars
+  local label="$1" data="$2" bars="$3" combos=2903040 start end pid hwm=0 kb ms
+  start=$(date +%s%N)
+  $bin -q sweep --data "$data" --grid "$grid" --out "$out/s.h5" --force --threads "$threads" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$kb" ] && [ "$kb" -gt "$hwm" ] && hwm=$kb
+    sleep 0.05
+  done
+  wait "$pid"
+  end=$(date +%s%N)
+  ms=$(( (end - start) / 1000000 ))
+  awk -v l="$label" -v ms="$ms" -v c="$combos" -v b="$bars" -v t="$threads" -v kb="$hwm" \
+    -v mb="$(( $(stat -c %s "$out/s.h5") / 1000000 ))" 'BEGIN {
+      s = ms / 1000; printf "%-27s %9d combos x %6d bars %7.3f s %9.0f combos/s %9.3e bar-steps/s (%.3e/core) peak RSS %d MB, HDF5 file %d MB (%d threads)\n",
+      l, c, b, s, c / s, c * b / s, c * b / s / t, kb / 1024, mb, t }'
+  rm -f "$out/s.h5"
+}
+echo "-- whole threadx sweep incl. the HDF5 file"
+whole "sweep 2p9m / 960 bars" "$short" 960
+if [ "$full" = 1 ]; then
+  whole "sweep 2p9m / 49,632 bars" "$long" 49632
+else
+  echo "(bash scripts/bench.sh --full adds the whole reference_2p9m sweep on the 49,632-bar file)"
+fi

@@ -50,11 +50,13 @@ int run_bench(const BenchOptions& o) {
   run.threads = threads;
   run.mode = o.lanes == "scalar" ? LaneMode::Scalar : LaneMode::Simd;
   double best = 1e300;
+  IndicatorBank::Stats series{};
   for (unsigned r = 0; r < o.repeat; ++r) {
     IndicatorBank bank(bars);  // fresh each time: indicator building is part of the cost
     DiscardSink sink;
     const CpuSweepReport rep = run_cpu_sweep(grid, bank, units, sink, run);
     best = std::min(best, rep.wall_s);
+    series = bank.stats();
   }
   const double combos_s = static_cast<double>(n) / best;
   const double steps_s = combos_s * static_cast<double>(bars.size());
@@ -62,9 +64,11 @@ int run_bench(const BenchOptions& o) {
   getrusage(RUSAGE_SELF, &usage);
   std::cout << fmt::format(
       "{:<27} {:>9} combos x {:>6} bars {:>7.3f} s {:>9.0f} combos/s {:>9.3e} bar-steps/s "
-      "({:.3e}/core) peak RSS {} MB ({} threads, {} lanes, best of {})\n",
+      "({:.3e}/core) peak RSS {} MB, {} series ({} band, {} ATR, {} EMA) ({} threads, {} lanes, "
+      "best of {})\n",
       o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s,
-      steps_s / threads, usage.ru_maxrss / 1024, threads, o.lanes, o.repeat);
+      steps_s / threads, usage.ru_maxrss / 1024, series.built, series.band_built, series.atr_built,
+      series.ema_built, threads, o.lanes, o.repeat);
   return 0;
 }
 

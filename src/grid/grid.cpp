@@ -82,7 +82,10 @@ ComboId Grid::id_of(const std::array<std::uint32_t, kParamCount>& idx) const {
 }
 
 StrategyParams Grid::params_of(ComboId id) const {
-  const auto idx = indices_of(id);
+  return params_at(indices_of(id));
+}
+
+StrategyParams Grid::params_at(const std::array<std::uint32_t, kParamCount>& idx) const {
   // Int and Bool values are integral and within int32 (in_domain), so the casts are exact.
   auto v = [&](ParamId p) { return values[p][idx[p]]; };
   auto i = [&](ParamId p) { return static_cast<int>(values[p][idx[p]]); };

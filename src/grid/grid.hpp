@@ -38,6 +38,8 @@ struct Grid {
   // Inverse of indices_of.
   [[nodiscard]] ComboId id_of(const std::array<std::uint32_t, kParamCount>& idx) const;
   [[nodiscard]] StrategyParams params_of(ComboId id) const;
+  // The parameters at value indices idx (params_of(id) = params_at(indices_of(id))).
+  [[nodiscard]] StrategyParams params_at(const std::array<std::uint32_t, kParamCount>& idx) const;
 
   // The indicator key of group g: values of bb_period, atr_period, trend_period.
   struct Key {

@@ -143,6 +143,23 @@ THREADX_HD THREADX_FORCEINLINE void enter_position(State<V>& st, const LaneParam
   st.last_entry_bar = select(enter, zero + i, st.last_entry_bar);
 }
 
+// The long and short entry signals of STRATEGY.md step 2 at band width k (before the spacing,
+// flat, d > 0 and cash > 0 conditions). One definition for the step and for the candidate-bar
+// lists of entry_candidates, so both evaluate the same IEEE operations.
+template <class V, class M>
+THREADX_HD THREADX_FORCEINLINE void band_signals(const BarInputs& b, V k, bool trend, M& long_sig,
+                                                 M& short_sig) {
+  const double c = b.c;
+  const V lower = b.mid - k * b.sd;
+  const V upper = b.mid + k * b.sd;
+  const V lower_prev = b.mid_prev - k * b.sd_prev;
+  const V upper_prev = b.mid_prev + k * b.sd_prev;
+  const bool trend_long = !trend || c > b.ema;
+  const bool trend_short = !trend || c < b.ema;
+  long_sig = mask_and(c < lower && b.c_prev >= lower_prev, trend_long);
+  short_sig = mask_and(c > upper && b.c_prev <= upper_prev, trend_short);
+}
+
 // Steps 1-3 of STRATEGY.md's per-bar loop for bar i; returns E[i].
 // can_enter: i >= warmup. trend: the EMA filter is on (trend_period > 0).
 template <class V>
@@ -153,33 +170,32 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
 
   // 1. In a position: stop, take profit, time exit, in that order of precedence (any of them
   //    exits at c, so the order only matters for the record, which is the same exit).
+  //    Skipped when no lane is in a position (no lane would exit or trail).
   const M in_pos = st.side != 0.0;
-  const M is_long = st.side > 0.0;
-  const M is_short = st.side < 0.0;
-  const M stop_hit = (is_long && c <= st.stop) || (is_short && c >= st.stop);
-  const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
-  const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
-  const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
-  if (any(do_exit)) close_position(st, p, do_exit, c);
-
-  const M trail = in_pos && !do_exit && p.trailing != 0.0;
   const V move = p.a * b.atr;
-  const V trailed = select(is_long, lane_max(st.stop, c - move), lane_min(st.stop, c + move));
-  st.stop = select(trail, trailed, st.stop);
+  if (any(in_pos)) {
+    const M is_long = st.side > 0.0;
+    const M is_short = st.side < 0.0;
+    const M stop_hit = (is_long && c <= st.stop) || (is_short && c >= st.stop);
+    const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
+    const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
+    const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
+    if (any(do_exit)) close_position(st, p, do_exit, c);
 
-  // 2. Flat at the start of the bar (so never on an exit bar): entry on a band cross.
-  if (can_enter) {
-    const V lower = b.mid - p.k * b.sd;
-    const V upper = b.mid + p.k * b.sd;
-    const V lower_prev = b.mid_prev - p.k * b.sd_prev;
-    const V upper_prev = b.mid_prev + p.k * b.sd_prev;
-    const bool trend_long = !trend || c > b.ema;
-    const bool trend_short = !trend || c < b.ema;
-    const M long_sig = mask_and(c < lower && b.c_prev >= lower_prev, trend_long);
-    const M short_sig = mask_and(c > upper && b.c_prev <= upper_prev, trend_short);
+    const M trail = in_pos && !do_exit && p.trailing != 0.0;
+    const V trailed = select(is_long, lane_max(st.stop, c - move), lane_min(st.stop, c + move));
+    st.stop = select(trail, trailed, st.stop);
+  }
+
+  // 2. Flat at the start of the bar (so never on an exit bar): entry on a band cross. Skipped
+  //    when every lane is in a position (no lane could enter).
+  const M flat = !in_pos;
+  if (can_enter && any(flat)) {
+    M long_sig, short_sig;
+    band_signals(b, p.k, trend, long_sig, short_sig);
     const M spacing_ok = i - st.last_entry_bar >= p.spacing;
     const V d = move;
-    const M enter = !in_pos && spacing_ok && (long_sig || short_sig) && d > 0.0 && st.cash > 0.0;
+    const M enter = flat && spacing_ok && (long_sig || short_sig) && d > 0.0 && st.cash > 0.0;
 
     if (any(enter)) enter_position(st, p, enter, long_sig, c, d, i);
   }
@@ -309,6 +325,39 @@ THREADX_HD inline Metrics run_one(const SeriesView& s, const StrategyParams& sp,
     observe(st, e, i > 0);
   }
   return metrics_of(st, sp.initial_capital, static_cast<double>(s.n_bars), bars_per_year);
+}
+
+// True when bar i (>= the warm-up) has an entry signal, long or short, at band width k: the
+// only bars at which a flat combination with this k can open a position.
+THREADX_HD inline bool entry_candidate(const SeriesView& s, std::int64_t i, double k) {
+  bool long_sig = false, short_sig = false;
+  band_signals(bar_inputs(s, i), k, s.ema != nullptr, long_sig, short_sig);
+  return long_sig || short_sig;
+}
+
+// run_one's bar loop for a state of one or more lanes, with the bars skipped at whose start every
+// lane is flat and that are not in [cand, cand_end): the entry candidates of every lane's k, in
+// increasing order (a superset is fine). On such a bar no lane exits, trails, enters or changes
+// its equity (E = cash = the previous E, see observe), and the final exit of a flat lane changes
+// nothing either, so skipping it leaves every state bit for bit as the full loop would.
+template <class V>
+THREADX_HD inline void run_bars(State<V>& st, const LaneParams<V>& p, const SeriesView& s,
+                                const std::int32_t* cand, const std::int32_t* cand_end) {
+  const bool trend = s.ema != nullptr;
+  const std::int64_t n = s.n_bars;
+  std::int64_t i = first_bar(s);
+  while (i < n) {
+    if (!any(st.side != 0.0)) {
+      while (cand != cand_end && *cand < i) ++cand;
+      if (cand == cand_end) return;
+      i = *cand;
+    }
+    const BarInputs b = bar_inputs(s, i);
+    V e = step(st, p, b, static_cast<double>(i), i >= s.warmup, trend);
+    if (i == n - 1) e = finish(st, p, b.c);
+    observe(st, e, i > 0);
+    ++i;
+  }
 }
 
 }  // namespace threadx::bb_atr

@@ -34,10 +34,14 @@ THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
 }
 
 #if !defined(__CUDACC__)
+// One native vector register of doubles (a wider GCC vector would be split into several, and
+// passing it would change the ABI).
 #if defined(__AVX512F__)
 inline constexpr std::size_t kLanes = 8;
-#else
+#elif defined(__AVX__)
 inline constexpr std::size_t kLanes = 4;
+#else
+inline constexpr std::size_t kLanes = 2;
 #endif
 using VecD = double __attribute__((vector_size(kLanes * sizeof(double))));
 using VecM = long __attribute__((vector_size(kLanes * sizeof(double))));

@@ -178,6 +178,54 @@ TEST(SimdLanes, BitIdenticalToScalarPath) {
   }
 }
 
+// Lanes of one SIMD block with different band widths k: the block may skip only bars where no
+// lane's k has a signal (the union of the per-k candidate lists), and must match the scalar path.
+TEST(SimdLanes, MixedBandWidthsInOneBlockBitIdenticalToScalarPath) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  IndicatorBank bank(bars);
+  const Grid g = parse_grid_text(R"(strategy = "bb_atr"
+[grid]
+bb_period = [12, 30]
+bb_std = [1.0, 1.75, 2.5, 3.25, 4.0]
+atr_period = [10]
+trend_period = [0, 40]
+)",
+                                 "mixed_k.toml");
+  ASSERT_EQ(g.group_size(), 5u);
+  std::int64_t trades = 0;
+  for (ComboId group = 0; group < g.group_count(); ++group) {
+    const WorkUnit u{group * g.group_size(), (group + 1) * g.group_size(), group};
+    // Every block of this unit holds several k values: each id is its own bb_std.
+    ASSERT_NE(g.params_of(u.begin).bb_std, g.params_of(u.begin + 1).bb_std);
+    std::vector<Metrics> simd(u.size()), scalar(u.size());
+    run_unit_cpu(g, bank, u, simd.data(), LaneMode::Simd);
+    run_unit_cpu(g, bank, u, scalar.data(), LaneMode::Scalar);
+    for (std::size_t k = 0; k < u.size(); ++k) {
+      ASSERT_TRUE(same_bits(simd[k], scalar[k])) << "id " << u.begin + k;
+      trades += scalar[k].trades;
+    }
+  }
+  EXPECT_GT(trades, 0) << "the comparison should cover trades";
+}
+
+// The long history: many trades per combination, so lanes fall in and out of step often.
+TEST(SimdLanes, LongHistoryBitIdenticalToScalarPath) {
+  const BarSeries bars = load_bars({testing::btc_49632()});
+  IndicatorBank bank(bars);
+  const Grid g = grid_2p9m();
+  for (ComboId group : {ComboId{0}, ComboId{777}, g.group_count() - 1}) {
+    // Part of the group: every bb_std and atr_multiplier value would take too long in a test.
+    const WorkUnit u{group * g.group_size() + 1, group * g.group_size() + 1 + 70, group};
+    std::vector<Metrics> simd(u.size()), scalar(u.size());
+    run_unit_cpu(g, bank, u, simd.data(), LaneMode::Simd);
+    run_unit_cpu(g, bank, u, scalar.data(), LaneMode::Scalar);
+    for (std::size_t k = 0; k < u.size(); ++k) {
+      ASSERT_TRUE(same_bits(simd[k], scalar[k])) << "id " << u.begin + k;
+      EXPECT_GT(scalar[k].trades, 10) << "id " << u.begin + k;
+    }
+  }
+}
+
 class MemorySink final : public ResultSink {
  public:
   explicit MemorySink(ComboId n) : rows(n), writes(n, 0) {}
