@@ -58,7 +58,7 @@ struct InfoOptions {
 int run_info(const InfoOptions& options);
 
 // Set by SIGINT/SIGTERM/SIGUSR1: running sweeps stop after the units in flight, flush, and exit
-// with kExitStopped.
+// with kExitStopped. Repeated SIGTERM/SIGUSR1 are ignored; a SIGINT while stopping exits at once.
 std::atomic<bool>& stop_flag();
 void install_stop_signals();
 
