@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   s->add_option("--lanes", sweep.lanes, "simd (fast) or scalar (reference path)")
       ->capture_default_str();
+  s->add_option("--rank-timeout", sweep.rank_timeout_s,
+                "MPI: seconds a rank may stay silent while holding units (at least 10x the "
+                "slowest unit) before the job is stopped as a lost or hung node")
+      ->capture_default_str();
 
   threadx::TopOptions top;
   CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");

@@ -11,6 +11,10 @@ namespace threadx {
 
 // Exit codes: 0 success, 1 bad input or output error, 3 stopped by a signal (file resumable).
 inline constexpr int kExitStopped = 3;
+// Exit 4: a rank of an MPI job was lost or hung (the file is saved and resumable).
+inline constexpr int kExitRankLost = 4;
+// Rank 0's word to the other ranks when there is nothing to do (the output is already complete).
+inline constexpr int kStartNothing = -1;
 
 struct SweepOptions {
   std::vector<std::string> data;
@@ -23,7 +27,8 @@ struct SweepOptions {
   std::uint64_t unit_size = 4096;
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;
-  std::string lanes = "simd";  // simd | scalar
+  std::string lanes = "simd";   // simd | scalar
+  double rank_timeout_s = 120;  // MPI: a rank silent this long while holding units is lost
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);
@@ -61,5 +66,8 @@ int run_info(const InfoOptions& options);
 // with kExitStopped. Repeated SIGTERM/SIGUSR1 are ignored; a SIGINT while stopping exits at once.
 std::atomic<bool>& stop_flag();
 void install_stop_signals();
+// Once a rank's work is saved: a late signal (mpirun ending the job as the first rank exits) must
+// not turn a clean exit into a killed one.
+void ignore_stop_signals();
 
 }  // namespace threadx

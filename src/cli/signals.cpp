@@ -39,4 +39,8 @@ void install_stop_signals() {
   for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaction(sig, &sa, nullptr);
 }
 
+void ignore_stop_signals() {
+  for (int sig : {SIGINT, SIGTERM, SIGUSR1}) std::signal(sig, SIG_IGN);
+}
+
 }  // namespace threadx

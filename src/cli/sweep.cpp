@@ -2,8 +2,12 @@
 // results file. The run writes to "<out>.partial" and renames it to <out> only once every
 // combination is done, so a file under the requested name is always complete; a stopped or
 // crashed run leaves the .partial file, which --resume finishes.
+#include <sched.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -11,6 +15,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/table.hpp"
+#include "cluster_sweep.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "data/loader.hpp"
@@ -18,6 +23,7 @@
 #include "engine/plan.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "mpi_transport.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
 #include "strategy/lanes.hpp"
@@ -26,18 +32,6 @@ namespace threadx {
 namespace {
 
 namespace fs = std::filesystem;
-
-class FileSink final : public ResultSink {
- public:
-  explicit FileSink(ResultsFile& file) : file_(file) {}
-  void write(const WorkUnit& unit, std::span<const Metrics> rows) override {
-    file_.write_unit(unit.begin, rows);
-  }
-  void flush() override { file_.flush(); }
-
- private:
-  ResultsFile& file_;
-};
 
 std::string thousands(std::uint64_t v) {
   const std::string digits = std::to_string(v);
@@ -88,89 +82,222 @@ void log_data(const BarSeries& bars, const LoadReport& report, const std::string
                  report.incomplete_buckets);
 }
 
+// This rank's compute threads: --threads, else the CPUs this process may run on, shared with the
+// other ranks of the node when they all see the same CPUs (mpirun without binding).
+unsigned default_threads(const dist::Transport& t) {
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  unsigned avail = hw;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0)
+    avail = static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+  const auto local = static_cast<unsigned>(std::max(1, t.local_size()));
+  if (avail >= hw && local > 1) return std::max(1u, hw / local);
+  return avail;
+}
+
+// Every rank reads the grid and the data itself (they are small); a failure is reported by rank 0.
+struct Inputs {
+  std::optional<Grid> grid;
+  std::optional<BarSeries> bars;
+  LoadReport load_report;
+};
+Inputs load_inputs(const SweepOptions& o) {
+  Inputs in;
+  in.grid = parse_grid_file(o.grid);
+  LoadOptions load_options;
+  if (!o.timeframe.empty()) load_options.timeframe_ms = parse_timeframe(o.timeframe);
+  in.bars = load_bars(o.data, load_options, &in.load_report);
+  return in;
+}
+
+// Per-rank accounting: a summary table on stderr and one attribute array per figure.
+std::vector<Attribute> rank_accounting(const dist::ClusterReport& r) {
+  std::vector<std::int64_t> threads, units, combos, built, requested, hits, groups, steals;
+  std::vector<double> busy, idle;
+  std::string hosts;
+  for (const dist::RankReport& x : r.ranks) {
+    hosts += (hosts.empty() ? "" : ",") + x.host;
+    threads.push_back(static_cast<std::int64_t>(x.threads));
+    units.push_back(static_cast<std::int64_t>(x.units));
+    combos.push_back(static_cast<std::int64_t>(x.combos));
+    busy.push_back(x.busy_s);
+    idle.push_back(x.idle_s);
+    built.push_back(x.series_built);
+    requested.push_back(x.series_requested);
+    hits.push_back(static_cast<std::int64_t>(x.affinity_hits));
+    groups.push_back(static_cast<std::int64_t>(x.groups));
+    steals.push_back(static_cast<std::int64_t>(x.steals));
+  }
+  return {{"rank_hosts", hosts},        {"rank_threads", threads},
+          {"rank_units", units},        {"rank_combinations", combos},
+          {"rank_busy_seconds", busy},  {"rank_idle_seconds", idle},
+          {"rank_series_built", built}, {"rank_series_requested", requested},
+          {"rank_affinity_hits", hits}, {"rank_groups", groups},
+          {"rank_steals", steals}};
+}
+
+void log_ranks(const dist::ClusterReport& r) {
+  if (r.ranks.size() < 2) return;
+  std::string table =
+      fmt::format("{:>4} {:<16} {:>7} {:>7} {:>12} {:>9} {:>9} {:>13} {:>9}", "rank", "host",
+                  "threads", "units", "combos", "busy s", "idle s", "series built", "affinity");
+  for (const dist::RankReport& x : r.ranks)
+    table += fmt::format(
+        "\n{:>4} {:<16} {:>7} {:>7} {:>12} {:>9.2f} {:>9.2f} {:>6}/{:<6} {:>8.1f}%", x.rank,
+        x.host.substr(0, 16), x.threads, thousands(x.units), thousands(x.combos), x.busy_s,
+        x.idle_s, x.series_built, x.series_requested,
+        x.units ? 100.0 * static_cast<double>(x.affinity_hits) / static_cast<double>(x.units)
+                : 0.0);
+  spdlog::info("per rank (affinity = units of a group the rank already held):\n{}", table);
+}
+
+// A rank > 0: load, report to rank 0, compute what it grants.
+int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads) {
+  dist::Hello hello{dist::this_host(), static_cast<std::int64_t>(getpid()), threads, ""};
+  std::optional<Inputs> in;
+  try {
+    in = load_inputs(o);
+  } catch (const std::exception& e) {
+    hello.error = e.what();
+  }
+  const int verdict = dist::worker_hello(t, hello);
+  if (verdict == kStartNothing) return 0;
+  if (verdict != 0) return verdict;
+  IndicatorBank bank(*in->bars);
+  dist::ClusterSweepOptions run;
+  run.threads = threads;
+  run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
+  install_stop_signals();
+  run.stop = &stop_flag();
+  dist::run_worker(t, *in->grid, bank, run);
+  ignore_stop_signals();
+  return stop_flag().load() ? kExitStopped : 0;
+}
+
 }  // namespace
 
 int run_sweep(const SweepOptions& o) {
   validate(o);
   const std::string start_time = now_utc_iso();
+  const std::unique_ptr<dist::Transport> transport = dist::connect();
+  dist::Transport& t = *transport;
+  const unsigned threads = o.threads != 0 ? o.threads : default_threads(t);
+  if (t.rank() != 0) {
+    // Rank 0 speaks for the job; the others only warn, tagged with their rank.
+    spdlog::set_pattern(fmt::format("[%H:%M:%S] [rank {}] %^%l%$ %v", t.rank()));
+    if (spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
+    return run_worker_rank(o, t, threads);
+  }
 
-  Grid grid = parse_grid_file(o.grid);
-  LoadOptions load_options;
-  if (!o.timeframe.empty()) load_options.timeframe_ms = parse_timeframe(o.timeframe);
-  LoadReport load_report;
-  const BarSeries bars = load_bars(o.data, load_options, &load_report);
-  log_data(bars, load_report, o.timeframe);
+  std::vector<dist::Hello> workers;
+  std::optional<Inputs> in;
+  // Until the workers are told to start, every way out of rank 0 must release them.
+  bool started = t.size() == 1;
+  auto release = [&](int code) {
+    if (!started) dist::send_start(t, code);
+    started = true;
+  };
+  try {
+    in = load_inputs(o);
+    if (t.size() > 1) {
+      workers = dist::collect_hellos(t);
+      for (int r = 1; r < t.size(); ++r)
+        if (!workers[static_cast<std::size_t>(r)].error.empty())
+          throw InputError(fmt::format("rank {} (host {}): {}", r,
+                                       workers[static_cast<std::size_t>(r)].host,
+                                       workers[static_cast<std::size_t>(r)].error));
+    }
+  } catch (...) {
+    if (t.size() > 1 && workers.empty()) workers = dist::collect_hellos(t);
+    release(1);
+    throw;
+  }
+  const Grid& grid = *in->grid;
+  const BarSeries& bars = *in->bars;
+  std::uint64_t all_threads = threads;
+  for (int r = 1; r < t.size(); ++r) all_threads += workers[static_cast<std::size_t>(r)].threads;
 
-  std::string swept;
-  for (std::size_t p = 0; p < kParamCount; ++p)
-    if (grid.swept[p])
-      swept += fmt::format("{}{}({})", swept.empty() ? "" : " x ", kParams[p].name,
-                           grid.values[p].size());
-  spdlog::info("grid {}: {} combinations = {}; {} indicator-key groups of {}", o.grid,
-               thousands(grid.size()), swept.empty() ? "defaults only" : swept,
-               thousands(grid.group_count()), thousands(grid.group_size()));
-  if (static_cast<std::size_t>(max_warmup(grid)) >= bars.size())
-    spdlog::warn(
-        "some combinations need a warm-up of {} bars but the data has {}: they cannot "
-        "trade",
-        max_warmup(grid), bars.size());
-
-  // ---- output file: fresh, forced or resumed ----
+  std::optional<ResultsFile> file;
+  std::vector<std::uint8_t> done;
   const std::string partial = o.out + ".partial";
-  const bool have_partial = fs::exists(partial), have_final = fs::exists(o.out);
-  if (o.resume && !have_partial) {
-    if (have_final) {
-      spdlog::info("{} is already complete; nothing to resume", o.out);
-      return 0;
-    }
-    throw InputError("--resume: no partial run " + partial + " to finish (start without --resume)");
-  }
-  if (!o.resume && !o.force) {
-    if (have_partial)
-      throw OutputError(partial +
-                        ": a stopped run of this output exists; add --resume to finish "
-                        "it or --force to start over");
-    if (have_final) throw OutputError(o.out + ": already exists; add --force to replace it");
-  }
-  const unsigned threads =
-      o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  Provenance prov;
-  prov.program_version = THREADX_VERSION;
-  prov.command_line = o.command_line;
-  prov.ranks = 1;
-  prov.devices = fmt::format("cpu:{}t/{}", threads,
-                             o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : "scalar");
-  prov.start_time = start_time;
-  prov.timeframe = o.timeframe;
+  try {
+    log_data(bars, in->load_report, o.timeframe);
+    std::string swept;
+    for (std::size_t p = 0; p < kParamCount; ++p)
+      if (grid.swept[p])
+        swept += fmt::format("{}{}({})", swept.empty() ? "" : " x ", kParams[p].name,
+                             grid.values[p].size());
+    spdlog::info("grid {}: {} combinations = {}; {} indicator-key groups of {}", o.grid,
+                 thousands(grid.size()), swept.empty() ? "defaults only" : swept,
+                 thousands(grid.group_count()), thousands(grid.group_size()));
+    if (static_cast<std::size_t>(max_warmup(grid)) >= bars.size())
+      spdlog::warn(
+          "some combinations need a warm-up of {} bars but the data has {}: they cannot "
+          "trade",
+          max_warmup(grid), bars.size());
 
-  ResultsFile file = [&] {
-    if (o.resume) return ResultsFile::open_for_resume(partial, grid, bars, prov);
-    try {
-      return ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true);
-    } catch (...) {
-      std::error_code ec;
-      fs::remove(partial, ec);  // never leave a half-created file behind
-      throw;
+    // ---- output file: fresh, forced or resumed ----
+    const bool have_partial = fs::exists(partial), have_final = fs::exists(o.out);
+    if (o.resume && !have_partial) {
+      if (have_final) {
+        spdlog::info("{} is already complete; nothing to resume", o.out);
+        release(kStartNothing);
+        return 0;
+      }
+      throw InputError("--resume: no partial run " + partial +
+                       " to finish (start without --resume)");
     }
-  }();
+    if (!o.resume && !o.force) {
+      if (have_partial)
+        throw OutputError(partial +
+                          ": a stopped run of this output exists; add --resume to finish "
+                          "it or --force to start over");
+      if (have_final) throw OutputError(o.out + ": already exists; add --force to replace it");
+    }
+    Provenance prov;
+    prov.program_version = THREADX_VERSION;
+    prov.command_line = o.command_line;
+    prov.ranks = t.size();
+    prov.devices = fmt::format(
+        "{} rank(s), {} CPU thread(s), {}", t.size(), all_threads,
+        o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : std::string("scalar"));
+    prov.start_time = start_time;
+    prov.timeframe = o.timeframe;
+    if (o.resume) {
+      file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov));
+    } else {
+      try {
+        file.emplace(ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true));
+      } catch (...) {
+        std::error_code ec;
+        fs::remove(partial, ec);  // never leave a half-created file behind
+        throw;
+      }
+    }
+    done = file->read_done();
+  } catch (...) {
+    release(1);
+    throw;
+  }
+  release(0);
 
-  const std::vector<std::uint8_t> done = file.read_done();
   const auto already = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
-  const std::vector<WorkUnit> units = plan_units(grid, o.unit_size, &done);
-  std::uint64_t todo = 0;
-  for (const WorkUnit& u : units) todo += u.size();
   if (o.resume)
     spdlog::info("resuming {}: {} of {} combinations already done, {} to go", partial,
-                 thousands(already), thousands(grid.size()), thousands(todo));
-  spdlog::info("running {} work units of <= {} combinations on {} CPU thread(s), {} lanes",
-               thousands(units.size()), thousands(o.unit_size), threads, o.lanes);
+                 thousands(already), thousands(grid.size()), thousands(grid.size() - already));
+  spdlog::info(
+      "running on {} rank(s), {} CPU thread(s) in all ({} on rank 0), units of <= {} "
+      "combinations, {} lanes",
+      t.size(), all_threads, threads, thousands(o.unit_size), o.lanes);
 
   IndicatorBank bank(bars);
-  FileSink sink(file);
-  CpuSweepOptions run;
+  dist::ClusterSweepOptions run;
   run.threads = threads;
+  run.unit_size = o.unit_size;
   run.flush_interval_s = o.flush_interval_s;
   run.progress_interval_s = o.progress_interval_s;
+  run.rank_timeout_s = o.rank_timeout_s;
   run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
   install_stop_signals();
   run.stop = &stop_flag();
@@ -184,24 +311,28 @@ int run_sweep(const SweepOptions& o) {
                                 : 100.0,
                  thousands(static_cast<std::uint64_t>(rate)), format_duration(eta));
   };
-  const CpuSweepReport report = run_cpu_sweep(grid, bank, units, sink, run);
+  const dist::ClusterReport report =
+      dist::run_coordinator(t, grid, bank, *file, done, workers, run);
 
   const double rate =
       report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;
   const double bar_steps = rate * static_cast<double>(bars.size());
   const IndicatorBank::Stats bank_stats = bank.stats();
-  const std::vector<std::pair<std::string, std::string>> accounting{
-      {"wall_seconds", format_double(report.wall_s)},
-      {"combinations_per_second", format_double(rate)},
-      {"indicator_series_built", std::to_string(bank_stats.built)},
-      {"indicator_series_requested", std::to_string(bank_stats.requested)},
+  std::vector<Attribute> accounting{
+      {"wall_seconds", report.wall_s},
+      {"combinations_per_second", rate},
+      {"indicator_series_built", std::int64_t{bank_stats.built}},
+      {"indicator_series_requested", std::int64_t{bank_stats.requested}},
   };
-  file.finish(accounting);
+  for (Attribute& a : rank_accounting(report)) accounting.push_back(std::move(a));
+  file->finish(accounting);
+  ignore_stop_signals();
+  log_ranks(report);
 
-  if (report.stopped) {
+  if (!report.complete) {
     spdlog::warn(
-        "stopped: {} of {} combinations done and saved in {}; run the same command with "
-        "--resume to finish",
+        "stopped, resumable: {} of {} combinations done and saved in {}; run the same command "
+        "with --resume to finish",
         thousands(already + report.combos_done), thousands(grid.size()), partial);
     return kExitStopped;
   }
@@ -209,12 +340,14 @@ int run_sweep(const SweepOptions& o) {
   fs::rename(partial, o.out, ec);
   if (ec) throw OutputError(o.out + ": cannot rename " + partial + " into place: " + ec.message());
 
-  spdlog::info("done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({} threads)",
-               thousands(report.combos_done), format_duration(report.wall_s),
-               thousands(static_cast<std::uint64_t>(rate)), bar_steps, threads);
-  spdlog::info("indicator bank: {} series built ({} bands, {} ATR, {} EMA) for {} requested",
-               bank_stats.built, bank_stats.band_built, bank_stats.atr_built, bank_stats.ema_built,
-               thousands(static_cast<std::uint64_t>(bank_stats.requested)));
+  spdlog::info(
+      "done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({} ranks, {} threads)",
+      thousands(report.combos_done), format_duration(report.wall_s),
+      thousands(static_cast<std::uint64_t>(rate)), bar_steps, t.size(), all_threads);
+  spdlog::info(
+      "indicator bank: {} series built ({} bands, {} ATR, {} EMA) for {} requested on rank 0",
+      bank_stats.built, bank_stats.band_built, bank_stats.atr_built, bank_stats.ema_built,
+      thousands(static_cast<std::uint64_t>(bank_stats.requested)));
   spdlog::info("results: {}", o.out);
 
   // The five best combinations by Sharpe, as `threadx top` would show them.

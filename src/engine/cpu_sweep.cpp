@@ -24,6 +24,16 @@ struct Finished {
 }  // namespace
 
 CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
+                             ResultSink& sink, CpuSweepOptions options) {
+  options.combos_total = 0;
+  for (const WorkUnit& u : units) options.combos_total += u.size();
+  UnitListSource source(units);
+  CpuSweepReport report = run_cpu_sweep(grid, bank, source, sink, options);
+  report.stopped = report.combos_done < options.combos_total;
+  return report;
+}
+
+CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& source,
                              ResultSink& sink, const CpuSweepOptions& options) {
   const auto start = Clock::now();
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
@@ -34,12 +44,12 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<co
   std::mutex mutex;
   std::condition_variable ready, space;
   std::deque<Finished> queue;
-  std::atomic<std::size_t> next{0};
   std::atomic<bool> abort{false};
   std::exception_ptr worker_error;
   unsigned running = threads;
   CpuSweepReport report;
   report.thread_busy_s.assign(threads, 0.0);
+  report.thread_wait_s.assign(threads, 0.0);
 
   auto stop_requested = [&] {
     return abort.load() || (options.stop != nullptr && options.stop->load());
@@ -49,10 +59,12 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<co
     try {
       for (;;) {
         if (stop_requested()) break;
-        const std::size_t k = next.fetch_add(1);
-        if (k >= units.size()) break;
+        const auto w0 = Clock::now();
+        const std::optional<WorkUnit> unit = source.next();
+        report.thread_wait_s[t] += seconds_since(w0);
+        if (!unit) break;
         const auto t0 = Clock::now();
-        Finished f{units[k], std::vector<Metrics>(units[k].size())};
+        Finished f{*unit, std::vector<Metrics>(unit->size())};
         run_unit_cpu(grid, bank, f.unit, f.rows.data(), options.mode);
         report.thread_busy_s[t] += seconds_since(t0);
         std::unique_lock lock(mutex);
@@ -76,8 +88,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<co
   pool.reserve(threads);
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker, t);
 
-  std::uint64_t total = 0;
-  for (const WorkUnit& u : units) total += u.size();
+  const std::uint64_t total = options.combos_total;
   auto last_flush = Clock::now(), last_progress = Clock::now();
   std::exception_ptr sink_error;
   for (;;) {
@@ -126,7 +137,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<co
   sink.flush();
   if (worker_error) std::rethrow_exception(worker_error);
   report.wall_s = seconds_since(start);
-  report.stopped = report.combos_done < total;
+  report.stopped = options.stop != nullptr && options.stop->load();
   return report;
 }
 

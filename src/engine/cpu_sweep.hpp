@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -23,6 +24,31 @@ class ResultSink {
   virtual void flush() = 0;
 };
 
+// Hands out work units to the driver's threads (thread-safe). A plain list for one process; the
+// MPI worker's source waits for units granted by rank 0; the device balancer splits units of a
+// rank's queue between its devices.
+class WorkSource {
+ public:
+  virtual ~WorkSource() = default;
+  // The next unit, or nullopt once there is no more work for this source (may block until then).
+  virtual std::optional<WorkUnit> next() = 0;
+};
+
+// A fixed list of units, taken in order.
+class UnitListSource final : public WorkSource {
+ public:
+  explicit UnitListSource(std::span<const WorkUnit> units) : units_(units) {}
+  std::optional<WorkUnit> next() override {
+    const std::size_t k = next_.fetch_add(1);
+    if (k >= units_.size()) return std::nullopt;
+    return units_[k];
+  }
+
+ private:
+  std::span<const WorkUnit> units_;
+  std::atomic<std::size_t> next_{0};
+};
+
 struct SweepProgress {
   std::uint64_t combos_done = 0;
   std::uint64_t combos_total = 0;
@@ -31,8 +57,9 @@ struct SweepProgress {
 };
 
 struct CpuSweepOptions {
-  unsigned threads = 0;           // 0: every hardware thread
-  double flush_interval_s = 2.0;  // bound on the work a killed run can lose
+  unsigned threads = 0;            // 0: every hardware thread
+  double flush_interval_s = 2.0;   // bound on the work a killed run can lose
+  std::uint64_t combos_total = 0;  // for progress when running from a WorkSource (0: unknown)
   double progress_interval_s = 2.0;
   std::function<void(const SweepProgress&)> on_progress;  // called on the consumer thread
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal) to stop after units in flight
@@ -43,13 +70,19 @@ struct CpuSweepReport {
   std::uint64_t units_done = 0;
   std::uint64_t combos_done = 0;
   double wall_s = 0;
-  bool stopped = false;               // the stop flag ended the run before all units were done
+  bool stopped = false;  // the stop flag was set (list overload: units were left undone)
   std::vector<double> thread_busy_s;  // time each worker spent backtesting
+  std::vector<double> thread_wait_s;  // time each worker spent waiting for a unit
 };
 
-// Runs `units` on `options.threads` threads. Exceptions from a worker or from the sink stop every
-// thread and are rethrown here after the units already finished have been written.
-CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
+// Runs the units of `source` on `options.threads` threads until it is empty or the stop flag is
+// set. Exceptions from a worker or from the sink stop every thread and are rethrown here after the
+// units already finished have been written.
+CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& source,
                              ResultSink& sink, const CpuSweepOptions& options);
+
+// The same over a fixed list of units (progress total = their size).
+CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
+                             ResultSink& sink, CpuSweepOptions options);
 
 }  // namespace threadx

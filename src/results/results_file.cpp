@@ -2,6 +2,9 @@
 // failing call becomes an OutputError naming the file and the operation.
 #include "results/results_file.hpp"
 
+#include <type_traits>
+#include <variant>
+
 #include <hdf5.h>
 
 #include <algorithm>
@@ -100,7 +103,33 @@ void write_attr(hid_t obj, const std::string& path, const std::string& name, dou
   write_attr_num(obj, path, name, v, H5T_NATIVE_DOUBLE);
 }
 
-// An attribute's value as text (strings as they are, numbers printed), or nullopt.
+template <class T>
+void write_attr_array(hid_t obj, const std::string& path, const std::string& name,
+                      const std::vector<T>& values, hid_t type) {
+  const hsize_t n = values.size();
+  Handle space(H5Screate_simple(1, &n, nullptr));
+  if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
+  Handle attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                    path, "attribute create"));
+  if (n > 0) check_status(H5Awrite(attr.get(), type, values.data()), path, "attribute write");
+}
+
+void write_attr(hid_t obj, const std::string& path, const Attribute& a) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::vector<std::int64_t>>)
+          write_attr_array(obj, path, a.name, v, H5T_NATIVE_INT64);
+        else if constexpr (std::is_same_v<T, std::vector<double>>)
+          write_attr_array(obj, path, a.name, v, H5T_NATIVE_DOUBLE);
+        else
+          write_attr(obj, path, a.name, v);
+      },
+      a.value);
+}
+
+// An attribute's value as text (strings as they are, numbers printed, arrays as "[a, b]"), or
+// nullopt.
 std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
   Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
@@ -117,15 +146,25 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
       s.resize(std::strlen(s.c_str()));
       return s;
     }
-    case H5T_INTEGER: {
-      std::int64_t v = 0;
-      H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
-      return std::to_string(v);
-    }
+    case H5T_INTEGER:
     case H5T_FLOAT: {
-      double v = 0;
-      H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v);
-      return format_double(v);
+      Handle space(H5Aget_space(attr.get()));
+      const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+      const bool is_int = H5Tget_class(type.get()) == H5T_INTEGER;
+      std::vector<std::int64_t> ints(static_cast<std::size_t>(std::max<hssize_t>(n, 1)));
+      std::vector<double> reals(ints.size());
+      if (is_int)
+        H5Aread(attr.get(), H5T_NATIVE_INT64, ints.data());
+      else
+        H5Aread(attr.get(), H5T_NATIVE_DOUBLE, reals.data());
+      auto text = [&](std::size_t i) {
+        return is_int ? std::to_string(ints[i]) : format_double(reals[i]);
+      };
+      if (H5Sget_simple_extent_type(space.get()) == H5S_SCALAR) return text(0);
+      std::string out = "[";
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i)
+        out += (i ? ", " : "") + text(i);
+      return out + "]";
     }
     default:
       return std::string("<unsupported type>");
@@ -430,10 +469,10 @@ void ResultsFile::flush() {
   check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
 }
 
-void ResultsFile::finish(const std::vector<std::pair<std::string, std::string>>& extra_attributes) {
+void ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
   const std::vector<std::uint8_t> flags = read_done();
   const bool complete = std::all_of(flags.begin(), flags.end(), [](std::uint8_t v) { return v; });
-  for (const auto& [name, value] : extra_attributes) write_attr(file_, path_, name, value);
+  for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);
   write_attr(file_, path_, "end_time", now_utc_iso());
   flush();
   // "complete" goes last, after everything else is on its way to disk.

@@ -17,6 +17,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "data/bars.hpp"
@@ -61,6 +62,14 @@ struct Provenance {
   std::string timeframe;   // "" when not resampled
 };
 
+// An attribute written when a run ends (accounting): text, a number, or one number per rank or
+// device.
+struct Attribute {
+  std::string name;
+  std::variant<std::string, std::int64_t, double, std::vector<std::int64_t>, std::vector<double>>
+      value;
+};
+
 class ResultsFile {
  public:
   // Creates a new file (refuses to replace an existing one unless overwrite is set). Writes all
@@ -87,7 +96,7 @@ class ResultsFile {
   // Pushes HDF5's buffers to the operating system.
   void flush();
   // Records end time, accounting attributes and complete = 1 when every flag is set; closes.
-  void finish(const std::vector<std::pair<std::string, std::string>>& extra_attributes);
+  void finish(const std::vector<Attribute>& extra_attributes);
 
  private:
   ResultsFile(std::string path, const Grid& grid);

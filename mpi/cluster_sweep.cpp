@@ -1,0 +1,522 @@
+// Coordinator and worker of a distributed sweep (see cluster_sweep.hpp).
+#include "cluster_sweep.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "dispatcher.hpp"
+
+namespace threadx::dist {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::microseconds;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Finished {
+  WorkUnit unit;
+  std::vector<Metrics> rows;
+};
+
+// Finished units on their way from the compute threads to the thread that owns the transport.
+class Outbox final : public ResultSink {
+ public:
+  void write(const WorkUnit& unit, std::span<const Metrics> rows) override {
+    Finished f{unit, {rows.begin(), rows.end()}};
+    std::lock_guard lock(mutex_);
+    items_.push_back(std::move(f));
+    ready_.notify_one();
+  }
+  void flush() override {}
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    ready_.notify_one();
+  }
+  // Everything waiting (after up to `wait` for something), and whether the compute is over.
+  std::pair<std::deque<Finished>, bool> take(microseconds wait) {
+    std::unique_lock lock(mutex_);
+    ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
+    std::deque<Finished> out;
+    out.swap(items_);
+    return {std::move(out), closed_};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Finished> items_;
+  bool closed_ = false;
+};
+
+// Runs the CPU driver on its own thread, feeding `outbox`; closes it when done.
+class ComputeThread {
+ public:
+  ComputeThread(const Grid& grid, IndicatorBank& bank, WorkSource& source, Outbox& outbox,
+                CpuSweepOptions options)
+      : outbox_(outbox), thread_([&grid, &bank, &source, this, options] {
+          try {
+            report_ = run_cpu_sweep(grid, bank, source, outbox_, options);
+          } catch (...) {
+            error_ = std::current_exception();
+          }
+          outbox_.close();
+        }) {}
+  ~ComputeThread() {
+    if (thread_.joinable()) thread_.join();
+  }
+  ComputeThread(const ComputeThread&) = delete;
+  ComputeThread& operator=(const ComputeThread&) = delete;
+  // Joins; rethrows a compute error.
+  CpuSweepReport join() {
+    if (thread_.joinable()) thread_.join();
+    if (error_) std::rethrow_exception(error_);
+    return report_;
+  }
+
+ private:
+  Outbox& outbox_;
+  CpuSweepReport report_;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+double sum(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s;
+}
+
+void put_unit(Writer& w, const WorkUnit& u) {
+  w.put(u.begin).put(u.end).put(u.group);
+}
+WorkUnit get_unit(Reader& r) {
+  WorkUnit u;
+  u.begin = r.get<ComboId>();
+  u.end = r.get<ComboId>();
+  u.group = r.get<ComboId>();
+  return u;
+}
+
+std::vector<std::byte> encode(const RankReport& x) {
+  Writer w;
+  w.put(x.rank).put_string(x.host).put(x.pid).put(x.threads).put(x.units).put(x.combos);
+  w.put(x.busy_s).put(x.idle_s).put(x.series_built).put(x.series_requested);
+  return w.take();
+}
+RankReport decode_report(const std::vector<std::byte>& bytes) {
+  Reader r(bytes);
+  RankReport x;
+  x.rank = r.get<int>();
+  x.host = r.get_string();
+  x.pid = r.get<std::int64_t>();
+  x.threads = r.get<std::uint64_t>();
+  x.units = r.get<std::uint64_t>();
+  x.combos = r.get<std::uint64_t>();
+  x.busy_s = r.get<double>();
+  x.idle_s = r.get<double>();
+  x.series_built = r.get<std::int64_t>();
+  x.series_requested = r.get<std::int64_t>();
+  return x;
+}
+
+std::string describe_units(const std::vector<WorkUnit>& units) {
+  std::string s;
+  for (std::size_t i = 0; i < units.size() && i < 4; ++i)
+    s += fmt::format("{}[{}, {})", i ? ", " : "", units[i].begin, units[i].end);
+  if (units.size() > 4) s += fmt::format(" and {} more", units.size() - 4);
+  return s;
+}
+
+}  // namespace
+
+std::string this_host() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "?";
+  return name;
+}
+
+int worker_hello(Transport& t, const Hello& hello) {
+  Writer w;
+  w.put_string(hello.host).put(hello.pid).put(hello.threads).put_string(hello.error);
+  t.send(0, Tag::Hello, w.take());
+  for (;;) {
+    std::optional<Message> m = t.receive(microseconds(100000));
+    if (!m) continue;
+    if (m->tag != Tag::Start)
+      throw std::runtime_error("protocol: expected Start from rank 0 at start-up");
+    Reader r(m->data);
+    return r.get<int>();
+  }
+}
+
+std::vector<Hello> collect_hellos(Transport& t) {
+  std::vector<Hello> out(static_cast<std::size_t>(t.size()));
+  for (int got = 1; got < t.size();) {
+    std::optional<Message> m = t.receive(microseconds(100000));
+    if (!m) continue;
+    if (m->tag != Tag::Hello) throw std::runtime_error("protocol: expected Hello at start-up");
+    Reader r(m->data);
+    Hello& h = out[static_cast<std::size_t>(m->source)];
+    h.host = r.get_string();
+    h.pid = r.get<std::int64_t>();
+    h.threads = r.get<std::uint64_t>();
+    h.error = r.get_string();
+    ++got;
+  }
+  return out;
+}
+
+void send_start(Transport& t, int exit_code) {
+  for (int r = 1; r < t.size(); ++r) {
+    Writer w;
+    w.put(exit_code);
+    t.send(r, Tag::Start, w.take());
+  }
+}
+
+// ---- rank 0 ------------------------------------------------------------------------------------
+
+ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& bank,
+                              ResultsFile& file, const std::vector<std::uint8_t>& done,
+                              const std::vector<Hello>& workers, const ClusterSweepOptions& o) {
+  const auto start = Clock::now();
+  const int n = t.size();
+  DispatchOptions dopt;
+  dopt.max_unit = o.unit_size;
+  dopt.slots = o.threads;
+  for (int r = 1; r < n; ++r) dopt.slots += workers[static_cast<std::size_t>(r)].threads;
+  Dispatcher dispatcher(grid, &done, n, dopt);
+  std::mutex dispatcher_mutex;  // rank 0's compute threads grant to themselves
+  const std::uint64_t total = dispatcher.total();
+
+  // Rank 0's own compute threads take units straight from the dispatcher.
+  class LocalSource final : public WorkSource {
+   public:
+    LocalSource(Dispatcher& d, std::mutex& m) : d_(d), m_(m) {}
+    std::optional<WorkUnit> next() override {
+      std::lock_guard lock(m_);
+      return d_.grant(0);
+    }
+
+   private:
+    Dispatcher& d_;
+    std::mutex& m_;
+  } local_source(dispatcher, dispatcher_mutex);
+  Outbox outbox;
+  std::optional<ComputeThread> compute;
+  if (o.threads > 0) {
+    CpuSweepOptions copt;
+    copt.threads = o.threads;
+    copt.mode = o.mode;
+    copt.flush_interval_s = 1e300;  // this thread writes and flushes, not the driver
+    copt.progress_interval_s = 1e300;
+    copt.stop = o.stop;
+    compute.emplace(grid, bank, local_source, outbox, copt);
+  } else {
+    outbox.close();
+  }
+
+  std::vector<RankReport> reports(static_cast<std::size_t>(n));
+  std::vector<bool> said_bye(static_cast<std::size_t>(n), false);
+  std::vector<Clock::time_point> last_seen(static_cast<std::size_t>(n), Clock::now());
+  std::vector<std::deque<Clock::time_point>> granted_at(static_cast<std::size_t>(n));
+  int workers_left = n - 1;
+  bool stopping = false, local_over = false;
+  double slowest_unit_s = 0;
+  std::uint64_t combos_done = 0;
+  auto last_flush = Clock::now(), last_progress = Clock::now();
+
+  auto store = [&](int rank, const WorkUnit& unit, std::span<const Metrics> rows) {
+    if (rows.size() != unit.size())
+      throw std::runtime_error(fmt::format("rank {} sent {} rows for unit [{}, {})", rank,
+                                           rows.size(), unit.begin, unit.end));
+    file.write_unit(unit.begin, rows);
+    std::lock_guard lock(dispatcher_mutex);
+    dispatcher.completed(rank, unit);
+    combos_done += unit.size();
+  };
+  auto begin_stop = [&](const std::string& why) {
+    if (stopping) return;
+    stopping = true;
+    if (o.stop != nullptr) o.stop->store(true);
+    std::string flight;
+    {
+      std::lock_guard lock(dispatcher_mutex);
+      for (int r = 0; r < n; ++r)
+        if (!dispatcher.in_flight(r).empty())
+          flight += fmt::format("; rank {}: {}", r, describe_units(dispatcher.in_flight(r)));
+    }
+    spdlog::warn("stopping ({}): finishing the units in flight{}", why, flight);
+    for (int r = 1; r < n; ++r)
+      if (!said_bye[static_cast<std::size_t>(r)]) t.send(r, Tag::Stop, {});
+  };
+
+  for (;;) {
+    if (o.stop != nullptr && o.stop->load() && !stopping) begin_stop("signal");
+
+    // Rank 0's own finished units.
+    auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : 100000));
+    for (const Finished& f : mine) store(0, f.unit, f.rows);
+    local_over = over;
+
+    // Messages from the workers.
+    while (std::optional<Message> m = t.receive(microseconds(0))) {
+      const int r = m->source;
+      last_seen[static_cast<std::size_t>(r)] = Clock::now();
+      Reader in(m->data);
+      switch (m->tag) {
+        case Tag::Request: {
+          const auto want = in.get<std::uint64_t>();
+          Writer w;
+          std::vector<WorkUnit> units;
+          if (!stopping) {
+            std::lock_guard lock(dispatcher_mutex);
+            for (std::uint64_t k = 0; k < want; ++k) {
+              std::optional<WorkUnit> u = dispatcher.grant(r);
+              if (!u) break;
+              units.push_back(*u);
+            }
+          }
+          bool exhausted = false;
+          {
+            std::lock_guard lock(dispatcher_mutex);
+            exhausted = dispatcher.ungranted() == 0;
+          }
+          w.put(want).put<std::uint8_t>(exhausted ? 1 : 0).put<std::uint64_t>(units.size());
+          for (const WorkUnit& u : units) {
+            put_unit(w, u);
+            granted_at[static_cast<std::size_t>(r)].push_back(Clock::now());
+          }
+          t.send(r, Tag::Grant, w.take());
+          break;
+        }
+        case Tag::Result: {
+          const WorkUnit unit = get_unit(in);
+          const std::vector<Metrics> rows = in.get_array<Metrics>();
+          store(r, unit, rows);
+          auto& times = granted_at[static_cast<std::size_t>(r)];
+          if (!times.empty()) {
+            slowest_unit_s = std::max(slowest_unit_s, seconds_since(times.front()));
+            times.pop_front();
+          }
+          break;
+        }
+        case Tag::StopRequest:
+          begin_stop(fmt::format("rank {} was signalled", r));
+          break;
+        case Tag::Bye:
+          reports[static_cast<std::size_t>(r)] = decode_report(m->data);
+          said_bye[static_cast<std::size_t>(r)] = true;
+          --workers_left;
+          break;
+        default:
+          throw std::runtime_error(fmt::format("protocol: unexpected message {} from rank {}",
+                                               static_cast<int>(m->tag), r));
+      }
+    }
+
+    // A worker that holds units and has gone silent for much longer than a unit takes is lost
+    // (a hung node is never noticed by MPI itself). Save what is done, then end the job.
+    const double limit = std::max(o.rank_timeout_s, 10 * slowest_unit_s);
+    for (int r = 1; r < n; ++r) {
+      std::vector<WorkUnit> held;
+      {
+        std::lock_guard lock(dispatcher_mutex);
+        held = dispatcher.in_flight(r);
+      }
+      const double silent = seconds_since(last_seen[static_cast<std::size_t>(r)]);
+      if (held.empty() || said_bye[static_cast<std::size_t>(r)] || silent < limit) continue;
+      const Hello& h = workers[static_cast<std::size_t>(r)];
+      spdlog::error(
+          "rank {} (host {}, pid {}) has sent nothing for {:.0f} s while holding {} unit(s) {} "
+          "(limit {:.0f} s, slowest unit so far {:.1f} s): treating it as lost; {} of {} "
+          "combinations are saved in {}, finish with --resume",
+          r, h.host, h.pid, silent, held.size(), describe_units(held), limit, slowest_unit_s,
+          dispatcher.completed_combos() + (grid.size() - total), grid.size(), file.path());
+      if (o.stop != nullptr) o.stop->store(true);
+      if (compute) compute->join();
+      for (const Finished& f : outbox.take(microseconds(0)).first) store(0, f.unit, f.rows);
+      file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}});
+      t.abort(4 /* kExitRankLost */);
+    }
+
+    if (seconds_since(last_flush) >= o.flush_interval_s) {
+      file.flush();
+      last_flush = Clock::now();
+    }
+    if (o.on_progress && seconds_since(last_progress) >= o.progress_interval_s) {
+      o.on_progress({combos_done, total, 0, seconds_since(start)});
+      last_progress = Clock::now();
+    }
+    if (local_over && workers_left == 0) break;
+  }
+
+  ClusterReport out;
+  RankReport& me = reports[0];
+  me.host = this_host();
+  me.pid = static_cast<std::int64_t>(getpid());
+  me.threads = o.threads;
+  if (compute) {
+    const CpuSweepReport cr = compute->join();
+    me.units = cr.units_done;
+    me.combos = cr.combos_done;
+    me.busy_s = sum(cr.thread_busy_s);
+    me.idle_s = sum(cr.thread_wait_s);
+  }
+  const IndicatorBank::Stats bs = bank.stats();
+  me.series_built = bs.built;
+  me.series_requested = bs.requested;
+  for (int r = 0; r < n; ++r) {
+    RankReport& x = reports[static_cast<std::size_t>(r)];
+    x.rank = r;
+    const RankDispatch& d = dispatcher.rank_stats(r);
+    x.affinity_hits = d.affinity_hits;
+    x.groups = d.groups;
+    x.steals = d.steals;
+  }
+  file.flush();
+  for (int r = 1; r < n; ++r) t.send(r, Tag::Release, {});
+  t.drain();
+  out.ranks = std::move(reports);
+  out.combos_done = combos_done;
+  out.wall_s = seconds_since(start);
+  out.complete = dispatcher.all_completed();
+  out.stopped = stopping;
+  return out;
+}
+
+// ---- ranks > 0 ---------------------------------------------------------------------------------
+
+RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
+                      const ClusterSweepOptions& o) {
+  // Units granted to this rank, waiting for a compute thread.
+  class GrantQueue final : public WorkSource {
+   public:
+    std::optional<WorkUnit> next() override {
+      std::unique_lock lock(mutex_);
+      ready_.wait(lock, [&] { return !units_.empty() || ended_; });
+      if (units_.empty()) return std::nullopt;
+      const WorkUnit u = units_.front();
+      units_.pop_front();
+      return u;
+    }
+    void push(const WorkUnit& u) {
+      std::lock_guard lock(mutex_);
+      units_.push_back(u);
+      ready_.notify_one();
+    }
+    // No more units will come; with `drop`, the waiting ones are abandoned (a stop).
+    void end(bool drop) {
+      std::lock_guard lock(mutex_);
+      ended_ = true;
+      if (drop) units_.clear();
+      ready_.notify_all();
+    }
+    std::size_t size() {
+      std::lock_guard lock(mutex_);
+      return units_.size();
+    }
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<WorkUnit> units_;
+    bool ended_ = false;
+  } queue;
+
+  std::atomic<bool> stop_compute{false};
+  Outbox outbox;
+  CpuSweepOptions copt;
+  copt.threads = std::max(1u, o.threads);
+  copt.mode = o.mode;
+  copt.flush_interval_s = 1e300;
+  copt.progress_interval_s = 1e300;
+  copt.stop = &stop_compute;
+  ComputeThread compute(grid, bank, queue, outbox, copt);
+
+  // Keep a unit ready for every thread plus one, so no thread waits for a round trip.
+  const std::uint64_t depth = copt.threads + 1;
+  std::uint64_t asked = 0;
+  bool ended = false, told_signal = false;
+  for (;;) {
+    if (o.stop != nullptr && o.stop->load() && !told_signal) {
+      told_signal = true;
+      t.send(0, Tag::StopRequest, {});
+    }
+    if (!ended) {
+      const std::uint64_t have = queue.size() + asked;
+      if (have < depth) {
+        Writer w;
+        w.put<std::uint64_t>(depth - have);
+        t.send(0, Tag::Request, w.take());
+        asked += depth - have;
+      }
+    }
+    auto [finished, over] = outbox.take(microseconds(0));
+    for (const Finished& f : finished) {
+      Writer w;
+      put_unit(w, f.unit);
+      w.put_array(f.rows.data(), f.rows.size());
+      t.send(0, Tag::Result, w.take());
+    }
+    if (over && asked == 0) break;  // every request answered: no message left in flight
+    while (std::optional<Message> m = t.receive(microseconds(finished.empty() ? 500 : 0))) {
+      Reader in(m->data);
+      if (m->tag == Tag::Grant) {
+        asked -= std::min(asked, in.get<std::uint64_t>());
+        const bool exhausted = in.get<std::uint8_t>() != 0;
+        const auto count = in.get<std::uint64_t>();
+        for (std::uint64_t k = 0; k < count; ++k) queue.push(get_unit(in));
+        if (exhausted && !ended) {
+          ended = true;
+          queue.end(false);
+        }
+      } else if (m->tag == Tag::Stop) {
+        ended = true;
+        stop_compute = true;
+        queue.end(true);
+      } else {
+        throw std::runtime_error(fmt::format("protocol: unexpected message {} from rank {}",
+                                             static_cast<int>(m->tag), m->source));
+      }
+    }
+  }
+
+  const CpuSweepReport cr = compute.join();
+  RankReport me;
+  me.rank = t.rank();
+  me.host = this_host();
+  me.pid = static_cast<std::int64_t>(getpid());
+  me.threads = copt.threads;
+  me.units = cr.units_done;
+  me.combos = cr.combos_done;
+  me.busy_s = sum(cr.thread_busy_s);
+  me.idle_s = sum(cr.thread_wait_s);
+  const IndicatorBank::Stats bs = bank.stats();
+  me.series_built = bs.built;
+  me.series_requested = bs.requested;
+  t.send(0, Tag::Bye, encode(me));
+  // Wait for rank 0's release, so that no message to this rank is left unreceived at the end
+  // (a Stop may cross the Bye).
+  for (;;) {
+    std::optional<Message> m = t.receive(microseconds(100000));
+    if (m && m->tag == Tag::Release) break;
+  }
+  t.drain();
+  return me;
+}
+
+}  // namespace threadx::dist

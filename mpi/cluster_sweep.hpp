@@ -1,0 +1,89 @@
+// One sweep over the ranks of a job: rank 0 coordinates (dispatcher, results file, its own compute
+// threads), the other ranks compute the units they are granted and send back their rows. A run
+// without MPI is the one-rank case of the same code (SoloTransport): same dispatcher, same writer.
+//
+// Why rank 0 writes the file (rather than parallel HDF5 from every rank): one writer keeps the
+// file's crash safety exactly that of the single process (rows before /done flags, no collective
+// HDF5 calls that would hang the job when a rank dies), resume works under any rank count, and
+// the volume is small next to the compute (88 bytes per combination against ~1e3-1e5 bar-steps):
+// measured in the README.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/cpu_backtest.hpp"
+#include "engine/cpu_sweep.hpp"
+#include "grid/grid.hpp"
+#include "indicators/indicator_bank.hpp"
+#include "results/results_file.hpp"
+#include "transport.hpp"
+
+namespace threadx::dist {
+
+struct ClusterSweepOptions {
+  unsigned threads = 1;            // this rank's compute threads (rank 0: 0 = dispatch only)
+  std::uint64_t unit_size = 4096;  // ids per work unit at most
+  LaneMode mode = LaneMode::Simd;
+  double flush_interval_s = 2.0;
+  double progress_interval_s = 2.0;
+  // A worker that sends nothing for max(rank_timeout_s, 10 x the slowest unit so far) while it
+  // holds units is declared lost: rank 0 saves the file and ends the job.
+  double rank_timeout_s = 120.0;
+  std::function<void(const SweepProgress&)> on_progress;  // rank 0
+  std::atomic<bool>* stop = nullptr;                      // set by a signal on this rank
+};
+
+// What one rank did (the Bye message, and rank 0's own).
+struct RankReport {
+  int rank = 0;
+  std::string host;
+  std::int64_t pid = 0;
+  std::uint64_t threads = 0;
+  std::uint64_t units = 0, combos = 0;
+  double busy_s = 0;  // compute time summed over threads
+  double idle_s = 0;  // time threads waited for a unit, summed over threads
+  std::int64_t series_built = 0, series_requested = 0;
+  std::uint64_t affinity_hits = 0, groups = 0, steals = 0;  // from the dispatcher
+};
+
+struct ClusterReport {
+  std::uint64_t combos_done = 0;  // this run
+  double wall_s = 0;
+  bool complete = false;  // every id of the grid is done
+  bool stopped = false;   // a signal stopped the run
+  std::vector<RankReport> ranks;
+};
+
+// ---- start-up: every rank has loaded the grid and the data (or failed to) ----
+
+struct Hello {
+  std::string host;
+  std::int64_t pid = 0;
+  std::uint64_t threads = 0;
+  std::string error;  // non-empty: this rank could not load its inputs
+};
+// A worker says hello and waits for rank 0's verdict: 0 = go, otherwise the exit code to use.
+int worker_hello(Transport& t, const Hello& hello);
+// Rank 0 collects the workers' hellos (index = rank; [0] is unused).
+std::vector<Hello> collect_hellos(Transport& t);
+// Rank 0 tells every worker to go (0) or to exit with `exit_code`.
+void send_start(Transport& t, int exit_code);
+
+std::string this_host();
+
+// ---- the run ----
+
+// Rank 0. `file` is open (created or resumed) and `done` holds its flags.
+ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& bank,
+                              ResultsFile& file, const std::vector<std::uint8_t>& done,
+                              const std::vector<Hello>& workers, const ClusterSweepOptions& o);
+
+// Ranks > 0: compute until rank 0 says there is no more work or stops the run.
+RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
+                      const ClusterSweepOptions& o);
+
+}  // namespace threadx::dist

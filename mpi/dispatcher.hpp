@@ -1,0 +1,83 @@
+// The dispatcher of a distributed sweep (rank 0's plan, SWEEP.md "Partition and scheduling"), as
+// pure logic with no MPI: the MPI coordinator, the single-process run and the dispatch simulation
+// all drive this one class.
+//
+// The ids still to do are split into runs that never cross an indicator-key group (a fresh run is
+// a whole group; a resumed run may leave several runs per group). Units are carved from runs on
+// request, guided self-scheduling style: a unit is about remaining / (factor * slots) ids, clamped
+// to [min_unit, max_unit], so units are large while much work is left and small at the end, and
+// ranks finish together. A rank keeps carving from the run it holds (its IndicatorBank already
+// has that group's series); when that run is empty it opens a fresh run (ids in order), and when
+// no fresh run is left it takes a unit from the back of the largest run another rank holds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/plan.hpp"
+#include "grid/grid.hpp"
+
+namespace threadx::dist {
+
+struct DispatchOptions {
+  std::uint64_t max_unit = 4096;  // ids per unit at most (--unit-size)
+  std::uint64_t min_unit = 64;    // ids per unit at least, unless a run is shorter
+  double guided_factor = 2.0;     // unit ~ remaining / (factor * slots)
+  std::uint64_t slots = 1;        // compute threads over all ranks
+};
+
+// What the dispatcher did for one rank.
+struct RankDispatch {
+  std::uint64_t units = 0, combos = 0;  // granted
+  std::uint64_t units_done = 0, combos_done = 0;
+  std::uint64_t affinity_hits = 0;  // units of a group the rank had already been granted
+  std::uint64_t groups = 0;         // distinct groups granted
+  std::uint64_t steals = 0;         // units taken from a run another rank held
+};
+
+class Dispatcher {
+ public:
+  // `done`: one flag per id (null: nothing done yet). `ranks` >= 1.
+  Dispatcher(const Grid& grid, const std::vector<std::uint8_t>* done, int ranks,
+             DispatchOptions options);
+
+  // The next unit for `rank`, or nullopt when every id has been granted.
+  std::optional<WorkUnit> grant(int rank);
+  // A granted unit's rows are safely stored.
+  void completed(int rank, const WorkUnit& unit);
+
+  [[nodiscard]] std::uint64_t total() const { return total_; }  // ids to do at the start
+  [[nodiscard]] std::uint64_t ungranted() const { return ungranted_; }
+  [[nodiscard]] std::uint64_t completed_combos() const { return completed_; }
+  [[nodiscard]] bool all_completed() const { return completed_ == total_; }
+  [[nodiscard]] const std::vector<WorkUnit>& in_flight(int rank) const;
+  [[nodiscard]] const RankDispatch& rank_stats(int rank) const;
+  [[nodiscard]] int ranks() const { return static_cast<int>(per_rank_.size()); }
+
+ private:
+  struct Run {
+    ComboId begin, end, group;
+    int holder = -1;  // rank carving from its front, -1 none
+  };
+  struct PerRank {
+    int run = -1;  // index into runs_ of the run it holds
+    std::unordered_set<ComboId> groups;
+    std::vector<WorkUnit> in_flight;
+    RankDispatch stats;
+  };
+  std::uint64_t chunk() const;
+  void reindex(std::size_t run, std::uint64_t old_len);
+
+  DispatchOptions options_;
+  std::vector<Run> runs_;
+  std::size_t next_fresh_ = 0;  // runs before this index have been opened
+  // Opened runs with ids left, largest first (length, index): the victims of a steal.
+  std::set<std::pair<std::uint64_t, std::size_t>, std::greater<>> open_;
+  std::vector<PerRank> per_rank_;
+  std::uint64_t total_ = 0, ungranted_ = 0, completed_ = 0;
+};
+
+}  // namespace threadx::dist
