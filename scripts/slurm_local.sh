@@ -114,6 +114,8 @@ start_cluster() {
   mkdir -p "$dir/munge" "$dir/run" "$dir/log" "$dir/state" "$dir/spool/slurmd" "$dir/tmp"
   chown munge:munge "$dir/munge"
   chmod 0755 "$dir/munge"  # munged wants its socket dir traversable; the key itself is 0600
+  runuser -u munge -- test -x "$dir/munge" \
+    || die "$dir: user munge cannot reach it (a parent directory is private: chmod o+x it)"
   chmod 1777 "$dir/tmp"
   [ -s "$dir/munge/munge.key" ] \
     || runuser -u munge -- mungekey --create --keyfile="$dir/munge/munge.key"
