@@ -11,8 +11,8 @@
 #   --ranks 1,2,4                rank counts (default 1,2,4; more ranks than cores oversubscribe)
 #   --threads N                  threads per rank (default 1, so ranks = cores used)
 #   --data FILE                  bars (default data/BTCUSDT_15m_2023-10_2025-02.csv, 49,632 bars)
-#   --grid FILE                  strong: the grid (default: a built-in 69,120-combination grid)
-#   --weak-per-rank N            weak: atr_multiplier values per rank (default 4; 34,560
+#   --grid FILE                  strong: the grid (default: a built-in 55,296-combination grid)
+#   --weak-per-rank N            weak: atr_multiplier values per rank (default 4; 27,648
 #                                combinations per rank with the built-in base grid)
 #   --repeat K                   run each point K times and keep the fastest (default 1)
 #   --out DIR                    where the CSV, PNG, grids and results go (default scaling-<mode>/)

@@ -26,7 +26,7 @@ start_sweep() {  # start_sweep NAME: a slow sweep in the background, pid in $pid
     --lanes scalar 2> "$work/$1.log" &
   pid=$!
   for _ in $(seq 600); do
-    grep -q "running 2 work units" "$work/$1.log" && return 0
+    grep -q "running on 1 rank" "$work/$1.log" && return 0
     kill -0 "$pid" 2> /dev/null || { cat "$work/$1.log"; fail "$1: sweep ended early"; }
     sleep 0.05
   done

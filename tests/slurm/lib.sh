@@ -2,11 +2,11 @@
 # that is always torn down — by the pids it started — when the test exits, passes or fails.
 #   source lib.sh BIN SRC     then slurm_up, submit, wait_job, job_field, ...
 # Skips (exit 77) unless root with slurm-wlm and munge installed. THREADX_TEST_SLURM_NTASKS sets
-# the MPI tasks per job (default 1; 2 once the sweep runs as MPI ranks).
+# the MPI tasks per job (default 2: srun --mpi=pmix starts two ranks of one sweep).
 set -euo pipefail
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 src="$(cd "$2" && pwd)"
-ntasks="${THREADX_TEST_SLURM_NTASKS:-1}"
+ntasks="${THREADX_TEST_SLURM_NTASKS:-2}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIPPED: $*"; exit 77; }
 
@@ -133,11 +133,15 @@ direct_wait() {
   note "direct run: $(grep -o 'done: .*' direct.log)"
 }
 
-# check_same FILE REFERENCE: complete, no .partial, rows and done flags bit-identical.
+# check_same FILE REFERENCE [RANKS]: complete, no .partial, rows and done flags bit-identical to the
+# reference, and (if given) written by RANKS MPI ranks.
 check_same() {
   if [ ! -f "$1" ] || [ -e "$1.partial" ]; then fail "$1: want the complete file and no .partial"; fi
   "$bin" info "$1" > "$work/info.txt" || fail "threadx info $1"
   grep -q "^complete: 1$" "$work/info.txt" || fail "$1 is not complete: $(cat "$work/info.txt")"
+  if [ -n "${3:-}" ]; then  # the rank count the last run recorded
+    grep -q "^ranks: $3$" "$work/info.txt" || fail "$1: want 'ranks: $3', got '$(grep '^ranks:' "$work/info.txt")'"
+  fi
   h5diff "$2" "$1" /results /results || fail "$1: /results differs from the direct run"
   h5diff "$2" "$1" /done /done || fail "$1: /done differs from the direct run"
 }

@@ -38,7 +38,7 @@ note "sbatch round trip (submit to job gone, 1,512 combinations x 49,632 bars): 
 [ "$(job_field "$jid" JobState)" = COMPLETED ] || { cat "one-$jid.out"; fail "job $jid: $(job_field "$jid" JobState)"; }
 [ "$(job_field "$jid" ExitCode)" = 0:0 ] || fail "job $jid exit code $(job_field "$jid" ExitCode)"
 grep -q "threadx-job $jid: complete: one.h5" "one-$jid.out" || { cat "one-$jid.out"; fail "no 'complete' line"; }
-check_same one.h5 direct.h5
+check_same one.h5 direct.h5 "$ntasks"
 
 # Submitting again finds the file complete and does nothing.
 jid="$(sbatch --parsable "${job_opts[@]}" -o again-%j.out "$src/slurm/one_node.sbatch" \

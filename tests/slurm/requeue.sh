@@ -36,7 +36,7 @@ check_requeued() {
   grep -q "threadx-job $id: resuming $3.partial (restart [1-9]" "$log" || fail "job $id did not resume"
   grep -q "second signal" "$log" && fail "job $id: the sweep exited on a second signal"
   grep -q "threadx-job $id: complete: $3" "$log" || fail "job $id: no 'complete' line"
-  check_same "$3" direct.h5
+  check_same "$3" direct.h5 "$ntasks"
   note "job $id: $3 complete after $(job_field "$id" Restarts) restart(s), identical to the direct run"
 }
 
@@ -47,7 +47,7 @@ wait_for_line a.out "progress " 120
 note "A: sweep running ($(grep -o 'progress [0-9,]*/[0-9,]*' a.out | tail -1)); scancel --signal=USR1 --batch $jid"
 scancel --signal=USR1 --batch "$jid"
 wait_for_line a.out "threadx-job $jid: stopped, resumable" 60
-note "A: $(grep -o 'stopped: [0-9,]* of [0-9,]* combinations done' a.out | head -1)"
+note "A: $(grep -o 'stopped, resumable: [0-9,]* of [0-9,]* combinations done' a.out | head -1)"
 wait_job "$jid" 240
 grep -q "threadx-job $jid: requeued job $jid" a.out || { cat a.out; fail "A: the job did not requeue itself"; }
 direct_wait
@@ -60,7 +60,7 @@ wait_for_line b.out "progress " 120
 note "B: sweep running ($(grep -o 'progress [0-9,]*/[0-9,]*' b.out | tail -1)); scontrol requeue $jid"
 scontrol requeue "$jid"
 wait_for_line b.out "threadx-job $jid: stopped, resumable" 60
-note "B: $(grep -o 'stopped: [0-9,]* of [0-9,]* combinations done' b.out | head -1)"
+note "B: $(grep -o 'stopped, resumable: [0-9,]* of [0-9,]* combinations done' b.out | head -1)"
 wait_job "$jid" 240
 check_requeued "$jid" b.out b.h5
 note "ok"

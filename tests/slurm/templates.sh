@@ -58,10 +58,10 @@ bash "$src/slurm/long_sweep.sbatch" "$data" grid.toml long.h5 --lanes scalar --u
   > long1.log 2>&1 &
 script_pid=$!
 for _ in $(seq 600); do
-  grep -q "running .* work units" long1.log && break
+  grep -q "running on " long1.log && break
   sleep 0.05
 done
-grep -q "running .* work units" long1.log || { cat long1.log; fail "sweep did not start"; }
+grep -q "running on " long1.log || { cat long1.log; fail "sweep did not start"; }
 kill -USR1 "$script_pid"
 set +e; wait "$script_pid"; rc=$?; set -e
 script_pid=""
