@@ -143,6 +143,9 @@ ref=""
 for n in "${ranks[@]}"; do
   [ "$n" -ge 1 ] || die "rank count $n"
   g="$(grid_for "$n")"
+  if [ "$launcher" = mpirun ] && [ $((n * threads)) -gt "$(nproc)" ]; then
+    echo "scaling: note: $n rank(s) x $threads thread(s) oversubscribe this machine's $(nproc) cores" >&2
+  fi
   best=""
   for _ in $(seq "$repeat"); do
     res="$out/${mode}_$n.h5"
@@ -194,7 +197,7 @@ png="$out/scaling_$mode.png"
 if command -v gnuplot > /dev/null; then
   gnuplot << EOF
 set datafile separator ","
-set terminal pngcairo size 1100,450 font ",10"
+set terminal pngcairo size 1100,450 font ",10" noenhanced
 set output "$png"
 set multiplot layout 1,2 title "threadx $mode scaling ($launcher, $threads thread(s) per rank, $(basename "$data"))"
 set key top right
@@ -202,7 +205,7 @@ set grid
 set xlabel "ranks"
 set logscale x 2
 set ylabel "efficiency"
-set yrange [0:1.2]
+set yrange [0:*]
 set title "parallel efficiency"
 plot "$csv" using 2:10 skip 1 with linespoints lw 2 pt 7 title "measured", 1 with lines dt 2 title "ideal"
 set ylabel "combinations / s"
