@@ -48,11 +48,23 @@ wait_gone() {  # wait_gone PID SECONDS -> 0 once PID has exited
   ! kill -0 "$pid" 2> /dev/null
 }
 
-free_port() {  # free_port -> a TCP port with nothing listening on it nor on the next one
-  local p
+ports_in_use() {  # every local TCP port in use (any state), from /proc: no iproute2 needed
+  local f line port
+  for f in /proc/net/tcp /proc/net/tcp6; do
+    [ -r "$f" ] || continue
+    while read -r _ line _; do
+      port="${line##*:}"
+      [[ "$port" =~ ^[0-9A-F]{4}$ ]] && echo $((16#$port))
+    done < "$f"
+  done
+}
+
+free_port() {  # free_port -> a TCP port with nothing on it nor on the next one
+  local p used
+  used=" $(ports_in_use | sort -u | tr '\n' ' ') "
   for _ in $(seq 200); do
     p=$((20000 + RANDOM % 20000))
-    if [ -z "$(ss -Htan "( sport = :$p or sport = :$((p + 1)) )")" ]; then
+    if [[ "$used" != *" $p "* ]] && [[ "$used" != *" $((p + 1)) "* ]]; then
       echo "$p"
       return 0
     fi
