@@ -93,6 +93,89 @@ class ComputeThread {
   std::thread thread_;  // last: starts once the members above exist
 };
 
+// Rank 0's writer thread: stores finished units in the results file (rows, then /done flags) and
+// flushes at the interval, so that the thread answering the workers never waits for the disk.
+// Holds at most kMaxQueuedBytes of rows; past that, push() waits (the disk sets the pace).
+class FileWriter {
+ public:
+  FileWriter(ResultsFile& file, double flush_interval_s)
+      : file_(file), flush_interval_s_(flush_interval_s), thread_([this] { loop(); }) {}
+  ~FileWriter() { close(); }
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  void push(Finished f) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return bytes_ < kMaxQueuedBytes || error_ || closed_; });
+    bytes_ += f.rows.size() * sizeof(Metrics);
+    items_.push_back(std::move(f));
+    ready_.notify_one();
+  }
+  // The first write error, if any (the run must stop: nothing more can be saved).
+  std::exception_ptr error() {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+  // Writes what is queued, flushes, ends the thread; rethrows a write error.
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      ready_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  static constexpr std::size_t kMaxQueuedBytes = std::size_t{256} << 20;
+
+  void loop() {
+    auto last_flush = Clock::now();
+    for (;;) {
+      std::deque<Finished> batch;
+      bool closing = false;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait_for(lock, std::chrono::milliseconds(100),
+                        [&] { return !items_.empty() || closed_; });
+        batch.swap(items_);
+        bytes_ = 0;
+        space_.notify_all();
+        closing = closed_;
+        if (batch.empty() && closing) break;
+      }
+      try {
+        for (const Finished& f : batch) file_.write_unit(f.unit.begin, f.rows);
+        if (seconds_since(last_flush) >= flush_interval_s_ || closing) {
+          file_.flush();
+          last_flush = Clock::now();
+        }
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        error_ = std::current_exception();
+        space_.notify_all();
+        return;
+      }
+    }
+    try {
+      file_.flush();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+
+  ResultsFile& file_;
+  double flush_interval_s_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<Finished> items_;
+  std::size_t bytes_ = 0;
+  bool closed_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 double sum(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
@@ -199,22 +282,35 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   dopt.slots = o.threads;
   for (int r = 1; r < n; ++r) dopt.slots += workers[static_cast<std::size_t>(r)].threads;
   Dispatcher dispatcher(grid, &done, n, dopt);
+  dispatcher.set_slots(0, std::max(1u, o.threads));
+  for (int r = 1; r < n; ++r)
+    dispatcher.set_slots(r,
+                         std::max<std::uint64_t>(1, workers[static_cast<std::size_t>(r)].threads));
+  auto now = [start] { return seconds_since(start); };
   std::mutex dispatcher_mutex;  // rank 0's compute threads grant to themselves
   const std::uint64_t total = dispatcher.total();
 
   // Rank 0's own compute threads take units straight from the dispatcher.
   class LocalSource final : public WorkSource {
    public:
-    LocalSource(Dispatcher& d, std::mutex& m) : d_(d), m_(m) {}
+    LocalSource(Dispatcher& d, std::mutex& m, Clock::time_point t0) : d_(d), m_(m), t0_(t0) {}
     std::optional<WorkUnit> next() override {
-      std::lock_guard lock(m_);
-      return d_.grant(0);
+      for (;;) {
+        {
+          std::lock_guard lock(m_);
+          if (std::optional<WorkUnit> u = d_.grant(0, seconds_since(t0_))) return u;
+          if (d_.ungranted() == 0) return std::nullopt;
+        }
+        // Calibrating: this thread's last unit is not stored yet. Ask again shortly.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     }
 
    private:
     Dispatcher& d_;
     std::mutex& m_;
-  } local_source(dispatcher, dispatcher_mutex);
+    Clock::time_point t0_;
+  } local_source(dispatcher, dispatcher_mutex, start);
   Outbox outbox;
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
@@ -237,16 +333,47 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   bool stopping = false, local_over = false;
   double slowest_unit_s = 0;
   std::uint64_t combos_done = 0;
-  auto last_flush = Clock::now(), last_progress = Clock::now();
+  auto last_progress = Clock::now();
+  FileWriter writer(file, o.flush_interval_s);
 
-  auto store = [&](int rank, const WorkUnit& unit, std::span<const Metrics> rows) {
-    if (rows.size() != unit.size())
+  auto store = [&](int rank, Finished f) {
+    if (f.rows.size() != f.unit.size())
       throw std::runtime_error(fmt::format("rank {} sent {} rows for unit [{}, {})", rank,
-                                           rows.size(), unit.begin, unit.end));
-    file.write_unit(unit.begin, rows);
+                                           f.rows.size(), f.unit.begin, f.unit.end));
+    const WorkUnit unit = f.unit;
+    writer.push(std::move(f));
     std::lock_guard lock(dispatcher_mutex);
-    dispatcher.completed(rank, unit);
+    dispatcher.completed(rank, unit, now());
     combos_done += unit.size();
+  };
+  // A worker's request for `want` units. While the rank is calibrating (its first unit not back
+  // yet) the dispatcher has nothing for it although work is left: the request waits in
+  // `deferred` until that unit's result arrives, so the worker neither idles forever nor polls.
+  std::vector<std::uint64_t> deferred(static_cast<std::size_t>(n), 0);
+  auto answer = [&](int r, std::uint64_t want) {
+    std::vector<WorkUnit> units;
+    bool exhausted = false;
+    {
+      std::lock_guard lock(dispatcher_mutex);
+      if (!stopping)
+        for (std::uint64_t k = 0; k < want; ++k) {
+          std::optional<WorkUnit> u = dispatcher.grant(r, now());
+          if (!u) break;
+          units.push_back(*u);
+        }
+      exhausted = dispatcher.ungranted() == 0;
+    }
+    if (units.empty() && !exhausted && !stopping) {
+      deferred[static_cast<std::size_t>(r)] = want;
+      return;
+    }
+    Writer w;
+    w.put(want).put<std::uint8_t>(exhausted ? 1 : 0).put<std::uint64_t>(units.size());
+    for (const WorkUnit& u : units) {
+      put_unit(w, u);
+      granted_at[static_cast<std::size_t>(r)].push_back(Clock::now());
+    }
+    t.send(r, Tag::Grant, w.take());
   };
   auto begin_stop = [&](const std::string& why) {
     if (stopping) return;
@@ -260,8 +387,15 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
           flight += fmt::format("; rank {}: {}", r, describe_units(dispatcher.in_flight(r)));
     }
     spdlog::warn("stopping ({}): finishing the units in flight{}", why, flight);
-    for (int r = 1; r < n; ++r)
-      if (!said_bye[static_cast<std::size_t>(r)]) t.send(r, Tag::Stop, {});
+    for (int r = 1; r < n; ++r) {
+      if (said_bye[static_cast<std::size_t>(r)]) continue;
+      t.send(r, Tag::Stop, {});
+      // Requests held back get their (empty) answer: a worker ends only once all are answered.
+      if (const std::uint64_t want = deferred[static_cast<std::size_t>(r)]; want > 0) {
+        deferred[static_cast<std::size_t>(r)] = 0;
+        answer(r, want);
+      }
+    }
   };
 
   for (;;) {
@@ -269,8 +403,9 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
 
     // Rank 0's own finished units.
     auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : 100000));
-    for (const Finished& f : mine) store(0, f.unit, f.rows);
+    for (Finished& f : mine) store(0, std::move(f));
     local_over = over;
+    if (writer.error() && !stopping) begin_stop("the results file cannot be written");
 
     // Messages from the workers.
     while (std::optional<Message> m = t.receive(microseconds(0))) {
@@ -278,35 +413,19 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
       last_seen[static_cast<std::size_t>(r)] = Clock::now();
       Reader in(m->data);
       switch (m->tag) {
-        case Tag::Request: {
-          const auto want = in.get<std::uint64_t>();
-          Writer w;
-          std::vector<WorkUnit> units;
-          if (!stopping) {
-            std::lock_guard lock(dispatcher_mutex);
-            for (std::uint64_t k = 0; k < want; ++k) {
-              std::optional<WorkUnit> u = dispatcher.grant(r);
-              if (!u) break;
-              units.push_back(*u);
-            }
-          }
-          bool exhausted = false;
-          {
-            std::lock_guard lock(dispatcher_mutex);
-            exhausted = dispatcher.ungranted() == 0;
-          }
-          w.put(want).put<std::uint8_t>(exhausted ? 1 : 0).put<std::uint64_t>(units.size());
-          for (const WorkUnit& u : units) {
-            put_unit(w, u);
-            granted_at[static_cast<std::size_t>(r)].push_back(Clock::now());
-          }
-          t.send(r, Tag::Grant, w.take());
+        case Tag::Request:
+          answer(r, in.get<std::uint64_t>());
           break;
-        }
         case Tag::Result: {
-          const WorkUnit unit = get_unit(in);
-          const std::vector<Metrics> rows = in.get_array<Metrics>();
-          store(r, unit, rows);
+          Finished f;
+          f.unit = get_unit(in);
+          f.rows = in.get_array<Metrics>();
+          store(r, std::move(f));
+          // Its speed is known now: a request held back during calibration can be answered.
+          if (const std::uint64_t want = deferred[static_cast<std::size_t>(r)]; want > 0) {
+            deferred[static_cast<std::size_t>(r)] = 0;
+            answer(r, want);
+          }
           auto& times = granted_at[static_cast<std::size_t>(r)];
           if (!times.empty()) {
             slowest_unit_s = std::max(slowest_unit_s, seconds_since(times.front()));
@@ -348,15 +467,12 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
           dispatcher.completed_combos() + (grid.size() - total), grid.size(), file.path());
       if (o.stop != nullptr) o.stop->store(true);
       if (compute) compute->join();
-      for (const Finished& f : outbox.take(microseconds(0)).first) store(0, f.unit, f.rows);
+      for (Finished& f : outbox.take(microseconds(0)).first) store(0, std::move(f));
+      writer.close();
       file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}});
       t.abort(4 /* kExitRankLost */);
     }
 
-    if (seconds_since(last_flush) >= o.flush_interval_s) {
-      file.flush();
-      last_flush = Clock::now();
-    }
     if (o.on_progress && seconds_since(last_progress) >= o.progress_interval_s) {
       o.on_progress({combos_done, total, 0, seconds_since(start)});
       last_progress = Clock::now();
@@ -387,9 +503,10 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     x.groups = d.groups;
     x.steals = d.steals;
   }
-  file.flush();
   for (int r = 1; r < n; ++r) t.send(r, Tag::Release, {});
   t.drain();
+  writer.close();
+  if (std::exception_ptr e = writer.error()) std::rethrow_exception(e);
   out.ranks = std::move(reports);
   out.combos_done = combos_done;
   out.wall_s = seconds_since(start);
@@ -447,8 +564,8 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   copt.stop = &stop_compute;
   ComputeThread compute(grid, bank, queue, outbox, copt);
 
-  // Keep a unit ready for every thread plus one, so no thread waits for a round trip.
-  const std::uint64_t depth = copt.threads + 1;
+  // Keep a few units queued, so no thread waits for a round trip.
+  const std::uint64_t depth = prefetch_depth(copt.threads);
   std::uint64_t asked = 0;
   bool ended = false, told_signal = false;
   for (;;) {
@@ -476,7 +593,8 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
     while (std::optional<Message> m = t.receive(microseconds(finished.empty() ? 500 : 0))) {
       Reader in(m->data);
       if (m->tag == Tag::Grant) {
-        asked -= std::min(asked, in.get<std::uint64_t>());
+        const auto answered = in.get<std::uint64_t>();
+        asked -= std::min(asked, answered);
         const bool exhausted = in.get<std::uint8_t>() != 0;
         const auto count = in.get<std::uint64_t>();
         for (std::uint64_t k = 0; k < count; ++k) queue.push(get_unit(in));

@@ -21,13 +21,24 @@ Dispatcher::Dispatcher(const Grid& grid, const std::vector<std::uint8_t>* done, 
   ungranted_ = total_;
 }
 
-std::uint64_t Dispatcher::chunk() const {
-  const double guided = std::ceil(static_cast<double>(ungranted_) /
-                                  (options_.guided_factor * static_cast<double>(options_.slots)));
-  auto c = static_cast<std::uint64_t>(guided);
-  c = std::clamp(c, options_.min_unit, options_.max_unit);
-  if (c > 8) c = std::min(options_.max_unit, (c + 7) / 8 * 8);  // whole SIMD blocks
-  return c;
+void Dispatcher::set_slots(int rank, std::uint64_t slots) {
+  per_rank_.at(static_cast<std::size_t>(rank)).slots = std::max<std::uint64_t>(slots, 1);
+}
+
+std::uint64_t Dispatcher::chunk(const PerRank& rank) const {
+  const double guided = static_cast<double>(ungranted_) /
+                        (options_.guided_factor * static_cast<double>(options_.slots));
+  // The size for a rank of mean speed, then scaled by this rank's speed (bounds included, so a
+  // slow rank's smallest unit takes as long as a mean rank's smallest).
+  double c = std::clamp(guided, static_cast<double>(options_.min_unit),
+                        static_cast<double>(options_.max_unit));
+  if (rank.rate > 0)
+    c *= std::min(1.0, rank.rate / (rate_sum_ / static_cast<double>(rated_)));
+  else if (options_.calibrate)
+    c /= 8;  // calibration: small, so that a slow rank's first unit cannot hold up the end
+  auto units = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(c)));
+  if (units > 8) units = std::min(options_.max_unit, (units + 7) / 8 * 8);  // whole SIMD blocks
+  return units;
 }
 
 void Dispatcher::reindex(std::size_t run, std::uint64_t old_len) {
@@ -36,10 +47,13 @@ void Dispatcher::reindex(std::size_t run, std::uint64_t old_len) {
   if (r.end > r.begin) open_.insert({r.end - r.begin, run});
 }
 
-std::optional<WorkUnit> Dispatcher::grant(int rank) {
+std::optional<WorkUnit> Dispatcher::grant(int rank, double now) {
   PerRank& me = per_rank_.at(static_cast<std::size_t>(rank));
   if (ungranted_ == 0) return std::nullopt;
-  const std::uint64_t want = chunk();
+  // Until its speed is known a rank holds one calibration unit per slot, no more.
+  if (options_.calibrate && me.rate <= 0 && me.in_flight.size() >= me.slots) return std::nullopt;
+  if (me.first_grant < 0) me.first_grant = now;
+  const std::uint64_t want = chunk(me);
   bool stolen = false;
   // 1. the run this rank holds; 2. a fresh run; 3. the back of the largest open run.
   if (me.run >= 0 &&
@@ -85,7 +99,7 @@ std::optional<WorkUnit> Dispatcher::grant(int rank) {
   return unit;
 }
 
-void Dispatcher::completed(int rank, const WorkUnit& unit) {
+void Dispatcher::completed(int rank, const WorkUnit& unit, double now) {
   PerRank& me = per_rank_.at(static_cast<std::size_t>(rank));
   const auto it = std::find(me.in_flight.begin(), me.in_flight.end(), unit);
   if (it == me.in_flight.end())
@@ -96,6 +110,17 @@ void Dispatcher::completed(int rank, const WorkUnit& unit) {
   me.stats.units_done += 1;
   me.stats.combos_done += unit.size();
   completed_ += unit.size();
+  const double elapsed = now - me.first_grant;
+  if (elapsed > 0) {
+    const double rate =
+        static_cast<double>(me.stats.combos_done) / elapsed / static_cast<double>(me.slots);
+    if (me.rate > 0)
+      rate_sum_ -= me.rate;
+    else
+      ++rated_;
+    me.rate = rate;
+    rate_sum_ += rate;
+  }
 }
 
 const std::vector<WorkUnit>& Dispatcher::in_flight(int rank) const {

@@ -105,6 +105,35 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   b->add_option("--label", bench.label, "name printed in the result line");
 
+  threadx::SimulateOptions sim;
+  CLI::App* m = app.add_subcommand(
+      "simulate", "drive the real dispatcher with thousands of virtual ranks (no MPI)");
+  m->add_option("--grid", sim.grid, "grid file")->required()->check(CLI::ExistingFile);
+  m->add_option("--ranks", sim.ranks, "virtual rank counts")->delimiter(',')->capture_default_str();
+  m->add_option("--threads-per-rank", sim.sim.threads_per_rank, "compute slots per rank")
+      ->capture_default_str();
+  m->add_option("--bars", sim.sim.bars, "bars per backtest")->capture_default_str();
+  m->add_option("--slot-rate", sim.sim.slot_rate, "mean bar-steps/s of one slot")
+      ->capture_default_str();
+  m->add_option("--sigma", sim.sim.speed_sigma, "log-normal spread of rank speeds")
+      ->capture_default_str();
+  m->add_option("--stragglers", sim.sim.straggler_fraction, "fraction of slow ranks")
+      ->capture_default_str();
+  m->add_option("--straggler-factor", sim.sim.straggler_factor, "how much slower they are")
+      ->capture_default_str();
+  m->add_option("--latency", sim.sim.latency_s, "one-way message latency, s")
+      ->capture_default_str();
+  m->add_option("--rank0-message", sim.sim.rank0_message_s, "rank 0 time per message, s")
+      ->capture_default_str();
+  m->add_option("--rank0-row", sim.sim.rank0_row_s, "rank 0 time per stored row, s")
+      ->capture_default_str();
+  m->add_option("--unit-size", sim.sim.unit_size, "max combinations per unit")
+      ->capture_default_str();
+  m->add_option("--seed", sim.sim.seed, "random seed")->capture_default_str();
+  m->add_flag("!--inline-writer", sim.sim.writer_thread,
+              "model rank 0 storing rows on its dispatching thread (the design before)");
+  m->add_option("--csv", sim.csv, "also write the table as CSV");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -117,6 +146,7 @@ int main(int argc, char** argv) {
     if (*t) return threadx::run_top(top);
     if (*i) return threadx::run_info(info);
     if (*b) return threadx::run_bench(bench);
+    if (*m) return threadx::run_simulate(sim);
   } catch (const threadx::InputError& e) {
     spdlog::error("{}", e.what());
     return 1;

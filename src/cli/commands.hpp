@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dispatch_sim.hpp"
+
 namespace threadx {
 
 // Exit codes: 0 success, 1 bad input or output error, 3 stopped by a signal (file resumable).
@@ -55,6 +57,14 @@ struct BenchOptions {
   std::string label;
 };
 int run_bench(const BenchOptions& options);
+
+struct SimulateOptions {
+  std::string grid;
+  std::vector<int> ranks{100, 1000, 10000};
+  dist::SimOptions sim;
+  std::string csv;
+};
+int run_simulate(const SimulateOptions& options);
 
 struct InfoOptions {
   std::string file;

@@ -27,15 +27,17 @@ struct Granted {
 };
 
 // Drives the dispatcher like a cluster would: ranks ask in a seeded random order and complete
-// units some time later. Returns every grant in order.
+// units some time later (a clock ticks 1 ms a step, so ranks get measured speeds). Returns every
+// grant in order.
 std::vector<Granted> drain(Dispatcher& d, int ranks, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<Granted> out;
   std::vector<Granted> open;
   std::uniform_int_distribution<int> pick(0, ranks - 1);
-  for (;;) {
+  double now = 0;
+  for (;; now += 1e-3) {
     const int r = pick(rng);
-    if (std::optional<WorkUnit> u = d.grant(r)) {
+    if (std::optional<WorkUnit> u = d.grant(r, now)) {
       out.push_back({r, *u});
       open.push_back({r, *u});
     } else if (d.ungranted() == 0) {
@@ -44,12 +46,12 @@ std::vector<Granted> drain(Dispatcher& d, int ranks, std::uint32_t seed) {
     if (open.size() > static_cast<std::size_t>(2 * ranks) || (rng() % 3) == 0) {
       if (!open.empty()) {
         const std::size_t k = rng() % open.size();
-        d.completed(open[k].rank, open[k].unit);
+        d.completed(open[k].rank, open[k].unit, now);
         open.erase(open.begin() + static_cast<std::ptrdiff_t>(k));
       }
     }
   }
-  for (const Granted& g : open) d.completed(g.rank, g.unit);
+  for (const Granted& g : open) d.completed(g.rank, g.unit, now);
   return out;
 }
 
@@ -119,9 +121,10 @@ TEST(Dispatcher, UnitSizesRespectBoundsAndShrinkTowardsTheEnd) {
   for (std::size_t k = grants.size() - 2 * o.slots; k < grants.size(); ++k)
     tail_max = std::max(tail_max, grants[k].unit.size());
   EXPECT_LT(tail_max, g.group_size() / 4) << "the end of the sweep is not in small units";
-  // Every unit is at least min_unit, except the rest of a run (a run here is a group).
+  // Every unit is at least a SIMD block (8), except the rest of a run (a run here is a group):
+  // below min_unit only for calibration units and ranks slower than the mean.
   for (const Granted& x : grants) {
-    if (x.unit.size() >= o.min_unit) continue;
+    if (x.unit.size() >= 8) continue;
     EXPECT_TRUE(x.unit.end % g.group_size() == 0 || x.unit.begin % g.group_size() == 0)
         << "tiny unit in the middle of a group: [" << x.unit.begin << ", " << x.unit.end << ")";
   }
@@ -131,6 +134,7 @@ TEST(Dispatcher, GridSmallerThanTheRankCount) {
   const Grid g = small_grid();
   DispatchOptions o;
   o.slots = 64;
+  o.calibrate = false;
   Dispatcher d(g, nullptr, 64, o);
   const auto grants = drain(d, 64, 3);
   expect_exact_cover(g, grants);
@@ -172,6 +176,7 @@ TEST(Dispatcher, OneLargeRunIsSharedByStealing) {
   o.max_unit = 4096;
   o.min_unit = 16;
   o.slots = 4;
+  o.calibrate = false;  // nothing completes here
   Dispatcher d(g, &done, 4, o);
   EXPECT_EQ(d.total(), gs + 3);
   std::vector<Granted> grants;

@@ -1,0 +1,175 @@
+// Dispatch simulation (see dispatch_sim.hpp).
+#include "dispatch_sim.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <queue>
+#include <random>
+#include <vector>
+
+#include "dispatcher.hpp"
+
+namespace threadx::dist {
+namespace {
+
+enum class Kind { RequestAt0, ResultAt0, GrantAtRank, UnitDone };
+
+struct Event {
+  double time;
+  std::uint64_t seq;  // ties in arrival order
+  Kind kind;
+  int rank;
+  std::uint64_t want = 0;
+  WorkUnit unit{};
+  std::vector<WorkUnit> units;
+  bool exhausted = false;
+  bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
+};
+
+struct SimRank {
+  double speed = 1;  // bar-steps per second per slot
+  std::deque<WorkUnit> queue;
+  std::uint64_t asked = 0;
+  std::uint64_t running = 0;
+  bool ended = false;
+  std::uint64_t deferred = 0;  // a request rank 0 holds back while the rank calibrates
+  double busy = 0;
+};
+
+}  // namespace
+
+SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
+  const int n = std::max(o.ranks, 1);
+  const std::uint64_t slots = std::max<std::uint64_t>(o.threads_per_rank, 1);
+  std::mt19937_64 rng(o.seed);
+  std::lognormal_distribution<double> spread(0.0, o.speed_sigma);
+  std::vector<SimRank> ranks(static_cast<std::size_t>(n));
+  double total_speed = 0;
+  const auto stragglers = static_cast<int>(std::round(o.straggler_fraction * n));
+  for (int r = 0; r < n; ++r) {
+    SimRank& x = ranks[static_cast<std::size_t>(r)];
+    x.speed = o.slot_rate * spread(rng);
+    if (r < stragglers) x.speed /= o.straggler_factor;
+    total_speed += x.speed * static_cast<double>(slots);
+  }
+  DispatchOptions dopt;
+  dopt.max_unit = o.unit_size;
+  dopt.slots = slots * static_cast<std::uint64_t>(n);
+  // The simulated ranks are the dispatcher's ranks 0..n-1 (the real rank 0 also computes; here it
+  // only dispatches and writes, the harder case for it).
+  Dispatcher d(grid, nullptr, n, dopt);
+  for (int r = 0; r < n; ++r) d.set_slots(r, slots);
+
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+  std::uint64_t seq = 0;
+  auto post = [&](Event e) {
+    e.seq = seq++;
+    events.push(std::move(e));
+  };
+  double rank0_free = 0, writer_free = 0;
+  SimResult out;
+  const std::uint64_t depth = prefetch_depth(slots);
+
+  // A rank asks for enough units to keep `depth` queued, and starts what it can.
+  auto pump = [&](int r, double now) {
+    SimRank& x = ranks[static_cast<std::size_t>(r)];
+    while (x.running < slots && !x.queue.empty()) {
+      const WorkUnit u = x.queue.front();
+      x.queue.pop_front();
+      ++x.running;
+      const double dt = static_cast<double>(u.size()) * o.bars / x.speed;
+      x.busy += dt;
+      post({now + dt, 0, Kind::UnitDone, r, 0, u, {}, false});
+    }
+    const std::uint64_t have = x.queue.size() + x.asked;
+    if (!x.ended && have < depth) {
+      post({now + o.latency_s, 0, Kind::RequestAt0, r, depth - have, {}, {}, false});
+      x.asked += depth - have;
+    }
+  };
+  // Rank 0 answers a request, or holds it back while the rank calibrates (as the coordinator).
+  auto answer = [&](int r, std::uint64_t want, double now) {
+    std::vector<WorkUnit> units;
+    for (std::uint64_t k = 0; k < want; ++k) {
+      std::optional<WorkUnit> u = d.grant(r, now);
+      if (!u) break;
+      units.push_back(*u);
+    }
+    const bool exhausted = d.ungranted() == 0;
+    if (units.empty() && !exhausted) {
+      ranks[static_cast<std::size_t>(r)].deferred = want;
+      return;
+    }
+    post(
+        {rank0_free + o.latency_s, 0, Kind::GrantAtRank, r, want, {}, std::move(units), exhausted});
+  };
+  for (int r = 0; r < n; ++r) pump(r, 0);
+
+  double last_result = 0;
+  while (!events.empty()) {
+    Event e = events.top();
+    events.pop();
+    SimRank& x = ranks[static_cast<std::size_t>(e.rank)];
+    switch (e.kind) {
+      case Kind::RequestAt0: {
+        const double start = std::max(e.time, rank0_free);
+        rank0_free = start + o.rank0_message_s;
+        out.rank0_busy_s += o.rank0_message_s;
+        ++out.messages;
+        answer(e.rank, e.want, start);
+        break;
+      }
+      case Kind::ResultAt0: {
+        const double start = std::max(e.time, rank0_free);
+        const double store = o.rank0_row_s * static_cast<double>(e.unit.size());
+        if (o.writer_thread) {
+          // The dispatching thread only queues the rows; rank 0's writer thread stores them.
+          rank0_free = start + o.rank0_message_s;
+          writer_free = std::max(writer_free, rank0_free) + store;
+          last_result = std::max(last_result, writer_free);
+        } else {
+          rank0_free = start + o.rank0_message_s + store;
+          last_result = rank0_free;
+        }
+        out.rank0_busy_s += o.rank0_message_s + store;
+        ++out.messages;
+        d.completed(e.rank, e.unit, rank0_free);
+        if (x.deferred > 0) {
+          const std::uint64_t want = x.deferred;
+          x.deferred = 0;
+          answer(e.rank, want, rank0_free);
+        }
+        break;
+      }
+      case Kind::GrantAtRank:
+        x.asked -= std::min(x.asked, e.want);
+        for (const WorkUnit& u : e.units) x.queue.push_back(u);
+        if (e.exhausted) x.ended = true;
+        pump(e.rank, e.time);
+        break;
+      case Kind::UnitDone:
+        --x.running;
+        post({e.time + o.latency_s, 0, Kind::ResultAt0, e.rank, 0, e.unit, {}, false});
+        pump(e.rank, e.time);
+        break;
+    }
+  }
+
+  out.makespan_s = last_result;
+  out.ideal_s = static_cast<double>(grid.size()) * o.bars / total_speed;
+  std::uint64_t hits = 0;
+  double busy = 0;
+  for (int r = 0; r < n; ++r) {
+    out.units += d.rank_stats(r).units;
+    hits += d.rank_stats(r).affinity_hits;
+    out.steals += d.rank_stats(r).steals;
+    busy += ranks[static_cast<std::size_t>(r)].busy;
+  }
+  out.affinity = out.units ? static_cast<double>(hits) / static_cast<double>(out.units) : 0;
+  const double slot_time = out.makespan_s * static_cast<double>(n) * static_cast<double>(slots);
+  out.idle_fraction = slot_time > 0 ? 1 - busy / slot_time : 0;
+  return out;
+}
+
+}  // namespace threadx::dist

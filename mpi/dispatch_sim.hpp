@@ -1,0 +1,43 @@
+// A discrete-event simulation of a big cluster driving the real Dispatcher (no MPI): virtual ranks
+// of unequal speed (log-normal, plus a few stragglers) ask rank 0 for units exactly as the MPI
+// worker does (keep threads + 1 units queued), compute them, and send their rows back; rank 0 is
+// one server that spends a fixed time per message and per row stored, and every message takes a
+// one-way latency. It answers whether the dispatcher, the unit sizes or rank 0 limit scaling.
+#pragma once
+
+#include <cstdint>
+
+#include "grid/grid.hpp"
+
+namespace threadx::dist {
+
+struct SimOptions {
+  int ranks = 1000;                    // worker ranks (rank 0 only dispatches and writes)
+  std::uint64_t threads_per_rank = 1;  // compute slots per rank
+  double bars = 49632;                 // bars per backtest (cost of a combination)
+  double slot_rate = 5e8;              // mean bar-steps per second per slot
+  double speed_sigma = 0.25;           // log-normal spread of rank speeds
+  double straggler_fraction = 0.01;    // ranks this much of the job that are...
+  double straggler_factor = 5;         // ...this many times slower
+  double latency_s = 5e-6;             // one-way message latency
+  double rank0_message_s = 1e-6;       // rank 0's time to handle one message
+  double rank0_row_s = 88.0 / 1e9;     // rank 0's time to store one row (88 bytes at 1 GB/s)
+  bool writer_thread = true;           // rank 0 stores rows on its own thread (false: inline)
+  std::uint64_t unit_size = 4096;      // --unit-size
+  std::uint32_t seed = 1;
+};
+
+struct SimResult {
+  double makespan_s = 0;
+  double ideal_s = 0;          // all work / all speed: no latency, no waiting, perfect balance
+  std::uint64_t messages = 0;  // handled by rank 0
+  double rank0_busy_s = 0;
+  std::uint64_t units = 0;
+  double affinity = 0;       // units of a group the rank had already been granted / units
+  double idle_fraction = 0;  // slot-seconds not computing / all slot-seconds up to the makespan
+  std::uint64_t steals = 0;
+};
+
+SimResult simulate_dispatch(const Grid& grid, const SimOptions& options);
+
+}  // namespace threadx::dist
