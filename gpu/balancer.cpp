@@ -507,7 +507,7 @@ std::vector<std::string> device_summary_lines(const BalancerReport& report) {
                                                       static_cast<double>(report.combos_done)
                                                 : 0.0;
     lines.push_back(fmt::format(
-        "device {}: {} combinations ({:.1f}%) in {} units / {} chunks, busy {:.3f} s, last "
+        "device {}: {} combinations ({:.1f}%) in {} sub-units / {} chunks, busy {:.3f} s, last "
         "chunk done at {:.3f} s, {:.0f} combos/s while busy{}",
         d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, average_rate(d),
         d.failed ? " -- FAILED: " + d.error : std::string()));

@@ -27,6 +27,8 @@ PACKAGES=(
   libhdf5-openmpi-dev hdf5-tools        # parallel HDF5 results files, h5dump/h5diff
   libcli11-dev libspdlog-dev libfmt-dev libtoml11-dev
   libgtest-dev
+  slurm-wlm munge                       # local SLURM cluster for the job-template tests
+  gnuplot-nox                           # scaling plots (scripts/scaling.sh)
 )
 
 sudo_cmd=()

@@ -77,7 +77,7 @@ int run_info(const InfoOptions& options);
 int run_devices_list();
 
 // Set by SIGINT/SIGTERM/SIGUSR1: running sweeps stop after the units in flight, flush, and exit
-// with kExitStopped.
+// with kExitStopped. Repeated SIGTERM/SIGUSR1 are ignored; a SIGINT while stopping exits at once.
 std::atomic<bool>& stop_flag();
 void install_stop_signals();
 // Once a rank's work is saved: a late signal (mpirun ending the job as the first rank exits) must

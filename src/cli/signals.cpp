@@ -13,9 +13,12 @@ std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the flag is set from a signal handler");
 
 extern "C" void on_stop_signal(int sig) {
-  if (g_stop.exchange(true)) {
-    // A second signal: the user wants out now. Rows already flagged done are safe on disk; the
-    // units in flight are lost and will be recomputed by --resume.
+  // Repeated SIGTERM/SIGUSR1 are one request: SLURM signals every process of a job and srun or
+  // mpirun forward the signal again, so a rank often gets it twice; its SIGKILL after KillWait is
+  // the hard stop. Only a SIGINT while stopping (Ctrl-C twice) means "out now".
+  if (g_stop.exchange(true) && sig == SIGINT) {
+    // Rows already flagged done are safe on disk; the units in flight are lost and will be
+    // recomputed by --resume.
     static const char msg[] = "threadx: second signal, exiting immediately\n";
     const ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)ignored;
