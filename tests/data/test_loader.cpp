@@ -402,6 +402,18 @@ TEST_F(LoaderBadInput, NonNumericFields) {
                "open '" + std::string(40, 'x') + "...' is not a number");
 }
 
+TEST_F(LoaderBadInput, OverlongLinesStopAtOnce) {
+  // Binary data or a file without line breaks: reported at the line, not read to the end.
+  const std::string h = kHead, ok = plain_row(900000);
+  expect_error(h + ok + "1800000,10,12,9,11," + std::string(5000, '1') + "\n", 3,
+               "line longer than 4096 bytes");
+  expect_error(std::string(200000, '\0'), 1, "line longer than 4096 bytes");
+  // A line of exactly 4096 bytes is read (and then judged on its fields).
+  const std::string row = "1800000,10,12,9,11,";
+  expect_error(h + ok + row + std::string(4096 - row.size(), '5') + "\n", 3,
+               "volume '5555555555555555555555555555555555555555...' is out of range");
+}
+
 TEST_F(LoaderBadInput, NanInfAndValueRules) {
   const std::string h = kHead, ok = plain_row(900000);
   auto bad = [&](const std::string& ohlcv, const std::string& what) {
