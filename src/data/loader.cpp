@@ -69,14 +69,14 @@ void read_chunks(const std::string& path, Sink&& sink) {
 
 // ---- message helpers ----------------------------------------------------------------------------
 
-// A field for an error message: at most 40 characters, control characters shown as '?', so the
-// message stays one short line whatever the file holds.
+// A field for an error message: at most 40 characters, control characters and bytes outside
+// ASCII shown as '?', so the message stays one short line of plain text whatever the file holds.
 std::string quoted(std::string_view field) {
   constexpr std::size_t kMax = 40;
   std::string out = "'";
   for (std::size_t i = 0; i < field.size() && i < kMax; ++i) {
     const auto c = static_cast<unsigned char>(field[i]);
-    out.push_back(c < 0x20 || c == 0x7f ? '?' : field[i]);
+    out.push_back(c < 0x20 || c >= 0x7f ? '?' : field[i]);
   }
   if (field.size() > kMax) out += "...";
   return out + "'";

@@ -124,6 +124,8 @@ namespace {
 // std::map keeps toml11's tables deterministic; entries are re-sorted into file order below.
 using Value = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 
+constexpr std::size_t kMaxGridFileBytes = 1 << 20;
+
 // More values than this for one parameter is certainly a mistake (800 MB for the list alone).
 constexpr double kMaxValuesPerParam = 1e8;
 
@@ -454,7 +456,12 @@ Grid parse_grid_file(const std::string& path) {
   char buf[1 << 16];
   std::size_t n = 0;
   errno = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    text.append(buf, n);
+    // A grid file is a few hundred bytes; stop before toml11 spends minutes on a huge one.
+    if (text.size() > kMaxGridFileBytes)
+      throw InputError(path + ": grid file is larger than 1 MiB: not a grid file");
+  }
   if (std::ferror(f.get()) != 0) throw cannot(errno);
   return parse_grid_text(text, path);
 }

@@ -391,6 +391,8 @@ TEST_F(LoaderBadInput, NonNumericFields) {
   expect_error(h + ok + "1800000,+10,12,9,11,5\n", 3, "open '+10' is not a number");
   expect_error(h + ok + "1800000,0x1A,12,9,11,5\n", 3, "open '0x1A' is not a number");
   expect_error(h + ok + "1800000,10,12,9,1\r1,5\n", 3, "close '1?1' is not a number");
+  // Bytes outside ASCII (UTF-8, binary) are shown as '?': the message stays plain text.
+  expect_error(h + ok + "1800000,10,12,9,11,\xC3\xA9\xFF\n", 3, "volume '?\?\?' is not a number");
   expect_error(h + ok + "1800000,10,12,9,1e999,5\n", 3, "close '1e999' is out of range");
   expect_error(h + ok + "1.8e6,10,12,9,11,5\n", 3, "timestamp '1.8e6' is not an integer");
   expect_error(h + ok + "abc,10,12,9,11,5\n", 3, "timestamp 'abc' is not an integer");

@@ -588,6 +588,19 @@ TEST(Grid, Files) {
     EXPECT_EQ(std::string(e.what()),
               "/no/such/grid.toml: cannot read grid file: " + std::string(std::strerror(ENOENT)));
   }
+  // Over 1 MiB: refused without parsing (a 1 MiB file of comments is still a grid).
+  const std::string comments(1 << 20, '#');
+  TempFile big("big.toml", comments + "\n");
+  try {
+    parse_grid_file(big.path);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              big.path + ": grid file is larger than 1 MiB: not a grid file");
+  }
+  TempFile limit("limit.toml", "[grid]\nbb_std = [2, 3] " + comments.substr(23));
+  EXPECT_EQ(parse_grid_file(limit.path).size(), 2u);
+
   // A directory opens but cannot be read; it must not pass for an empty (default) grid.
   const std::string dir = ::testing::TempDir();
   try {
