@@ -330,9 +330,9 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
   // Built under a temporary name and renamed into place once complete and flushed, so that a
   // file under `path` always has all its attributes and datasets, whenever the process dies.
   const std::string tmp = path + ".creating";
-  ResultsFile f(tmp, grid);
+  ResultsFile f(path, grid);  // named by its final path in messages
   try {
-    f.populate(grid, bars, prov);
+    f.populate(tmp, grid, bars, prov);
   } catch (...) {
     f.close();
     std::error_code ec;
@@ -346,14 +346,14 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     std::filesystem::remove(tmp, ec);
     fail(path, "cannot rename " + tmp + " into place: " + ec.message());
   }
-  f.path_ = path;
   return f;
 }
 
-void ResultsFile::populate(const Grid& grid, const BarSeries& bars, const Provenance& prov) {
+void ResultsFile::populate(const std::string& file_path, const Grid& grid, const BarSeries& bars,
+                           const Provenance& prov) {
   ResultsFile& f = *this;
   const std::string& path = path_;
-  f.file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
   const hsize_t n = grid.size();
@@ -415,9 +415,13 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
                                          const BarSeries& bars, const Provenance& prov) {
   silence_hdf5();
   if (!std::filesystem::exists(path)) fail(path, "--resume: no such file");
+  // Checked read-only first: a file that does not match is left exactly as it was (opening it
+  // for writing would touch it).
+  check_same_run(path, grid, bars, prov.timeframe);
   ResultsFile f(path, grid);
   f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  if (f.file_ < 0) fail(path, "--resume: not an HDF5 file, not writable, or in use by another run");
+  if (f.file_ < 0)
+    fail(path, "--resume: cannot open for writing (read-only, or in use by another run?)");
   expect_same_run(f.file_, path, grid, bars, prov.timeframe);
 
   Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));

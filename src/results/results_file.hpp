@@ -92,7 +92,9 @@ class ResultsFile {
 
  private:
   ResultsFile(std::string path, const Grid& grid);
-  void populate(const Grid& grid, const BarSeries& bars, const Provenance& prov);
+  // Creates the file at file_path (messages name path_) and writes everything create() promises.
+  void populate(const std::string& file_path, const Grid& grid, const BarSeries& bars,
+                const Provenance& prov);
   void close() noexcept;
 
   std::string path_;
