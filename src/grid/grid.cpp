@@ -361,9 +361,61 @@ std::uint_least32_t toml_error_line(const toml::exception& e) {
   return line;
 }
 
+// toml11 parses by recursive descent and overflows the stack on deeply nested lists or inline
+// tables and on keys with very many dotted parts (about 10^5 levels, well within the 1 MiB file
+// limit). A light scan (strings and comments skipped) refuses such a text before toml11 sees it;
+// grid files nest two levels deep.
+constexpr std::size_t kMaxNesting = 100;
+
+void check_nesting(const std::string& text, const std::string& name) {
+  std::vector<char> open;  // '[' and '{' of the lists and inline tables open at position i
+  bool in_key = true;      // reading a key (line start at top level, after '{' or ',' in a table)
+  std::size_t dots = 0, line = 1;
+  auto fail_at = [&](const char* what) {
+    throw InputError(name + ":" + std::to_string(line) + ": " + what + " (more than " +
+                     std::to_string(kMaxNesting) + " levels)");
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      if (open.empty()) in_key = true, dots = 0;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool triple = text.compare(i, 3, std::string(3, c)) == 0;
+      for (i += triple ? 3 : 1; i < text.size(); ++i) {
+        if (text[i] == '\n') {
+          if (!triple) break;  // unterminated: toml11 reports it
+          ++line;
+        } else if (c == '"' && text[i] == '\\') {
+          ++i;
+        } else if (text[i] == c && (!triple || text.compare(i, 3, std::string(3, c)) == 0)) {
+          if (triple) i += 2;
+          break;
+        }
+      }
+      if (i < text.size() && text[i] == '\n') --i;  // counted by the loop
+    } else if (in_key) {
+      if (c == '.' && ++dots > kMaxNesting) fail_at("key with too many dotted parts");
+      if (c == '=') in_key = false, dots = 0;
+      if (c == '}' && !open.empty()) open.pop_back(), in_key = false;  // "{}"
+    } else if (c == '[' || c == '{') {
+      open.push_back(c);
+      if (open.size() > kMaxNesting) fail_at("lists or inline tables nested too deep");
+      if (c == '{') in_key = true, dots = 0;
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back() == '{') {
+      in_key = true, dots = 0;
+    }
+  }
+}
+
 }  // namespace
 
 Grid parse_grid_text(const std::string& text, const std::string& name) {
+  check_nesting(text, name);
   Value root;
   try {
     std::istringstream in(text);

@@ -250,6 +250,16 @@ iconv -f UTF-8 -t UTF-16 "$grid24" > in/grid_utf16.toml
 case="grid utf16"; run_case 1 "error in/grid_utf16.toml:1: " --data "$real960" --grid in/grid_utf16.toml
 truncate -s 2G in/grid_sparse.toml
 case="grid sparse"; run_case 1 "error in/grid_sparse.toml: grid file is larger than 1 MiB" --data "$real960" --grid in/grid_sparse.toml
+# Deep nesting (toml11 recursed until the stack overflowed: a segfault before the fix).
+rep() { head -c "$2" /dev/zero | tr '\0' "$1"; }
+{ printf '[grid]\nbb_std = '; rep '[' 200000; rep ']' 200000; echo; } > in/grid_deep_list.toml
+case="grid deep list"; run_case 1 "error in/grid_deep_list.toml:2: lists or inline tables nested too deep" --data "$real960" --grid in/grid_deep_list.toml
+{ printf 'a = '; rep '{' 100000 | sed 's/{/{b=/g'; printf 1; rep '}' 100000; echo; } > in/grid_deep_table.toml
+case="grid deep inline table"; run_case 1 "error in/grid_deep_table.toml:1: lists or inline tables nested too deep" --data "$real960" --grid in/grid_deep_table.toml
+{ rep a 100000 | sed 's/a/a./g'; echo 'a = 1'; } > in/grid_dotted_key.toml
+case="grid dotted key"; run_case 1 "error in/grid_dotted_key.toml:1: key with too many dotted parts" --data "$real960" --grid in/grid_dotted_key.toml
+{ printf '['; rep a 100000 | sed 's/a/a./g'; echo 'a]'; } > in/grid_dotted_table.toml
+case="grid dotted table"; run_case 1 "error in/grid_dotted_table.toml:1: key with too many dotted parts" --data "$real960" --grid in/grid_dotted_table.toml
 case="grid directory"; run_case 105 "--grid: File is actually a directory" --data "$real960" --grid in/a_directory
 case="grid missing"; run_case 105 "--grid: File does not exist" --data "$real960" --grid in/missing.toml
 

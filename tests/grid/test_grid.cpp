@@ -560,6 +560,48 @@ TEST(Grid, CombinationCountMustFit64Bits) {
                13, "grid.trend_period", "more than 2^64-1 combinations");
 }
 
+// toml11 recurses once per nesting level and overflows the stack around 10^5 levels (found with
+// the hostile-input corpus); deeper than 100 levels is refused before it parses.
+TEST(Grid, NestingIsBounded) {
+  auto nested = [](std::size_t n, const std::string& open, const std::string& inner,
+                   const std::string& close) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s += open;
+    s += inner;
+    for (std::size_t i = 0; i < n; ++i) s += close;
+    return s;
+  };
+  EXPECT_EQ(error_of("strategy = \"bb_atr\"\n[grid]\nbb_std = " + nested(200000, "[", "", "]")),
+            "g.toml:3: lists or inline tables nested too deep (more than 100 levels)");
+  EXPECT_EQ(error_of("a = " + nested(101, "{b=", "1", "}")),
+            "g.toml:1: lists or inline tables nested too deep (more than 100 levels)");
+  EXPECT_EQ(error_of("x.y = [\n" + nested(101, "[", "", "]") + "]\n"),
+            "g.toml:2: lists or inline tables nested too deep (more than 100 levels)");
+  std::string dotted = "a";
+  for (int i = 0; i < 101; ++i) dotted += ".a";
+  EXPECT_EQ(error_of(dotted + " = 1\n"),
+            "g.toml:1: key with too many dotted parts (more than 100 levels)");
+  EXPECT_EQ(error_of("\n[" + dotted + "]\n"),
+            "g.toml:2: key with too many dotted parts (more than 100 levels)");
+  EXPECT_EQ(error_of("a = { " + dotted + " = 1 }\n"),
+            "g.toml:1: key with too many dotted parts (more than 100 levels)");
+
+  // 100 levels reach toml11 and the grid checks; brackets and dots in strings and comments, and
+  // dots in numbers, do not count.
+  expect_error("[grid]\nbb_std = " + nested(99, "[", "2", "]") + "\n", 2, "grid.bb_std",
+               "expected a number, got a list");
+  const std::string many = nested(500, "[{.", "", "]}.");
+  std::string values;
+  for (int i = 1; i <= 2000; ++i) values += (i > 1 ? ", " : "") + std::to_string(i) + ".5";
+  const Grid g = parse_grid_text(
+      "# " + many + "\nstrategy = \"bb_atr\" # " + many + "\n[grid]\nbb_std = [" + values + "]\n",
+      "g.toml");
+  EXPECT_EQ(g.size(), 2000u);
+  EXPECT_EQ(error_of("strategy = \"" + many + "\"\n").rfind("g.toml:1: key 'strategy': unknown", 0),
+            0u);
+  EXPECT_EQ(error_of("strategy = '''\n" + many + "'''\n").rfind("g.toml:1: key 'strategy'", 0), 0u);
+}
+
 TEST(Grid, Files) {
   // path and the exact text (comments, CRLF, no final newline) are kept.
   const std::string text =
