@@ -79,10 +79,18 @@ rand_ms() { echo $(( (RANDOM * 32768 + RANDOM) % ($1 + 1) )); }  # uniform 0..$1
 victim() {
   local top="$1"
   if [ "$mpi" -eq 0 ]; then echo "$top"; return; fi
-  local p rank
-  for p in $(ps -o pid= --ppid "$top" 2> /dev/null); do
-    rank="$(tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')"
-    if [ -n "$rank" ] && [ "$rank" != 0 ]; then echo "$p"; return; fi
+  local level=("$top") next p rank depth
+  for depth in 1 2 3 4; do  # descendants of mpirun, breadth first
+    next=()
+    for p in "${level[@]}"; do
+      for p in $(ps -o pid= --ppid "$p" 2> /dev/null); do
+        rank="$(tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')"
+        if [ -n "$rank" ] && [ "$rank" != 0 ]; then echo "$p"; return; fi
+        next+=("$p")
+      done
+    done
+    [ ${#next[@]} -gt 0 ] || return 0
+    level=("${next[@]}")
   done
 }
 
