@@ -39,6 +39,7 @@ done
 for f in data/grids/*.toml "$shared"/grids/*.toml; do
   [ -f "$f" ] && cp "$f" "$seeds/grid/$(basename "$f")"
 done
+cp tests/fuzz/regressions/grid-* "$seeds/grid/"  # past findings stay in the seeds
 printf '[fixed]\nfee_bps = 4.5\ntrailing_stop = true\n[grid]\nbb_std = [1.5, 2]\nrisk_per_trade = { start = 0.1, stop = 1, step = 0.3 }\n' > "$seeds/grid/fixed_and_lists.toml"
 
 status=0

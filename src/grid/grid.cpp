@@ -361,6 +361,39 @@ std::uint_least32_t toml_error_line(const toml::exception& e) {
   return line;
 }
 
+// TOML is UTF-8; toml11 3.7 reads past the end of its buffer on some invalid sequences (found by
+// fuzzing: a literal string holding byte 0xff), so anything else is refused first.
+void check_utf8(const std::string& text, const std::string& name) {
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b == '\n') ++line;
+    std::size_t len = 1;
+    std::uint32_t min = 0, cp = b;
+    if (b >= 0xF0 && b <= 0xF4) {
+      len = 4, min = 0x10000, cp = b & 0x07u;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3, min = 0x800, cp = b & 0x0Fu;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      len = 2, min = 0x80, cp = b & 0x1Fu;
+    } else if (b >= 0x80) {
+      len = 0;
+    }
+    for (std::size_t k = 1; len != 0 && k < len; ++k) {
+      const auto c = i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u;
+      if ((c & 0xC0u) != 0x80u) len = 0;
+      cp = (cp << 6) | (c & 0x3Fu);
+    }
+    if (len == 0 || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(b));
+      throw InputError(name + ":" + std::to_string(line) + ": not UTF-8 text (byte " + hex +
+                       "); a grid file is TOML, which is UTF-8");
+    }
+    i += len;
+  }
+}
+
 // toml11 parses by recursive descent and overflows the stack on deeply nested lists or inline
 // tables and on keys with very many dotted parts (about 10^5 levels, well within the 1 MiB file
 // limit). A light scan (strings and comments skipped) refuses such a text before toml11 sees it;
@@ -415,6 +448,7 @@ void check_nesting(const std::string& text, const std::string& name) {
 }  // namespace
 
 Grid parse_grid_text(const std::string& text, const std::string& name) {
+  check_utf8(text, name);
   check_nesting(text, name);
   Value root;
   try {

@@ -260,6 +260,10 @@ case="grid deep inline table"; run_case 1 "error in/grid_deep_table.toml:1: list
 case="grid dotted key"; run_case 1 "error in/grid_dotted_key.toml:1: key with too many dotted parts" --data "$real960" --grid in/grid_dotted_key.toml
 { printf '['; rep a 100000 | sed 's/a/a./g'; echo 'a]'; } > in/grid_dotted_table.toml
 case="grid dotted table"; run_case 1 "error in/grid_dotted_table.toml:1: key with too many dotted parts" --data "$real960" --grid in/grid_dotted_table.toml
+# Not UTF-8 (toml11 read past its buffer on this, found by fuzzing).
+printf "strategy = \"bb_atr\"\na = 'abc\xff'\n" > in/grid_latin1.toml
+case="grid not utf-8"; run_case 1 "error in/grid_latin1.toml:2: not UTF-8 text (byte 0xff)" --data "$real960" --grid in/grid_latin1.toml
+case="grid fuzz regression"; run_case 1 "error $src/tests/fuzz/regressions/grid-toml11-literal-string-0xff:1: not UTF-8" --data "$real960" --grid "$src/tests/fuzz/regressions/grid-toml11-literal-string-0xff"
 case="grid directory"; run_case 105 "--grid: File is actually a directory" --data "$real960" --grid in/a_directory
 case="grid missing"; run_case 105 "--grid: File does not exist" --data "$real960" --grid in/missing.toml
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <utility>
@@ -558,6 +559,28 @@ TEST(Grid, CombinationCountMustFit64Bits) {
   std::string eleven = fits.substr(0, fits.rfind("trend_period"));
   expect_error("[grid]\n" + eleven + "trend_period = { start = 0, stop = 1000000000, step = 1 }\n",
                13, "grid.trend_period", "more than 2^64-1 combinations");
+}
+
+// toml11 3.7 reads past its buffer on a literal string holding an invalid UTF-8 byte (found by
+// fuzzing, tests/fuzz/regressions/); text that is not UTF-8 is refused before it parses.
+TEST(Grid, TextMustBeUtf8) {
+  EXPECT_EQ(error_of("strategy = \"bb_atr\"\na = 'abc\xff'\n"),
+            "g.toml:2: not UTF-8 text (byte 0xff); a grid file is TOML, which is UTF-8");
+  for (const std::string bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                                "\xE2\x82", "\x80", "\xF8\x88\x80\x80\x80"}) {
+    const std::string m = error_of("# comment " + bad + "\n");
+    EXPECT_EQ(m.rfind("g.toml:1: not UTF-8 text (byte 0x", 0), 0u) << m;
+  }
+  std::ifstream in(
+      std::string(THREADX_SOURCE_DIR) + "/tests/fuzz/regressions/grid-toml11-literal-string-0xff",
+      std::ios::binary);
+  const std::string crash((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(crash.empty());
+  EXPECT_EQ(error_of(crash).rfind("g.toml:1: not UTF-8 text", 0), 0u);
+  // UTF-8 in comments and (unknown) strategy names is fine: 2-, 3- and 4-byte sequences.
+  const Grid g = parse_grid_text("# prix en € — ∑ 𝄞 é\n[grid]\nbb_std = [2, 3] # ok\n", "g.toml");
+  EXPECT_EQ(g.size(), 2u);
+  EXPECT_EQ(error_of("strategy = \"bb_atré\"\n").rfind("g.toml:1: key 'strategy': unknown", 0), 0u);
 }
 
 // toml11 recurses once per nesting level and overflows the stack around 10^5 levels (found with
