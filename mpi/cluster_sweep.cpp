@@ -460,7 +460,9 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     }
     t.send(r, Tag::Grant, w.take());
   };
-  auto begin_stop = [&](const std::string& why) {
+  // A write error is reported once, by the caller, as the run's error; with one rank this line
+  // is detail (info), with several it says what the other ranks are doing (warning).
+  auto begin_stop = [&](const std::string& why, bool write_error = false) {
     if (stopping) return;
     stopping = true;
     if (o.stop != nullptr) o.stop->store(true);
@@ -471,7 +473,8 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
         if (!dispatcher.in_flight(r).empty())
           flight += fmt::format("; rank {}: {}", r, describe_units(dispatcher.in_flight(r)));
     }
-    spdlog::warn("stopping ({}): finishing the units in flight{}", why, flight);
+    spdlog::log(write_error && n == 1 ? spdlog::level::info : spdlog::level::warn,
+                "stopping ({}): finishing the units in flight{}", why, flight);
     for (int r = 1; r < n; ++r) {
       if (said_bye[static_cast<std::size_t>(r)]) continue;
       t.send(r, Tag::Stop, {});
@@ -490,7 +493,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : 100000));
     for (Finished& f : mine) store(0, std::move(f));
     local_over = over;
-    if (writer.error() && !stopping) begin_stop("the results file cannot be written");
+    if (writer.error() && !stopping) begin_stop("the results file cannot be written", true);
 
     // Messages from the workers.
     while (std::optional<Message> m = t.receive(microseconds(0))) {

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
       "parameter grid (STRATEGY.md, SWEEP.md)."};
   app.set_version_flag("--version", std::string("threadx ") + THREADX_VERSION);
   app.require_subcommand(1);
+  // Usage errors are one line, like every other error (CLI11's default adds a second line).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "threadx: " + std::string(e.what()) + " (see --help)\n";
+  });
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "only warnings and errors");
 

@@ -55,6 +55,9 @@ void validate(const SweepOptions& o) {
   if (!(o.progress_interval_s > 0)) throw InputError("--progress-interval: must be > 0 seconds");
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
   (void)gpu::parse_device_list(o.devices);
+  std::error_code ec;
+  if (fs::is_directory(o.out, ec))
+    throw InputError("--out " + o.out + ": is a directory; give a file name");
 }
 
 // This rank's devices: the CPU and the CUDA devices asked for (or every visible one); a GPU that
@@ -70,6 +73,25 @@ std::string device_names(const std::vector<gpu::Device>& devices) {
   std::string s;
   for (const gpu::Device& d : devices) s += (s.empty() ? "" : ",") + d.str();
   return s.empty() ? "cpu" : s;
+}
+
+// Refuses, before anything is written, a grid whose results file cannot fit the free space of
+// the output's file system (a huge grid would otherwise fail deep inside HDF5, or fill the disk
+// hours into the run).
+void check_room(const std::string& path, const Grid& grid) {
+  const RowLayout layout(grid);
+  const double need = static_cast<double>(grid.size()) * static_cast<double>(layout.row_size() + 1);
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  const fs::space_info space = fs::space(dir, ec);
+  if (ec) return;  // a missing directory is reported by the file creation, with its path
+  if (need > static_cast<double>(space.available))
+    throw OutputError(fmt::format(
+        "{}: the results file needs {:.3g} GB ({} combinations x {} bytes) but {} has {:.3g} GB "
+        "free",
+        path, need / 1e9, thousands(grid.size()), layout.row_size() + 1, dir.string(),
+        static_cast<double>(space.available) / 1e9));
 }
 
 // The largest warm-up of the grid; combinations whose warm-up reaches N cannot trade.
@@ -264,6 +286,7 @@ int run_sweep(const SweepOptions& o) {
     const bool have_partial = fs::exists(partial), have_final = fs::exists(o.out);
     if (o.resume && !have_partial) {
       if (have_final) {
+        check_same_run(o.out, grid, bars, o.timeframe);
         spdlog::info("{} is already complete; nothing to resume", o.out);
         release(kStartNothing);
         return 0;
@@ -288,16 +311,12 @@ int run_sweep(const SweepOptions& o) {
         device_names(devices));
     prov.start_time = start_time;
     prov.timeframe = o.timeframe;
+    if (!o.resume) check_room(partial, grid);
+    // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
       file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov));
     } else {
-      try {
-        file.emplace(ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true));
-      } catch (...) {
-        std::error_code ec;
-        fs::remove(partial, ec);  // never leave a half-created file behind
-        throw;
-      }
+      file.emplace(ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true));
     }
     done = file->read_done();
   } catch (...) {

@@ -29,6 +29,9 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 constexpr std::size_t kPlainColumns = 6, kBinanceColumns = 12;
 constexpr std::int64_t kMicrosThreshold = 1'000'000'000'000'000;  // >= 1e15: µs (year 33658 in ms)
 constexpr std::size_t kChunk = 64 * 1024;
+// No bar line comes near this (a Binance kline row is about 150 bytes); a longer one means binary
+// data or a corrupt file, reported at once instead of reading gigabytes looking for a newline.
+constexpr std::size_t kMaxLine = 4096;
 constexpr double kUnitLimit = 1125899906842624.0;  // 2^50: v * 10^d rounds to the right integer
 constexpr std::int64_t kSumLimit = std::int64_t{1} << 53;  // integers below are exact doubles
 constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -64,25 +67,16 @@ void read_chunks(const std::string& path, Sink&& sink) {
     throw InputError(path + ": read error: " + std::strerror(errno != 0 ? errno : EIO));
 }
 
-std::string read_file(const std::string& path) {
-  std::string text;
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (!ec) text.reserve(static_cast<std::size_t>(size));
-  read_chunks(path, [&text](const char* p, std::size_t n) { text.append(p, n); });
-  return text;
-}
-
 // ---- message helpers ----------------------------------------------------------------------------
 
-// A field for an error message: at most 40 characters, control characters shown as '?', so the
-// message stays one short line whatever the file holds.
+// A field for an error message: at most 40 characters, control characters and bytes outside
+// ASCII shown as '?', so the message stays one short line of plain text whatever the file holds.
 std::string quoted(std::string_view field) {
   constexpr std::size_t kMax = 40;
   std::string out = "'";
   for (std::size_t i = 0; i < field.size() && i < kMax; ++i) {
     const auto c = static_cast<unsigned char>(field[i]);
-    out.push_back(c < 0x20 || c == 0x7f ? '?' : field[i]);
+    out.push_back(c < 0x20 || c >= 0x7f ? '?' : field[i]);
   }
   if (field.size() > kMax) out += "...";
   return out + "'";
@@ -129,31 +123,62 @@ class FileParser {
   FileParser(const std::string& path, const std::string* previous_file, Loaded& out)
       : path_(path), previous_file_(previous_file), out_(out) {}
 
-  // Parses the whole file text; returns the number of bars it gave.
-  std::int64_t parse(std::string_view text) {
-    if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
-    // Blank lines at the end (a trailing newline, CRLF or not) are not rows.
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    if (text.empty()) throw InputError(path_ + ": no bars (empty file)");
-    std::size_t pos = 0;
-    std::int64_t line_no = 0, rows = 0;
-    while (pos <= text.size()) {
-      std::size_t end = text.find('\n', pos);
-      if (end == std::string_view::npos) end = text.size();
-      std::string_view line = text.substr(pos, end - pos);
-      pos = end + 1;
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) fail(line_no, "empty line");
-      if (line_no == 1 && header(line)) continue;
-      row(line, line_no);
-      ++rows;
-    }
-    if (rows == 0) throw InputError(path_ + ": no bars (header only)");
-    return rows;
+  // Reads and parses the file, streamed 64 KiB at a time (memory does not grow with the file);
+  // returns the number of bars it gave and sets *sha256 to the hash of its bytes.
+  std::int64_t parse(std::string* sha256) {
+    Sha256 hash;
+    std::string carry;  // the unfinished last line of the chunks read so far
+    read_chunks(path_, [&](const char* p, std::size_t n) {
+      hash.update(p, n);
+      std::string_view chunk(p, n);
+      while (!chunk.empty()) {
+        const std::size_t nl = chunk.find('\n');
+        const std::string_view piece = chunk.substr(0, nl);
+        if (carry.size() + piece.size() > kMaxLine)
+          fail(line_no_ + 1, "line longer than " + std::to_string(kMaxLine) +
+                                 " bytes: not a bar file (binary or corrupt?)");
+        if (nl == std::string_view::npos) {
+          carry.append(piece);
+          break;
+        }
+        if (carry.empty()) {
+          take_line(piece);
+        } else {
+          carry.append(piece);
+          take_line(carry);
+          carry.clear();
+        }
+        chunk.remove_prefix(nl + 1);
+      }
+    });
+    if (!carry.empty()) take_line(carry);
+    *sha256 = hash.hex_digest();
+    if (rows_ == 0)
+      throw InputError(path_ +
+                       (seen_header_ ? ": no bars (header only)" : ": no bars (empty file)"));
+    return rows_;
   }
 
  private:
+  // One line without its '\n'. Blank lines are errors unless only blank lines follow them.
+  void take_line(std::string_view text) {
+    ++line_no_;
+    if (line_no_ == 1 && text.substr(0, kUtf8Bom.size()) == kUtf8Bom)
+      text.remove_prefix(kUtf8Bom.size());
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.empty()) {
+      if (first_blank_ == 0) first_blank_ = line_no_;
+      return;
+    }
+    if (first_blank_ != 0) fail(first_blank_, "empty line");
+    if (line_no_ == 1 && header(text)) {
+      seen_header_ = true;
+      return;
+    }
+    row(text, line_no_);
+    ++rows_;
+  }
+
   [[noreturn]] void fail(std::int64_t line, const std::string& why) const {
     throw InputError(path_ + ":" + std::to_string(line) + ": " + why);
   }
@@ -280,6 +305,9 @@ class FileParser {
   bool binance_ = false;
   std::optional<bool> micros_;
   bool first_row_ = true;
+  std::int64_t line_no_ = 0, rows_ = 0;
+  std::int64_t first_blank_ = 0;  // line number of the first blank line after the last row
+  bool seen_header_ = false;
 };
 
 // ---- spacing and resampling ---------------------------------------------------------------------
@@ -391,12 +419,10 @@ BarSeries load_bars(const std::vector<std::string>& paths, const LoadOptions& op
   Loaded loaded;
   for (std::size_t i = 0; i < paths.size(); ++i) {
     const std::string& path = paths[i];
-    const std::string text = read_file(path);
     FileParser parser(path, i > 0 ? &paths[i - 1] : nullptr, loaded);
-    const std::int64_t rows = parser.parse(text);
-    Sha256 hash;
-    hash.update(text.data(), text.size());
-    loaded.bars.sources.push_back({path, hash.hex_digest(), rows});
+    std::string sha;
+    const std::int64_t rows = parser.parse(&sha);
+    loaded.bars.sources.push_back({path, std::move(sha), rows});
   }
   BarSeries& bars = loaded.bars;
   if (bars.size() < 2) throw InputError(paths.back() + ": need at least 2 bars");

@@ -7,7 +7,9 @@
 //    time, open, high, low, close, volume; open time in ms, or in µs (Binance from 2025), detected
 //    per file from the magnitude of the first timestamp (>= 1e15 means µs, converted to ms); a
 //    file that mixes units is an error.
-// LF or CRLF line endings; blank lines at the end of a file are ignored, elsewhere an error.
+// LF or CRLF line endings; blank lines at the end of a file are ignored, elsewhere an error. Files
+// are streamed (memory does not grow with the file size); a line longer than 4096 bytes is an
+// error (binary data, or a file with no line breaks), reported without reading further.
 // Several files are concatenated in the order given and must continue each other (strictly
 // increasing timestamps across file boundaries).
 //

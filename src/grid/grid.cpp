@@ -127,6 +127,8 @@ namespace {
 // std::map keeps toml11's tables deterministic; entries are re-sorted into file order below.
 using Value = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 
+constexpr std::size_t kMaxGridFileBytes = 1 << 20;
+
 // More values than this for one parameter is certainly a mistake (800 MB for the list alone).
 constexpr double kMaxValuesPerParam = 1e8;
 
@@ -362,9 +364,95 @@ std::uint_least32_t toml_error_line(const toml::exception& e) {
   return line;
 }
 
+// TOML is UTF-8; toml11 3.7 reads past the end of its buffer on some invalid sequences (found by
+// fuzzing: a literal string holding byte 0xff), so anything else is refused first.
+void check_utf8(const std::string& text, const std::string& name) {
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b == '\n') ++line;
+    std::size_t len = 1;
+    std::uint32_t min = 0, cp = b;
+    if (b >= 0xF0 && b <= 0xF4) {
+      len = 4, min = 0x10000, cp = b & 0x07u;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3, min = 0x800, cp = b & 0x0Fu;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      len = 2, min = 0x80, cp = b & 0x1Fu;
+    } else if (b >= 0x80) {
+      len = 0;
+    }
+    for (std::size_t k = 1; len != 0 && k < len; ++k) {
+      const auto c = i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u;
+      if ((c & 0xC0u) != 0x80u) len = 0;
+      cp = (cp << 6) | (c & 0x3Fu);
+    }
+    if (len == 0 || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(b));
+      throw InputError(name + ":" + std::to_string(line) + ": not UTF-8 text (byte " + hex +
+                       "); a grid file is TOML, which is UTF-8");
+    }
+    i += len;
+  }
+}
+
+// toml11 parses by recursive descent and overflows the stack on deeply nested lists or inline
+// tables and on keys with very many dotted parts (about 10^5 levels, well within the 1 MiB file
+// limit). A light scan (strings and comments skipped) refuses such a text before toml11 sees it;
+// grid files nest two levels deep.
+constexpr std::size_t kMaxNesting = 100;
+
+void check_nesting(const std::string& text, const std::string& name) {
+  std::vector<char> open;  // '[' and '{' of the lists and inline tables open at position i
+  bool in_key = true;      // reading a key (line start at top level, after '{' or ',' in a table)
+  std::size_t dots = 0, line = 1;
+  auto fail_at = [&](const char* what) {
+    throw InputError(name + ":" + std::to_string(line) + ": " + what + " (more than " +
+                     std::to_string(kMaxNesting) + " levels)");
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      if (open.empty()) in_key = true, dots = 0;
+    } else if (c == '#') {
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool triple = text.compare(i, 3, std::string(3, c)) == 0;
+      for (i += triple ? 3 : 1; i < text.size(); ++i) {
+        if (text[i] == '\n') {
+          if (!triple) break;  // unterminated: toml11 reports it
+          ++line;
+        } else if (c == '"' && text[i] == '\\') {
+          ++i;
+        } else if (text[i] == c && (!triple || text.compare(i, 3, std::string(3, c)) == 0)) {
+          if (triple) i += 2;
+          break;
+        }
+      }
+      if (i < text.size() && text[i] == '\n') --i;  // counted by the loop
+    } else if (in_key) {
+      if (c == '.' && ++dots > kMaxNesting) fail_at("key with too many dotted parts");
+      if (c == '=') in_key = false, dots = 0;
+      if (c == '}' && !open.empty()) open.pop_back(), in_key = false;  // "{}"
+    } else if (c == '[' || c == '{') {
+      open.push_back(c);
+      if (open.size() > kMaxNesting) fail_at("lists or inline tables nested too deep");
+      if (c == '{') in_key = true, dots = 0;
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      open.pop_back();
+    } else if (c == ',' && !open.empty() && open.back() == '{') {
+      in_key = true, dots = 0;
+    }
+  }
+}
+
 }  // namespace
 
 Grid parse_grid_text(const std::string& text, const std::string& name) {
+  check_utf8(text, name);
+  check_nesting(text, name);
   Value root;
   try {
     std::istringstream in(text);
@@ -457,7 +545,12 @@ Grid parse_grid_file(const std::string& path) {
   char buf[1 << 16];
   std::size_t n = 0;
   errno = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) text.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) {
+    text.append(buf, n);
+    // A grid file is a few hundred bytes; stop before toml11 spends minutes on a huge one.
+    if (text.size() > kMaxGridFileBytes)
+      throw InputError(path + ": grid file is larger than 1 MiB: not a grid file");
+  }
   if (std::ferror(f.get()) != 0) throw cannot(errno);
   return parse_grid_text(text, path);
 }

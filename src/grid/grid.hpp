@@ -51,7 +51,7 @@ struct Grid {
 // Parses a grid file (TOML). Errors: InputError "<file>:<line>: key '<key>': <reason>" for
 // TOML syntax, unknown key, wrong type, value outside the domain, empty list, step <= 0,
 // a range that is empty, duplicate values, a key in both [fixed] and [grid], an unknown strategy,
-// and a combination count that overflows 64 bits.
+// and a combination count that overflows 64 bits. A file over 1 MiB is refused unparsed.
 Grid parse_grid_file(const std::string& path);
 Grid parse_grid_text(const std::string& text, const std::string& name);
 

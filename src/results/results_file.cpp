@@ -206,7 +206,36 @@ void write_run_attrs(hid_t file, const std::string& path, const Provenance& prov
   write_attr(file, path, "complete", std::int64_t{0});
 }
 
+// OutputError unless the file at `path` (open as `file`) was made for this strategy version, grid
+// text, data (hashes and bar count) and timeframe.
+void expect_same_run(hid_t file, const std::string& path, const Grid& grid, const BarSeries& bars,
+                     const std::string& timeframe) {
+  auto expect = [&](const char* name, const std::string& want, const char* what) {
+    const auto have = read_attr_text(file, name);
+    if (!have)
+      fail(path, std::string("--resume: not a threadx results file (no attribute ") + name + ")");
+    if (*have != want)
+      fail(path, std::string("--resume: the file was made for ") + what + " (attribute " + name +
+                     " differs); use another --out, or --force to start over");
+  };
+  expect("strategy", std::string(kStrategyName), "another strategy");
+  expect("strategy_version", std::to_string(kStrategyVersion), "another strategy version");
+  expect("grid_text", grid.source_text, "another grid");
+  expect("data_sha256", data_sha(bars), "other data");
+  expect("bar_count", std::to_string(bars.size()), "other data");
+  expect("timeframe", timeframe, "another timeframe");
+}
+
 }  // namespace
+
+void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
+                    const std::string& timeframe) {
+  silence_hdf5();
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) fail(path, "--resume: not an HDF5 file, or not readable");
+  Handle closer(file);
+  expect_same_run(file, path, grid, bars, timeframe);
+}
 
 // ---- RowLayout ---------------------------------------------------------------------------------
 
@@ -337,8 +366,33 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
   silence_hdf5();
   if (!overwrite && std::filesystem::exists(path))
     fail(path, "already exists; use --resume to finish it or --force to replace it");
-  ResultsFile f(path, grid);
-  f.file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  // Built under a temporary name and renamed into place once complete and flushed, so that a
+  // file under `path` always has all its attributes and datasets, whenever the process dies.
+  const std::string tmp = path + ".creating";
+  ResultsFile f(path, grid);  // named by its final path in messages
+  try {
+    f.populate(tmp, grid, bars, prov);
+  } catch (...) {
+    f.close();
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    f.close();
+    std::filesystem::remove(tmp, ec);
+    fail(path, "cannot rename " + tmp + " into place: " + ec.message());
+  }
+  return f;
+}
+
+void ResultsFile::populate(const std::string& file_path, const Grid& grid, const BarSeries& bars,
+                           const Provenance& prov) {
+  ResultsFile& f = *this;
+  const std::string& path = path_;
+  f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
   const hsize_t n = grid.size();
@@ -394,30 +448,20 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
       write_attr(root, path, "param." + std::string(kParams[p].name), grid.values[p].front());
   write_run_attrs(root, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
-  return f;
 }
 
 ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& grid,
                                          const BarSeries& bars, const Provenance& prov) {
   silence_hdf5();
   if (!std::filesystem::exists(path)) fail(path, "--resume: no such file");
+  // Checked read-only first: a file that does not match is left exactly as it was (opening it
+  // for writing would touch it).
+  check_same_run(path, grid, bars, prov.timeframe);
   ResultsFile f(path, grid);
   f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  if (f.file_ < 0) fail(path, "--resume: not an HDF5 file, or not writable");
-  auto expect = [&](const char* name, const std::string& want, const char* what) {
-    const auto have = read_attr_text(f.file_, name);
-    if (!have)
-      fail(path, std::string("--resume: not a threadx results file (no attribute ") + name + ")");
-    if (*have != want)
-      fail(path, std::string("--resume: the file was made for ") + what + " (attribute " + name +
-                     " differs); use another --out, or --force to start over");
-  };
-  expect("strategy", std::string(kStrategyName), "another strategy");
-  expect("strategy_version", std::to_string(kStrategyVersion), "another strategy version");
-  expect("grid_text", grid.source_text, "another grid");
-  expect("data_sha256", data_sha(bars), "other data");
-  expect("bar_count", std::to_string(bars.size()), "other data");
-  expect("timeframe", prov.timeframe, "another timeframe");
+  if (f.file_ < 0)
+    fail(path, "--resume: cannot open for writing (read-only, or in use by another run?)");
+  expect_same_run(f.file_, path, grid, bars, prov.timeframe);
 
   Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);

@@ -73,7 +73,8 @@ struct Attribute {
 class ResultsFile {
  public:
   // Creates a new file (refuses to replace an existing one unless overwrite is set). Writes all
-  // provenance attributes and allocates both datasets in full.
+  // provenance attributes and allocates both datasets in full, under "<path>.creating", renamed to
+  // `path` once flushed: a file under `path` is always fully formed, even if the process dies.
   static ResultsFile create(const std::string& path, const Grid& grid, const BarSeries& bars,
                             const Provenance& prov, bool overwrite);
   // Opens a partial file to finish it; OutputError when it was made for another grid, data file
@@ -100,6 +101,9 @@ class ResultsFile {
 
  private:
   ResultsFile(std::string path, const Grid& grid);
+  // Creates the file at file_path (messages name path_) and writes everything create() promises.
+  void populate(const std::string& file_path, const Grid& grid, const BarSeries& bars,
+                const Provenance& prov);
   void close() noexcept;
 
   std::string path_;
@@ -108,6 +112,12 @@ class ResultsFile {
   std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1;
   std::vector<unsigned char> buffer_;
 };
+
+// OutputError unless the results file at `path` was made for this strategy version, grid text,
+// data and timeframe (what open_for_resume checks), e.g. before accepting a complete file as the
+// result of a --resume.
+void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
+                    const std::string& timeframe);
 
 // Read side, for `threadx top` / `threadx info` and tests.
 class ResultsReader {

@@ -391,6 +391,8 @@ TEST_F(LoaderBadInput, NonNumericFields) {
   expect_error(h + ok + "1800000,+10,12,9,11,5\n", 3, "open '+10' is not a number");
   expect_error(h + ok + "1800000,0x1A,12,9,11,5\n", 3, "open '0x1A' is not a number");
   expect_error(h + ok + "1800000,10,12,9,1\r1,5\n", 3, "close '1?1' is not a number");
+  // Bytes outside ASCII (UTF-8, binary) are shown as '?': the message stays plain text.
+  expect_error(h + ok + "1800000,10,12,9,11,\xC3\xA9\xFF\n", 3, "volume '?\?\?' is not a number");
   expect_error(h + ok + "1800000,10,12,9,1e999,5\n", 3, "close '1e999' is out of range");
   expect_error(h + ok + "1.8e6,10,12,9,11,5\n", 3, "timestamp '1.8e6' is not an integer");
   expect_error(h + ok + "abc,10,12,9,11,5\n", 3, "timestamp 'abc' is not an integer");
@@ -400,6 +402,18 @@ TEST_F(LoaderBadInput, NonNumericFields) {
   // Fields are quoted at most 40 characters long.
   expect_error(h + ok + "1800000," + std::string(200, 'x') + ",12,9,11,5\n", 3,
                "open '" + std::string(40, 'x') + "...' is not a number");
+}
+
+TEST_F(LoaderBadInput, OverlongLinesStopAtOnce) {
+  // Binary data or a file without line breaks: reported at the line, not read to the end.
+  const std::string h = kHead, ok = plain_row(900000);
+  expect_error(h + ok + "1800000,10,12,9,11," + std::string(5000, '1') + "\n", 3,
+               "line longer than 4096 bytes");
+  expect_error(std::string(200000, '\0'), 1, "line longer than 4096 bytes");
+  // A line of exactly 4096 bytes is read (and then judged on its fields).
+  const std::string row = "1800000,10,12,9,11,";
+  expect_error(h + ok + row + std::string(4096 - row.size(), '5') + "\n", 3,
+               "volume '5555555555555555555555555555555555555555...' is out of range");
 }
 
 TEST_F(LoaderBadInput, NanInfAndValueRules) {

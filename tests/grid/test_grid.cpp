@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <utility>
@@ -560,6 +561,70 @@ TEST(Grid, CombinationCountMustFit64Bits) {
                13, "grid.trend_period", "more than 2^64-1 combinations");
 }
 
+// toml11 3.7 reads past its buffer on a literal string holding an invalid UTF-8 byte (found by
+// fuzzing, tests/fuzz/regressions/); text that is not UTF-8 is refused before it parses.
+TEST(Grid, TextMustBeUtf8) {
+  EXPECT_EQ(error_of("strategy = \"bb_atr\"\na = 'abc\xff'\n"),
+            "g.toml:2: not UTF-8 text (byte 0xff); a grid file is TOML, which is UTF-8");
+  for (const std::string bad : {"\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+                                "\xE2\x82", "\x80", "\xF8\x88\x80\x80\x80"}) {
+    const std::string m = error_of("# comment " + bad + "\n");
+    EXPECT_EQ(m.rfind("g.toml:1: not UTF-8 text (byte 0x", 0), 0u) << m;
+  }
+  std::ifstream in(
+      std::string(THREADX_SOURCE_DIR) + "/tests/fuzz/regressions/grid-toml11-literal-string-0xff",
+      std::ios::binary);
+  const std::string crash((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(crash.empty());
+  EXPECT_EQ(error_of(crash).rfind("g.toml:1: not UTF-8 text", 0), 0u);
+  // UTF-8 in comments and (unknown) strategy names is fine: 2-, 3- and 4-byte sequences.
+  const Grid g = parse_grid_text("# prix en € — ∑ 𝄞 é\n[grid]\nbb_std = [2, 3] # ok\n", "g.toml");
+  EXPECT_EQ(g.size(), 2u);
+  EXPECT_EQ(error_of("strategy = \"bb_atré\"\n").rfind("g.toml:1: key 'strategy': unknown", 0), 0u);
+}
+
+// toml11 recurses once per nesting level and overflows the stack around 10^5 levels (found with
+// the hostile-input corpus); deeper than 100 levels is refused before it parses.
+TEST(Grid, NestingIsBounded) {
+  auto nested = [](std::size_t n, const std::string& open, const std::string& inner,
+                   const std::string& close) {
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) s += open;
+    s += inner;
+    for (std::size_t i = 0; i < n; ++i) s += close;
+    return s;
+  };
+  EXPECT_EQ(error_of("strategy = \"bb_atr\"\n[grid]\nbb_std = " + nested(200000, "[", "", "]")),
+            "g.toml:3: lists or inline tables nested too deep (more than 100 levels)");
+  EXPECT_EQ(error_of("a = " + nested(101, "{b=", "1", "}")),
+            "g.toml:1: lists or inline tables nested too deep (more than 100 levels)");
+  EXPECT_EQ(error_of("x.y = [\n" + nested(101, "[", "", "]") + "]\n"),
+            "g.toml:2: lists or inline tables nested too deep (more than 100 levels)");
+  std::string dotted = "a";
+  for (int i = 0; i < 101; ++i) dotted += ".a";
+  EXPECT_EQ(error_of(dotted + " = 1\n"),
+            "g.toml:1: key with too many dotted parts (more than 100 levels)");
+  EXPECT_EQ(error_of("\n[" + dotted + "]\n"),
+            "g.toml:2: key with too many dotted parts (more than 100 levels)");
+  EXPECT_EQ(error_of("a = { " + dotted + " = 1 }\n"),
+            "g.toml:1: key with too many dotted parts (more than 100 levels)");
+
+  // 100 levels reach toml11 and the grid checks; brackets and dots in strings and comments, and
+  // dots in numbers, do not count.
+  expect_error("[grid]\nbb_std = " + nested(99, "[", "2", "]") + "\n", 2, "grid.bb_std",
+               "expected a number, got a list");
+  const std::string many = nested(500, "[{.", "", "]}.");
+  std::string values;
+  for (int i = 1; i <= 2000; ++i) values += (i > 1 ? ", " : "") + std::to_string(i) + ".5";
+  const Grid g = parse_grid_text(
+      "# " + many + "\nstrategy = \"bb_atr\" # " + many + "\n[grid]\nbb_std = [" + values + "]\n",
+      "g.toml");
+  EXPECT_EQ(g.size(), 2000u);
+  EXPECT_EQ(error_of("strategy = \"" + many + "\"\n").rfind("g.toml:1: key 'strategy': unknown", 0),
+            0u);
+  EXPECT_EQ(error_of("strategy = '''\n" + many + "'''\n").rfind("g.toml:1: key 'strategy'", 0), 0u);
+}
+
 TEST(Grid, Files) {
   // path and the exact text (comments, CRLF, no final newline) are kept.
   const std::string text =
@@ -588,6 +653,19 @@ TEST(Grid, Files) {
     EXPECT_EQ(std::string(e.what()),
               "/no/such/grid.toml: cannot read grid file: " + std::string(std::strerror(ENOENT)));
   }
+  // Over 1 MiB: refused without parsing (a 1 MiB file of comments is still a grid).
+  const std::string comments(1 << 20, '#');
+  TempFile big("big.toml", comments + "\n");
+  try {
+    parse_grid_file(big.path);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              big.path + ": grid file is larger than 1 MiB: not a grid file");
+  }
+  TempFile limit("limit.toml", "[grid]\nbb_std = [2, 3] " + comments.substr(23));
+  EXPECT_EQ(parse_grid_file(limit.path).size(), 2u);
+
   // A directory opens but cannot be read; it must not pass for an empty (default) grid.
   const std::string dir = ::testing::TempDir();
   try {

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# A short run of scripts/kill_test.sh for ctest: 5 seeded trials of SIGKILL at random moments,
+# --resume, and a bit-for-bit comparison with an uninterrupted run (see that script).
+#   bash tests/cli/kill_test_short.sh <threadx binary> <source dir>
+set -euo pipefail
+bash "$2/scripts/kill_test.sh" --bin "$1" --trials 5 --seed 1
