@@ -21,7 +21,8 @@
 # Each point is checked: the file must be complete, record the requested rank count, and (strong)
 # hold the same rows as the 1-rank run. CSV columns: mode, ranks, threads_per_rank, combinations,
 # bars, wall_s (launch to exit), sweep_s (the sweep's own wall_seconds), combos_per_s, speedup,
-# efficiency. Strong: speedup T1/TN, efficiency T1/(N*TN). Weak: speedup (N*T1)/TN (work grows N
+# efficiency, imbalance (the busiest rank's compute seconds over the mean of all ranks', minus 1,
+# from the file's rank_busy_seconds: 0 = perfectly even). Strong: speedup T1/TN, efficiency T1/(N*TN). Weak: speedup (N*T1)/TN (work grows N
 # times), efficiency T1/TN.
 #SBATCH --job-name=threadx-scaling
 #SBATCH --output=threadx-scaling-%j.out
@@ -136,7 +137,7 @@ grid_for() {  # grid_for RANKS -> the grid file for that point
 field() { sed -n "s/^$2: //p" "$1" | head -1; }
 
 csv="$out/scaling_$mode.csv"
-echo "mode,ranks,threads_per_rank,combinations,bars,wall_s,sweep_s,combos_per_s,speedup,efficiency" > "$csv"
+echo "mode,ranks,threads_per_rank,combinations,bars,wall_s,sweep_s,combos_per_s,speedup,efficiency,imbalance" > "$csv"
 echo "scaling: $mode, launcher $launcher, ranks ${ranks[*]}, $threads thread(s) per rank, data $data"
 t1=""
 ref=""
@@ -161,6 +162,9 @@ for n in "${ranks[@]}"; do
     if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
       best="$wall"
       sweep_s="$(field "$out/${mode}_$n.info" wall_seconds)"
+      imbalance="$(field "$out/${mode}_$n.info" rank_busy_seconds | tr -d '[] ' | awk -F, '{
+        m = 0; s = 0; for (i = 1; i <= NF; i++) { s += $i; if ($i > m) m = $i }
+        printf "%.4f", (s > 0 ? m / (s / NF) - 1 : 0) }')"
     fi
   done
   combos="$(field "$out/${mode}_$n.info" combinations)"
@@ -185,9 +189,9 @@ for n in "${ranks[@]}"; do
       if (m == "strong") { s = (t1 * n1) / t; e = s / n }
       else { s = (t1 * n) / t; e = t1 / t }
       printf "%.1f %.4f %.4f\n", rate, s, e }')
-  echo "$mode,$n,$threads,$combos,$bars,$best,$sweep_s,$rate,$speedup,$eff" >> "$csv"
-  printf 'scaling: %3d rank(s): %9s combinations in %8ss (sweep %ss): %10s combos/s, speedup %s, efficiency %s\n' \
-    "$n" "$combos" "$best" "$sweep_s" "$rate" "$speedup" "$eff"
+  echo "$mode,$n,$threads,$combos,$bars,$best,$sweep_s,$rate,$speedup,$eff,$imbalance" >> "$csv"
+  printf 'scaling: %3d rank(s): %9s combinations in %8ss (sweep %ss): %10s combos/s, speedup %s, efficiency %s, imbalance %s\n' \
+    "$n" "$combos" "$best" "$sweep_s" "$rate" "$speedup" "$eff" "$imbalance"
   rm -f "$res"  # results files are large; the strong reference is kept until the end
 done
 [ -z "$ref" ] || rm -f "$ref"
@@ -206,8 +210,9 @@ set xlabel "ranks"
 set logscale x 2
 set ylabel "efficiency"
 set yrange [0:*]
-set title "parallel efficiency"
-plot "$csv" using 2:10 skip 1 with linespoints lw 2 pt 7 title "measured", 1 with lines dt 2 title "ideal"
+set title "parallel efficiency and rank imbalance"
+plot "$csv" using 2:10 skip 1 with linespoints lw 2 pt 7 title "efficiency", 1 with lines dt 2 title "ideal", \
+     "$csv" using 2:11 skip 1 with linespoints lw 2 pt 5 title "imbalance (busiest/mean - 1)"
 set ylabel "combinations / s"
 set autoscale y
 set yrange [0:*]
