@@ -6,6 +6,7 @@
 #   source lib.sh BIN SRC [MPIRUN]     then cluster_up, mpi, start_job, node_pids, check_same...
 # Skips (exit 77) unless root with ip, nsenter and unshare. The nodes use their own name prefix
 # (thxtest-node1..3, bridge thxtest-br0), and a lock serialises the tests that use 10.77.0.0/24.
+# THREADX_TEST_KEEP=1 keeps the work directory (logs, files) for a look afterwards.
 set -euo pipefail
 bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 src="$(cd "$2" && pwd)"
@@ -85,7 +86,7 @@ teardown() {
     done
   fi
   cd /
-  rm -rf "$work"
+  if [ -n "${THREADX_TEST_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
   exit "$rc"
 }
 trap teardown EXIT

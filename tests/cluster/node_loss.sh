@@ -4,11 +4,13 @@
 #   (a) every process of node 3 (its orted and rank 2) SIGKILLed mid-sweep: the job ends by itself
 #       within a bound, non-zero, with OpenMPI naming node 3's address; results.h5.partial is kept.
 #   (b) node 3 hangs: every process of it SIGSTOPped (MPI itself never notices): rank 0 declares
-#       rank 2 on thxtest-node3 lost after --rank-timeout, saves the file and aborts with code 4.
+#       rank 2 on thxtest-node3 lost after --rank-timeout (10 s), saves the file and aborts with code 4.
 #       mpirun then waits for node 3's stopped daemon to confirm the abort, which never comes; the
 #       test (as a resource manager would) ends mpirun by pid once rank 0 has exited and mpirun
-#       has not ended within a grace period. Asserted: detection within rank-timeout + 30 s, and
-#       the end of the whole job within the same bound.
+#       has not ended within a grace period. The sweep's limit is max(--rank-timeout, 10 x the
+#       slowest unit so far), printed in its message (a loaded machine that stalls a unit for 3 s
+#       makes it 30 s). Asserted: detection and the end of the whole job within that limit + 30 s;
+#       (a) within 30 s.
 # Each time --resume on nodes 1 and 2 gives a file bit-identical (/results, /done) to a
 # single-process run. The workload uses the scalar lanes (same rows, ~10x slower) and small units
 # so that the sweep lasts long enough to be interrupted and a unit takes well under the timeout.
@@ -18,8 +20,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-rank_timeout=5
-bound=$((rank_timeout + 30))
+# Small, for the hang only: the other runs keep the default (120 s), as a machine as loaded as a
+# shared CI box has stalled a healthy rank for 9 s (seen once, in a --resume run).
+rank_timeout=10
 # 6 x 5 x 3 x 9 x 4 x 3 x 3 = 29,160 combinations in 90 indicator-key groups.
 cat > grid.toml <<'TOML'
 strategy = "bb_atr"
@@ -40,7 +43,7 @@ cluster_up
 all="$(hostfile 1 2 3)"
 two="$(hostfile 1 2)"
 sweep=("$bin" sweep --data "$long" --grid grid.toml --threads 1 --unit-size 24 --lanes scalar
-  --progress-interval 0.5 --flush-interval 0.2 --rank-timeout "$rank_timeout")
+  --progress-interval 0.5 --flush-interval 0.2)
 
 rank_pid_on() {  # rank_pid_on K RANK -> pid of that MPI rank among node K's processes
   local p
@@ -92,7 +95,7 @@ secs="$(elapsed "$t_kill")"
 note "(a) t=${secs}s: job ended, mpirun exit status $rc"
 [ "$rc" != 0 ] || fail "(a) the job succeeded although node 3 was killed"
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then fail "(a) the job did not end by itself (ended by timeout)"; fi
-awk -v s="$secs" -v b="$bound" 'BEGIN { exit !(s <= b) }' || fail "(a) the job took ${secs} s to end (bound $bound s)"
+awk -v s="$secs" 'BEGIN { exit !(s <= 30) }' || fail "(a) the job took ${secs} s to end (bound 30 s)"
 msg="$(sed 's/\x1b\[[0-9;]*m//g' kill.log | grep -E '10\.77\.0\.13([^0-9]|$)|thxtest-node3' | head -3)" \
   || fail "(a) no message naming node 3 (10.77.0.13 / thxtest-node3)"
 note "(a) message: $(echo "$msg" | sed 's/^ *//' | paste -sd'|')"
@@ -104,7 +107,7 @@ note "(a) kill.h5.partial kept: $saved of $total combinations saved"
 resume_on_two kill.h5 "(a)"
 
 # ---- (b) node 3 hangs ------------------------------------------------------------------------
-start_job 300 hang.log "$all" 3 "${sweep[@]}" --out hang.h5
+start_job 300 hang.log "$all" 3 "${sweep[@]}" --out hang.h5 --rank-timeout "$rank_timeout"
 mpirun_pid="$(ps -o pid= --ppid "$job" | xargs)"
 note "(b) 3-node sweep running (mpirun pid $mpirun_pid)"
 wait_running hang.log
@@ -114,9 +117,9 @@ read -r -a stopped <<< "$(node_pids 3)"
 t_stop="$(date +%s.%N)"
 kill -STOP "${stopped[@]}"
 note "(b) t=0: SIGSTOP to every process of node 3: $(describe "${stopped[@]}") (rank 2 = $r2)"
-deadline=$(($(date +%s) + bound))
+deadline=$(($(date +%s) + 180))
 until grep -q "has sent nothing for" hang.log; do
-  [ "$(date +%s)" -lt "$deadline" ] || fail "(b) no lost-rank message within $bound s"
+  [ "$(date +%s)" -lt "$deadline" ] || fail "(b) no lost-rank message within 180 s"
   kill -0 "$job" 2> /dev/null || fail "(b) the job ended without a lost-rank message"
   sleep 0.1
 done
@@ -125,6 +128,12 @@ msg="$(sed 's/\x1b\[[0-9;]*m//g' hang.log | grep -m1 'has sent nothing for' | se
 note "(b) t=${t_detect}s: rank 0 reports: $msg"
 [[ "$msg" == *"rank 2 (host thxtest-node3, pid $r2) has sent nothing for"*"finish with --resume"* ]] \
   || fail "(b) the message does not name rank 2 on thxtest-node3 (pid $r2)"
+limit="$(sed -n 's/.*(limit \([0-9]*\) s,.*/\1/p' <<< "$msg")"
+if [ -z "$limit" ] || [ "$limit" -lt "$rank_timeout" ]; then fail "(b) no limit >= $rank_timeout s in the message"; fi
+bound=$((limit + 30))
+awk -v s="$t_detect" -v b="$bound" 'BEGIN { exit !(s <= b) }' \
+  || fail "(b) detected after ${t_detect} s (limit $limit s, bound $bound s)"
+deadline=$((${t_stop%.*} + bound))
 while kill -0 "$r0" 2> /dev/null; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "(b) rank 0 ($r0) still running $bound s after the stop"
   sleep 0.1
