@@ -19,8 +19,9 @@
 # A command on node K runs in: the node's network namespace (nsenter --net=/run/netns/P-nodeK),
 # new UTS and mount namespaces (unshare --uts --mount --propagation private; checked to really be
 # new before anything is changed) with hostname P-nodeK, a private /etc/hosts (the nodes' names)
-# and /dev/shm bind-mounted from the node's scratch, and TMPDIR=<state>/nodeK/tmp (OpenMPI's
-# session dirs). The rest of the filesystem is shared, as on a cluster with a shared filesystem.
+# and /dev/shm bind-mounted from the node's scratch, a node-local dir at one path on every node
+# (<state>/local: SLURM's TmpFS), and TMPDIR=<state>/nodeK/tmp (OpenMPI's session dirs). The rest
+# of the filesystem is shared, as on a cluster with a shared filesystem.
 #
 # mpirun from the root namespace (it reaches the nodes through the bridge at 10.77.0.1):
 #   mpirun --allow-run-as-root --hostfile /run/threadx-netns/hostfile \
@@ -131,7 +132,7 @@ cmd_up() {
   fi
   # From here on a failure removes whatever was created (all of it named ours, checked above).
   trap up_failed EXIT
-  mkdir -p "$state"
+  mkdir -p "$state/local"
   ip link add "$bridge" type bridge
   ip addr add "$subnet.1/24" dev "$bridge"
   ip link set "$bridge" up
@@ -148,8 +149,8 @@ cmd_up() {
     ip -n "$ns" link set lo up
     ip -n "$ns" addr add "$(node_ip "$k")/24" dev eth0
     ip -n "$ns" link set eth0 up
-    mkdir -p "$state/node$k/tmp" "$state/node$k/shm"
-    chmod 1777 "$state/node$k/tmp" "$state/node$k/shm"
+    mkdir -p "$state/node$k/tmp" "$state/node$k/shm" "$state/node$k/local"
+    chmod 1777 "$state/node$k/tmp" "$state/node$k/shm" "$state/node$k/local"
     echo "$(node_ip "$k") slots=1" >> "$state/hostfile"
   done
   printf '#!/bin/sh\n# mpirun launcher agent (plm_rsh_agent): AGENT HOST CMD... runs CMD on that node.\nexec bash %q agent "$@"\n' \
@@ -182,6 +183,7 @@ cmd_inside() {
   hostname "$ns"
   mount --bind "$state/hosts" /etc/hosts
   mount --bind "$state/node$k/shm" /dev/shm
+  mount --bind "$state/node$k/local" "$state/local"
   export TMPDIR="$state/node$k/tmp" THREADX_NODE="$ns"
   if [ "$mode" = sh ]; then
     # Like sshd: the command words are joined and run by a shell (that is what mpirun sends).
