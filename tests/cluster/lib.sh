@@ -52,6 +52,8 @@ kill_tree() {  # kill_tree PID: PID's descendants first, then PID (SIGCONT + SIG
 teardown() {
   local rc=$? p k left=""
   trap - EXIT INT TERM
+  # A test's own services first (e.g. SLURM daemons, by their pids), if it defines pre_teardown.
+  if declare -F pre_teardown > /dev/null; then pre_teardown || rc=1; fi
   if [ "$cluster_owned" = 1 ]; then
     for k in $(seq "$nodes"); do
       for p in $(node_pids "$k"); do kill -CONT "$p" 2> /dev/null || true; kill -KILL "$p" 2> /dev/null || true; done
