@@ -141,9 +141,10 @@ done
 note "(b) t=$(elapsed "$t_stop")s: rank 0 (pid $r0) has exited"
 grep -A1 "MPI_ABORT was invoked on rank 0" hang.log | grep -q "with errorcode 4" \
   || fail "(b) no MPI_ABORT from rank 0 with error code 4 (the sweep's 'rank lost' status)"
-grace=10
+grace=5
 ended_alone=0
-for _ in $(seq $((grace * 10))); do
+grace_end=$(($(date +%s) + grace))
+while [ "$(date +%s)" -lt "$grace_end" ]; do
   kill -0 "$mpirun_pid" 2> /dev/null || { ended_alone=1; break; }
   sleep 0.1
 done
