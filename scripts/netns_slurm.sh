@@ -63,6 +63,7 @@ stop_cluster() {
     [ -e "$f" ] || continue
     pid="$(pid_in "$f")" || continue
     kill -TERM "$pid" 2> /dev/null || true
+    kill -CONT "$pid" 2> /dev/null || true  # a stopped daemon (a "hung node") acts on it then
     if ! wait_gone "$pid" 15; then
       echo "netns_slurm: $(basename "$f" .pid) ($pid) ignored SIGTERM; SIGKILL" >&2
       kill -KILL "$pid" 2> /dev/null || true
