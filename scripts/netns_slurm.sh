@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# A SLURM cluster of N nodes on one machine, on the network-namespace nodes of
+# scripts/netns_cluster.sh: slurmctld on node 1, one slurmd per node (each in its own namespace,
+# so all use the same port), munged in the root namespace with its socket shared as a file.
+# Everything — munge key and socket, slurm.conf, state, spool, logs, pid files — lives in one
+# private directory; nothing in /etc is touched, no system service is used. Root only; needs
+# slurm-wlm and munge.
+#
+#   bash scripts/netns_cluster.sh up 3                # the nodes first
+#   bash scripts/netns_slurm.sh up DIR                # munged, slurmctld, slurmd x N; wait for idle
+#   source DIR/env                                    # SLURM_CONF for sbatch/squeue/scontrol
+#   sbatch -N 3 slurm/multi_node.sbatch DATA GRID OUT # from the root namespace (via 10.77.0.11)
+#   bash scripts/netns_slurm.sh pids DIR              # the daemons' pids (one per line)
+#   bash scripts/netns_slurm.sh down DIR              # cancel jobs, stop the daemons by their pids
+#
+# Node names are the nodes' hostnames (P-node1..N, P from THREADX_NETNS_PREFIX, default threadx);
+# slurmctld at P-node1(10.77.0.11):6817, slurmd at 10.77.0.1K:6818. TmpFS is the node-local dir of
+# netns_cluster.sh (one path, private per node: PMIx dirs of different nodes never collide).
+# `down` ends only the processes this script started (by the pids in DIR/run/*.pid) and the jobs
+# of this cluster; `netns_cluster.sh down` afterwards removes the nodes.
+set -euo pipefail
+
+usage() { sed -n '2,20p' "$0"; }
+die() { echo "netns_slurm: $*" >&2; exit 1; }
+
+[ $# -ge 2 ] || { usage >&2; exit 2; }
+cmd="$1"
+dir="$2"
+prefix="${THREADX_NETNS_PREFIX:-threadx}"
+state="/run/$prefix-netns"
+netns=(bash "$(cd "$(dirname "$0")" && pwd)/netns_cluster.sh")
+
+pid_in() {  # pid_in FILE -> the pid in FILE if that process is alive
+  local p
+  [ -s "$1" ] || return 1
+  p="$(tr -dc 0-9 < "$1")"
+  [ -n "$p" ] && kill -0 "$p" 2> /dev/null && echo "$p"
+}
+
+wait_gone() {  # wait_gone PID SECONDS
+  local n=$(($2 * 10))
+  while kill -0 "$1" 2> /dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+  ! kill -0 "$1" 2> /dev/null
+}
+
+stop_cluster() {
+  local f pid
+  if [ -f "$dir/slurm.conf" ] && pid_in "$dir/run/slurmctld.pid" > /dev/null; then
+    export SLURM_CONF="$dir/slurm.conf"
+    local jobs
+    jobs="$(squeue -h -o %A 2> /dev/null || true)"
+    if [ -n "$jobs" ]; then
+      # shellcheck disable=SC2086
+      scancel $jobs 2> /dev/null || true
+      for _ in $(seq 150); do
+        [ -z "$(squeue -h -o %A 2> /dev/null || true)" ] && break
+        sleep 0.2
+      done
+    fi
+  fi
+  # slurmd first (their steps end with them), then slurmctld, then munged.
+  for f in "$dir"/run/slurmd.*.pid "$dir/run/slurmctld.pid" "$dir/run/munged.pid"; do
+    [ -e "$f" ] || continue
+    pid="$(pid_in "$f")" || continue
+    kill -TERM "$pid" 2> /dev/null || true
+    kill -CONT "$pid" 2> /dev/null || true  # a stopped daemon (a "hung node") acts on it then
+    if ! wait_gone "$pid" 15; then
+      echo "netns_slurm: $(basename "$f" .pid) ($pid) ignored SIGTERM; SIGKILL" >&2
+      kill -KILL "$pid" 2> /dev/null || true
+      wait_gone "$pid" 5 || die "$pid did not exit"
+    fi
+  done
+}
+
+start_cluster() {
+  [ "$(id -u)" = 0 ] || die "needs root"
+  export PATH="$PATH:/usr/sbin"
+  local b k n
+  for b in munged mungekey slurmctld slurmd sbatch sinfo; do
+    command -v "$b" > /dev/null || die "'$b' not found: apt-get install slurm-wlm munge"
+  done
+  [ -f "$state/hosts" ] || die "no nodes: bash scripts/netns_cluster.sh up N first"
+  n=0
+  for k in 1 2 3 4 5 6 7 8 9; do [ -e "/run/netns/$prefix-node$k" ] && n=$k; done
+  mkdir -p "$dir"
+  dir="$(cd "$dir" && pwd)"
+  if pid_in "$dir/run/slurmctld.pid" > /dev/null; then die "$dir: slurmctld already running"; fi
+  chmod 0755 "$dir"
+  mkdir -p "$dir/munge" "$dir/run" "$dir/log" "$dir/state" "$dir/spool"
+  chown munge:munge "$dir/munge"
+  chmod 0755 "$dir/munge"
+  runuser -u munge -- test -x "$dir/munge" || die "$dir: user munge cannot reach it"
+  [ -s "$dir/munge/munge.key" ] || runuser -u munge -- mungekey --create --keyfile="$dir/munge/munge.key"
+  runuser -u munge -- munged --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
+    --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed"
+  for _ in $(seq 50); do
+    [ -S "$dir/munge/munge.socket" ] && [ -s "$dir/munge/munged.pid" ] && break
+    sleep 0.1
+  done
+  cp "$dir/munge/munged.pid" "$dir/run/munged.pid"
+  {
+    cat << EOF
+# $n-node cluster on network namespaces, written by scripts/netns_slurm.sh; state in $dir.
+ClusterName=threadx-netns
+SlurmctldHost=$prefix-node1(10.77.0.11)
+SlurmctldPort=6817
+SlurmdPort=6818
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$dir/munge/munge.socket
+CredType=cred/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=pmix
+JobRequeue=1
+KillOnBadExit=1
+SlurmdTimeout=30
+MailProg=/bin/true
+ReturnToService=2
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool/%n
+SlurmctldPidFile=$dir/run/slurmctld.pid
+SlurmdPidFile=$dir/run/slurmd.%n.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.%n.log
+TmpFS=$state/local
+KillWait=30
+SlurmctldDebug=info
+SlurmdDebug=info
+EOF
+    for k in $(seq "$n"); do
+      echo "NodeName=$prefix-node$k NodeAddr=10.77.0.1$k CPUs=2 RealMemory=1000 State=UNKNOWN"
+    done
+    echo "PartitionName=debug Nodes=$prefix-node[1-$n] Default=YES MaxTime=INFINITE State=UP"
+  } > "$dir/slurm.conf"
+  printf 'export SLURM_CONF=%q\n' "$dir/slurm.conf" > "$dir/env"
+  export SLURM_CONF="$dir/slurm.conf"
+  "${netns[@]}" exec 1 slurmctld -f "$SLURM_CONF" -i
+  for k in $(seq "$n"); do
+    mkdir -p "$dir/spool/$prefix-node$k"
+    "${netns[@]}" exec "$k" slurmd -f "$SLURM_CONF" -N "$prefix-node$k"
+  done
+  local idle=""
+  for _ in $(seq 150); do
+    idle="$(sinfo -h -N -o '%N %T' 2> /dev/null | awk '$2 == "idle"' | wc -l)"
+    [ "$idle" = "$n" ] && break
+    sleep 0.2
+  done
+  if [ "$idle" != "$n" ]; then
+    sinfo -N >&2 || true
+    tail -5 "$dir"/log/*.log >&2 || true
+    stop_cluster
+    die "$idle of $n nodes idle after 30 s; logs in $dir/log"
+  fi
+  echo "netns_slurm: $n nodes idle ($(sinfo -h -N -o %N | paste -sd' ')); pids $(cat "$dir"/run/*.pid | tr '\n' ' ')"
+  echo "netns_slurm: source $dir/env"
+}
+
+case "$cmd" in
+  up) start_cluster ;;
+  down)
+    [ -d "$dir" ] || die "$dir: no such directory"
+    dir="$(cd "$dir" && pwd)"
+    stop_cluster
+    echo "netns_slurm: down ($dir)" ;;
+  pids) cat "$dir"/run/*.pid 2> /dev/null | tr -dc '0-9\n' ;;
+  *) usage >&2; exit 2 ;;
+esac
