@@ -29,6 +29,7 @@ PACKAGES=(
   libgtest-dev
   slurm-wlm munge                       # local SLURM cluster for the job-template tests
   gnuplot-nox                           # scaling plots (scripts/scaling.sh)
+  iproute2 util-linux                   # network-namespace "nodes" for the cluster tests
 )
 
 sudo_cmd=()
