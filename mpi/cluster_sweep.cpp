@@ -315,6 +315,25 @@ std::string this_host() {
   return name;
 }
 
+// What this rank did, for its line of the accounting (rank 0 adds the dispatcher's figures).
+RankReport this_rank_report(int rank, unsigned threads, const ComputeReport& cr,
+                            IndicatorBank& bank) {
+  RankReport me;
+  me.rank = rank;
+  me.host = this_host();
+  me.pid = static_cast<std::int64_t>(getpid());
+  me.threads = threads;
+  me.units = cr.units;
+  me.combos = cr.combos;
+  me.busy_s = cr.busy_s;
+  me.idle_s = cr.idle_s;
+  me.devices = cr.device_lines;
+  const IndicatorBank::Stats bs = bank.stats();
+  me.series_built = bs.built;
+  me.series_requested = bs.requested;
+  return me;
+}
+
 int worker_hello(Transport& t, const Hello& hello) {
   Writer w;
   w.put_string(hello.host).put(hello.pid).put(hello.threads).put_string(hello.error);
@@ -569,22 +588,10 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   }
 
   ClusterReport out;
-  RankReport& me = reports[0];
-  me.host = this_host();
-  me.pid = static_cast<std::int64_t>(getpid());
-  me.threads = o.threads;
-  if (compute) {
-    const ComputeReport cr = compute->join();
-    me.units = cr.units;
-    me.combos = cr.combos;
-    me.busy_s = cr.busy_s;
-    me.idle_s = cr.idle_s;
-    me.devices = cr.device_lines;
-    out.device_attributes = cr.device_attributes;
-  }
-  const IndicatorBank::Stats bs = bank.stats();
-  me.series_built = bs.built;
-  me.series_requested = bs.requested;
+  ComputeReport cr;
+  if (compute) cr = compute->join();
+  out.device_attributes = cr.device_attributes;
+  reports[0] = this_rank_report(0, o.threads, cr, bank);
   for (int r = 0; r < n; ++r) {
     RankReport& x = reports[static_cast<std::size_t>(r)];
     x.rank = r;
@@ -703,20 +710,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
     }
   }
 
-  const ComputeReport cr = compute.join();
-  RankReport me;
-  me.rank = t.rank();
-  me.host = this_host();
-  me.pid = static_cast<std::int64_t>(getpid());
-  me.threads = mine.threads;
-  me.units = cr.units;
-  me.combos = cr.combos;
-  me.busy_s = cr.busy_s;
-  me.idle_s = cr.idle_s;
-  me.devices = cr.device_lines;
-  const IndicatorBank::Stats bs = bank.stats();
-  me.series_built = bs.built;
-  me.series_requested = bs.requested;
+  const RankReport me = this_rank_report(t.rank(), mine.threads, compute.join(), bank);
   t.send(0, Tag::Bye, encode(me));
   // Wait for rank 0's release, so that no message to this rank is left unreceived at the end
   // (a Stop may cross the Bye).
