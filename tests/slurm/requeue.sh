@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-# 57,600 combinations on the scalar (reference) lanes: ~10 s over two tasks of one thread, long
+# 96,000 combinations on the scalar (reference) lanes: ~20 s over two tasks of one thread, long
 # enough to be stopped two seconds in (the SIMD lanes take under a second; the direct run uses
 # them: rows are bit-identical across lanes).
 cat > grid.toml <<'TOML'
@@ -20,7 +20,7 @@ bb_std         = [1.5, 2.0, 2.5, 3.0]
 atr_period     = [7, 14, 21]
 atr_multiplier = { start = 1.0, stop = 3.0, step = 0.5 }
 max_hold_bars  = [25, 50, 100, 200]
-spacing_bars   = [0, 5, 10]
+spacing_bars   = [0, 5, 10, 15, 20]
 trend_period   = [0, 50, 100, 150, 200]
 TOML
 direct_start --data "$data" --grid grid.toml
