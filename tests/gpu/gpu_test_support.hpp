@@ -14,33 +14,13 @@
 #include "engine/plan.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "support/grids.hpp"
 #include "support/paths.hpp"
 
 namespace threadx::gpu_testing {
 
-inline Grid grid_2p9m() {
-  return parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml"));
-}
-
-// A small grid that sweeps every kind of parameter (trend filter on and off included).
-inline Grid mixed_grid() {
-  return parse_grid_text(R"(strategy = "bb_atr"
-[grid]
-bb_period = [10, 21]
-bb_std = [1.5, 2.25]
-atr_period = [7, 14]
-atr_multiplier = [1.0, 2.5]
-max_hold_bars = [5, 72]
-spacing_bars = [0, 7]
-trend_period = [0, 30]
-trailing_stop = [0, 1]
-risk_per_trade = [0.01, 0.5]
-leverage = [0.5, 3.0]
-fee_bps = [0, 4.5]
-slippage_bps = [0, 2]
-)",
-                         "mixed.toml");
-}
+using testing::grid_2p9m;
+using testing::mixed_grid;
 
 inline bool same_bits(const Metrics& a, const Metrics& b) {
   return std::memcmp(&a, &b, sizeof a) == 0;
