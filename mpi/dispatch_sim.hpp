@@ -1,8 +1,9 @@
 // A discrete-event simulation of a big cluster driving the real Dispatcher (no MPI): virtual ranks
 // of unequal speed (log-normal, plus a few stragglers) ask rank 0 for units exactly as the MPI
-// worker does (keep threads + 1 units queued), compute them, and send their rows back; rank 0 is
-// one server that spends a fixed time per message and per row stored, and every message takes a
-// one-way latency. It answers whether the dispatcher, the unit sizes or rank 0 limit scaling.
+// worker does (keep prefetch_depth(threads) units queued), compute them, and send their rows back;
+// rank 0 is one server that spends a fixed time per message and per row stored, and every message
+// takes a one-way latency. It answers whether the dispatcher, the unit sizes or rank 0 limit
+// scaling.
 #pragma once
 
 #include <cstdint>

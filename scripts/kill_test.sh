@@ -14,7 +14,9 @@
 # still depends on machine load).
 #
 #   bash scripts/kill_test.sh [--trials N] [--seed S] [--bin build/threadx] [--keep DIR]
-#                             [--threads T] [--unit-size U] [--mpi N]
+#                             [--threads T] [--unit-size U] [--mpi N] [--grid FILE]
+#   --grid FILE: the grid swept on the 49,632-bar file (default tests/grids/mid_34560.toml:
+#            34,560 combinations, about 1.3 s of one core with SIMD lanes, 270 units of 128).
 #   --mpi N: run every sweep as `mpirun --allow-run-as-root --oversubscribe -np N threadx ...` and
 #            kill one non-zero rank (a child of mpirun found through /proc by its
 #            OMPI_COMM_WORLD_RANK) instead of the whole program; the reference is a plain
@@ -25,6 +27,7 @@ cd "$(dirname "$0")/.."
 src="$PWD"
 
 trials=20 seed=1 bin=build/threadx keep="" threads=1 unit_size=128 mpi=0
+grid="$src/tests/grids/mid_34560.toml"
 while [ $# -gt 0 ]; do
   case "$1" in
     --trials) trials="$2"; shift 2 ;;
@@ -34,29 +37,20 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --unit-size) unit_size="$2"; shift 2 ;;
     --mpi) mpi="$2"; shift 2 ;;
+    --grid) grid="$(realpath "$2")"; shift 2 ;;
     -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "kill_test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 bin="$(realpath "$bin")"
 [ -x "$bin" ] || { echo "kill_test.sh: no threadx binary at $bin (build first)" >&2; exit 2; }
+[ -f "$grid" ] || { echo "kill_test.sh: no grid file at $grid" >&2; exit 2; }
 if [ -n "$keep" ]; then work="$keep"; rm -rf "$work"; mkdir -p "$work"; work="$(realpath "$work")"
 else work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT; fi
 cd "$work"
 
 data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-# 34,560 combinations over 49,632 real bars: about 1.3 s of one core (SIMD lanes), 270 units of 128.
-cat > grid.toml <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period      = { start = 10, stop = 40, step = 2 }
-bb_std         = [1.5, 2.0, 2.5, 3.0]
-atr_period     = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.5 }
-max_hold_bars  = [25, 50, 100, 200]
-spacing_bars   = [0, 5, 10]
-trend_period   = [0, 50, 100]
-TOML
+cp "$grid" grid.toml
 args=(--data "$data" --grid grid.toml --threads "$threads" --unit-size "$unit_size" --flush-interval 0.05)
 launcher=()
 if [ "$mpi" -gt 0 ]; then launcher=(mpirun --allow-run-as-root --oversubscribe -np "$mpi"); fi
@@ -70,6 +64,7 @@ t0="$(now_ms)"
 ref_ms=$(( $(now_ms) - t0 ))
 raw reference.h5 /results > reference.results.bin
 raw reference.h5 /done > reference.done.bin
+combos="$("$bin" info reference.h5 | sed -n 's/^combinations: //p')"
 if [ "$mpi" -gt 0 ]; then
   # Kill delays span the mpirun run, start-up included (rank start and MPI init take ~0.3-1 s).
   t0="$(now_ms)"
@@ -87,11 +82,11 @@ rand_ms() { echo $(( (RANDOM * 32768 + RANDOM) % ($1 + 1) )); }  # uniform 0..$1
 victim() {
   local top="$1"
   if [ "$mpi" -eq 0 ]; then echo "$top"; return; fi
-  local level=("$top") next p rank depth
-  for depth in 1 2 3 4; do  # descendants of mpirun, breadth first
+  local level=("$top") next parent p rank
+  for _ in 1 2 3 4; do  # descendants of mpirun, breadth first
     next=()
-    for p in "${level[@]}"; do
-      for p in $(ps -o pid= --ppid "$p" 2> /dev/null); do
+    for parent in "${level[@]}"; do
+      for p in $(ps -o pid= --ppid "$parent" 2> /dev/null); do
         rank="$(tr '\0' '\n' < "/proc/$p/environ" 2> /dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')"
         if [ -n "$rank" ] && [ "$rank" != 0 ]; then echo "$p"; return; fi
         next+=("$p")
@@ -148,11 +143,11 @@ for trial in $(seq 1 "$trials"); do
   fi
   if [ "$ok" = 1 ]; then
     if ! "$bin" info out/r.h5 2> /dev/null | grep -q '^complete: 1$'; then ok=0; what+="; NOT COMPLETE"; fi
-    if ! "$bin" info out/r.h5 2> /dev/null | grep -q '^rows: 34560 (34560 done)$'; then ok=0; what+="; NOT ALL DONE"; fi
+    if ! "$bin" info out/r.h5 2> /dev/null | grep -qx "rows: $combos ($combos done)"; then ok=0; what+="; NOT ALL DONE"; fi
     if ! cmp -s <(raw out/r.h5 /results) reference.results.bin; then ok=0; what+="; /results BYTES DIFFER"; fi
     if ! cmp -s <(raw out/r.h5 /done) reference.done.bin; then ok=0; what+="; /done BYTES DIFFER"; fi
     if ! h5diff -q reference.h5 out/r.h5 /results /results; then ok=0; what+="; H5DIFF /results"; fi
-    left="$(ls -A out | grep -v '^r\.h5$' || true)"
+    left="$(find out -mindepth 1 -maxdepth 1 ! -name r.h5 -printf '%f ' || true)"
     if [ -n "$left" ]; then ok=0; what+="; LEFT $left"; fi
   fi
   if [ "$ok" = 1 ]; then passed=$((passed + 1)); echo "trial $trial: ok ($what)"

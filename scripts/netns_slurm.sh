@@ -21,7 +21,10 @@
 set -euo pipefail
 
 usage() { sed -n '2,20p' "$0"; }
-die() { echo "netns_slurm: $*" >&2; exit 1; }
+tag=netns_slurm
+die() { echo "$tag: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib/slurm_common.sh
+source "$(dirname "$0")/lib/slurm_common.sh"
 
 [ $# -ge 2 ] || { usage >&2; exit 2; }
 cmd="$1"
@@ -30,74 +33,26 @@ prefix="${THREADX_NETNS_PREFIX:-threadx}"
 state="/run/$prefix-netns"
 netns=(bash "$(cd "$(dirname "$0")" && pwd)/netns_cluster.sh")
 
-pid_in() {  # pid_in FILE -> the pid in FILE if that process is alive
-  local p
-  [ -s "$1" ] || return 1
-  p="$(tr -dc 0-9 < "$1")"
-  [ -n "$p" ] && kill -0 "$p" 2> /dev/null && echo "$p"
-}
-
-wait_gone() {  # wait_gone PID SECONDS
-  local n=$(($2 * 10))
-  while kill -0 "$1" 2> /dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-  ! kill -0 "$1" 2> /dev/null
-}
-
 stop_cluster() {
-  local f pid
-  if [ -f "$dir/slurm.conf" ] && pid_in "$dir/run/slurmctld.pid" > /dev/null; then
-    export SLURM_CONF="$dir/slurm.conf"
-    local jobs
-    jobs="$(squeue -h -o %A 2> /dev/null || true)"
-    if [ -n "$jobs" ]; then
-      # shellcheck disable=SC2086
-      scancel $jobs 2> /dev/null || true
-      for _ in $(seq 150); do
-        [ -z "$(squeue -h -o %A 2> /dev/null || true)" ] && break
-        sleep 0.2
-      done
-    fi
-  fi
+  cancel_cluster_jobs 30
   # slurmd first (their steps end with them), then slurmctld, then munged.
+  local f
   for f in "$dir"/run/slurmd.*.pid "$dir/run/slurmctld.pid" "$dir/run/munged.pid"; do
-    [ -e "$f" ] || continue
-    pid="$(pid_in "$f")" || continue
-    kill -TERM "$pid" 2> /dev/null || true
-    kill -CONT "$pid" 2> /dev/null || true  # a stopped daemon (a "hung node") acts on it then
-    if ! wait_gone "$pid" 15; then
-      echo "netns_slurm: $(basename "$f" .pid) ($pid) ignored SIGTERM; SIGKILL" >&2
-      kill -KILL "$pid" 2> /dev/null || true
-      wait_gone "$pid" 5 || die "$pid did not exit"
-    fi
+    if [ -e "$f" ]; then stop_pid_file "$f"; fi
   done
 }
 
 start_cluster() {
-  [ "$(id -u)" = 0 ] || die "needs root"
-  export PATH="$PATH:/usr/sbin"
-  local b k n
-  for b in munged mungekey slurmctld slurmd sbatch sinfo; do
-    command -v "$b" > /dev/null || die "'$b' not found: apt-get install slurm-wlm munge"
-  done
+  need_slurm_binaries
+  local k n
   [ -f "$state/hosts" ] || die "no nodes: bash scripts/netns_cluster.sh up N first"
   n=0
   for k in 1 2 3 4 5 6 7 8 9; do [ -e "/run/netns/$prefix-node$k" ] && n=$k; done
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   if pid_in "$dir/run/slurmctld.pid" > /dev/null; then die "$dir: slurmctld already running"; fi
-  chmod 0755 "$dir"
-  mkdir -p "$dir/munge" "$dir/run" "$dir/log" "$dir/state" "$dir/spool"
-  chown munge:munge "$dir/munge"
-  chmod 0755 "$dir/munge"
-  runuser -u munge -- test -x "$dir/munge" || die "$dir: user munge cannot reach it"
-  [ -s "$dir/munge/munge.key" ] || runuser -u munge -- mungekey --create --keyfile="$dir/munge/munge.key"
-  runuser -u munge -- munged --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
-    --pid-file="$dir/munge/munged.pid" --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed"
-  for _ in $(seq 50); do
-    [ -S "$dir/munge/munge.socket" ] && [ -s "$dir/munge/munged.pid" ] && break
-    sleep 0.1
-  done
-  cp "$dir/munge/munged.pid" "$dir/run/munged.pid"
+  mkdir -p "$dir/log" "$dir/state" "$dir/spool"
+  start_munge
   {
     cat << EOF
 # $n-node cluster on network namespaces, written by scripts/netns_slurm.sh; state in $dir.
@@ -105,33 +60,13 @@ ClusterName=threadx-netns
 SlurmctldHost=$prefix-node1(10.77.0.11)
 SlurmctldPort=6817
 SlurmdPort=6818
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$dir/munge/munge.socket
-CredType=cred/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=pmix
-JobRequeue=1
+$(slurm_conf_common)
 KillOnBadExit=1
 SlurmdTimeout=30
-MailProg=/bin/true
-ReturnToService=2
-StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool/%n
-SlurmctldPidFile=$dir/run/slurmctld.pid
 SlurmdPidFile=$dir/run/slurmd.%n.pid
-SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.%n.log
 TmpFS=$state/local
-KillWait=30
-SlurmctldDebug=info
-SlurmdDebug=info
 EOF
     for k in $(seq "$n"); do
       echo "NodeName=$prefix-node$k NodeAddr=10.77.0.1$k CPUs=2 RealMemory=1000 State=UNKNOWN"

@@ -16,7 +16,10 @@
 set -euo pipefail
 
 usage() { sed -n '2,15p' "$0"; }
-die() { echo "slurm_local: $*" >&2; exit 1; }
+tag=slurm_local
+die() { echo "$tag: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib/slurm_common.sh
+source "$(dirname "$0")/lib/slurm_common.sh"
 
 [ $# -ge 2 ] || { usage >&2; exit 2; }
 cmd="$1"
@@ -31,22 +34,7 @@ while [ $# -gt 0 ]; do
 done
 
 daemons=(slurmd slurmctld munged)  # stop order
-
-pid_of() {  # pid_of NAME -> the pid in DIR/run/NAME.pid if that process is alive
-  local f="$dir/run/$1.pid" p
-  [ -s "$f" ] || return 1
-  p="$(tr -dc 0-9 < "$f")"
-  [ -n "$p" ] && kill -0 "$p" 2> /dev/null && echo "$p"
-}
-
-wait_gone() {  # wait_gone PID SECONDS -> 0 once PID has exited
-  local pid="$1" n=$(($2 * 10))
-  while kill -0 "$pid" 2> /dev/null && [ "$n" -gt 0 ]; do
-    sleep 0.1
-    n=$((n - 1))
-  done
-  ! kill -0 "$pid" 2> /dev/null
-}
+pid_of() { pid_in "$dir/run/$1.pid"; }  # pid_of NAME -> its pid if that process is alive
 
 ports_in_use() {  # every local TCP port in use (any state), from /proc: no iproute2 needed
   local f line port
@@ -74,71 +62,30 @@ free_port() {  # free_port -> a TCP port with nothing on it nor on the next one
 
 stop_cluster() {
   # Jobs first: a job's slurmstepd outlives slurmd, so cancel and wait while slurmd still runs.
-  if [ -f "$dir/env" ] && pid_of slurmctld > /dev/null; then
-    export SLURM_CONF="$dir/slurm.conf"
-    local jobs
-    jobs="$(squeue -h -o %A 2> /dev/null || true)"
-    if [ -n "$jobs" ]; then
-      # shellcheck disable=SC2086
-      scancel $jobs 2> /dev/null || true
-      for _ in $(seq 300); do
-        [ -z "$(squeue -h -o %A 2> /dev/null || true)" ] && break
-        sleep 0.2
-      done
-    fi
-  fi
+  cancel_cluster_jobs 60
   # Every running step has a socket in slurmd's spool dir until its slurmstepd exits.
   for _ in $(seq 150); do
     compgen -G "$dir/spool/slurmd/localhost_*" > /dev/null || break
     sleep 0.2
   done
   if compgen -G "$dir/spool/slurmd/localhost_*" > /dev/null; then
-    echo "slurm_local: warning: job steps still running: $(ls "$dir/spool/slurmd")" >&2
+    echo "$tag: warning: job steps still running: $(ls "$dir/spool/slurmd")" >&2
   fi
-  local name pid
-  for name in "${daemons[@]}"; do
-    pid="$(pid_of "$name")" || continue
-    kill -TERM "$pid" 2> /dev/null || true
-    if ! wait_gone "$pid" 15; then
-      echo "slurm_local: $name ($pid) ignored SIGTERM; SIGKILL" >&2
-      kill -KILL "$pid" 2> /dev/null || true
-      wait_gone "$pid" 5 || die "$name ($pid) did not exit"
-    fi
-  done
+  local name
+  for name in "${daemons[@]}"; do stop_pid_file "$dir/run/$name.pid"; done
 }
 
 start_cluster() {
-  [ "$(id -u)" = 0 ] || die "needs root (SlurmUser=root, munged runs as user munge)"
-  local b
-  for b in munged mungekey slurmctld slurmd sbatch; do
-    command -v "$b" > /dev/null || [ -x "/usr/sbin/$b" ] \
-      || die "'$b' not found: apt-get install slurm-wlm munge"
-  done
-  export PATH="$PATH:/usr/sbin"
-  id munge > /dev/null 2>&1 || die "no 'munge' user: apt-get install munge"
+  need_slurm_binaries
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
+  local name
   for name in "${daemons[@]}"; do
     if pid_of "$name" > /dev/null; then die "$dir: $name already running (down it first)"; fi
   done
-  # munged runs as 'munge' and must reach its socket and key: the tree is world-traversable.
-  chmod 0755 "$dir"
-  mkdir -p "$dir/munge" "$dir/run" "$dir/log" "$dir/state" "$dir/spool/slurmd" "$dir/tmp"
-  chown munge:munge "$dir/munge"
-  chmod 0755 "$dir/munge"  # munged wants its socket dir traversable; the key itself is 0600
-  runuser -u munge -- test -x "$dir/munge" \
-    || die "$dir: user munge cannot reach it (a parent directory is private: chmod o+x it)"
+  mkdir -p "$dir/log" "$dir/state" "$dir/spool/slurmd" "$dir/tmp"
   chmod 1777 "$dir/tmp"
-  [ -s "$dir/munge/munge.key" ] \
-    || runuser -u munge -- mungekey --create --keyfile="$dir/munge/munge.key"
-  runuser -u munge -- munged --socket="$dir/munge/munge.socket" \
-    --key-file="$dir/munge/munge.key" --pid-file="$dir/munge/munged.pid" \
-    --log-file="$dir/munge/munged.log" --seed-file="$dir/munge/munged.seed"
-  for _ in $(seq 50); do
-    [ -S "$dir/munge/munge.socket" ] && [ -s "$dir/munge/munged.pid" ] && break
-    sleep 0.1
-  done
-  cp "$dir/munge/munged.pid" "$dir/run/munged.pid"
+  start_munge
 
   # Node shape from slurmd itself, so slurmd never finds the node "smaller than configured".
   local shape mem ctl_port node_port
@@ -155,31 +102,11 @@ SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$ctl_port
 SlurmdPort=$node_port
 CommunicationParameters=NoInAddrAny,NoCtldInAddrAny
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$dir/munge/munge.socket
-CredType=cred/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=pmix
-JobRequeue=1
-MailProg=/bin/true
-ReturnToService=2
-StateSaveLocation=$dir/state
+$(slurm_conf_common)
 SlurmdSpoolDir=$dir/spool/slurmd
-SlurmctldPidFile=$dir/run/slurmctld.pid
 SlurmdPidFile=$dir/run/slurmd.pid
-SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
 TmpFS=$dir/tmp
-KillWait=30
-SlurmctldDebug=info
-SlurmdDebug=info
 NodeName=localhost NodeAddr=127.0.0.1 $shape RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF

@@ -157,18 +157,7 @@ cp -p keep/ref.h5 out/f.h5; touch -d 2001-01-01 out/f.h5
 "$bin" info out/f.h5 | grep -q '^rows: 2 (2 done)$' || fail "--force did not replace the file"
 [ ! -e out/f.h5.partial ] && [ ! -e out/f.h5.partial.creating ] || fail "left a partial file"
 
-# ---- full disk and read-only directory: a private mount namespace ---------------------------------
-cat > mid.toml <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period      = { start = 10, stop = 40, step = 2 }
-bb_std         = [1.5, 2.0, 2.5, 3.0]
-atr_period     = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.5 }
-max_hold_bars  = [25, 50, 100, 200]
-spacing_bars   = [0, 5, 10]
-trend_period   = [0, 50, 100]
-TOML
+cp "$src/tests/grids/mid_34560.toml" mid.toml
 ns=skipped
 if [ "$(id -u)" = 0 ] && unshare -m true 2> /dev/null; then
   "$bin" -q sweep --data "$data49k" --grid mid.toml --out reference_mid.h5

@@ -43,18 +43,7 @@ expect_error "bad.csv:3:" sweep --data "$work/bad.csv" --grid "$src/data/grids/r
 expect_error "cannot create" sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/no/such/dir/d.h5"
 expect_error "no such column" top "$work/a.h5" --by nonsense
 
-# ---- stop with SIGTERM, then --resume: same rows as one uninterrupted run ----
-cat > "$work/mid.toml" <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period      = { start = 10, stop = 40, step = 2 }
-bb_std         = [1.5, 2.0, 2.5, 3.0]
-atr_period     = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.5 }
-max_hold_bars  = [25, 50, 100, 200]
-spacing_bars   = [0, 5, 10]
-trend_period   = [0, 50, 100]
-TOML
+cp "$src/tests/grids/mid_34560.toml" "$work/mid.toml"
 "$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \
   --out "$work/full.h5" --unit-size 500 2> "$work/full.log" || { cat "$work/full.log"; fail "full run"; }
 "$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \

@@ -11,18 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-# 6 x 4 x 3 x 9 x 4 x 3 x 3 = 23,328 combinations in 54 indicator-key groups of 432.
-cat > grid.toml <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period = [10, 14, 20, 26, 32, 40]
-bb_std = [1.5, 2.0, 2.5, 3.0]
-atr_period = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.25 }
-max_hold_bars = [25, 50, 100, 200]
-spacing_bars = [0, 5, 10]
-trend_period = [0, 50, 100]
-TOML
+cp "$src/tests/grids/long_23328.toml" grid.toml
 
 "$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
 total="$(attr ref.h5 combinations)"

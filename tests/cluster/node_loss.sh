@@ -23,18 +23,7 @@ long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 # Small, for the hang only: the other runs keep the default (120 s), as a machine as loaded as a
 # shared CI box has stalled a healthy rank for 9 s (seen once, in a --resume run).
 rank_timeout=10
-# 6 x 5 x 3 x 9 x 4 x 3 x 3 = 29,160 combinations in 90 indicator-key groups.
-cat > grid.toml <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period = [10, 14, 20, 26, 32, 40]
-bb_std = [1.5, 2.0, 2.5, 3.0, 3.5]
-atr_period = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.25 }
-max_hold_bars = [25, 50, 100, 200]
-spacing_bars = [0, 5, 10]
-trend_period = [0, 50, 100]
-TOML
+cp "$src/tests/grids/cluster_29160.toml" grid.toml
 "$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
 total="$(attr ref.h5 combinations)"
 note "single-process reference: $total combinations"

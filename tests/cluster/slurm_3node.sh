@@ -47,18 +47,7 @@ wait_job() {  # wait_job JOBID SECONDS: until it has ended; logs state changes
 }
 
 long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-# 29,160 combinations in 54 indicator-key groups.
-cat > grid.toml <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period = [10, 14, 20, 26, 32, 40]
-bb_std = [1.5, 2.0, 2.5, 3.0, 3.5]
-atr_period = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.25 }
-max_hold_bars = [25, 50, 100, 200]
-spacing_bars = [0, 5, 10]
-trend_period = [0, 50, 100]
-TOML
+cp "$src/tests/grids/cluster_29160.toml" grid.toml
 "$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
 total="$(attr ref.h5 combinations)"
 note "single-process reference: $total combinations"

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -18,16 +17,14 @@
 #include "support/grids.hpp"
 #include "support/paths.hpp"
 #include "support/reference_backtest.hpp"
+#include "support/same_bits.hpp"
 
 namespace threadx {
 namespace {
 
 using testing::grid_2p9m;
 using testing::mixed_grid;
-
-bool same_bits(const Metrics& a, const Metrics& b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
-}
+using testing::same_bits;
 
 void expect_close(double got, double want, const char* what, ComboId id) {
   if (std::isinf(want)) {

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -16,15 +15,13 @@
 #include "indicators/indicator_bank.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
+#include "support/same_bits.hpp"
 
 namespace threadx::gpu_testing {
 
 using testing::grid_2p9m;
 using testing::mixed_grid;
-
-inline bool same_bits(const Metrics& a, const Metrics& b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
-}
+using testing::same_bits;
 
 // Rows of every id of `units` by the one-combination reference path on one CPU thread.
 inline std::vector<Metrics> reference_rows(const Grid& g, IndicatorBank& bank,

@@ -30,18 +30,7 @@ short="$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv"
 long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 mpi() { timeout -k 10 600 "$mpirun" --bind-to none "$@"; }
 
-# 6 x 3 x 3 x 9 x 5 x 3 x 3 = 21,870 combinations in 54 indicator-key groups of 405.
-cat > "$work/grid.toml" <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period = [10, 14, 20, 26, 32, 40]
-bb_std = [1.5, 2.0, 2.5]
-atr_period = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.25 }
-max_hold_bars = [25, 50, 100, 150, 200]
-spacing_bars = [0, 5, 10]
-trend_period = [0, 50, 100]
-TOML
+cp "$src/tests/grids/mpi_21870.toml" "$work/grid.toml"
 total=21870
 
 attr() { "$bin" info "$1" | sed -n "s/^$2: //p"; }
@@ -66,23 +55,8 @@ for np in 1 2 3 4; do
   echo "ok: mpirun -np $np --unit-size ${unit[$np]} equals the single-process run"
 done
 
-# ---- kill tests on the 49,632-bar file (long enough to be interrupted) ----
-cat > "$work/big.toml" <<'TOML'
-strategy = "bb_atr"
-[grid]
-bb_period = [10, 14, 20, 26, 32, 40]
-bb_std = [1.5, 2.0, 2.5, 3.0]
-atr_period = [7, 14, 21]
-atr_multiplier = { start = 1.0, stop = 3.0, step = 0.1 }
-max_hold_bars = [25, 50, 100, 200]
-spacing_bars = [0, 5, 10]
-trend_period = [0, 50, 100]
-trailing_stop = [0, 1]
-fee_bps = [4.5, 10.0]
-TOML
-# 217,728 combinations in 54 groups of 4,032: about 4 s on 3 ranks of a 2-core machine, so the
-# kills below land mid-run even on a machine a few times faster (with 23,328 a fast CI machine
-# finished the job between its first progress line and the kill).
+# ---- affinity and kill tests on the 49,632-bar file (long enough to be interrupted) ----
+cp "$src/tests/grids/kill_217728.toml" "$work/big.toml"
 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/bigref.h5" --threads 2 \
   || fail "reference run on the long file"
 
