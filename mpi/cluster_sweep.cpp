@@ -28,16 +28,20 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// A finished unit's rows, packed as the results file stores them (RowLayout::pack_run): the rank
+// that computed them packs them, so rank 0's writer only copies bytes into the file.
 struct Finished {
   WorkUnit unit;
-  std::vector<Metrics> rows;
+  std::vector<unsigned char> rows;
 };
 
 // Finished units on their way from the compute threads to the thread that owns the transport.
 class Outbox final : public ResultSink {
  public:
+  explicit Outbox(const Grid& grid) : grid_(grid), layout_(grid) {}
   void write(const WorkUnit& unit, std::span<const Metrics> rows) override {
-    Finished f{unit, {rows.begin(), rows.end()}};
+    Finished f{unit, std::vector<unsigned char>(rows.size() * layout_.row_size())};
+    layout_.pack_run(grid_, unit.begin, rows, f.rows.data());
     std::lock_guard lock(mutex_);
     items_.push_back(std::move(f));
     ready_.notify_one();
@@ -58,6 +62,8 @@ class Outbox final : public ResultSink {
   }
 
  private:
+  const Grid& grid_;
+  const RowLayout layout_;
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Finished> items_;
@@ -193,7 +199,7 @@ class FileWriter {
   void push(Finished f) {
     std::unique_lock lock(mutex_);
     space_.wait(lock, [&] { return bytes_ < kMaxQueuedBytes || error_ || closed_; });
-    bytes_ += f.rows.size() * sizeof(Metrics);
+    bytes_ += f.rows.size();
     items_.push_back(std::move(f));
     ready_.notify_one();
   }
@@ -211,6 +217,9 @@ class FileWriter {
     }
     if (thread_.joinable()) thread_.join();
   }
+  // Seconds the thread spent writing and flushing, and the rows it stored (read after close()).
+  double busy_seconds() const { return busy_s_; }
+  std::uint64_t rows_written() const { return rows_; }
 
  private:
   static constexpr std::size_t kMaxQueuedBytes = std::size_t{256} << 20;
@@ -231,11 +240,16 @@ class FileWriter {
         if (batch.empty() && closing) break;
       }
       try {
-        for (const Finished& f : batch) file_.write_unit(f.unit.begin, f.rows);
+        const auto t0 = Clock::now();
+        for (const Finished& f : batch) {
+          file_.write_packed(f.unit.begin, f.rows);
+          rows_ += f.unit.size();
+        }
         if (seconds_since(last_flush) >= flush_interval_s_ || closing) {
           file_.flush();
           last_flush = Clock::now();
         }
+        busy_s_ += seconds_since(t0);
       } catch (...) {
         std::lock_guard lock(mutex_);
         error_ = std::current_exception();
@@ -244,7 +258,9 @@ class FileWriter {
       }
     }
     try {
+      const auto t0 = Clock::now();
       file_.flush();
+      busy_s_ += seconds_since(t0);
     } catch (...) {
       std::lock_guard lock(mutex_);
       if (!error_) error_ = std::current_exception();
@@ -259,7 +275,9 @@ class FileWriter {
   std::size_t bytes_ = 0;
   bool closed_ = false;
   std::exception_ptr error_;
-  std::thread thread_;  // last: starts once the members above exist
+  double busy_s_ = 0;       // written by the thread only
+  std::uint64_t rows_ = 0;  // written by the thread only
+  std::thread thread_;      // last: starts once the members above exist
 };
 
 void put_unit(Writer& w, const WorkUnit& u) {
@@ -421,7 +439,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     Clock::time_point t0_;
     std::optional<WorkUnit> peeked_;  // granted by ready(), handed out by the next next()
   } local_source(dispatcher, dispatcher_mutex, start);
-  Outbox outbox;
+  Outbox outbox(grid);
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
     compute.emplace(grid, bank, local_source, outbox, o, o.stop);
@@ -441,8 +459,8 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   FileWriter writer(file, o.flush_interval_s);
 
   auto store = [&](int rank, Finished f) {
-    if (f.rows.size() != f.unit.size())
-      throw std::runtime_error(fmt::format("rank {} sent {} rows for unit [{}, {})", rank,
+    if (f.rows.size() != f.unit.size() * file.layout().row_size())
+      throw std::runtime_error(fmt::format("rank {} sent {} bytes of rows for unit [{}, {})", rank,
                                            f.rows.size(), f.unit.begin, f.unit.end));
     const WorkUnit unit = f.unit;
     writer.push(std::move(f));
@@ -526,7 +544,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
         case Tag::Result: {
           Finished f;
           f.unit = get_unit(in);
-          f.rows = in.get_array<Metrics>();
+          f.rows = in.get_array<unsigned char>();
           store(r, std::move(f));
           // Its speed is known now: a request held back during calibration can be answered.
           if (const std::uint64_t want = deferred[static_cast<std::size_t>(r)]; want > 0) {
@@ -604,6 +622,8 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   t.drain();
   writer.close();
   if (std::exception_ptr e = writer.error()) std::rethrow_exception(e);
+  out.writer_busy_s = writer.busy_seconds();
+  out.writer_rows = writer.rows_written();
   out.ranks = std::move(reports);
   out.combos_done = combos_done;
   out.wall_s = seconds_since(start);
@@ -656,7 +676,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   } queue;
 
   std::atomic<bool> stop_compute{false};
-  Outbox outbox;
+  Outbox outbox(grid);
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(grid, bank, queue, outbox, mine, &stop_compute);

@@ -5,8 +5,9 @@
 // Why rank 0 writes the file (rather than parallel HDF5 from every rank): one writer keeps the
 // file's crash safety exactly that of the single process (rows before /done flags, no collective
 // HDF5 calls that would hang the job when a rank dies), resume works under any rank count, and
-// the volume is small next to the compute (88 bytes per combination against ~1e3-1e5 bar-steps):
-// measured in the README.
+// the volume is small next to the compute (88 bytes of metrics sent per combination, a 133-byte
+// row stored, against ~1e3-1e5 bar-steps): the writer's busy time is in every run's summary and
+// the file (`writer_seconds`), and where it stops scaling is simulated (README, dispatch_sim).
 #pragma once
 
 #include <atomic>
@@ -56,8 +57,10 @@ struct RankReport {
 struct ClusterReport {
   std::uint64_t combos_done = 0;  // this run
   double wall_s = 0;
-  bool complete = false;  // every id of the grid is done
-  bool stopped = false;   // a signal stopped the run
+  bool complete = false;          // every id of the grid is done
+  bool stopped = false;           // a signal stopped the run
+  double writer_busy_s = 0;       // rank 0's writer thread: seconds writing and flushing
+  std::uint64_t writer_rows = 0;  // rows it stored
   std::vector<RankReport> ranks;
   std::vector<std::pair<std::string, std::string>> device_attributes;  // rank 0's devices
 };

@@ -365,6 +365,7 @@ int run_sweep(const SweepOptions& o) {
   std::vector<Attribute> accounting{
       {"wall_seconds", report.wall_s},
       {"combinations_per_second", rate},
+      {"writer_seconds", report.writer_busy_s},
       {"indicator_series_built", std::int64_t{bank_stats.built}},
       {"indicator_series_requested", std::int64_t{bank_stats.requested}},
   };
@@ -393,7 +394,11 @@ int run_sweep(const SweepOptions& o) {
       "indicator bank: {} series built ({} bands, {} ATR, {} EMA) for {} requested on rank 0",
       bank_stats.built, bank_stats.band_built, bank_stats.atr_built, bank_stats.ema_built,
       thousands(static_cast<std::uint64_t>(bank_stats.requested)));
-  spdlog::info("results: {}", o.out);
+  spdlog::info(
+      "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row)",
+      o.out, thousands(report.writer_rows), report.writer_busy_s,
+      report.writer_rows ? 1e9 * report.writer_busy_s / static_cast<double>(report.writer_rows)
+                         : 0.0);
 
   // The five best combinations by Sharpe, as `threadx top` would show them.
   ResultsReader reader(o.out);

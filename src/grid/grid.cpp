@@ -72,6 +72,14 @@ std::array<std::uint32_t, kParamCount> Grid::indices_of(ComboId id) const {
   return idx;
 }
 
+void Grid::advance(std::array<std::uint32_t, kParamCount>& idx) const {
+  for (std::size_t k = kParamCount; k-- > 0;) {  // least significant digit first
+    const ParamId p = kIdOrder[k];
+    if (++idx[p] < values[p].size()) return;
+    idx[p] = 0;  // carry into the next digit
+  }
+}
+
 ComboId Grid::id_of(const std::array<std::uint32_t, kParamCount>& idx) const {
   ComboId id = 0;
   for (std::size_t k = 0; k < kParamCount; ++k) {  // most significant digit first

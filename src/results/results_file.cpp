@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 #include <utility>
 
 #include "common/error.hpp"
@@ -256,8 +257,9 @@ RowLayout::RowLayout(const Grid& grid) {
     add(std::string(m.name), m.name == "trades" ? Column::Kind::I64 : Column::Kind::F64, 8);
 }
 
-void RowLayout::pack(const Grid& grid, ComboId id, const Metrics& m, unsigned char* row) const {
-  const auto idx = grid.indices_of(id);
+void RowLayout::pack(const Grid& grid, ComboId id,
+                     const std::array<std::uint32_t, kParamCount>& idx, const Metrics& m,
+                     unsigned char* row) const {
   std::size_t c = 0;
   std::memcpy(row + columns_[c++].offset, &id, 8);
   for (std::size_t p = 0; p < kParamCount; ++p) {
@@ -278,6 +280,15 @@ void RowLayout::pack(const Grid& grid, ComboId id, const Metrics& m, unsigned ch
       const double v = metric_value(m, k);
       std::memcpy(row + columns_[c].offset, &v, 8);
     }
+  }
+}
+
+void RowLayout::pack_run(const Grid& grid, ComboId begin, std::span<const Metrics> metrics,
+                         unsigned char* out) const {
+  auto idx = grid.indices_of(begin);
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    if (i > 0) grid.advance(idx);
+    pack(grid, begin + i, idx, metrics[i], out + i * row_size_);
   }
 }
 
@@ -486,22 +497,26 @@ std::vector<std::uint8_t> ResultsFile::read_done() const {
 }
 
 void ResultsFile::write_unit(ComboId begin, std::span<const Metrics> metrics) {
-  const std::size_t row = layout_.row_size();
-  const hsize_t start = begin, count = metrics.size();
-  buffer_.resize(std::max<std::size_t>(buffer_.size(), count * row));
-  for (std::size_t i = 0; i < metrics.size(); ++i)
-    layout_.pack(*grid_, begin + i, metrics[i], buffer_.data() + i * row);
+  buffer_.resize(std::max<std::size_t>(buffer_.size(), metrics.size() * layout_.row_size()));
+  layout_.pack_run(*grid_, begin, metrics, buffer_.data());
+  write_packed(begin, {buffer_.data(), metrics.size() * layout_.row_size()});
+}
 
+void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {
+  const std::size_t row = layout_.row_size();
+  if (rows.size() % row != 0 || begin + rows.size() / row > grid_->size())
+    throw std::logic_error("write_packed: not whole rows of this grid");
+  const hsize_t start = begin, count = rows.size() / row;
   Handle mem(H5Screate_simple(1, &count, nullptr));
   {
     Handle file_space(H5Dget_space(results_));
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
     check_status(
-        H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, buffer_.data()),
-        path_, "write /results");
+        H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, rows.data()), path_,
+        "write /results");
   }
   // The flags go out only after the rows: a kill in between loses this unit, never corrupts it.
-  const std::vector<std::uint8_t> ones(metrics.size(), 1);
+  const std::vector<std::uint8_t> ones(count, 1);
   Handle file_space(H5Dget_space(done_));
   H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
   check_status(

@@ -43,8 +43,13 @@ class RowLayout {
   explicit RowLayout(const Grid& grid);
   [[nodiscard]] std::size_t row_size() const { return row_size_; }
   [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
-  // Fills row bytes for combination id with metrics m.
-  void pack(const Grid& grid, ComboId id, const Metrics& m, unsigned char* row) const;
+  // Fills one row: id, the swept parameters at value indices idx (grid.indices_of(id)), metrics.
+  void pack(const Grid& grid, ComboId id, const std::array<std::uint32_t, kParamCount>& idx,
+            const Metrics& m, unsigned char* row) const;
+  // The rows of ids [begin, begin + metrics.size()), back to back, into out (row_size() each).
+  // What a rank sends to the writer, so that rank 0 only copies bytes into the file.
+  void pack_run(const Grid& grid, ComboId begin, std::span<const Metrics> metrics,
+                unsigned char* out) const;
   [[nodiscard]] const Column* find(const std::string& name) const;
   [[nodiscard]] double value(const unsigned char* row, const Column& c) const;
 
@@ -94,6 +99,8 @@ class ResultsFile {
 
   // Writes the rows of ids [begin, begin + metrics.size()), then sets their /done flags.
   void write_unit(ComboId begin, std::span<const Metrics> metrics);
+  // The same with rows already packed by layout().pack_run (rows.size() a multiple of row_size()).
+  void write_packed(ComboId begin, std::span<const unsigned char> rows);
   // Pushes HDF5's buffers to the operating system.
   void flush();
   // Records end time, accounting attributes and complete = 1 when every flag is set; closes.

@@ -280,6 +280,18 @@ void check_id_order(const Grid& g, ComboId stride) {
     check(grp * gs + gs - 1);
   }
   check(n - 1);
+  // advance() walks the same order as indices_of: runs of 5,000 ids from spread-out starts (each
+  // crosses several digits' carries on reference_2p9m, group boundaries included), or every id.
+  std::uint64_t bad_advance = 0;
+  const ComboId run = std::min<ComboId>(n, 5000);
+  for (ComboId start = 0; start + run <= n; start += std::max<ComboId>(run, stride * 1000)) {
+    Indices idx = g.indices_of(start);
+    for (ComboId id = start + 1; id < start + run; ++id) {
+      g.advance(idx);
+      if (idx != g.indices_of(id)) ++bad_advance;
+    }
+  }
+  EXPECT_EQ(bad_advance, 0u);
   EXPECT_EQ(bad_round_trip, 0u);
   EXPECT_EQ(bad_order, 0u);
   EXPECT_EQ(bad_key, 0u);
