@@ -5,9 +5,9 @@
 // Why rank 0 writes the file (rather than parallel HDF5 from every rank): one writer keeps the
 // file's crash safety exactly that of the single process (rows before /done flags, no collective
 // HDF5 calls that would hang the job when a rank dies), resume works under any rank count, and
-// the volume is small next to the compute (88 bytes of metrics sent per combination, a 133-byte
-// row stored, against ~1e3-1e5 bar-steps): the writer's busy time is in every run's summary and
-// the file (`writer_seconds`), and where it stops scaling is simulated (README, dispatch_sim).
+// the volume is small next to the compute (one 133-byte row per combination, packed by the rank
+// that computed it, against ~1e3-1e5 bar-steps): the writer's busy time is in every run's summary
+// and the file (`writer_seconds`), and where it stops scaling is simulated (README, dispatch_sim).
 #pragma once
 
 #include <atomic>

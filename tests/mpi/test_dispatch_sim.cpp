@@ -51,6 +51,14 @@ TEST(DispatchSimulation, TheDesignBeforeWasSlower) {
   o.writer_thread = false;
   const double inline_writer = simulate_dispatch(g, o).makespan_s;
   EXPECT_LT(with_thread, inline_writer);
+  // The writer at its cost measured before the ranks packed their own rows (150 ns/row): rank 0's
+  // writer thread, not the dispatcher, set the pace at 1,000 ranks.
+  o.writer_thread = true;
+  o.rank0_row_s = 150e-9;
+  const SimResult slow_writer = simulate_dispatch(g, o);
+  std::printf("1,000 ranks with a 150 ns/row writer: x%.4f of ideal (80 ns/row: x%.4f)\n",
+              slow_writer.makespan_s / slow_writer.ideal_s, with_thread / slow_writer.ideal_s);
+  EXPECT_GT(slow_writer.makespan_s, 1.3 * with_thread);
 }
 
 }  // namespace
