@@ -217,9 +217,8 @@ class FileWriter {
     }
     if (thread_.joinable()) thread_.join();
   }
-  // Seconds the thread spent writing and flushing, and the rows it stored (read after close()).
+  // Seconds the thread spent writing and flushing (read after close()).
   double busy_seconds() const { return busy_s_; }
-  std::uint64_t rows_written() const { return rows_; }
 
  private:
   static constexpr std::size_t kMaxQueuedBytes = std::size_t{256} << 20;
@@ -241,10 +240,7 @@ class FileWriter {
       }
       try {
         const auto t0 = Clock::now();
-        for (const Finished& f : batch) {
-          file_.write_packed(f.unit.begin, f.rows);
-          rows_ += f.unit.size();
-        }
+        for (const Finished& f : batch) file_.write_packed(f.unit.begin, f.rows);
         if (seconds_since(last_flush) >= flush_interval_s_ || closing) {
           file_.flush();
           last_flush = Clock::now();
@@ -275,9 +271,8 @@ class FileWriter {
   std::size_t bytes_ = 0;
   bool closed_ = false;
   std::exception_ptr error_;
-  double busy_s_ = 0;       // written by the thread only
-  std::uint64_t rows_ = 0;  // written by the thread only
-  std::thread thread_;      // last: starts once the members above exist
+  double busy_s_ = 0;   // written by the thread only
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 void put_unit(Writer& w, const WorkUnit& u) {
@@ -623,7 +618,6 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   writer.close();
   if (std::exception_ptr e = writer.error()) std::rethrow_exception(e);
   out.writer_busy_s = writer.busy_seconds();
-  out.writer_rows = writer.rows_written();
   out.ranks = std::move(reports);
   out.combos_done = combos_done;
   out.wall_s = seconds_since(start);

@@ -57,10 +57,9 @@ struct RankReport {
 struct ClusterReport {
   std::uint64_t combos_done = 0;  // this run
   double wall_s = 0;
-  bool complete = false;          // every id of the grid is done
-  bool stopped = false;           // a signal stopped the run
-  double writer_busy_s = 0;       // rank 0's writer thread: seconds writing and flushing
-  std::uint64_t writer_rows = 0;  // rows it stored
+  bool complete = false;     // every id of the grid is done
+  bool stopped = false;      // a signal stopped the run
+  double writer_busy_s = 0;  // rank 0's writer thread: seconds writing and flushing
   std::vector<RankReport> ranks;
   std::vector<std::pair<std::string, std::string>> device_attributes;  // rank 0's devices
 };

@@ -396,8 +396,8 @@ int run_sweep(const SweepOptions& o) {
       thousands(static_cast<std::uint64_t>(bank_stats.requested)));
   spdlog::info(
       "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row)",
-      o.out, thousands(report.writer_rows), report.writer_busy_s,
-      report.writer_rows ? 1e9 * report.writer_busy_s / static_cast<double>(report.writer_rows)
+      o.out, thousands(report.combos_done), report.writer_busy_s,
+      report.combos_done ? 1e9 * report.writer_busy_s / static_cast<double>(report.combos_done)
                          : 0.0);
 
   // The five best combinations by Sharpe, as `threadx top` would show them.

@@ -343,8 +343,7 @@ ResultsFile::ResultsFile(ResultsFile&& o) noexcept
       file_(std::exchange(o.file_, -1)),
       results_(std::exchange(o.results_, -1)),
       done_(std::exchange(o.done_, -1)),
-      row_type_(std::exchange(o.row_type_, -1)),
-      buffer_(std::move(o.buffer_)) {}
+      row_type_(std::exchange(o.row_type_, -1)) {}
 
 ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
   if (this != &o) {
@@ -356,7 +355,6 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     results_ = std::exchange(o.results_, -1);
     done_ = std::exchange(o.done_, -1);
     row_type_ = std::exchange(o.row_type_, -1);
-    buffer_ = std::move(o.buffer_);
   }
   return *this;
 }
@@ -494,12 +492,6 @@ std::vector<std::uint8_t> ResultsFile::read_done() const {
   check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), path_,
                "read /done");
   return flags;
-}
-
-void ResultsFile::write_unit(ComboId begin, std::span<const Metrics> metrics) {
-  buffer_.resize(std::max<std::size_t>(buffer_.size(), metrics.size() * layout_.row_size()));
-  layout_.pack_run(*grid_, begin, metrics, buffer_.data());
-  write_packed(begin, {buffer_.data(), metrics.size() * layout_.row_size()});
 }
 
 void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {

@@ -43,9 +43,6 @@ class RowLayout {
   explicit RowLayout(const Grid& grid);
   [[nodiscard]] std::size_t row_size() const { return row_size_; }
   [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
-  // Fills one row: id, the swept parameters at value indices idx (grid.indices_of(id)), metrics.
-  void pack(const Grid& grid, ComboId id, const std::array<std::uint32_t, kParamCount>& idx,
-            const Metrics& m, unsigned char* row) const;
   // The rows of ids [begin, begin + metrics.size()), back to back, into out (row_size() each).
   // What a rank sends to the writer, so that rank 0 only copies bytes into the file.
   void pack_run(const Grid& grid, ComboId begin, std::span<const Metrics> metrics,
@@ -54,6 +51,10 @@ class RowLayout {
   [[nodiscard]] double value(const unsigned char* row, const Column& c) const;
 
  private:
+  // Fills one row: id, the swept parameters at value indices idx (grid.indices_of(id)), metrics.
+  void pack(const Grid& grid, ComboId id, const std::array<std::uint32_t, kParamCount>& idx,
+            const Metrics& m, unsigned char* row) const;
+
   std::vector<Column> columns_;
   std::size_t row_size_ = 0;
 };
@@ -97,9 +98,8 @@ class ResultsFile {
   [[nodiscard]] const RowLayout& layout() const { return layout_; }
   [[nodiscard]] std::vector<std::uint8_t> read_done() const;
 
-  // Writes the rows of ids [begin, begin + metrics.size()), then sets their /done flags.
-  void write_unit(ComboId begin, std::span<const Metrics> metrics);
-  // The same with rows already packed by layout().pack_run (rows.size() a multiple of row_size()).
+  // Writes rows packed by layout().pack_run (ids [begin, begin + rows.size() / row_size())), then
+  // sets their /done flags.
   void write_packed(ComboId begin, std::span<const unsigned char> rows);
   // Pushes HDF5's buffers to the operating system.
   void flush();
@@ -117,7 +117,6 @@ class ResultsFile {
   const Grid* grid_;
   RowLayout layout_;
   std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1;
-  std::vector<unsigned char> buffer_;
 };
 
 // OutputError unless the results file at `path` was made for this strategy version, grid text,

@@ -58,8 +58,12 @@ atr_multiplier = { start = 1.0, stop = 2.0, step = 0.5 }
     return p;
   }
   void write(ResultsFile& f, const std::vector<WorkUnit>& units) {
-    for (const WorkUnit& u : units)
-      f.write_unit(u.begin, std::span<const Metrics>(rows_.data() + u.begin, u.size()));
+    // As rank 0's writer gets them: rows packed by the rank that computed them.
+    for (const WorkUnit& u : units) {
+      std::vector<unsigned char> packed(u.size() * f.layout().row_size());
+      f.layout().pack_run(grid_, u.begin, {rows_.data() + u.begin, u.size()}, packed.data());
+      f.write_packed(u.begin, packed);
+    }
   }
 
   fs::path dir_;
