@@ -96,13 +96,4 @@ EOF
   echo "netns_slurm: source $dir/env"
 }
 
-case "$cmd" in
-  up) start_cluster ;;
-  down)
-    [ -d "$dir" ] || die "$dir: no such directory"
-    dir="$(cd "$dir" && pwd)"
-    stop_cluster
-    echo "netns_slurm: down ($dir)" ;;
-  pids) cat "$dir"/run/*.pid 2> /dev/null | tr -dc '0-9\n' ;;
-  *) usage >&2; exit 2 ;;
-esac
+cluster_command "$cmd"

@@ -129,14 +129,4 @@ EOF
   echo "slurm_local: source $dir/env   # then sbatch/squeue/srun talk to this cluster"
 }
 
-case "$cmd" in
-  up) start_cluster ;;
-  down)
-    [ -d "$dir" ] || die "$dir: no such directory"
-    dir="$(cd "$dir" && pwd)"
-    stop_cluster
-    echo "slurm_local: down ($dir)"
-    ;;
-  pids) cat "$dir"/run/*.pid 2> /dev/null | tr -dc '0-9\n' ;;
-  *) usage >&2; exit 2 ;;
-esac
+cluster_command "$cmd"

@@ -1,9 +1,9 @@
 # shellcheck shell=bash disable=SC2154  # $dir and $tag come from the sourcing script
 # Shared by scripts/slurm_local.sh (one node on localhost) and scripts/netns_slurm.sh (N nodes on
 # network namespaces): munged in a private directory, the slurm.conf lines both clusters have in
-# common, and stopping jobs and daemons by the pids this project wrote. Sourced, never run; the
-# caller defines die() and $tag (its name, for messages) and sets $dir (the cluster's private
-# directory, absolute).
+# common, stopping jobs and daemons by the pids this project wrote, and the up/down/pids commands.
+# Sourced, never run; the caller defines die(), usage(), start_cluster() and stop_cluster() and
+# $tag (its name, for messages) and sets $dir (the cluster's private directory).
 
 pid_in() {  # pid_in FILE -> the pid in FILE if that process is alive
   local p
@@ -102,4 +102,19 @@ KillWait=30
 SlurmctldDebug=info
 SlurmdDebug=info
 CONF
+}
+
+cluster_command() {  # cluster_command CMD: up | down | pids, with the caller's start_cluster,
+  # stop_cluster and usage
+  case "$1" in
+    up) start_cluster ;;
+    down)
+      [ -d "$dir" ] || die "$dir: no such directory"
+      dir="$(cd "$dir" && pwd)"
+      stop_cluster
+      echo "$tag: down ($dir)"
+      ;;
+    pids) cat "$dir"/run/*.pid 2> /dev/null | tr -dc '0-9\n' ;;
+    *) usage >&2; exit 2 ;;
+  esac
 }

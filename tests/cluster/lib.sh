@@ -144,6 +144,17 @@ start_job() {  # start_job SECONDS LOG HOSTFILE NP ARGS...: in the background; w
 
 attr() { "$bin" info "$1" | sed -n "s/^$2: //p"; }
 
+# The real 49,632-bar file every cluster test sweeps.
+long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
+# reference_run GRID: tests/grids/GRID copied to grid.toml and swept by one process into ref.h5,
+# the file every cluster run is compared with; sets $total (its combinations).
+reference_run() {
+  cp "$src/tests/grids/$1" grid.toml
+  "$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
+  total="$(attr ref.h5 combinations)"
+  note "single-process reference: $total combinations in $(attr ref.h5 wall_seconds) s"
+}
+
 # check_same FILE REFERENCE: complete, no .partial, /results and /done bit-identical.
 check_same() {
   if [ ! -f "$1" ] || [ -e "$1.partial" ]; then fail "$1: want the complete file and no .partial"; fi

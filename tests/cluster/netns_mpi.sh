@@ -10,12 +10,7 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-cp "$src/tests/grids/long_23328.toml" grid.toml
-
-"$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
-total="$(attr ref.h5 combinations)"
-note "single-process reference: $total combinations in $(attr ref.h5 wall_seconds) s"
+reference_run long_23328.toml
 
 cluster_up
 all="$(hostfile 1 2 3)"

@@ -19,14 +19,10 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 # Small, for the hang only: the other runs keep the default (120 s), as a machine as loaded as a
 # shared CI box has stalled a healthy rank for 9 s (seen once, in a --resume run).
 rank_timeout=10
-cp "$src/tests/grids/cluster_29160.toml" grid.toml
-"$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
-total="$(attr ref.h5 combinations)"
-note "single-process reference: $total combinations"
+reference_run cluster_29160.toml
 
 cluster_up
 all="$(hostfile 1 2 3)"

@@ -46,11 +46,7 @@ wait_job() {  # wait_job JOBID SECONDS: until it has ended; logs state changes
   done
 }
 
-long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-cp "$src/tests/grids/cluster_29160.toml" grid.toml
-"$bin" -q sweep --data "$long" --grid grid.toml --out ref.h5 --threads 2 || fail "single-process run"
-total="$(attr ref.h5 combinations)"
-note "single-process reference: $total combinations"
+reference_run cluster_29160.toml
 
 cluster_up
 t0="$(date +%s.%N)"
