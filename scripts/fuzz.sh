@@ -28,15 +28,14 @@ cmake --build build-fuzz -j "$(nproc)" --target fuzz_loader fuzz_grid
 # Seeds: small real inputs of every format.
 seeds=build-fuzz/seeds
 rm -rf "$seeds"; mkdir -p "$seeds/loader" "$seeds/grid" build-fuzz/findings
-shared=../shared
-for f in data/*.csv "$shared"/data/*.csv "$shared"/data/binance/*.csv; do
+for f in data/*.csv data/binance/*.csv; do
   [ -f "$f" ] || continue
   b="$(basename "$f" .csv)"
   head -40 "$f" > "$seeds/loader/$b"
   sed -n '1p;200,230p' "$f" > "$seeds/loader/$b-mid"
   head -20 "$f" | sed 's/$/\r/' > "$seeds/loader/$b-crlf"
 done
-for f in data/grids/*.toml "$shared"/grids/*.toml; do
+for f in data/grids/*.toml; do
   [ -f "$f" ] && cp "$f" "$seeds/grid/$(basename "$f")"
 done
 cp tests/fuzz/regressions/grid-* "$seeds/grid/"  # past findings stay in the seeds

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -22,7 +23,7 @@ namespace threadx {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::shared_path;
+using testing::repo_path;
 
 constexpr std::int64_t k5m = 300000, k15m = 900000;
 
@@ -31,19 +32,19 @@ const std::string kSha49632 = "f538ea6ed0449356d12ebe518a8c0b746dcbc031c4719b137
 const std::string kSha5m = "7fb4d1a276ddb9acf07d7a792495979cd246b94839698043805e14b80ea99126";
 
 std::string file_960() {
-  return shared_path("data/BTCUSDT_15m_2024-12-01_2024-12-10.csv");
+  return repo_path("data/BTCUSDT_15m_2024-12-01_2024-12-10.csv");
 }
 std::string file_15m() {
-  return shared_path("data/BTCUSDT_15m_2023-10_2025-02.csv");
+  return repo_path("data/BTCUSDT_15m_2023-10_2025-02.csv");
 }
 std::string file_5m() {
-  return shared_path("data/BTCUSDT_5m_2023-10_2025-02.csv");
+  return repo_path("data/BTCUSDT_5m_2023-10_2025-02.csv");
 }
 std::string file_dec() {
-  return shared_path("data/binance/BTCUSDT-5m-2024-12.csv");
+  return repo_path("data/binance/BTCUSDT-5m-2024-12.csv");
 }
 std::string file_jan() {
-  return shared_path("data/binance/BTCUSDT-5m-2025-01.csv");
+  return repo_path("data/binance/BTCUSDT-5m-2025-01.csv");
 }
 
 std::string sha(const std::string& s) {
@@ -151,7 +152,24 @@ TEST(Sha256, PaddingBoundariesAndChunking) {
   EXPECT_EQ(h.hex_digest(), want);
 }
 
-TEST(Sha256, SharedDataFilesMatchTheReadme) {
+// data/README.md lists every bundled data file with its SHA-256; each file matches its line, and
+// the three plain files have the hashes this test knows independently of the README.
+TEST(Sha256, BundledDataFilesMatchThisReadme) {
+  std::ifstream readme(repo_path("data/README.md"));
+  ASSERT_TRUE(readme) << "cannot open data/README.md";
+  std::vector<std::pair<std::string, std::string>> listed;  // (file, sha256)
+  for (std::string line; std::getline(readme, line);) {
+    if (line.rfind("| ", 0) != 0 || line.find(".csv |") == std::string::npos) continue;
+    const std::string file = line.substr(2, line.find(" |") - 2);
+    const std::size_t last = line.rfind(" |");
+    const std::size_t before = line.rfind("| ", last - 1);
+    listed.emplace_back(file, line.substr(before + 2, last - before - 2));
+  }
+  ASSERT_EQ(listed.size(), 5u) << "data/README.md should list the 5 bundled files";
+  for (const auto& [file, hash] : listed) {
+    ASSERT_EQ(hash.size(), 64u) << file << ": no SHA-256 in its README line";
+    EXPECT_EQ(sha256_file(repo_path("data/" + file)), hash) << file;
+  }
   EXPECT_EQ(sha256_file(file_960()), kSha960);
   EXPECT_EQ(sha256_file(file_15m()), kSha49632);
   EXPECT_EQ(sha256_file(file_5m()), kSha5m);
@@ -183,7 +201,7 @@ TEST(Loader, RealPlainCsvFiles) {
   EXPECT_EQ(a.sources[0].path, file_960());
   EXPECT_EQ(a.sources[0].rows, 960);
   EXPECT_EQ(a.sources[0].sha256, kSha960);
-  // The 2024-12-01 day from 15m bars is Binance's daily candle (shared/data/README.md).
+  // The 2024-12-01 day from 15m bars is Binance's daily candle (data/README.md).
   double hi = 0, lo = 1e300, vol = 0;
   for (std::size_t i = 0; i < 96; ++i) {
     hi = std::max(hi, a.high[i]);
@@ -313,7 +331,7 @@ TEST(Loader, ResamplingToADayGivesBinancesDailyCandle) {
   const auto i = static_cast<std::size_t>(
       std::find(d.time_ms.begin(), d.time_ms.end(), 1733011200000) - d.time_ms.begin());
   ASSERT_LT(i, d.size());
-  // shared/data/README.md: 96407.99 / 97836 / 95693.88 / 97185.18 / 16938.60452.
+  // data/README.md: 96407.99 / 97836 / 95693.88 / 97185.18 / 16938.60452.
   EXPECT_EQ(d.open[i], 96407.99);
   EXPECT_EQ(d.high[i], 97836);
   EXPECT_EQ(d.low[i], 95693.88);

@@ -23,7 +23,7 @@
 namespace threadx {
 namespace {
 
-using testing::shared_path;
+using testing::repo_path;
 using Indices = std::array<std::uint32_t, kParamCount>;
 
 // start + i*step, i = 0..n-1, computed by multiplication as SWEEP.md requires.
@@ -137,7 +137,7 @@ TEST(Grid, DefaultsAreTheStrategyDefaults) {
 }
 
 TEST(Grid, ReferenceGrids) {
-  const std::string small_path = shared_path("grids/reference_24.toml");
+  const std::string small_path = repo_path("data/grids/reference_24.toml");
   const Grid small = parse_grid_file(small_path);
   EXPECT_EQ(small.size(), 24u);
   EXPECT_EQ(small.group_count(), 12u);
@@ -149,7 +149,7 @@ TEST(Grid, ReferenceGrids) {
   EXPECT_EQ(small.source_text, read_file(small_path));
   EXPECT_EQ(small.strategy, "bb_atr");
 
-  const Grid g = parse_grid_file(shared_path("grids/reference_2p9m.toml"));
+  const Grid g = parse_grid_file(repo_path("data/grids/reference_2p9m.toml"));
   EXPECT_EQ(g.size(), 2903040u);
   EXPECT_EQ(g.group_count(), 1440u);
   EXPECT_EQ(g.group_size(), 2016u);
@@ -182,7 +182,7 @@ TEST(Grid, ReferenceGrids) {
 }
 
 TEST(Grid, HandComputedIds) {
-  const Grid g = parse_grid_file(shared_path("grids/reference_24.toml"));
+  const Grid g = parse_grid_file(repo_path("data/grids/reference_24.toml"));
   // Radices in id order (kIdOrder): bb_period 4, atr_period 3, trend_period 1, bb_std 2, the
   // rest 1. bb_period=20 (index 1), atr_period=21 (index 2), bb_std=2.5 (index 1):
   //   id = ((1*3 + 2)*1 + 0)*2 + 1 = 11.
@@ -208,7 +208,7 @@ TEST(Grid, HandComputedIds) {
   EXPECT_EQ(g.key_of_group(9).bb_period, 30);
   EXPECT_EQ(g.key_of_group(9).atr_period, 10);
 
-  const Grid big = parse_grid_file(shared_path("grids/reference_2p9m.toml"));
+  const Grid big = parse_grid_file(repo_path("data/grids/reference_2p9m.toml"));
   // Radices: bb_period 20, atr_period 8, trend_period 9 | bb_std 7, atr_multiplier 9,
   // max_hold_bars 8, spacing_bars 4. bb_period=20 (5), atr_period=13 (2), trend_period=50 (2),
   // bb_std=2.0 (2), atr_multiplier=1.5 (2), max_hold_bars=100 (3), spacing_bars=5 (1):
@@ -298,8 +298,8 @@ void check_id_order(const Grid& g, ComboId stride) {
 }
 
 TEST(Grid, IdsAreMixedRadixWithKeyParametersMostSignificant) {
-  check_id_order(parse_grid_file(shared_path("grids/reference_24.toml")), 1);  // every id
-  check_id_order(parse_grid_file(shared_path("grids/reference_2p9m.toml")), 997);
+  check_id_order(parse_grid_file(repo_path("data/grids/reference_24.toml")), 1);  // every id
+  check_id_order(parse_grid_file(repo_path("data/grids/reference_2p9m.toml")), 997);
 }
 
 TEST(Grid, FileOrderDoesNotChangeIds) {

@@ -1,5 +1,5 @@
 // Indicator series: hand-checked small cases, the independent TA-Lib/TTR values of
-// shared/data/README.md on the real 960-bar file, and the IndicatorBank's build-once accounting.
+// data/README.md on the real 960-bar file, and the IndicatorBank's build-once accounting.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Paths of the data the tests read: the repo's bundled data/ and the shared reference data.
+// Paths of the data the tests read: everything is bundled in the repo (data/, tests/grids/).
 #pragma once
 
 #include <string>
@@ -7,9 +7,6 @@ namespace threadx::testing {
 
 inline std::string repo_path(const std::string& rel) {
   return std::string(THREADX_SOURCE_DIR) + "/" + rel;
-}
-inline std::string shared_path(const std::string& rel) {
-  return std::string(THREADX_SHARED_DIR) + "/" + rel;
 }
 
 // The 960-bar 15m BTC/USDT file (2024-12-01 .. 2024-12-10), bundled in data/.
