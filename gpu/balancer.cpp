@@ -371,7 +371,7 @@ void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid
   DeviceSink sink(b, d);
   CpuSweepOptions o;
   o.threads = dev.cpu_threads;
-  o.mode = dev.cpu_mode;
+  o.isa = dev.cpu_isa;
   o.flush_interval_s = 1e300;  // the balancer's caller flushes the real sink
   run_cpu_sweep(grid, bank, source, sink, o);
 }
@@ -390,11 +390,11 @@ void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Gr
 
 }  // namespace
 
-BalancedDevice BalancedDevice::cpu(unsigned threads, LaneMode mode) {
+BalancedDevice BalancedDevice::cpu(unsigned threads, Isa isa) {
   BalancedDevice d;
   d.name = "cpu";
   d.cpu_threads = std::max(1u, threads);
-  d.cpu_mode = mode;
+  d.cpu_isa = isa;
   return d;
 }
 

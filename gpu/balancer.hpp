@@ -29,10 +29,10 @@ namespace threadx::gpu {
 struct BalancedDevice {
   std::string name;                    // for logs and accounting only
   unsigned cpu_threads = 0;            // > 0: the CPU, run_cpu_sweep over this many threads
-  LaneMode cpu_mode = LaneMode::Simd;  //   (each thread pulls one sub-unit at a time)
+  Isa cpu_isa = best_isa();            //   (each thread pulls one sub-unit at a time)
   std::unique_ptr<UnitRunner> runner;  // otherwise: one driver thread, one batch per pull
 
-  static BalancedDevice cpu(unsigned threads, LaneMode mode = LaneMode::Simd);
+  static BalancedDevice cpu(unsigned threads, Isa isa = best_isa());
   static BalancedDevice batch(std::string name, std::unique_ptr<UnitRunner> runner);
 };
 

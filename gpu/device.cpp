@@ -3,13 +3,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/error.hpp"
+#include "engine/isa.hpp"
 
 namespace threadx::gpu {
 
@@ -82,7 +82,7 @@ DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe&
 }
 
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,
-                                                  unsigned cpu_threads, LaneMode mode) {
+                                                  unsigned cpu_threads, Isa isa) {
   std::vector<BalancedDevice> out;
   bool want_cpu = false;
   for (const Device& d : chosen) {
@@ -104,32 +104,18 @@ std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& cho
       const auto gpus = static_cast<unsigned>(out.size());
       threads = hw > gpus ? hw - gpus : 1;
     }
-    out.insert(out.begin(), BalancedDevice::cpu(threads, mode));
+    out.insert(out.begin(), BalancedDevice::cpu(threads, isa));
   }
   return out;
 }
 
-namespace {
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("model name")) {
-      const std::size_t colon = line.find(':');
-      if (colon != std::string::npos) {
-        std::string s = line.substr(colon + 1);
-        s.erase(0, s.find_first_not_of(' '));
-        return s;
-      }
-    }
-  return "unknown model";
-}
-
-}  // namespace
-
 std::string describe_devices(const CudaProbe& probe, unsigned cpu_threads) {
-  std::string s = fmt::format("cpu      {} ({} hardware threads)\n", cpu_model(), cpu_threads);
+  std::string paths;
+  for (Isa isa : supported_isas())
+    paths += fmt::format("{}{}{}", paths.empty() ? "" : ", ", isa_name(isa),
+                         isa == best_isa() ? " (auto)" : "");
+  std::string s = fmt::format("cpu      {} ({} hardware threads); SIMD paths: {}\n", cpu_model(),
+                              cpu_threads, paths);
   for (const CudaDeviceInfo& d : probe.devices)
     s += fmt::format("cuda:{:<3} {} ({:.1f} GiB, {} SMs, compute capability {}.{})\n", d.index,
                      d.name, static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0),

@@ -61,7 +61,7 @@ DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe&
 // one per CUDA device, whose driver thread mostly waits). Falls back to the CPU alone when no
 // device is left.
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,
-                                                  unsigned cpu_threads, LaneMode mode);
+                                                  unsigned cpu_threads, Isa isa);
 
 // "threadx devices": the CPU and every CUDA device, one line each, and why none is visible.
 std::string describe_devices(const CudaProbe& probe, unsigned cpu_threads);

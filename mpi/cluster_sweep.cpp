@@ -154,7 +154,7 @@ class ComputeThread {
             b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
             const gpu::BalancerReport r =
                 gpu::run_devices(grid, bank, assembler, assembler,
-                                 gpu::make_balanced_devices(o.devices, o.threads, o.mode), b);
+                                 gpu::make_balanced_devices(o.devices, o.threads, o.isa), b);
             report_.units = assembler.units_done();
             report_.combos = assembler.combos_done();
             report_.idle_s = assembler.idle_s();
@@ -288,7 +288,8 @@ WorkUnit get_unit(Reader& r) {
 
 std::vector<std::byte> encode(const RankReport& x) {
   Writer w;
-  w.put(x.rank).put_string(x.host).put(x.pid).put(x.threads).put(x.units).put(x.combos);
+  w.put(x.rank).put_string(x.host).put(x.pid).put(x.threads).put_string(x.isa);
+  w.put(x.units).put(x.combos);
   w.put(x.busy_s).put(x.idle_s).put(x.series_built).put(x.series_requested);
   w.put<std::uint64_t>(x.devices.size());
   for (const std::string& d : x.devices) w.put_string(d);
@@ -301,6 +302,7 @@ RankReport decode_report(const std::vector<std::byte>& bytes) {
   x.host = r.get_string();
   x.pid = r.get<std::int64_t>();
   x.threads = r.get<std::uint64_t>();
+  x.isa = r.get_string();
   x.units = r.get<std::uint64_t>();
   x.combos = r.get<std::uint64_t>();
   x.busy_s = r.get<double>();
@@ -329,13 +331,14 @@ std::string this_host() {
 }
 
 // What this rank did, for its line of the accounting (rank 0 adds the dispatcher's figures).
-RankReport this_rank_report(int rank, unsigned threads, const ComputeReport& cr,
+RankReport this_rank_report(int rank, unsigned threads, Isa isa, const ComputeReport& cr,
                             IndicatorBank& bank) {
   RankReport me;
   me.rank = rank;
   me.host = this_host();
   me.pid = static_cast<std::int64_t>(getpid());
   me.threads = threads;
+  me.isa = isa_name(isa);
   me.units = cr.units;
   me.combos = cr.combos;
   me.busy_s = cr.busy_s;
@@ -604,7 +607,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   ComputeReport cr;
   if (compute) cr = compute->join();
   out.device_attributes = cr.device_attributes;
-  reports[0] = this_rank_report(0, o.threads, cr, bank);
+  reports[0] = this_rank_report(0, o.threads, o.isa, cr, bank);
   for (int r = 0; r < n; ++r) {
     RankReport& x = reports[static_cast<std::size_t>(r)];
     x.rank = r;
@@ -724,7 +727,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
     }
   }
 
-  const RankReport me = this_rank_report(t.rank(), mine.threads, compute.join(), bank);
+  const RankReport me = this_rank_report(t.rank(), mine.threads, o.isa, compute.join(), bank);
   t.send(0, Tag::Bye, encode(me));
   // Wait for rank 0's release, so that no message to this rank is left unreceived at the end
   // (a Stop may cross the Bye).

@@ -29,7 +29,7 @@ namespace threadx::dist {
 struct ClusterSweepOptions {
   unsigned threads = 1;            // this rank's compute threads (rank 0: 0 = dispatch only)
   std::uint64_t unit_size = 4096;  // ids per work unit at most
-  LaneMode mode = LaneMode::Simd;
+  Isa isa = best_isa();
   std::vector<gpu::Device> devices;  // resolved (gpu::resolve_devices); empty: the CPU
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;
@@ -46,6 +46,7 @@ struct RankReport {
   std::string host;
   std::int64_t pid = 0;
   std::uint64_t threads = 0;
+  std::string isa;  // the CPU lane path this rank ran (engine/isa.hpp)
   std::uint64_t units = 0, combos = 0;
   double busy_s = 0;  // compute time summed over threads
   double idle_s = 0;  // time threads waited for a unit, summed over threads

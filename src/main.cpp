@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   s->add_option("--progress-interval", sweep.progress_interval_s, "seconds between progress lines")
       ->capture_default_str();
-  s->add_option("--lanes", sweep.lanes, "simd (fast) or scalar (reference path)")
+  s->add_option("--isa", sweep.isa,
+                "CPU lane path: auto (the fastest this CPU runs), avx512, avx2, sse2, or scalar "
+                "(one combination at a time, the reference); every path gives the same results")
       ->capture_default_str();
   s->add_option("--rank-timeout", sweep.rank_timeout_s,
                 "MPI: seconds a rank may stay silent while holding units (at least 10x the "
@@ -108,8 +110,7 @@ int main(int argc, char** argv) {
   b->add_option("--unit-size", bench.unit_size, "max combinations per work unit")
       ->capture_default_str();
   b->add_option("--repeat", bench.repeat, "runs; the fastest is reported")->capture_default_str();
-  b->add_option("--lanes", bench.lanes, "simd or scalar")
-      ->check(CLI::IsMember({"simd", "scalar"}))
+  b->add_option("--isa", bench.isa, "CPU lane path: auto, avx512, avx2, sse2 or scalar")
       ->capture_default_str();
   b->add_option("--label", bench.label, "name printed in the result line");
 

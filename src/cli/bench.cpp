@@ -48,7 +48,7 @@ int run_bench(const BenchOptions& o) {
       o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   CpuSweepOptions run;
   run.threads = threads;
-  run.mode = o.lanes == "scalar" ? LaneMode::Scalar : LaneMode::Simd;
+  run.isa = parse_isa(o.isa);
   double best = 1e300;
   IndicatorBank::Stats series{};
   for (unsigned r = 0; r < o.repeat; ++r) {
@@ -64,11 +64,11 @@ int run_bench(const BenchOptions& o) {
   getrusage(RUSAGE_SELF, &usage);
   std::cout << fmt::format(
       "{:<27} {:>9} combos x {:>6} bars {:>7.3f} s {:>9.0f} combos/s {:>9.3e} bar-steps/s "
-      "({:.3e}/core) peak RSS {} MB, {} series ({} band, {} ATR, {} EMA) ({} threads, {} lanes, "
+      "({:.3e}/core) peak RSS {} MB, {} series ({} band, {} ATR, {} EMA) ({} threads, {}, "
       "best of {})\n",
       o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s,
       steps_s / threads, usage.ru_maxrss / 1024, series.built, series.band_built, series.atr_built,
-      series.ema_built, threads, o.lanes, o.repeat);
+      series.ema_built, threads, isa_label(run.isa), o.repeat);
   return 0;
 }
 

@@ -29,7 +29,7 @@ struct SweepOptions {
   std::uint64_t unit_size = 4096;
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;
-  std::string lanes = "simd";    // simd | scalar
+  std::string isa = "auto";      // auto | avx512 | avx2 | sse2 | scalar (engine/isa.hpp)
   std::string devices = "auto";  // "cpu,cuda:0,...", or auto: the CPU and every visible GPU
   double rank_timeout_s = 120;   // MPI: a rank silent this long while holding units is lost
   std::string command_line;
@@ -54,7 +54,7 @@ struct BenchOptions {
   unsigned threads = 0;
   std::uint64_t unit_size = 4096;
   unsigned repeat = 1;
-  std::string lanes = "simd";
+  std::string isa = "auto";
   std::string label;
 };
 int run_bench(const BenchOptions& options);

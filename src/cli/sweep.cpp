@@ -27,7 +27,6 @@
 #include "mpi_transport.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
-#include "strategy/lanes.hpp"
 
 namespace threadx {
 namespace {
@@ -49,8 +48,6 @@ void validate(const SweepOptions& o) {
   if (o.grid.empty()) throw InputError("--grid: a grid file is required");
   if (o.out.empty()) throw InputError("--out: an output file is required");
   if (o.unit_size == 0) throw InputError("--unit-size: must be >= 1");
-  if (o.lanes != "simd" && o.lanes != "scalar")
-    throw InputError("--lanes '" + o.lanes + "': expected simd or scalar");
   if (!(o.flush_interval_s > 0)) throw InputError("--flush-interval: must be > 0 seconds");
   if (!(o.progress_interval_s > 0)) throw InputError("--progress-interval: must be > 0 seconds");
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
@@ -140,9 +137,11 @@ struct Inputs {
   std::optional<Grid> grid;
   std::optional<BarSeries> bars;
   LoadReport load_report;
+  Isa isa = Isa::Scalar;  // this rank's CPU lane path (ranks may run on different CPUs)
 };
 Inputs load_inputs(const SweepOptions& o) {
   Inputs in;
+  in.isa = parse_isa(o.isa);
   in.grid = parse_grid_file(o.grid);
   LoadOptions load_options;
   if (!o.timeframe.empty()) load_options.timeframe_ms = parse_timeframe(o.timeframe);
@@ -154,9 +153,10 @@ Inputs load_inputs(const SweepOptions& o) {
 std::vector<Attribute> rank_accounting(const dist::ClusterReport& r) {
   std::vector<std::int64_t> threads, units, combos, built, requested, hits, groups, steals;
   std::vector<double> busy, idle;
-  std::string hosts;
+  std::string hosts, isas;
   for (const dist::RankReport& x : r.ranks) {
     hosts += (hosts.empty() ? "" : ",") + x.host;
+    isas += (isas.empty() ? "" : ",") + x.isa;
     threads.push_back(static_cast<std::int64_t>(x.threads));
     units.push_back(static_cast<std::int64_t>(x.units));
     combos.push_back(static_cast<std::int64_t>(x.combos));
@@ -168,11 +168,17 @@ std::vector<Attribute> rank_accounting(const dist::ClusterReport& r) {
     groups.push_back(static_cast<std::int64_t>(x.groups));
     steals.push_back(static_cast<std::int64_t>(x.steals));
   }
-  return {{"rank_hosts", hosts},        {"rank_threads", threads},
-          {"rank_units", units},        {"rank_combinations", combos},
-          {"rank_busy_seconds", busy},  {"rank_idle_seconds", idle},
-          {"rank_series_built", built}, {"rank_series_requested", requested},
-          {"rank_affinity_hits", hits}, {"rank_groups", groups},
+  return {{"rank_hosts", hosts},
+          {"rank_isa", isas},
+          {"rank_threads", threads},
+          {"rank_units", units},
+          {"rank_combinations", combos},
+          {"rank_busy_seconds", busy},
+          {"rank_idle_seconds", idle},
+          {"rank_series_built", built},
+          {"rank_series_requested", requested},
+          {"rank_affinity_hits", hits},
+          {"rank_groups", groups},
           {"rank_steals", steals}};
 }
 
@@ -209,7 +215,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   IndicatorBank bank(*in->bars);
   dist::ClusterSweepOptions run;
   run.threads = threads;
-  run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
+  run.isa = in->isa;
   run.devices = choose_devices(o);
   install_stop_signals();
   run.stop = &stop_flag();
@@ -305,10 +311,9 @@ int run_sweep(const SweepOptions& o) {
     prov.program_version = THREADX_VERSION;
     prov.command_line = o.command_line;
     prov.ranks = t.size();
-    prov.devices = fmt::format(
-        "{} rank(s), {} CPU thread(s), {}; rank 0: {}", t.size(), all_threads,
-        o.lanes == "simd" ? fmt::format("simd{}", bb_atr::kLanes) : std::string("scalar"),
-        device_names(devices));
+    prov.devices = fmt::format("{} rank(s), {} CPU thread(s); rank 0: {}", t.size(), all_threads,
+                               device_names(devices));
+    prov.isa = isa_label(in->isa);
     prov.start_time = start_time;
     prov.timeframe = o.timeframe;
     if (!o.resume) check_room(partial, grid);
@@ -331,8 +336,8 @@ int run_sweep(const SweepOptions& o) {
                  thousands(already), thousands(grid.size()), thousands(grid.size() - already));
   spdlog::info(
       "running on {} rank(s), {} CPU thread(s) in all ({} on rank 0), units of <= {} "
-      "combinations, {} lanes",
-      t.size(), all_threads, threads, thousands(o.unit_size), o.lanes);
+      "combinations, CPU path {}",
+      t.size(), all_threads, threads, thousands(o.unit_size), isa_label(in->isa));
 
   IndicatorBank bank(bars);
   dist::ClusterSweepOptions run;
@@ -341,7 +346,7 @@ int run_sweep(const SweepOptions& o) {
   run.flush_interval_s = o.flush_interval_s;
   run.progress_interval_s = o.progress_interval_s;
   run.rank_timeout_s = o.rank_timeout_s;
-  run.mode = o.lanes == "simd" ? LaneMode::Simd : LaneMode::Scalar;
+  run.isa = in->isa;
   run.devices = devices;
   install_stop_signals();
   run.stop = &stop_flag();

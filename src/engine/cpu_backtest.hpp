@@ -2,6 +2,7 @@
 // the whole bar series, metrics written in id order.
 #pragma once
 
+#include "engine/isa.hpp"
 #include "engine/plan.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
@@ -9,13 +10,11 @@
 
 namespace threadx {
 
-enum class LaneMode {
-  Simd,   // kLanes combinations per vector, bars in the outer loop (the fast path)
-  Scalar  // one combination at a time through bb_atr::run_one (the reference path, as on GPU)
-};
-
-// out must hold unit.size() rows.
+// out must hold unit.size() rows. isa: the lane path (a supported one: see isa.hpp); every path
+// gives the same bits. Isa::Scalar runs one combination at a time through bb_atr::run_one (the
+// reference path, as on the GPU); the others run isa_lanes(isa) combinations per vector, bars in
+// the outer loop.
 void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
-                  LaneMode mode = LaneMode::Simd);
+                  Isa isa = best_isa());
 
 }  // namespace threadx

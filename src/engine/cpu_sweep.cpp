@@ -65,7 +65,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         if (!unit) break;
         const auto t0 = Clock::now();
         Finished f{*unit, std::vector<Metrics>(unit->size())};
-        run_unit_cpu(grid, bank, f.unit, f.rows.data(), options.mode);
+        run_unit_cpu(grid, bank, f.unit, f.rows.data(), options.isa);
         report.thread_busy_s[t] += seconds_since(t0);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < queue_cap || abort.load(); });

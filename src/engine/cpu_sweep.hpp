@@ -67,7 +67,7 @@ struct CpuSweepOptions {
   double progress_interval_s = 2.0;
   std::function<void(const SweepProgress&)> on_progress;  // called on the consumer thread
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal) to stop after units in flight
-  LaneMode mode = LaneMode::Simd;
+  Isa isa = best_isa();
 };
 
 struct CpuSweepReport {

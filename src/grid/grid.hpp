@@ -36,7 +36,7 @@ struct Grid {
   // Value indices of every parameter (indexed by ParamId) for a combination id.
   [[nodiscard]] std::array<std::uint32_t, kParamCount> indices_of(ComboId id) const;
   // Steps idx from id to id + 1 (an odometer over kIdOrder): indices_of for a run of ids without
-  // a division per parameter per id. idx must hold the indices of an id below size() - 1.
+  // a division per parameter per id. From the last id, idx wraps to the indices of id 0.
   void advance(std::array<std::uint32_t, kParamCount>& idx) const;
   // Inverse of indices_of.
   [[nodiscard]] ComboId id_of(const std::array<std::uint32_t, kParamCount>& idx) const;

@@ -202,6 +202,7 @@ void write_run_attrs(hid_t file, const std::string& path, const Provenance& prov
   write_attr(file, path, "command_line", prov.command_line);
   write_attr(file, path, "ranks", prov.ranks);
   write_attr(file, path, "devices", prov.devices);
+  write_attr(file, path, "isa", prov.isa);
   write_attr(file, path, "start_time", prov.start_time);
   write_attr(file, path, "end_time", std::string());
   write_attr(file, path, "complete", std::int64_t{0});

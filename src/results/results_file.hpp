@@ -64,6 +64,7 @@ struct Provenance {
   std::string command_line;
   std::int64_t ranks = 1;
   std::string devices;     // e.g. "cpu:2"
+  std::string isa;         // rank 0's CPU lane path, e.g. "avx2 (4 lanes)" (engine/isa.hpp)
   std::string start_time;  // ISO 8601 UTC
   std::string timeframe;   // "" when not resampled
 };

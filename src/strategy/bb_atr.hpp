@@ -341,8 +341,9 @@ THREADX_HD inline bool entry_candidate(const SeriesView& s, std::int64_t i, doub
 // its equity (E = cash = the previous E, see observe), and the final exit of a flat lane changes
 // nothing either, so skipping it leaves every state bit for bit as the full loop would.
 template <class V>
-THREADX_HD inline void run_bars(State<V>& st, const LaneParams<V>& p, const SeriesView& s,
-                                const std::int32_t* cand, const std::int32_t* cand_end) {
+THREADX_HD THREADX_FORCEINLINE void run_bars(State<V>& st, const LaneParams<V>& p,
+                                             const SeriesView& s, const std::int32_t* cand,
+                                             const std::int32_t* cand_end) {
   const bool trend = s.ema != nullptr;
   const std::int64_t n = s.n_bars;
   std::int64_t i = first_bar(s);

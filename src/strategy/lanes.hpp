@@ -1,14 +1,15 @@
 // Lane operations used by the bb_atr kernel: select, min, max and uniform-mask "and", for one
 // combination (double, bool masks: CPU reference and CUDA threads) and, on the host, for SIMD
 // vectors of kLanes combinations (GCC/Clang vector extensions, mapped to AVX-512, AVX2 or SSE2).
-// They must be declared before the kernel templates so that the templates find them.
+// They must be declared before the kernel templates so that the templates find them (vector
+// types have no namespace for argument-dependent lookup).
 #pragma once
 
 #include <cstddef>
 
 #include "common/hd.hpp"
 
-#if !defined(__CUDACC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(THREADX_LANES) && !defined(__CUDACC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
 #endif
 
@@ -33,40 +34,39 @@ THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
   return m && uniform;
 }
 
-#if !defined(__CUDACC__)
-// One native vector register of doubles (a wider GCC vector would be split into several, and
-// passing it would change the ABI).
-#if defined(__AVX512F__)
-inline constexpr std::size_t kLanes = 8;
-#elif defined(__AVX__)
-inline constexpr std::size_t kLanes = 4;
-#else
-inline constexpr std::size_t kLanes = 2;
-#endif
+#if defined(THREADX_LANES) && !defined(__CUDACC__)
+// The vector of one instruction-set path: THREADX_LANES doubles in one native register (a wider
+// GCC vector would be split into several). Defined only in the per-path kernel objects
+// (engine/lanes/lane_kernel.cpp); everything here is inlined into them.
+inline constexpr std::size_t kLanes = THREADX_LANES;
+static_assert(kLanes == 2 || kLanes == 4 || kLanes == 8, "THREADX_LANES must be 2, 4 or 8");
 using VecD = double __attribute__((vector_size(kLanes * sizeof(double))));
 using VecM = long __attribute__((vector_size(kLanes * sizeof(double))));
 
-inline VecD select(VecM m, VecD a, VecD b) {
+THREADX_FORCEINLINE VecD select(VecM m, VecD a, VecD b) {
   return m ? a : b;
 }
-inline VecD lane_min(VecD a, VecD b) {
+THREADX_FORCEINLINE VecD lane_min(VecD a, VecD b) {
   return b < a ? b : a;
 }
-inline VecD lane_max(VecD a, VecD b) {
+THREADX_FORCEINLINE VecD lane_max(VecD a, VecD b) {
   return a < b ? b : a;
 }
-inline bool any(VecM m) {
-#if defined(__AVX512F__) && defined(__x86_64__)
+// Mask lanes are all ones (true) or all zeros (false).
+THREADX_FORCEINLINE bool any(VecM m) {
+#if THREADX_LANES == 8 && defined(__AVX512F__)
   return _mm512_test_epi64_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0;
-#elif defined(__AVX__) && defined(__x86_64__)
+#elif THREADX_LANES == 4 && defined(__AVX__)
   return _mm256_testz_si256(reinterpret_cast<__m256i>(m), reinterpret_cast<__m256i>(m)) == 0;
+#elif THREADX_LANES == 2 && defined(__SSE2__)
+  return _mm_movemask_pd(reinterpret_cast<__m128d>(m)) != 0;
 #else
   long acc = 0;
   for (std::size_t j = 0; j < kLanes; ++j) acc |= m[j];
   return acc != 0;
 #endif
 }
-inline VecM mask_and(VecM m, bool uniform) {
+THREADX_FORCEINLINE VecM mask_and(VecM m, bool uniform) {
   return uniform ? m : VecM{};
 }
 #endif

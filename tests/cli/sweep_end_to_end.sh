@@ -47,7 +47,7 @@ cp "$src/tests/grids/mid_34560.toml" "$work/mid.toml"
 "$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \
   --out "$work/full.h5" --unit-size 500 2> "$work/full.log" || { cat "$work/full.log"; fail "full run"; }
 "$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \
-  --out "$work/cut.h5" --unit-size 64 --threads 1 --lanes scalar --flush-interval 0.05 \
+  --out "$work/cut.h5" --unit-size 64 --threads 1 --isa scalar --flush-interval 0.05 \
   2> "$work/cut.log" &
 pid=$!
 sleep 1.5

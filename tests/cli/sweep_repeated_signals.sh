@@ -23,7 +23,7 @@ TOML
 
 start_sweep() {  # start_sweep NAME: a slow sweep in the background, pid in $pid, once it runs units
   "$bin" sweep --data "$data" --grid "$work/g.toml" --out "$work/$1.h5" --threads 1 \
-    --lanes scalar 2> "$work/$1.log" &
+    --isa scalar 2> "$work/$1.log" &
   pid=$!
   for _ in $(seq 600); do
     grep -q "running on 1 rank" "$work/$1.log" && return 0

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -83,7 +84,7 @@ void check_against_reference(const Grid& g, const BarSeries& bars,
   for (ComboId id : ids) {
     const StrategyParams p = g.params_of(id);
     Metrics got{};
-    run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &got, LaneMode::Scalar);
+    run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &got, Isa::Scalar);
     const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
                                                    p.atr_period, p.trend_period);
     const auto ref = testing::reference_backtest(bars.close, ind, p, bars.bars_per_year());
@@ -136,23 +137,42 @@ TEST(EngineVsReference, LongHistoryOnRealBars) {
   check_against_reference(g, bars, ids);
 }
 
+// Every lane path this binary and CPU can run (sse2 at least; avx2 and avx512 where the CPU has
+// them): each must give the scalar path's bits.
+std::vector<Isa> lane_paths() {
+  std::vector<Isa> out;
+  for (Isa isa : supported_isas())
+    if (isa != Isa::Scalar) out.push_back(isa);
+  return out;
+}
+
+TEST(SimdLanes, EveryPathThisCpuRunsIsTested) {
+  const std::vector<Isa> paths = lane_paths();
+  ASSERT_FALSE(paths.empty());
+  EXPECT_EQ(paths.back(), Isa::Baseline);
+  std::cout << "lane paths tested against scalar:";
+  for (Isa isa : paths) std::cout << ' ' << isa_name(isa);
+  std::cout << '\n';
+}
+
 TEST(SimdLanes, BitIdenticalToScalarPath) {
   const BarSeries bars = load_bars({testing::btc_960()});
   IndicatorBank bank(bars);
-  for (const Grid& g : {grid_2p9m(), mixed_grid()}) {
-    // Whole groups, and a unit with a ragged tail (size not a multiple of the lane count).
-    std::vector<WorkUnit> units;
-    for (ComboId group : {ComboId{0}, g.group_count() / 2, g.group_count() - 1})
-      units.push_back({group * g.group_size(), (group + 1) * g.group_size(), group});
-    units.push_back({3, std::min<ComboId>(g.group_size(), 3 + 13), 0});
-    for (const WorkUnit& u : units) {
-      std::vector<Metrics> simd(u.size()), scalar(u.size());
-      run_unit_cpu(g, bank, u, simd.data(), LaneMode::Simd);
-      run_unit_cpu(g, bank, u, scalar.data(), LaneMode::Scalar);
-      for (std::size_t k = 0; k < u.size(); ++k)
-        ASSERT_TRUE(same_bits(simd[k], scalar[k])) << "id " << u.begin + k;
+  for (Isa isa : lane_paths())
+    for (const Grid& g : {grid_2p9m(), mixed_grid()}) {
+      // Whole groups, and a unit with a ragged tail (size not a multiple of the lane count).
+      std::vector<WorkUnit> units;
+      for (ComboId group : {ComboId{0}, g.group_count() / 2, g.group_count() - 1})
+        units.push_back({group * g.group_size(), (group + 1) * g.group_size(), group});
+      units.push_back({3, std::min<ComboId>(g.group_size(), 3 + 13), 0});
+      for (const WorkUnit& u : units) {
+        std::vector<Metrics> simd(u.size()), scalar(u.size());
+        run_unit_cpu(g, bank, u, simd.data(), isa);
+        run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);
+        for (std::size_t k = 0; k < u.size(); ++k)
+          ASSERT_TRUE(same_bits(simd[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
+      }
     }
-  }
 }
 
 // Lanes of one SIMD block with different band widths k: the block may skip only bars where no
@@ -170,18 +190,19 @@ trend_period = [0, 40]
                                  "mixed_k.toml");
   ASSERT_EQ(g.group_size(), 5u);
   std::int64_t trades = 0;
-  for (ComboId group = 0; group < g.group_count(); ++group) {
-    const WorkUnit u{group * g.group_size(), (group + 1) * g.group_size(), group};
-    // Every block of this unit holds several k values: each id is its own bb_std.
-    ASSERT_NE(g.params_of(u.begin).bb_std, g.params_of(u.begin + 1).bb_std);
-    std::vector<Metrics> simd(u.size()), scalar(u.size());
-    run_unit_cpu(g, bank, u, simd.data(), LaneMode::Simd);
-    run_unit_cpu(g, bank, u, scalar.data(), LaneMode::Scalar);
-    for (std::size_t k = 0; k < u.size(); ++k) {
-      ASSERT_TRUE(same_bits(simd[k], scalar[k])) << "id " << u.begin + k;
-      trades += scalar[k].trades;
+  for (Isa isa : lane_paths())
+    for (ComboId group = 0; group < g.group_count(); ++group) {
+      const WorkUnit u{group * g.group_size(), (group + 1) * g.group_size(), group};
+      // Every block of this unit holds several k values: each id is its own bb_std.
+      ASSERT_NE(g.params_of(u.begin).bb_std, g.params_of(u.begin + 1).bb_std);
+      std::vector<Metrics> simd(u.size()), scalar(u.size());
+      run_unit_cpu(g, bank, u, simd.data(), isa);
+      run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);
+      for (std::size_t k = 0; k < u.size(); ++k) {
+        ASSERT_TRUE(same_bits(simd[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
+        trades += scalar[k].trades;
+      }
     }
-  }
   EXPECT_GT(trades, 0) << "the comparison should cover trades";
 }
 
@@ -193,11 +214,15 @@ TEST(SimdLanes, LongHistoryBitIdenticalToScalarPath) {
   for (ComboId group : {ComboId{0}, ComboId{777}, g.group_count() - 1}) {
     // Part of the group: every bb_std and atr_multiplier value would take too long in a test.
     const WorkUnit u{group * g.group_size() + 1, group * g.group_size() + 1 + 70, group};
-    std::vector<Metrics> simd(u.size()), scalar(u.size());
-    run_unit_cpu(g, bank, u, simd.data(), LaneMode::Simd);
-    run_unit_cpu(g, bank, u, scalar.data(), LaneMode::Scalar);
+    std::vector<Metrics> scalar(u.size());
+    run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);
+    for (Isa isa : lane_paths()) {
+      std::vector<Metrics> simd(u.size());
+      run_unit_cpu(g, bank, u, simd.data(), isa);
+      for (std::size_t k = 0; k < u.size(); ++k)
+        ASSERT_TRUE(same_bits(simd[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
+    }
     for (std::size_t k = 0; k < u.size(); ++k) {
-      ASSERT_TRUE(same_bits(simd[k], scalar[k])) << "id " << u.begin + k;
       EXPECT_GT(scalar[k].trades, 10) << "id " << u.begin + k;
     }
   }

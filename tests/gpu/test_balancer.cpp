@@ -131,11 +131,11 @@ TEST(Balancer, SharesWorkInProportionToSpeedAndFinishesTogether) {
 
 TEST(Balancer, CpuDeviceAndBatchDeviceGiveTheOneDeviceRows) {
   Workload w;
-  for (LaneMode mode : {LaneMode::Simd, LaneMode::Scalar}) {
+  for (Isa isa : {best_isa(), Isa::Scalar}) {
     RowSink sink(w.n, w.grid.group_size());
     UnitListSource source(w.units);
     std::vector<BalancedDevice> devices;
-    devices.push_back(BalancedDevice::cpu(2, mode));
+    devices.push_back(BalancedDevice::cpu(2, isa));
     devices.push_back(simulated("sim", 100));
     const BalancerReport r =
         run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());

@@ -69,7 +69,7 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
       make_cuda_runner(0)->run(g, bank, pieces, gpu.data());
       std::size_t at = 0;
       for (const WorkUnit& p : pieces) {
-        run_unit_cpu(g, bank, p, cpu.data() + at, LaneMode::Scalar);
+        run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar);
         at += p.size();
       }
       expect_rows_equal(gpu, cpu, pieces[0].begin);
@@ -90,7 +90,7 @@ TEST(CudaParity, BalancedSweepOverCpuAndGpusEqualsOneDevice) {
   gpu_testing::RowSink sink(n, g.group_size());
   UnitListSource source(units);
   const BalancerReport r =
-      run_devices(g, bank, source, sink, make_balanced_devices({}, 0, LaneMode::Simd), {});
+      run_devices(g, bank, source, sink, make_balanced_devices({}, 0, best_isa()), {});
   for (const std::string& line : device_summary_lines(r)) std::printf("  %s\n", line.c_str());
   std::vector<Metrics> got(sink.rows.begin(), sink.rows.begin() + static_cast<std::ptrdiff_t>(n));
   for (ComboId id = 0; id < n; ++id) ASSERT_EQ(sink.writes[id], 1) << id;

@@ -97,7 +97,7 @@ TEST(CudaProbe, MatchesTheBuildAndNeverCrashesWithoutAGpu) {
     // be made (an error, not a crash).
     EXPECT_NE(describe_devices(p, 2).find("no CUDA device"), std::string::npos);
     const std::vector<BalancedDevice> d =
-        make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, LaneMode::Simd);
+        make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, best_isa());
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].name, "cpu");
     EXPECT_EQ(d[0].cpu_threads, 2u);
@@ -141,7 +141,7 @@ TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOnRealBars) {
     std::size_t at = 0;
     for (const WorkUnit& p : pieces) {
       std::vector<Metrics> want(p.size());
-      run_unit_cpu(g, bank, p, want.data(), LaneMode::Scalar);
+      run_unit_cpu(g, bank, p, want.data(), Isa::Scalar);
       for (std::size_t k = 0; k < p.size(); ++k)
         ASSERT_TRUE(same_bits(got[at + k], want[k])) << "id " << p.begin + k;
       at += p.size();
