@@ -3,19 +3,26 @@
 # wall time, combinations/s, bar-steps/s per core (one bar of one combination = one bar-step) and
 # peak RSS. Backtests only (`threadx bench`, nothing written, best of --repeat), then whole
 # `threadx sweep` runs as a user sees them (load, sweep, HDF5 file).
-#   bash scripts/bench.sh [--threads N] [--repeat R] [--full]
+#   bash scripts/bench.sh [--threads N] [--repeat R] [--full] [--isa] [--native]
 # --full adds the whole reference_2p9m sweep on the 49,632-bar file (about 20 s on 2 AVX2 cores).
+# --isa prints every SIMD path this CPU runs (threadx bench --isa X) on both files.
+# --native also builds build-native/ with -march=native (THREADX_NATIVE=ON) and compares its
+# auto path with the portable binary's, run for run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc)
 repeat=3
 full=0
+isa=0
+native=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
     --repeat) repeat="$2"; shift 2 ;;
     --full) full=1; shift ;;
-    *) echo "bench.sh: unknown option $1 (--threads N, --repeat R, --full)" >&2; exit 2 ;;
+    --isa) isa=1; shift ;;
+    --native) native=1; shift ;;
+    *) echo "bench.sh: unknown option $1 (--threads N, --repeat R, --full, --isa, --native)" >&2; exit 2 ;;
   esac
 done
 [ -x build/threadx ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build -j "$(nproc)"; }
@@ -24,8 +31,7 @@ short=data/BTCUSDT_15m_2024-12-01_2024-12-10.csv
 long=data/BTCUSDT_15m_2023-10_2025-02.csv
 grid=data/grids/reference_2p9m.toml
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')," \
-  "SIMD: $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || (grep -qw avx2 /proc/cpuinfo && echo AVX2 || echo SSE2)), $(uname -sr)," \
+echo "machine: $(nproc) cores, $($bin devices | sed -n 's/^cpu *//p'), $(uname -sr)," \
   "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "threadx $($bin --version | cut -d' ' -f2), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 
@@ -37,9 +43,49 @@ $bin bench --data "$short" --grid "$grid" --repeat "$repeat" --threads "$threads
 $bin bench --data "$long" --grid "$grid" --first 100000 --repeat "$repeat" --threads "$threads" \
   --label "2p9m first 100k / 49,632"
 
+out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
+
+# Every SIMD path of this CPU, on the short file (all 2.9M) and the long one (the first 200k).
+paths="$($bin devices | sed -n 's/^cpu .*SIMD paths: //p' | tr -d ',' | sed 's/ (auto)//')"
+if [ "$isa" = 1 ]; then
+  echo "-- SIMD paths (threadx bench --isa PATH, best of $repeat)"
+  for p in $paths; do
+    $bin bench --data "$short" --grid "$grid" --repeat "$repeat" --threads "$threads" --isa "$p" \
+      --label "isa $p / 960 bars"
+  done
+  for p in $paths; do
+    n=200000; [ "$p" = scalar ] && n=20000  # scalar steps every bar: 10x fewer keeps it short
+    $bin bench --data "$long" --grid "$grid" --first "$n" --repeat "$repeat" \
+      --threads "$threads" --isa "$p" --label "isa $p / 49,632 ($((n / 1000))k)"
+  done
+fi
+
+# The portable binary against one built for this CPU (-march=native), alternating runs so that a
+# drift in the machine's speed hits both alike; the ratio of the medians of 5 pairs.
+if [ "$native" = 1 ]; then
+  cmake -S . -B build-native -DCMAKE_BUILD_TYPE=Release -DTHREADX_NATIVE=ON \
+    -DTHREADX_BUILD_TESTS=OFF -DTHREADX_CUDA=OFF > /dev/null
+  cmake --build build-native -j "$(nproc)" --target threadx > /dev/null
+  echo "-- portable (auto = $(echo "$paths" | cut -d' ' -f1)) vs -march=native, 5 alternating pairs"
+  median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  for workload in "$short:0:960 bars" "$long:200000:49,632 (200k)"; do
+    d="${workload%%:*}"; rest="${workload#*:}"; first="${rest%%:*}"; label="${rest#*:}"
+    : > "$out/pairs"
+    for _ in 1 2 3 4 5; do
+      for b in build build-native; do
+        "$b/threadx" bench --data "$d" --grid "$grid" --first "$first" --threads "$threads" \
+          | awk '{for (i = 1; i <= NF; i++) if ($i == "s") {printf "%s ", $(i - 1); exit}}'
+      done >> "$out/pairs"
+      echo >> "$out/pairs"
+    done
+    printf '%-27s portable %.3f s, native %.3f s (medians); portable/native %.3f (median of 5 pairs)\n' \
+      "$label" "$(cut -d' ' -f1 "$out/pairs" | median)" "$(cut -d' ' -f2 "$out/pairs" | median)" \
+      "$(awk '{print $1 / $2}' "$out/pairs" | median)"
+  done
+fi
+
 # Whole runs: wall time from the shell, peak RSS of the process (VmHWM: resident memory, not the
 # output file's page cache), read from /proc while it runs (no GNU time needed).
-out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 whole() {  # label data bars
   local label="$1" data="$2" bars="$3" combos=2903040 start end pid hwm=0 kb ms
   start=$(date +%s%N)

@@ -24,7 +24,8 @@ done
 PACKAGES=(
   build-essential cmake pkg-config git
   libopenmpi-dev openmpi-bin            # MPI (mpi/ adapter)
-  libhdf5-openmpi-dev hdf5-tools        # parallel HDF5 results files, h5dump/h5diff
+  libhdf5-openmpi-dev hdf5-tools        # HDF5 results files (the MPI build), h5dump/h5diff
+  libhdf5-dev                           # the serial HDF5 build too (CI builds against it)
   libcli11-dev libspdlog-dev libfmt-dev libtoml11-dev
   libgtest-dev
   slurm-wlm munge                       # local SLURM cluster for the job-template tests
