@@ -12,8 +12,9 @@
 #       makes it 30 s). Asserted: detection and the end of the whole job within that limit + 30 s;
 #       (a) within 30 s.
 # Each time --resume on nodes 1 and 2 gives a file bit-identical (/results, /done) to a
-# single-process run. The workload uses the scalar lanes (same rows, ~10x slower) and small units
-# so that the sweep lasts long enough to be interrupted and a unit takes well under the timeout.
+# single-process run. The workload uses the scalar path, --isa scalar (same rows, ~10x slower),
+# and small units so that the sweep lasts long enough to be interrupted and a unit takes well
+# under the timeout.
 # usage: node_loss.sh THREADX SOURCE_DIR [MPIRUN]
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
@@ -27,7 +28,7 @@ reference_run cluster_29160.toml
 cluster_up
 all="$(hostfile 1 2 3)"
 two="$(hostfile 1 2)"
-sweep=("$bin" sweep --data "$long" --grid grid.toml --threads 1 --unit-size 24 --lanes scalar
+sweep=("$bin" sweep --data "$long" --grid grid.toml --threads 1 --unit-size 24 --isa scalar
   --progress-interval 0.5 --flush-interval 0.2)
 
 rank_pid_on() {  # rank_pid_on K RANK -> pid of that MPI rank among node K's processes

@@ -72,7 +72,7 @@ note "ok: 3 ranks on $hosts; /results and /done equal the single-process run"
 
 # ---- node 3 lost mid-sweep ----
 jid="$(sbatch --parsable -N 3 --ntasks-per-node=1 --overcommit --no-requeue -o "loss-%j.out" \
-  "$src/slurm/multi_node.sbatch" "$long" grid.toml loss.h5 --lanes scalar --unit-size 24 \
+  "$src/slurm/multi_node.sbatch" "$long" grid.toml loss.h5 --isa scalar --unit-size 24 \
   --progress-interval 0.5 --flush-interval 0.2)"
 deadline=$(($(date +%s) + 120))
 while :; do
@@ -101,7 +101,7 @@ note "loss.h5.partial kept: $("$bin" info loss.h5.partial | sed -n 's/^rows: //p
 
 t0="$(date +%s.%N)"
 jid="$(sbatch --parsable -N 2 -w thxtest-node1,thxtest-node2 --ntasks-per-node=1 --overcommit \
-  -o "resume-%j.out" "$src/slurm/multi_node.sbatch" "$long" grid.toml loss.h5 --lanes scalar \
+  -o "resume-%j.out" "$src/slurm/multi_node.sbatch" "$long" grid.toml loss.h5 --isa scalar \
   --unit-size 24)"
 wait_job "$jid" 600
 [ "$(job_field "$jid" JobState)" = COMPLETED ] || fail "resume job $jid: $(job_field "$jid" JobState)"

@@ -9,9 +9,9 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-# 96,000 combinations on the scalar (reference) lanes: ~20 s over two tasks of one thread, long
-# enough to be stopped two seconds in (the SIMD lanes take under a second; the direct run uses
-# them: rows are bit-identical across lanes).
+# 96,000 combinations on the scalar (reference) path, --isa scalar: ~20 s over two tasks of one
+# thread, long enough to be stopped two seconds in (the SIMD paths take under a second; the direct
+# run uses them: rows are bit-identical across ISAs).
 cat > grid.toml <<'TOML'
 strategy = "bb_atr"
 [grid]
@@ -43,7 +43,7 @@ check_requeued() {
 }
 
 # ---- A: the pre-time-limit signal, requeued by the job itself ----
-jid="$(sbatch --parsable "${job_opts[@]}" -o a.out "$src/slurm/long_sweep.sbatch" "$data" grid.toml a.h5 --lanes scalar)"
+jid="$(sbatch --parsable "${job_opts[@]}" -o a.out "$src/slurm/long_sweep.sbatch" "$data" grid.toml a.h5 --isa scalar)"
 note "A: submitted long_sweep.sbatch as job $jid"
 wait_for_line a.out "progress " 120
 note "A: sweep running ($(grep -o 'progress [0-9,]*/[0-9,]*' a.out | tail -1)); scancel --signal=USR1 --batch $jid"
@@ -56,7 +56,7 @@ direct_wait
 check_requeued "$jid" a.out a.h5
 
 # ---- B: scontrol requeue (SIGTERM to all of the job) ----
-jid="$(sbatch --parsable "${job_opts[@]}" -o b.out "$src/slurm/long_sweep.sbatch" "$data" grid.toml b.h5 --lanes scalar)"
+jid="$(sbatch --parsable "${job_opts[@]}" -o b.out "$src/slurm/long_sweep.sbatch" "$data" grid.toml b.h5 --isa scalar)"
 note "B: submitted long_sweep.sbatch as job $jid"
 wait_for_line b.out "progress " 120
 note "B: sweep running ($(grep -o 'progress [0-9,]*/[0-9,]*' b.out | tail -1)); scontrol requeue $jid"

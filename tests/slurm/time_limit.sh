@@ -7,11 +7,11 @@
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
-# 230,400 combinations per task on the scalar (reference) lanes, one thread per task: about 110
-# CPU-seconds per task on a 2-core EPYC (Zen 3), so the first run is cut by the signal even when
-# it lands late (31 s in) on a machine 3x faster; half that workload left a machine 1.8x faster a
-# chance to finish first. The direct run uses the SIMD lanes: rows are bit-identical across lanes
-# (a contract of the engine).
+# 230,400 combinations per task on the scalar (reference) path, --isa scalar, one thread per
+# task: about 110 CPU-seconds per task on a 2-core EPYC (Zen 3), so the first run is cut by the
+# signal even when it lands late (31 s in) on a machine 3x faster; half that workload left a
+# machine 1.8x faster a chance to finish first. The direct run uses the SIMD path: rows are
+# bit-identical across ISAs (a contract of the engine).
 trend="$(awk -v n="$((10 * ntasks))" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? ", " : ""), 25 * i }')"
 cat > grid.toml <<TOML
 strategy = "bb_atr"
@@ -29,7 +29,7 @@ direct_start --data "$data" --grid grid.toml
 slurm_up
 export THREADX="$bin" THREADX_THREADS=1
 jid="$(sbatch --parsable "${job_opts[@]}" --time=1 --signal=B:USR1@59 -o tl.out \
-  "$src/slurm/long_sweep.sbatch" "$data" grid.toml tl.h5 --lanes scalar)"
+  "$src/slurm/long_sweep.sbatch" "$data" grid.toml tl.h5 --isa scalar)"
 note "submitted long_sweep.sbatch --time=1 --signal=B:USR1@59 as job $jid"
 wait_for_line tl.out "threadx-job $jid: SIGUSR1 received" 150
 note "SLURM signalled the job: $(grep -o 'SIGUSR1 received.*' tl.out | head -1)"
