@@ -15,9 +15,9 @@ inline constexpr int kMaxBlocks = 64;
 
 // One (combination, block) cell; the HDF5 compound {sum_r, sum_r2, equity: double; trades: int32}.
 struct BlockStats {
-  double sum_r = 0;   // sum of r[i] over the block, in increasing i, from +0
-  double sum_r2 = 0;  // sum of r[i]*r[i], same order
-  double equity = 0;  // E at the block's last bar (last block: the final equity)
+  double sum_r = 0;         // sum of r[i] over the block, in increasing i, from +0
+  double sum_r2 = 0;        // sum of r[i]*r[i], same order
+  double equity = 0;        // E at the block's last bar (last block: the final equity)
   std::int32_t trades = 0;  // trades whose exit bar lies in the block (the final exit: last block)
 };
 
@@ -36,6 +36,20 @@ inline std::vector<std::int64_t> block_start_bars(std::int64_t bars, int blocks)
     starts[static_cast<std::size_t>(b)] = 1 + (b * returns + blocks - 1) / blocks;
   return starts;
 }
+
+// Where the per-block statistics of a run of combinations go: `cells` holds one row of `blocks`
+// cells per combination. blocks == 0: none are recorded.
+struct BlockOutput {
+  int blocks = 0;
+  const std::int64_t* starts = nullptr;  // blocks + 1 entries (block_start_bars)
+  BlockStats* cells = nullptr;
+  [[nodiscard]] bool enabled() const { return blocks > 0; }
+  // The same layout for the rows from `offset` on.
+  [[nodiscard]] BlockOutput at(std::uint64_t offset) const {
+    return {blocks, starts,
+            cells == nullptr ? nullptr : cells + offset * static_cast<std::uint64_t>(blocks)};
+  }
+};
 
 // n_b: returns in each block (the same for every combination).
 inline std::vector<std::int64_t> returns_per_block(std::int64_t bars, int blocks) {

@@ -80,15 +80,27 @@ class Candidates {
 }  // namespace
 
 void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
-                  Isa isa) {
+                  Isa isa, const BlockOutput& blocks) {
   const Grid::Key key = grid.key_of_group(unit.group);
   const bb_atr::SeriesView view = bank.group_view(key.bb_period, key.atr_period, key.trend_period);
   const double bars_per_year = bank.bars().bars_per_year();
   const auto n_bars = static_cast<double>(view.n_bars);
   const lanes::BlockKernel kernel = block_kernel(isa);
   if (kernel == nullptr) {
-    for (ComboId id = unit.begin; id < unit.end; ++id)
-      out[id - unit.begin] = bb_atr::run_one(view, grid.params_of(id), bars_per_year);
+    BlockCell<double> cells[kMaxBlocks];
+    for (ComboId id = unit.begin; id < unit.end; ++id) {
+      if (!blocks.enabled()) {
+        out[id - unit.begin] = bb_atr::run_one(view, grid.params_of(id), bars_per_year);
+        continue;
+      }
+      out[id - unit.begin] =
+          bb_atr::run_one(view, grid.params_of(id), bars_per_year,
+                          BlockRecorder<double>(blocks.starts, blocks.blocks, cells));
+      BlockStats* row = blocks.at(id - unit.begin).cells;
+      for (int b = 0; b < blocks.blocks; ++b)
+        row[b] = BlockStats{cells[b].sum_r, cells[b].sum_r2, cells[b].equity,
+                            static_cast<std::int32_t>(cells[b].trades)};
+    }
     return;
   }
   const std::size_t lanes = isa_lanes(isa);
@@ -96,6 +108,9 @@ void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, M
   std::array<StrategyParams, kMaxLanes> sp{};
   std::array<bb_atr::LaneParams<double>, kMaxLanes> params{};
   std::array<bb_atr::State<double>, kMaxLanes> states{};
+  // A short last block's spare lanes write their block rows here, not past the unit's rows.
+  std::vector<BlockStats> spare(
+      blocks.enabled() ? kMaxLanes * static_cast<std::size_t>(blocks.blocks) : 0);
   // The value indices of id, stepped like an odometer (no division per id).
   std::array<std::uint32_t, kParamCount> idx = grid.indices_of(unit.begin);
   for (ComboId id = unit.begin; id < unit.end; id += lanes) {
@@ -107,7 +122,13 @@ void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, M
     for (std::size_t j = used; j < lanes; ++j) sp[j] = sp[used - 1];
     for (std::size_t j = 0; j < lanes; ++j) params[j] = bb_atr::lane_params<double>(sp[j]);
     const std::vector<std::int32_t>& cand = candidates.of(sp.data(), lanes);
-    kernel(view, params.data(), cand.data(), cand.data() + cand.size(), states.data());
+    const BlockOutput lane_blocks = used == lanes || !blocks.enabled()
+                                        ? blocks.at(id - unit.begin)
+                                        : BlockOutput{blocks.blocks, blocks.starts, spare.data()};
+    kernel(view, params.data(), cand.data(), cand.data() + cand.size(), lane_blocks, states.data());
+    if (lane_blocks.cells == spare.data())
+      std::copy_n(spare.begin(), used * static_cast<std::size_t>(blocks.blocks),
+                  blocks.at(id - unit.begin).cells);
     for (std::size_t j = 0; j < used; ++j)
       out[id - unit.begin + j] =
           bb_atr::metrics_of(states[j], sp[j].initial_capital, n_bars, bars_per_year);

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
+#include "engine/block_recorder.hpp"
 #include "strategy/lanes.hpp"
 #include "strategy/metrics.hpp"
 #include "strategy/params.hpp"
@@ -217,12 +218,15 @@ THREADX_HD THREADX_FORCEINLINE V finish(State<V>& st, const LaneParams<V>& p, do
 // An equity equal to the previous one in every lane changes nothing: r = E/E - 1 = +0 adds +0 to
 // the sums (which are never -0), the peak already holds E, and 1 - E/peak was already folded into
 // max_dd. Bars where every lane stays flat, most of them, are skipped that way.
-template <class V>
-THREADX_HD THREADX_FORCEINLINE void observe(State<V>& st, V equity, bool has_return) {
+// Blocks (BlockRecorder or NoBlocks) gets the same returns, for per-block statistics.
+template <class V, class Blocks>
+THREADX_HD THREADX_FORCEINLINE void observe(State<V>& st, V equity, bool has_return,
+                                            Blocks& blocks) {
   if (!any(equity != st.prev_equity)) return;
   const V zero = equity * 0.0;
   if (has_return) {
     const V r = select(st.prev_equity > 0.0, equity / st.prev_equity - 1.0, zero);
+    blocks.add(r);
     st.sum_r = st.sum_r + r;
     st.sum_r2 = st.sum_r2 + r * r;
     const V neg = lane_min(r, zero);
@@ -312,18 +316,22 @@ THREADX_HD THREADX_FORCEINLINE std::int64_t first_bar(const SeriesView& s) {
 }
 
 // One combination over the whole series: the reference path, and the body of a CUDA thread.
+// blocks: NoBlocks, or a BlockRecorder<double> for per-block statistics.
+template <class Blocks = NoBlocks>
 THREADX_HD inline Metrics run_one(const SeriesView& s, const StrategyParams& sp,
-                                  double bars_per_year) {
+                                  double bars_per_year, Blocks&& blocks = Blocks{}) {
   const LaneParams<double> p = lane_params<double>(sp);
   State<double> st;
   init(st, p);
   const bool trend = s.ema != nullptr;
   for (std::int64_t i = first_bar(s); i < s.n_bars; ++i) {
+    blocks.at_bar(i, st.prev_equity, st.trades);
     const BarInputs b = bar_inputs(s, i);
     double e = step(st, p, b, static_cast<double>(i), i >= s.warmup, trend);
     if (i == s.n_bars - 1) e = finish(st, p, b.c);
-    observe(st, e, i > 0);
+    observe(st, e, i > 0, blocks);
   }
+  blocks.finish(st.prev_equity, st.trades);
   return metrics_of(st, sp.initial_capital, static_cast<double>(s.n_bars), bars_per_year);
 }
 
@@ -340,25 +348,28 @@ THREADX_HD inline bool entry_candidate(const SeriesView& s, std::int64_t i, doub
 // increasing order (a superset is fine). On such a bar no lane exits, trails, enters or changes
 // its equity (E = cash = the previous E, see observe), and the final exit of a flat lane changes
 // nothing either, so skipping it leaves every state bit for bit as the full loop would.
-template <class V>
+// blocks: NoBlocks, or a BlockRecorder<V> (skipped bars still close their blocks: see there).
+template <class V, class Blocks>
 THREADX_HD THREADX_FORCEINLINE void run_bars(State<V>& st, const LaneParams<V>& p,
                                              const SeriesView& s, const std::int32_t* cand,
-                                             const std::int32_t* cand_end) {
+                                             const std::int32_t* cand_end, Blocks& blocks) {
   const bool trend = s.ema != nullptr;
   const std::int64_t n = s.n_bars;
   std::int64_t i = first_bar(s);
   while (i < n) {
     if (!any(st.side != 0.0)) {
       while (cand != cand_end && *cand < i) ++cand;
-      if (cand == cand_end) return;
+      if (cand == cand_end) break;
       i = *cand;
     }
+    blocks.at_bar(i, st.prev_equity, st.trades);
     const BarInputs b = bar_inputs(s, i);
     V e = step(st, p, b, static_cast<double>(i), i >= s.warmup, trend);
     if (i == n - 1) e = finish(st, p, b.c);
-    observe(st, e, i > 0);
+    observe(st, e, i > 0, blocks);
     ++i;
   }
+  blocks.finish(st.prev_equity, st.trades);
 }
 
 }  // namespace threadx::bb_atr

@@ -18,10 +18,11 @@ using bb_atr::VecD;
 // Every member of a lane-generic struct, by name, so packing cannot miss one.
 #define THREADX_LANE_PARAMS(X) \
   X(k) X(a) X(max_hold) X(spacing) X(trailing) X(risk) X(leverage) X(f) X(s) X(initial)
-#define THREADX_LANE_STATE(X)                                                                      \
-  X(side)                                                                                          \
-  X(qty) X(entry_price) X(entry_bar) X(stop) X(fee_in) X(last_entry_bar) X(cash) X(trades) X(wins) \
-      X(gross_win) X(gross_loss) X(pnl_sum) X(fees) X(exposure_bars) X(prev_equity) X(peak)        \
+#define THREADX_LANE_STATE(X)                                                               \
+  X(side)                                                                                   \
+  X(qty)                                                                                    \
+  X(entry_price) X(entry_bar) X(stop) X(fee_in) X(last_entry_bar) X(cash) X(trades) X(wins) \
+      X(gross_win) X(gross_loss) X(pnl_sum) X(fees) X(exposure_bars) X(prev_equity) X(peak) \
           X(max_dd) X(sum_r) X(sum_r2) X(sum_neg_r2)
 
 #define THREADX_COUNT(m) +1
@@ -35,7 +36,7 @@ static_assert(sizeof(bb_atr::State<double>) ==
 
 void THREADX_LANE_ENTRY(const bb_atr::SeriesView& view, const bb_atr::LaneParams<double>* params,
                         const std::int32_t* cand, const std::int32_t* cand_end,
-                        bb_atr::State<double>* out) {
+                        const BlockOutput& blocks, bb_atr::State<double>* out) {
   bb_atr::LaneParams<VecD> p;
   for (std::size_t j = 0; j < kLanes; ++j) {
 #define THREADX_PACK(m) p.m[j] = params[j].m;
@@ -44,7 +45,21 @@ void THREADX_LANE_ENTRY(const bb_atr::SeriesView& view, const bb_atr::LaneParams
   }
   bb_atr::State<VecD> st;
   bb_atr::init(st, p);
-  bb_atr::run_bars(st, p, view, cand, cand_end);
+  if (!blocks.enabled()) {
+    NoBlocks none;
+    bb_atr::run_bars(st, p, view, cand, cand_end, none);
+  } else {
+    BlockCell<VecD> cells[kMaxBlocks];
+    BlockRecorder<VecD> recorder(blocks.starts, blocks.blocks, cells);
+    bb_atr::run_bars(st, p, view, cand, cand_end, recorder);
+    for (std::size_t j = 0; j < kLanes; ++j)
+      for (int b = 0; b < blocks.blocks; ++b) {
+        const BlockCell<VecD>& c = cells[b];
+        blocks.cells[j * static_cast<std::size_t>(blocks.blocks) + static_cast<std::size_t>(b)] =
+            BlockStats{c.sum_r[j], c.sum_r2[j], c.equity[j],
+                       static_cast<std::int32_t>(c.trades[j])};
+      }
+  }
   for (std::size_t j = 0; j < kLanes; ++j) {
 #define THREADX_UNPACK(m) out[j].m = st.m[j];
     THREADX_LANE_STATE(THREADX_UNPACK)

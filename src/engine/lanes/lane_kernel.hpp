@@ -10,22 +10,28 @@
 
 #include <cstdint>
 
+#include "engine/block_stats.hpp"
 #include "strategy/bb_atr.hpp"
 
 namespace threadx::lanes {
 
 // Runs params[0..L) from bb_atr::init through the bars of view (bb_atr::run_bars with the sorted
-// entry candidates [cand, cand_end)) and stores each lane's final state in out[0..L).
+// entry candidates [cand, cand_end)) and stores each lane's final state in out[0..L); with
+// blocks enabled, also lane j's per-block statistics in blocks.cells[j * S .. (j + 1) * S).
 using BlockKernel = void (*)(const bb_atr::SeriesView& view,
                              const bb_atr::LaneParams<double>* params, const std::int32_t* cand,
-                             const std::int32_t* cand_end, bb_atr::State<double>* out);
+                             const std::int32_t* cand_end, const BlockOutput& blocks,
+                             bb_atr::State<double>* out);
 
 // Defined by the per-path objects; x86-64 builds have all three, others only the baseline.
 void run_block_baseline(const bb_atr::SeriesView&, const bb_atr::LaneParams<double>*,
-                        const std::int32_t*, const std::int32_t*, bb_atr::State<double>*);
+                        const std::int32_t*, const std::int32_t*, const BlockOutput&,
+                        bb_atr::State<double>*);
 void run_block_avx2(const bb_atr::SeriesView&, const bb_atr::LaneParams<double>*,
-                    const std::int32_t*, const std::int32_t*, bb_atr::State<double>*);
+                    const std::int32_t*, const std::int32_t*, const BlockOutput&,
+                    bb_atr::State<double>*);
 void run_block_avx512(const bb_atr::SeriesView&, const bb_atr::LaneParams<double>*,
-                      const std::int32_t*, const std::int32_t*, bb_atr::State<double>*);
+                      const std::int32_t*, const std::int32_t*, const BlockOutput&,
+                      bb_atr::State<double>*);
 
 }  // namespace threadx::lanes
