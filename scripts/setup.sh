@@ -31,6 +31,7 @@ PACKAGES=(
   slurm-wlm munge                       # local SLURM cluster for the job-template tests
   gnuplot-nox                           # scaling plots (scripts/scaling.sh)
   iproute2 util-linux                   # network-namespace "nodes" for the cluster tests
+  chromium                              # headless browser: the report test renders threadx report
 )
 
 sudo_cmd=()
