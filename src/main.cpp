@@ -144,6 +144,20 @@ int main(int argc, char** argv) {
   m->add_option("--csv", sim.csv, "also write the table as CSV");
   CLI::App* d = app.add_subcommand("devices", "list the CPU and the visible CUDA devices");
 
+  threadx::ReportOptions report;
+  CLI::App* r = app.add_subcommand("report", "write one self-contained HTML page about a results "
+                                             "file: heatmaps, sensitivity, the best combination");
+  r->add_option("file", report.file, "results file")->required();
+  r->add_option("--out", report.out, "the page to write (HTML)")->required();
+  r->add_option("--metric", report.metric, "metric to chart: " + metric_names())
+      ->capture_default_str();
+  r->add_option("--min-trades", report.min_trades, "leave out combinations with fewer trades");
+  r->add_option("--top", report.top, "rows of the top table")->capture_default_str();
+  r->add_option("--robust", report.robust, "robustness file of `threadx robust` to show too");
+  r->add_option("--data", report.data,
+                "the bars to re-run the best combination on (default: the sweep's, found from the "
+                "file's provenance and checked against its SHA-256)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -158,6 +172,7 @@ int main(int argc, char** argv) {
     if (*b) return threadx::run_bench(bench);
     if (*m) return threadx::run_simulate(sim);
     if (*d) return threadx::run_devices_list();
+    if (*r) return threadx::run_report(report);
   } catch (const threadx::InputError& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -73,6 +73,18 @@ struct InfoOptions {
 };
 int run_info(const InfoOptions& options);
 
+// `threadx report`: one self-contained HTML page about a results file (src/report/).
+struct ReportOptions {
+  std::string file;
+  std::string out;
+  std::string metric = "sharpe";
+  std::int64_t min_trades = 0;
+  std::size_t top = 20;
+  std::string robust;             // robustness file of `threadx robust` ("" = none)
+  std::vector<std::string> data;  // the bars to re-run on (default: found from the provenance)
+};
+int run_report(const ReportOptions& options);
+
 // `threadx devices`: the CPU and the visible CUDA devices (stdout).
 int run_devices_list();
 

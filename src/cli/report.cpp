@@ -1,0 +1,331 @@
+// `threadx report`: one self-contained HTML page about a results file (src/report/).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "data/loader.hpp"
+#include "grid/grid.hpp"
+#include "indicators/indicator_bank.hpp"
+#include "report/aggregate.hpp"
+#include "report/html.hpp"
+#include "report/rerun.hpp"
+#include "report/robust_file.hpp"
+#include "results/results_file.hpp"
+
+namespace threadx {
+namespace {
+
+namespace fs = std::filesystem;
+using report::TextTable;
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) out.push_back(cur);
+  return out;
+}
+
+// "[1, 2, 3]" (an attribute array as ResultsReader prints it) or "a,b,c" into its items.
+std::vector<std::string> items_of(std::string s) {
+  if (!s.empty() && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
+  std::vector<std::string> out;
+  for (std::string x : split(s, ',')) {
+    x.erase(0, x.find_first_not_of(' '));
+    out.push_back(x);
+  }
+  return out;
+}
+
+std::string cell_text(const unsigned char* row, const Column& c) {
+  const double v = ResultsReader::value(row, c);
+  if (c.kind != Column::Kind::F64) return format_double(v);
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, std::fabs(v) >= 1000 ? "%.2f" : "%.4f", v);
+  return buf;
+}
+
+// The --data arguments of a recorded command line (paths as the sweep was given them).
+std::vector<std::string> data_args(const std::string& command_line) {
+  std::vector<std::string> out;
+  const std::vector<std::string> words = split(command_line, ' ');
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (words[i] != "--data") continue;
+    for (std::size_t j = i + 1; j < words.size() && words[j].rfind("-", 0) != 0; ++j)
+      out.push_back(words[j]);
+  }
+  return out;
+}
+
+struct DataCheck {
+  std::vector<std::string> paths;  // the data files to re-run on, empty when not found
+  std::string note;                // why not
+};
+
+// Finds the data files the sweep read (provenance: names and SHA-256): --data if given, else
+// the paths of the recorded command line, the results file's directory, the current directory.
+// InputError when a file is found but its content changed.
+DataCheck find_data(const ResultsReader& reader, const std::string& results_path,
+                    const std::vector<std::string>& given) {
+  const std::vector<std::string> names = split(reader.attribute("data_files").value_or(""), '\n');
+  const std::vector<std::string> shas = split(reader.attribute("data_sha256").value_or(""), '\n');
+  DataCheck out;
+  if (names.empty() || names.size() != shas.size()) {
+    out.note = "The results file records no data files: nothing to re-run.";
+    return out;
+  }
+  if (!given.empty() && given.size() != names.size())
+    throw InputError("--data: the sweep read " + std::to_string(names.size()) + " data file(s), " +
+                     std::to_string(given.size()) + " given");
+  const std::vector<std::string> recorded =
+      data_args(reader.attribute("command_line").value_or(""));
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    std::vector<std::string> candidates;
+    if (!given.empty()) {
+      candidates.push_back(given[k]);
+    } else {
+      for (const std::string& r : recorded)
+        if (fs::path(r).filename() == names[k]) candidates.push_back(r);
+      candidates.push_back((fs::path(results_path).parent_path() / names[k]).string());
+      candidates.push_back(names[k]);
+    }
+    std::string found, changed;
+    for (const std::string& c : candidates) {
+      if (!fs::is_regular_file(c)) continue;
+      if (sha256_file(c) == shas[k]) {
+        found = c;
+        break;
+      }
+      if (changed.empty()) changed = c;
+    }
+    if (found.empty() && !changed.empty())
+      throw InputError(
+          changed + ": the data file changed since the sweep (its SHA-256 is not the " + shas[k] +
+          " recorded in " + results_path + "); pass --data with the file the sweep read");
+    if (found.empty()) {
+      if (!given.empty()) throw InputError(given[k] + ": no such file");
+      out.paths.clear();
+      out.note = "The data file " + names[k] +
+                 " was not found (looked at the sweep's --data path, next to the results file and "
+                 "in the current directory): pass --data FILE to re-run the best combination.";
+      return out;
+    }
+    out.paths.push_back(found);
+  }
+  return out;
+}
+
+std::vector<TextTable> accounting(const ResultsReader& reader) {
+  std::vector<TextTable> out;
+  TextTable ranks{"per rank", {"rank"}, {}};
+  std::map<std::string, std::map<std::string, std::string>> devices;
+  std::vector<std::string> device_fields;
+  for (const auto& [name, value] : reader.attributes()) {
+    if (name.rfind("rank_", 0) == 0) {
+      const std::vector<std::string> v = items_of(value);
+      ranks.columns.push_back(name.substr(5));
+      if (ranks.rows.size() < v.size()) ranks.rows.resize(v.size());
+      for (std::size_t r = 0; r < v.size(); ++r) {
+        ranks.rows[r].resize(ranks.columns.size() - 1);
+        ranks.rows[r].push_back(v[r]);
+      }
+    } else if (name.rfind("device.", 0) == 0) {
+      const std::size_t dot = name.rfind('.');
+      const std::string dev = name.substr(7, dot - 7), field = name.substr(dot + 1);
+      devices[dev][field] = value;
+      if (std::find(device_fields.begin(), device_fields.end(), field) == device_fields.end())
+        device_fields.push_back(field);
+    }
+  }
+  for (std::size_t r = 0; r < ranks.rows.size(); ++r) {
+    ranks.rows[r].resize(ranks.columns.size() - 1);
+    ranks.rows[r].insert(ranks.rows[r].begin(), std::to_string(r));
+  }
+  if (!ranks.rows.empty()) out.push_back(ranks);
+  if (!devices.empty()) {
+    TextTable d{"per device", {"device"}, {}};
+    d.columns.insert(d.columns.end(), device_fields.begin(), device_fields.end());
+    for (const auto& [dev, fields] : devices) {
+      std::vector<std::string> row{dev};
+      for (const std::string& f : device_fields) {
+        const auto it = fields.find(f);
+        row.push_back(it == fields.end() ? "" : it->second);
+      }
+      d.rows.push_back(row);
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
+std::string value_range(const std::vector<double>& v) {
+  if (v.size() == 1) return format_double(v.front());
+  return std::to_string(v.size()) + " values, " + format_double(v.front()) + " .. " +
+         format_double(v.back());
+}
+
+}  // namespace
+
+int run_report(const ReportOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  report::check_metric(o.metric);
+  const ResultsReader reader(o.file);
+  const std::optional<std::string> grid_text = reader.attribute("grid_text");
+  if (!grid_text) throw InputError(o.file + ": no grid_text attribute: not a threadx results file");
+  const Grid grid = parse_grid_text(*grid_text, reader.attribute("grid_file").value_or(o.file));
+  const bool complete = reader.attribute("complete").value_or("0") == "1";
+
+  report::AggregateOptions ao;
+  ao.metric = o.metric;
+  ao.min_trades = o.min_trades;
+  ao.top = o.top;
+  const report::Aggregates ag = report::aggregate(reader, grid, ao);
+
+  report::Page page;
+  page.grid = &grid;
+  page.aggregates = &ag;
+  page.title = "ThreadX sweep report: " + fs::path(o.file).filename().string();
+  if (!complete)
+    page.banners.push_back(
+        "PARTIAL RESULTS: " + std::to_string(ag.done) + " of " + std::to_string(ag.rows) +
+        " combinations are done (the sweep was stopped, crashed or is still running; `threadx "
+        "sweep --resume` finishes it). Every figure below covers the done combinations only.");
+  if (ag.overall.count == 0)
+    page.banners.push_back("No combination passes the filters (done, at least " +
+                           std::to_string(o.min_trades) + " trades, a finite " + o.metric + ").");
+
+  auto attr = [&](const char* n) { return reader.attribute(n).value_or(""); };
+  auto& h = page.header;
+  h.emplace_back("results", o.file + (complete ? " (complete)" : " (PARTIAL)"));
+  h.emplace_back("strategy", attr("strategy") + " version " + attr("strategy_version"));
+  std::string data = attr("data_files");
+  std::replace(data.begin(), data.end(), '\n', ' ');
+  h.emplace_back("data",
+                 data + (attr("timeframe").empty() ? "" : ", resampled to " + attr("timeframe")));
+  h.emplace_back("data SHA-256", attr("data_sha256"));
+  h.emplace_back("bars", attr("bar_count") + " bars of " +
+                             format_duration(std::stod("0" + attr("bar_ms")) / 1000) + ", " +
+                             attr("first_time") + " .. " + attr("last_time"));
+  std::string swept, fixed;
+  for (const report::Axis& a : ag.axes)
+    swept += (swept.empty() ? "" : "\n") + a.name + ": " + value_range(a.values);
+  for (std::size_t p = 0; p < kParamCount; ++p)
+    if (!grid.swept[p])
+      fixed += (fixed.empty() ? "" : ", ") + std::string(kParams[p].name) + "=" +
+               format_double(grid.values[p].front());
+  h.emplace_back("grid", attr("grid_file"));
+  h.emplace_back("swept", swept);
+  h.emplace_back("fixed", fixed);
+  h.emplace_back("combinations", attr("combinations") + " (" + std::to_string(ag.done) + " done; " +
+                                     std::to_string(ag.overall.count) +
+                                     " counted: " + std::to_string(ag.too_few_trades) +
+                                     " with fewer than " + std::to_string(o.min_trades) +
+                                     " trades and " + std::to_string(ag.not_finite) +
+                                     " with a non-finite " + o.metric + " left out)");
+  if (!attr("wall_seconds").empty())
+    h.emplace_back("wall time", format_duration(std::stod(attr("wall_seconds"))) + " (" +
+                                    attr("combinations_per_second") + " combinations/s)");
+  h.emplace_back("ranks and devices",
+                 attr("devices") + (attr("isa").empty() ? "" : "; CPU path " + attr("isa")));
+  h.emplace_back("started / ended", attr("start_time") + " / " + attr("end_time"));
+  h.emplace_back("program", "threadx " + attr("program_version") + ": " + attr("command_line"));
+  h.emplace_back(
+      "report",
+      "metric " + o.metric + (ag.higher_is_better ? " (higher is better)" : " (lower is better)") +
+          ", --min-trades " + std::to_string(o.min_trades) + ", --top " + std::to_string(o.top));
+
+  // Top K, every column of the file.
+  page.top.columns.push_back("rank");
+  for (const Column& c : reader.columns()) page.top.columns.push_back(c.name);
+  for (std::size_t k = 0; k < ag.top.size(); ++k) {
+    const std::vector<unsigned char> row = reader.read_rows(ag.top[k], 1);
+    std::vector<std::string> cells{std::to_string(k + 1)};
+    for (const Column& c : reader.columns()) cells.push_back(cell_text(row.data(), c));
+    page.top.rows.push_back(std::move(cells));
+  }
+
+  // The best combination on the data it was swept on.
+  if (ag.top.empty()) {
+    page.rerun_note = "No combination to re-run.";
+  } else {
+    const DataCheck dc = find_data(reader, o.file, o.data);
+    if (dc.paths.empty()) {
+      page.rerun_note = dc.note;
+      spdlog::warn("{}", dc.note);
+    } else {
+      LoadOptions lo;
+      if (!attr("timeframe").empty()) lo.timeframe_ms = parse_timeframe(attr("timeframe"));
+      const BarSeries bars = load_bars(dc.paths, lo);
+      IndicatorBank bank(bars);
+      report::RerunView rv;
+      std::string label = "#" + std::to_string(ag.top[0]) + ":";
+      const auto idx = grid.indices_of(ag.top[0]);
+      for (const report::Axis& a : ag.axes)
+        label += " " + a.name + "=" + format_double(a.values[idx[a.param]]);
+      rv.run = report::rerun_combination(grid, bank, ag.top[0]);
+      const std::vector<unsigned char> row = reader.read_rows(ag.top[0], 1);
+      const double want = ResultsReader::value(row.data(), *reader.find(o.metric));
+      const std::size_t mi = static_cast<std::size_t>(
+          std::find_if(kMetrics.begin(), kMetrics.end(),
+                       [&](const MetricSpec& m) { return m.name == o.metric; }) -
+          kMetrics.begin());
+      const double got = metric_value(rv.run.metrics, mi);
+      if (!(got == want || (std::isnan(got) && std::isnan(want))))
+        page.banners.push_back("The re-run of the best combination gives " + o.metric + " = " +
+                               format_double(got) + ", the results file " + format_double(want) +
+                               ": the file was written by another version of the strategy.");
+      rv.label = label + " on " + dc.paths.front() + (dc.paths.size() > 1 ? " ..." : "") + ": " +
+                 o.metric + " " + format_double(got) + ", total return " +
+                 format_double(rv.run.metrics.total_return) + ", max drawdown " +
+                 format_double(rv.run.metrics.max_drawdown) + ", " +
+                 std::to_string(rv.run.metrics.trades) + " trades";
+      rv.time_ms = bars.time_ms;
+      rv.close = bars.close;
+      page.rerun = std::move(rv);
+    }
+  }
+
+  std::optional<report::RobustFile> robust;
+  if (!o.robust.empty()) {
+    robust = report::read_robust_file(o.robust);
+    page.robust = &*robust;
+  }
+  page.accounting = accounting(reader);
+
+  // Written beside the target and renamed: REPORT.html is always a whole page.
+  const std::string tmp = o.out + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw OutputError(tmp + ": cannot write (" + std::strerror(errno) + ")");
+    report::write_page(out, page);
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw OutputError(tmp + ": write failed (disk full?)");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, o.out, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw OutputError(o.out + ": cannot write (" + ec.message() + ")");
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("report: {} ({:.1f} MB, {} combinations counted, {:.2f} s)", o.out,
+               static_cast<double>(fs::file_size(o.out)) / 1e6, ag.overall.count, secs);
+  std::printf("%s\n", o.out.c_str());
+  return 0;
+}
+
+}  // namespace threadx

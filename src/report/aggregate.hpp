@@ -1,0 +1,88 @@
+// The numbers behind `threadx report`: one metric of a results file summarised per value of every
+// swept parameter and per pair of values of every pair of swept parameters, from one streaming
+// pass over /results (read in chunks; what is kept is the metric and the value indices of each
+// combination that passes the filters: 8 + 2 x parameters bytes each, never a whole row).
+//
+// "Best" is the largest value of the metric, or the smallest for metrics where lower is better
+// (max_drawdown, fees). Quantiles interpolate linearly between order statistics (numpy's default:
+// position q x (n - 1)). Combinations counted: /done flag set, trades >= min_trades, metric finite.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "grid/grid.hpp"
+#include "results/results_file.hpp"
+
+namespace threadx::report {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Summary of a set of combinations (a heatmap cell, a parameter value, or all of them).
+struct Cell {
+  std::uint64_t count = 0;
+  double best = kNaN;  // best metric value; best_id is its combination (smallest id on ties)
+  ComboId best_id = 0;
+  double q1 = kNaN, median = kNaN, q3 = kNaN;
+  double min = kNaN, max = kNaN;
+};
+
+// One swept parameter: its name and ascending values (from the grid).
+struct Axis {
+  std::string name;
+  std::size_t param = 0;  // ParamId
+  std::vector<double> values;
+};
+
+// The cells of one pair of axes a < b: cells[i * values(b) + j] for values i of a and j of b.
+struct PairMap {
+  std::size_t a = 0, b = 0;
+  std::vector<Cell> cells;
+};
+
+struct Histogram {
+  double lo = 0, hi = 0;               // the bins cover [lo, hi] in equal widths
+  std::vector<std::uint64_t> counts;   // values outside [lo, hi] are counted in the end bins
+  std::uint64_t below = 0, above = 0;  // of which outside
+};
+
+struct AggregateOptions {
+  std::string metric = "sharpe";
+  std::int64_t min_trades = 0;
+  std::size_t top = 20;
+  std::size_t bins = 60;
+  std::uint64_t chunk_rows = 1 << 16;  // rows per read of /results
+  unsigned threads = 0;                // 0: every core
+};
+
+struct Aggregates {
+  std::string metric;
+  bool higher_is_better = true;
+  std::uint64_t rows = 0;  // combinations in the file
+  std::uint64_t done = 0;  // with their /done flag set
+  std::uint64_t too_few_trades = 0;
+  std::uint64_t not_finite = 0;  // metric NaN or infinite (e.g. profit_factor without a loss)
+  Cell overall;                  // every counted combination (overall.count: how many)
+  std::vector<Axis> axes;        // the swept parameters, in the results file's column order
+  std::vector<std::vector<Cell>> sensitivity;  // [axis][value index]
+  std::vector<PairMap> pairs;                  // every pair of axes with 2+ values each
+  Histogram histogram;
+  std::vector<ComboId> top;  // the best `top` combinations, best first (ties: smaller id first)
+};
+
+// True for metrics where a smaller value is better.
+bool lower_is_better(const std::string& metric);
+
+// InputError "unknown metric 'x' (metrics: ...)" unless metric is one of kMetrics.
+void check_metric(const std::string& metric);
+
+// Streams the results file's rows (ids 0..rows-1, in the grid's id order).
+Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const AggregateOptions& o);
+
+// Linear-interpolation quantile of v (reordered in place; v non-empty, 0 <= q <= 1).
+double quantile_inplace(std::vector<double>::iterator begin, std::vector<double>::iterator end,
+                        double q);
+
+}  // namespace threadx::report
