@@ -25,13 +25,6 @@ void fill_quantiles(Cell& c, std::vector<double>::iterator begin,
   c.q3 = quantile_inplace(begin, end, 0.75);
 }
 
-// What the streaming pass keeps of each counted combination.
-struct Kept {
-  std::vector<double> metric;
-  std::vector<ComboId> id;
-  std::vector<std::uint16_t> digits;  // axes.size() value indices per combination
-};
-
 class Better {
  public:
   explicit Better(bool higher) : higher_(higher) {}
@@ -44,7 +37,7 @@ class Better {
 // Cells of a grouping of the kept combinations: cell = key(k) for combination k, n cells.
 // Counting sort of the metric values by cell into scratch, then quantiles per cell's slice.
 template <class Key>
-std::vector<Cell> group(const Kept& kept, std::size_t n, const Key& key, Better better,
+std::vector<Cell> group(const Aggregator::Kept& kept, std::size_t n, const Key& key, Better better,
                         std::vector<double>& scratch) {
   std::vector<Cell> cells(n);
   std::vector<std::uint64_t> start(n + 1, 0);
@@ -97,59 +90,45 @@ double quantile_inplace(std::vector<double>::iterator begin, std::vector<double>
   return a + frac * (b - a);
 }
 
-Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const AggregateOptions& o) {
+Aggregator::Aggregator(const Grid& grid, const std::vector<std::string>& axis_names,
+                       const AggregateOptions& o)
+    : o_(o) {
   check_metric(o.metric);
-  Aggregates out;
-  out.metric = o.metric;
-  out.higher_is_better = !lower_is_better(o.metric);
-  const Better better(out.higher_is_better);
-  out.rows = reader.rows();
-  if (out.rows != grid.size())
-    throw InputError("the results file has " + std::to_string(out.rows) +
-                     " rows but its grid has " + std::to_string(grid.size()) + " combinations");
-  const Column* metric = reader.find(o.metric);
-  if (metric == nullptr) throw InputError("the results file has no column '" + o.metric + "'");
-  const Column* trades = reader.find("trades");
-
-  // The axes: the swept parameters, in column order (the file's columns name them).
-  for (const Column& c : reader.columns()) {
+  out_.metric = o.metric;
+  out_.higher_is_better = !lower_is_better(o.metric);
+  out_.rows = grid.size();
+  for (const std::string& name : axis_names) {
     for (std::size_t p = 0; p < kParamCount; ++p) {
-      if (kParams[p].name != c.name || !grid.swept[p]) continue;
+      if (kParams[p].name != name || !grid.swept[p]) continue;
       if (grid.values[p].size() > std::numeric_limits<std::uint16_t>::max())
-        throw InputError("parameter " + c.name + " has more than 65,535 values: too many to chart");
-      out.axes.push_back({c.name, p, grid.values[p]});
+        throw InputError("parameter " + name + " has more than 65,535 values: too many to chart");
+      out_.axes.push_back({name, p, grid.values[p]});
     }
   }
-  const std::size_t n_axes = out.axes.size();
+}
 
-  // One pass over /results in chunks: keep the counted combinations' metric and value indices.
-  const std::vector<std::uint8_t> done = reader.read_done();
-  Kept kept;
-  std::array<std::uint32_t, kParamCount> idx = grid.indices_of(0);
-  for (std::uint64_t begin = 0; begin < out.rows; begin += o.chunk_rows) {
-    const std::uint64_t count = std::min<std::uint64_t>(o.chunk_rows, out.rows - begin);
-    const std::vector<unsigned char> rows = reader.read_rows(begin, count);
-    for (std::uint64_t r = 0; r < count; ++r, grid.advance(idx)) {
-      const ComboId id = begin + r;
-      if (done[id] == 0) continue;
-      ++out.done;
-      const unsigned char* row = rows.data() + r * reader.row_size();
-      if (trades != nullptr &&
-          ResultsReader::value(row, *trades) < static_cast<double>(o.min_trades)) {
-        ++out.too_few_trades;
-        continue;
-      }
-      const double v = ResultsReader::value(row, *metric);
-      if (!std::isfinite(v)) {
-        ++out.not_finite;
-        continue;
-      }
-      kept.metric.push_back(v);
-      kept.id.push_back(id);
-      for (const Axis& a : out.axes)
-        kept.digits.push_back(static_cast<std::uint16_t>(idx[a.param]));
-    }
+void Aggregator::add(ComboId id, const std::array<std::uint32_t, kParamCount>& idx, double metric,
+                     double trades) {
+  ++out_.done;
+  if (trades < static_cast<double>(o_.min_trades)) {
+    ++out_.too_few_trades;
+    return;
   }
+  if (!std::isfinite(metric)) {
+    ++out_.not_finite;
+    return;
+  }
+  kept_.metric.push_back(metric);
+  kept_.id.push_back(id);
+  for (const Axis& a : out_.axes) kept_.digits.push_back(static_cast<std::uint16_t>(idx[a.param]));
+}
+
+Aggregates Aggregator::finish() {
+  Aggregates out = std::move(out_);
+  const Kept& kept = kept_;
+  const AggregateOptions& o = o_;
+  const Better better(out.higher_is_better);
+  const std::size_t n_axes = out.axes.size();
   const std::size_t m = kept.metric.size();
   out.overall.count = m;
 
@@ -243,6 +222,35 @@ Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const Aggreg
     }
   }
   return out;
+}
+
+Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const AggregateOptions& o) {
+  check_metric(o.metric);
+  if (reader.rows() != grid.size())
+    throw InputError("the results file has " + std::to_string(reader.rows()) +
+                     " rows but its grid has " + std::to_string(grid.size()) + " combinations");
+  const Column* metric = reader.find(o.metric);
+  if (metric == nullptr) throw InputError("the results file has no column '" + o.metric + "'");
+  const Column* trades = reader.find("trades");
+  // The axes: the swept parameters, in column order (the file's columns name them).
+  std::vector<std::string> names;
+  for (const Column& c : reader.columns()) names.push_back(c.name);
+  Aggregator agg(grid, names, o);
+
+  // One pass over /results in chunks.
+  const std::vector<std::uint8_t> done = reader.read_done();
+  std::array<std::uint32_t, kParamCount> idx = grid.indices_of(0);
+  for (std::uint64_t begin = 0; begin < reader.rows(); begin += o.chunk_rows) {
+    const std::uint64_t count = std::min<std::uint64_t>(o.chunk_rows, reader.rows() - begin);
+    const std::vector<unsigned char> rows = reader.read_rows(begin, count);
+    for (std::uint64_t r = 0; r < count; ++r, grid.advance(idx)) {
+      if (done[begin + r] == 0) continue;
+      const unsigned char* row = rows.data() + r * reader.row_size();
+      agg.add(begin + r, idx, ResultsReader::value(row, *metric),
+              trades != nullptr ? ResultsReader::value(row, *trades) : 0.0);
+    }
+  }
+  return agg.finish();
 }
 
 }  // namespace threadx::report

@@ -8,6 +8,7 @@
 // position q x (n - 1)). Combinations counted: /done flag set, trades >= min_trades, metric finite.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -77,6 +78,31 @@ bool lower_is_better(const std::string& metric);
 
 // InputError "unknown metric 'x' (metrics: ...)" unless metric is one of kMetrics.
 void check_metric(const std::string& metric);
+
+// Builds Aggregates from the done combinations, fed in ascending id order. What it keeps per
+// counted combination: its metric, id and value indices.
+class Aggregator {
+ public:
+  // axis_names: the swept parameters to chart, in display order (other names are ignored).
+  Aggregator(const Grid& grid, const std::vector<std::string>& axis_names,
+             const AggregateOptions& o);
+  // One done combination; idx = grid.indices_of(id).
+  void add(ComboId id, const std::array<std::uint32_t, kParamCount>& idx, double metric,
+           double trades);
+  // The summaries (call once).
+  Aggregates finish();
+
+  struct Kept {
+    std::vector<double> metric;
+    std::vector<ComboId> id;
+    std::vector<std::uint16_t> digits;  // axes.size() value indices per combination
+  };
+
+ private:
+  AggregateOptions o_;
+  Aggregates out_;
+  Kept kept_;
+};
 
 // Streams the results file's rows (ids 0..rows-1, in the grid's id order).
 Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const AggregateOptions& o);
