@@ -103,7 +103,18 @@ whole() {  # label data bars
     -v mb="$(( $(stat -c %s "$out/s.h5") / 1000000 ))" 'BEGIN {
       s = ms / 1000; printf "%-27s %9d combos x %6d bars %7.3f s %9.0f combos/s %9.3e bar-steps/s (%.3e/core) peak RSS %d MB, HDF5 file %d MB (%d threads)\n",
       l, c, b, s, c / s, c * b / s, c * b / s / t, kb / 1024, mb, t }'
-  rm -f "$out/s.h5"
+  report "$label" "$out/s.h5"
+  rm -f "$out/s.h5" "$out/r.html"
+}
+# threadx report on that results file: generation time and page size (targets: 10 s, 5 MB).
+report() {  # label results
+  local start end
+  start=$(date +%s%N)
+  $bin -q report "$2" --out "$out/r.html" > /dev/null
+  end=$(date +%s%N)
+  awk -v l="report of ${1#sweep }" -v ms="$(( (end - start) / 1000000 ))" \
+    -v b="$(stat -c %s "$out/r.html")" 'BEGIN {
+      printf "%-27s %7.3f s, page %.2f MB (threadx report, %d combinations)\n", l, ms / 1000, b / 1e6, 2903040 }'
 }
 echo "-- whole threadx sweep incl. the HDF5 file"
 whole "sweep 2p9m / 960 bars" "$short" 960

@@ -59,3 +59,5 @@ mkdir -p out
   --grid data/grids/reference_2p9m.toml \
   --out out/sweep_2p9m.h5
 ./build/threadx top out/sweep_2p9m.h5 --by sharpe -n 10 --min-trades 5
+./build/threadx -q report out/sweep_2p9m.h5 --out out/sweep_2p9m.html --min-trades 5 > /dev/null
+echo "setup: report of the sweep: $(pwd)/out/sweep_2p9m.html (open it in a browser)"

@@ -168,6 +168,13 @@ std::vector<TextTable> accounting(const ResultsReader& reader) {
   return out;
 }
 
+// Four significant digits, for figures read by a person.
+std::string short_num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
 std::string value_range(const std::vector<double>& v) {
   if (v.size() == 1) return format_double(v.front());
   return std::to_string(v.size()) + " values, " + format_double(v.front()) + " .. " +
@@ -234,7 +241,8 @@ int run_report(const ReportOptions& o) {
                                      " with a non-finite " + o.metric + " left out)");
   if (!attr("wall_seconds").empty())
     h.emplace_back("wall time", format_duration(std::stod(attr("wall_seconds"))) + " (" +
-                                    attr("combinations_per_second") + " combinations/s)");
+                                    short_num(std::stod("0" + attr("combinations_per_second"))) +
+                                    " combinations/s)");
   h.emplace_back("ranks and devices",
                  attr("devices") + (attr("isa").empty() ? "" : "; CPU path " + attr("isa")));
   h.emplace_back("started / ended", attr("start_time") + " / " + attr("end_time"));
@@ -285,9 +293,9 @@ int run_report(const ReportOptions& o) {
                                format_double(got) + ", the results file " + format_double(want) +
                                ": the file was written by another version of the strategy.");
       rv.label = label + " on " + dc.paths.front() + (dc.paths.size() > 1 ? " ..." : "") + ": " +
-                 o.metric + " " + format_double(got) + ", total return " +
-                 format_double(rv.run.metrics.total_return) + ", max drawdown " +
-                 format_double(rv.run.metrics.max_drawdown) + ", " +
+                 o.metric + " " + short_num(got) + ", total return " +
+                 short_num(rv.run.metrics.total_return) + ", max drawdown " +
+                 short_num(rv.run.metrics.max_drawdown) + ", " +
                  std::to_string(rv.run.metrics.trades) + " trades";
       rv.time_ms = bars.time_ms;
       rv.close = bars.close;

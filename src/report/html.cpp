@@ -161,7 +161,7 @@ std::string heatmap_spec(const Aggregates& ag, const PairMap& pm,
                       ",\"combo\":" + str(best_labels[k]) + "}");
     }
   const double cell =
-      std::clamp(440.0 / static_cast<double>(std::max(xs.size(), ys.size())), 14.0, 44.0);
+      std::clamp(360.0 / static_cast<double>(std::max(xs.size(), ys.size())), 12.0, 32.0);
   const std::string best_word = ag.higher_is_better ? "max" : "min";
   std::string s =
       R"({"width":)" + num(cell * static_cast<double>(xs.size())) + R"(,"height":)" +
@@ -218,7 +218,7 @@ std::string sensitivity_spec(const Aggregates& ag, std::size_t a) {
 "axes":[{"orient":"bottom","scale":"x","title":)" +
          str(ax.name) + R"(,"labelOverlap":true},{"orient":"left","scale":"y","title":)" +
          str(ag.metric) + R"(,"grid":true}],
-"legends":[{"fill":"key","orient":"top-right","direction":"horizontal","symbolType":"square"}],
+"legends":[{"fill":"key","orient":"top","direction":"horizontal","symbolType":"square"}],
 "marks":[
 {"type":"area","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"q3"},"y2":{"scale":"y","field":"q1"},"fill":{"value":"#aec7e8"},"fillOpacity":{"value":0.7}}}},
 {"type":"line","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"median"},"stroke":{"value":"#1f77b4"},"strokeWidth":{"value":2}}}},
@@ -588,30 +588,6 @@ void write_page(std::ostream& o, const Page& page) {
   o << "<h2>Top " << page.top.rows.size() << " by " << html(metric_title(ag)) << "</h2>\n";
   table_html(o, page.top, 0);
 
-  o << "<h2>Distribution of " << html(ag.metric) << "</h2>\n";
-  if (ag.overall.count > 0) {
-    o << "<p class=\"note\">" << ag.overall.count << " combinations: min "
-      << fixed(ag.overall.min, 4) << ", quartiles " << fixed(ag.overall.q1, 4) << " / "
-      << fixed(ag.overall.median, 4) << " / " << fixed(ag.overall.q3, 4) << ", max "
-      << fixed(ag.overall.max, 4);
-    if (ag.histogram.below + ag.histogram.above > 0)
-      o << "; the " << ag.histogram.below << " below " << fixed(ag.histogram.lo, 4) << " and the "
-        << ag.histogram.above << " above " << fixed(ag.histogram.hi, 4)
-        << " are counted in the end bars";
-    o << ".</p>\n";
-    o << charts.add(histogram_spec(ag.metric + " over every combination counted", ag.metric,
-                                   ag.histogram.lo, ag.histogram.hi, ag.histogram.counts, ""));
-  } else {
-    o << "<p>No combination passes the filters.</p>\n";
-  }
-
-  if (ag.overall.count > 0 && !ag.axes.empty()) {
-    o << "<h2>Sensitivity per parameter</h2>\n<p class=\"note\">For each value of one parameter, "
-         "over every combination of the others: median (line), quartiles (band), "
-      << (ag.higher_is_better ? "max" : "min") << " (dashed).</p>\n";
-    for (std::size_t a = 0; a < ag.axes.size(); ++a) o << charts.add(sensitivity_spec(ag, a));
-  }
-
   if (ag.overall.count > 0 && !ag.pairs.empty()) {
     o << "<h2>Heatmaps: every pair of swept parameters</h2>\n"
       << "<div class=\"switch\">colour = <label><input type=\"radio\" name=\"stat\" value=\"best\" "
@@ -627,6 +603,30 @@ void write_page(std::ostream& o, const Page& page) {
         labels.push_back(c.count ? combo_label(ag, *page.grid, c.best_id) : "");
       o << charts.add(heatmap_spec(ag, pm, labels), true);
     }
+  }
+
+  if (ag.overall.count > 0 && !ag.axes.empty()) {
+    o << "<h2>Sensitivity per parameter</h2>\n<p class=\"note\">For each value of one parameter, "
+         "over every combination of the others: median (line), quartiles (band), "
+      << (ag.higher_is_better ? "max" : "min") << " (dashed).</p>\n";
+    for (std::size_t a = 0; a < ag.axes.size(); ++a) o << charts.add(sensitivity_spec(ag, a));
+  }
+
+  o << "<h2>Distribution of " << html(ag.metric) << "</h2>\n";
+  if (ag.overall.count > 0) {
+    o << "<p class=\"note\">" << ag.overall.count << " combinations: min "
+      << fixed(ag.overall.min, 4) << ", quartiles " << fixed(ag.overall.q1, 4) << " / "
+      << fixed(ag.overall.median, 4) << " / " << fixed(ag.overall.q3, 4) << ", max "
+      << fixed(ag.overall.max, 4);
+    if (ag.histogram.below + ag.histogram.above > 0)
+      o << "; the " << ag.histogram.below << " below " << fixed(ag.histogram.lo, 4) << " and the "
+        << ag.histogram.above << " above " << fixed(ag.histogram.hi, 4)
+        << " are counted in the end bars";
+    o << ".</p>\n";
+    o << charts.add(histogram_spec(ag.metric + " over every combination counted", ag.metric,
+                                   ag.histogram.lo, ag.histogram.hi, ag.histogram.counts, ""));
+  } else {
+    o << "<p>No combination passes the filters.</p>\n";
   }
 
   o << "<h2>The best combination, re-run</h2>\n";
