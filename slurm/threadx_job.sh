@@ -285,6 +285,14 @@ threadx_sweep_job() {
     if [ -e "$out" ]; then
       [ "$rc" = 0 ] || log "the step exited $rc, but $out is complete"
       log "complete: $out"
+      # Its report next to it (`threadx report`): one HTML page to open on a laptop. A failure
+      # here is logged only: the results are complete either way.
+      local page="${out%.h5}.html"
+      if "$threadx_bin" -q report "$out" --out "$page" > /dev/null; then
+        log "report: $page"
+      else
+        log "warning: threadx report failed (status $?); the results are complete: $out"
+      fi
       return 0
     fi
     # 3: stopped by a signal; 4: a rank was lost or hung (MPI). Either way the file is saved.
