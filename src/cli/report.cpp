@@ -195,7 +195,7 @@ int run_report(const ReportOptions& o) {
   report::AggregateOptions ao;
   ao.metric = o.metric;
   ao.min_trades = o.min_trades;
-  ao.top = o.top;
+  ao.top = std::max<std::size_t>(o.top, 1);  // the best one is re-run even with --top 0
   const report::Aggregates ag = report::aggregate(reader, grid, ao);
 
   report::Page page;
@@ -255,7 +255,7 @@ int run_report(const ReportOptions& o) {
   // Top K, every column of the file.
   page.top.columns.push_back("rank");
   for (const Column& c : reader.columns()) page.top.columns.push_back(c.name);
-  for (std::size_t k = 0; k < ag.top.size(); ++k) {
+  for (std::size_t k = 0; k < std::min(ag.top.size(), o.top); ++k) {
     const std::vector<unsigned char> row = reader.read_rows(ag.top[k], 1);
     std::vector<std::string> cells{std::to_string(k + 1)};
     for (const Column& c : reader.columns()) cells.push_back(cell_text(row.data(), c));

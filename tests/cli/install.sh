@@ -43,4 +43,9 @@ env -u THREADX -u THREADX_JOB_LIB THREADX_LAUNCHER=none THREADX_THREADS=1 \
   || { cat job.log; fail "installed one_node.sbatch"; }
 grep -q "complete: job.h5" job.log || fail "no complete line: $(cat job.log)"
 h5diff job.h5 ../built.h5 /results /results || fail "the installed template's rows differ"
+# The installed binary carries Vega (threadx report needs no file beside it); the template wrote
+# the page of its sweep next to it; Vega's license is installed.
+grep -q "report: job.html" job.log || fail "no report line: $(cat job.log)"
+grep -q '<meta name="threadx-charts"' job.html && grep -q 'vega' job.html || fail "job.html is not a report"
+[ -f "$share/third_party/vega/LICENSE" ] || fail "Vega's license not installed"
 echo "ok: installed to $prefix and swept from there"
