@@ -503,24 +503,22 @@ void robust_section(std::ostream& o, Charts& charts, const RobustFile& rf) {
           json_list(pts) + R"(}],
 "scales":[{"name":"x","type":"linear","domain":{"data":"pts","field":"fold"},"range":"width","nice":false},
 {"name":"y","type":"linear","zero":false,"nice":true,"domain":{"data":"pts","field":"equity"},"range":"height"}],
-"axes":[{"orient":"bottom","scale":"x","title":"block (end of each out-of-sample fold)","tickMinStep":1
-    },{"orient":"left","scale":"y","title":"equity","grid":true}],
+"axes":[{"orient":"bottom","scale":"x","title":"block: the end of each out-of-sample fold","tickMinStep":1},{"orient":"left","scale":"y","title":"equity","grid":true}],
 "marks":[{"type":"line","from":{"data":"pts"},"encode":{"update":{"x":{"scale":"x","field":"fold"},"y":{"scale":"y","field":"equity"},"stroke":{"value":"#1f77b4"},"strokeWidth":{"value":2}}}},
 {"type":"symbol","from":{"data":"pts"},"encode":{"update":{"x":{"scale":"x","field":"fold"},"y":{"scale":"y","field":"equity"},"fill":{"value":"#1f77b4"},"size":{"value":30},
-"tooltip":{"signal":"{'after fold': datum.fold, 'equity': format(datum.equity, '.4f')}"}}}}]
-  })");
-}
-if (w.table.rows > 0) table_html(o, table_of(w.table, "folds", 200));
-}
-if (rf.dsr.present) {
-  o << "<h3>Deflated Sharpe ratio</h3>\n";
-  if (!rf.dsr.attributes.empty()) {
-    o << "<p>";
-    for (const auto& [k, v] : rf.dsr.attributes) o << html(k) << " = " << html(v) << "; ";
-    o << "</p>\n";
+"tooltip":{"signal":"{'after fold': datum.fold, 'equity': format(datum.equity, '.4f')}"}}}}]})");
+    }
+    if (w.table.rows > 0) table_html(o, table_of(w.table, "folds", 200));
   }
-  table_html(o, table_of(rf.dsr.table, "", 50));
-}
+  if (rf.dsr.present) {
+    o << "<h3>Deflated Sharpe ratio</h3>\n";
+    if (!rf.dsr.attributes.empty()) {
+      o << "<p>";
+      for (const auto& [k, v] : rf.dsr.attributes) o << html(k) << " = " << html(v) << "; ";
+      o << "</p>\n";
+    }
+    table_html(o, table_of(rf.dsr.table, "", 50));
+  }
 }
 
 constexpr std::string_view kStyle = R"(
