@@ -164,33 +164,33 @@ std::string heatmap_spec(const Aggregates& ag, const PairMap& pm,
       std::clamp(360.0 / static_cast<double>(std::max(xs.size(), ys.size())), 12.0, 32.0);
   const std::string best_word = ag.higher_is_better ? "max" : "min";
   std::string s =
-      R"({"width":)" + num(cell * static_cast<double>(xs.size())) + R"(,"height":)" +
-      num(cell * static_cast<double>(ys.size())) + R"(,"padding":5,"title":{"text":)" +
+      R"J({"width":)J" + num(cell * static_cast<double>(xs.size())) + R"J(,"height":)J" +
+      num(cell * static_cast<double>(ys.size())) + R"J(,"padding":5,"title":{"text":)J" +
       str(ax.name + " x " + ay.name) +
-      R"(,"anchor":"start"},"signals":[{"name":"stat","value":"best"}],
-"data":[{"name":"cells","values":)" +
+      R"J(,"anchor":"start"},"signals":[{"name":"stat","value":"best"}],
+"data":[{"name":"cells","values":)J" +
       json_list(cells) +
-      R"(,"transform":[{"type":"formula","as":"v","expr":"stat === 'best' ? datum.best : datum.median"}]}],
-"scales":[{"name":"x","type":"band","domain":)" +
-      json_list(xs) + R"(,"range":"width"},
-{"name":"y","type":"band","domain":)" +
-      json_list(ys) + R"(,"range":"height","reverse":true},
-{"name":"color","type":"linear","zero":false,"domain":{"data":"cells","field":"v"},"range":{"scheme":"viridis"},"reverse":)" +
-      (ag.higher_is_better ? "false" : "true") + R"(}],
-"axes":[{"orient":"bottom","scale":"x","title":)" +
-      str(ax.name) + R"(,"labelOverlap":true},{"orient":"left","scale":"y","title":)" +
-      str(ay.name) + R"(,"labelOverlap":true}],
-"legends":[{"fill":"color","type":"gradient","title":{"signal":"(stat === 'best' ? ')" +
-      best_word + R"( ' : 'median ') + ')" + ag.metric + "'" +
+      R"J(,"transform":[{"type":"formula","as":"v","expr":"stat === 'best' ? datum.best : datum.median"}]}],
+"scales":[{"name":"x","type":"band","domain":)J" +
+      json_list(xs) + R"J(,"range":"width"},
+{"name":"y","type":"band","domain":)J" +
+      json_list(ys) + R"J(,"range":"height","reverse":true},
+{"name":"color","type":"linear","zero":false,"domain":{"data":"cells","field":"v"},"range":{"scheme":"viridis"},"reverse":)J" +
+      (ag.higher_is_better ? "false" : "true") + R"J(}],
+"axes":[{"orient":"bottom","scale":"x","title":)J" +
+      str(ax.name) + R"J(,"labelOverlap":true},{"orient":"left","scale":"y","title":)J" +
+      str(ay.name) + R"J(,"labelOverlap":true}],
+"legends":[{"fill":"color","type":"gradient","title":{"signal":"(stat === 'best' ? ')J" +
+      best_word + R"J( ' : 'median ') + ')J" + ag.metric + "'" +
       R"J("},"gradientLength":{"signal":"max(60, height)"}}],
 "marks":[{"type":"rect","from":{"data":"cells"},"encode":{"update":{
 "x":{"scale":"x","field":"x"},"width":{"scale":"x","band":1},
 "y":{"scale":"y","field":"y"},"height":{"scale":"y","band":1},
 "fill":{"scale":"color","field":"v"},
 "tooltip":{"signal":"{title: 'best: ' + datum.combo, )J" +
-      "'" + ax.name + "': datum.x, '" + ay.name + R"(': datum.y, ')" + best_word +
-      R"(': format(datum.best, '.4~f'), 'median': format(datum.median, '.4~f'), 'combinations': datum.n}"}},
-"hover":{"stroke":{"value":"#000"},"strokeWidth":{"value":1.5}}}}]})";
+      "'" + ax.name + "': datum.x, '" + ay.name + R"J(': datum.y, ')J" + best_word +
+      R"J(': format(datum.best, '.4~f'), 'median': format(datum.median, '.4~f'), 'combinations': datum.n}"}},
+"hover":{"stroke":{"value":"#000"},"strokeWidth":{"value":1.5}}}}]})J";
   return s;
 }
 
@@ -206,28 +206,28 @@ std::string sensitivity_spec(const Aggregates& ag, std::size_t a) {
                    ",\"best\":" + num6(c.best) + ",\"n\":" + std::to_string(c.count) + "}");
   }
   const std::string best_word = ag.higher_is_better ? "max" : "min";
-  return R"({"width":360,"height":200,"padding":5,"title":{"text":)" + str(ax.name) +
-         R"(,"anchor":"start"},
-"data":[{"name":"s","values":)" +
-         json_list(rows) + R"(}],
-"scales":[{"name":"x","type":"point","domain":)" +
-         json_list(xs) + R"(,"range":"width","padding":0.3},
+  return R"J({"width":360,"height":200,"padding":5,"title":{"text":)J" + str(ax.name) +
+         R"J(,"anchor":"start"},
+"data":[{"name":"s","values":)J" +
+         json_list(rows) + R"J(}],
+"scales":[{"name":"x","type":"point","domain":)J" +
+         json_list(xs) + R"J(,"range":"width","padding":0.3},
 {"name":"y","type":"linear","zero":false,"nice":true,"domain":{"data":"s","fields":["q1","q3","best","median"]},"range":"height"},
-{"name":"key","type":"ordinal","domain":["median","quartiles",")" +
-         best_word + R"("],"range":["#1f77b4","#aec7e8","#d62728"]}],
-"axes":[{"orient":"bottom","scale":"x","title":)" +
-         str(ax.name) + R"(,"labelOverlap":true},{"orient":"left","scale":"y","title":)" +
-         str(ag.metric) + R"(,"grid":true}],
+{"name":"key","type":"ordinal","domain":["median","quartiles",")J" +
+         best_word + R"J("],"range":["#1f77b4","#aec7e8","#d62728"]}],
+"axes":[{"orient":"bottom","scale":"x","title":)J" +
+         str(ax.name) + R"J(,"labelOverlap":true},{"orient":"left","scale":"y","title":)J" +
+         str(ag.metric) + R"J(,"grid":true}],
 "legends":[{"fill":"key","orient":"top","direction":"horizontal","symbolType":"square"}],
 "marks":[
 {"type":"area","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"q3"},"y2":{"scale":"y","field":"q1"},"fill":{"value":"#aec7e8"},"fillOpacity":{"value":0.7}}}},
 {"type":"line","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"median"},"stroke":{"value":"#1f77b4"},"strokeWidth":{"value":2}}}},
 {"type":"line","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"best"},"stroke":{"value":"#d62728"},"strokeDash":{"value":[4,3]}}}},
 {"type":"symbol","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"median"},"size":{"value":40},"fill":{"value":"#1f77b4"},
-"tooltip":{"signal":"{title: ')" +
+"tooltip":{"signal":"{title: ')J" +
          ax.name +
-         R"( = ' + datum.x, 'median': format(datum.median, '.4~f'), 'quartiles': format(datum.q1, '.4~f') + ' .. ' + format(datum.q3, '.4~f'), ')" +
-         best_word + R"(': format(datum.best, '.4~f'), 'combinations': datum.n}"}}}}]})";
+         R"J( = ' + datum.x, 'median': format(datum.median, '.4~f'), 'quartiles': format(datum.q1, '.4~f') + ' .. ' + format(datum.q3, '.4~f'), ')J" +
+         best_word + R"J(': format(datum.best, '.4~f'), 'combinations': datum.n}"}}}}]})J";
 }
 
 // Bars [lo, hi) with counts, as a Vega histogram; x_title names the values.
@@ -243,19 +243,19 @@ std::string histogram_spec(const std::string& title, const std::string& x_title,
   std::string rule;
   if (!rule_at.empty())
     rule =
-        R"(,{"type":"rule","encode":{"update":{"x":{"scale":"x","value":)" + rule_at +
-        R"(},"y":{"value":0},"y2":{"signal":"height"},"stroke":{"value":"#d62728"},"strokeDash":{"value":[4,3]}}}})";
-  return R"({"width":560,"height":220,"padding":5,"title":{"text":)" + str(title) +
-         R"(,"anchor":"start"},
-"data":[{"name":"bins","values":)" +
-         json_list(bins) + R"(}],
-"scales":[{"name":"x","type":"linear","zero":false,"domain":[)" +
-         num6(lo) + "," + num6(hi) + R"(],"range":"width"},
+        R"J(,{"type":"rule","encode":{"update":{"x":{"scale":"x","value":)J" + rule_at +
+        R"J(},"y":{"value":0},"y2":{"signal":"height"},"stroke":{"value":"#d62728"},"strokeDash":{"value":[4,3]}}}})J";
+  return R"J({"width":560,"height":220,"padding":5,"title":{"text":)J" + str(title) +
+         R"J(,"anchor":"start"},
+"data":[{"name":"bins","values":)J" +
+         json_list(bins) + R"J(}],
+"scales":[{"name":"x","type":"linear","zero":false,"domain":[)J" +
+         num6(lo) + "," + num6(hi) + R"J(],"range":"width"},
 {"name":"y","type":"linear","domain":{"data":"bins","field":"n"},"range":"height","nice":true}],
-"axes":[{"orient":"bottom","scale":"x","title":)" +
-         str(x_title) + R"(},{"orient":"left","scale":"y","title":"combinations","grid":true}],
+"axes":[{"orient":"bottom","scale":"x","title":)J" +
+         str(x_title) + R"J(},{"orient":"left","scale":"y","title":"combinations","grid":true}],
 "marks":[{"type":"rect","from":{"data":"bins"},"encode":{"update":{"x":{"scale":"x","field":"x0"},"x2":{"scale":"x","field":"x1","offset":-1},"y":{"scale":"y","field":"n"},"y2":{"scale":"y","value":0},"fill":{"value":"#4c78a8"},
-"tooltip":{"signal":"{'from': format(datum.x0, '.4~f'), 'to': format(datum.x1, '.4~f'), 'count': datum.n}"}},"hover":{"fill":{"value":"#f58518"}}}})" +
+"tooltip":{"signal":"{'from': format(datum.x0, '.4~f'), 'to': format(datum.x1, '.4~f'), 'count': datum.n}"}},"hover":{"fill":{"value":"#f58518"}}}})J" +
          rule + "]}";
 }
 
@@ -292,32 +292,33 @@ std::string time_spec(const std::string& title, const std::string& y_title,
     fields += str(f);
     if (area)
       marks +=
-          R"({"type":"area","from":{"data":"p"},"encode":{"update":{"x":{"scale":"x","field":"t"},"y":{"scale":"y","field":")" +
-          f + R"("},"y2":{"scale":"y","value":0},"fill":{"value":)" + colors[k] +
-          R"(},"fillOpacity":{"value":0.5},"defined":{"signal":"isValid(datum.)" + f +
+          R"J({"type":"area","from":{"data":"p"},"encode":{"update":{"x":{"scale":"x","field":"t"},"y":{"scale":"y","field":")J" +
+          f + R"J("},"y2":{"scale":"y","value":0},"fill":{"value":)J" + colors[k] +
+          R"J(},"fillOpacity":{"value":0.5},"defined":{"signal":"isValid(datum.)J" + f +
           R"J()"}}}},)J";
     else
       marks +=
-          R"({"type":"line","from":{"data":"p"},"encode":{"update":{"x":{"scale":"x","field":"t"},"y":{"scale":"y","field":")" +
-          f + R"("},"stroke":{"value":)" + colors[k] + R"(},"strokeWidth":{"value":)" +
-          (k == 0 ? "1.5" : "1") + R"(},"defined":{"signal":"isValid(datum.)" + f + R"J()"}}}},)J";
+          R"J({"type":"line","from":{"data":"p"},"encode":{"update":{"x":{"scale":"x","field":"t"},"y":{"scale":"y","field":")J" +
+          f + R"J("},"stroke":{"value":)J" + colors[k] + R"J(},"strokeWidth":{"value":)J" +
+          (k == 0 ? "1.5" : "1") + R"J(},"defined":{"signal":"isValid(datum.)J" + f +
+          R"J()"}}}},)J";
   }
   marks += extra_marks;
   if (!marks.empty() && marks.back() == ',') marks.pop_back();
-  return R"({"width":1100,"height":)" + std::to_string(height) +
-         R"(,"padding":5,"title":{"text":)" + str(title) + R"(,"anchor":"start"},
-"data":[{"name":"p","values":)" +
-         json_list(pts) + "}" + extra_data + R"(],
+  return R"J({"width":1100,"height":)J" + std::to_string(height) +
+         R"J(,"padding":5,"title":{"text":)J" + str(title) + R"J(,"anchor":"start"},
+"data":[{"name":"p","values":)J" +
+         json_list(pts) + "}" + extra_data + R"J(],
 "scales":[{"name":"x","type":"time","domain":{"data":"p","field":"t"},"range":"width"},
-{"name":"y","type":"linear","zero":)" +
-         (area ? "true" : "false") + R"(,"nice":true,"domain":{"data":"p","fields":[)" + fields +
-         R"(]},"range":"height"},
-{"name":"key","type":"ordinal","domain":)" +
-         json_list(names) + R"(,"range":)" + json_list(colors) + R"(}],
-"axes":[{"orient":"bottom","scale":"x"},{"orient":"left","scale":"y","title":)" +
-         str(y_title) + R"(,"grid":true}],
+{"name":"y","type":"linear","zero":)J" +
+         (area ? "true" : "false") + R"J(,"nice":true,"domain":{"data":"p","fields":[)J" + fields +
+         R"J(]},"range":"height"},
+{"name":"key","type":"ordinal","domain":)J" +
+         json_list(names) + R"J(,"range":)J" + json_list(colors) + R"J(}],
+"axes":[{"orient":"bottom","scale":"x"},{"orient":"left","scale":"y","title":)J" +
+         str(y_title) + R"J(,"grid":true}],
 "legends":[{"stroke":"key","orient":"top-left","direction":"horizontal"}],
-"marks":[)" +
+"marks":[)J" +
          marks + "]}";
 }
 
@@ -377,10 +378,10 @@ void rerun_section(std::ostream& o, Charts& charts, const RerunView& rv, std::si
   }
   const std::string extra_data = ",{\"name\":\"trades\",\"values\":" + json_list(marks) + "}";
   const std::string trade_marks =
-      R"({"type":"symbol","from":{"data":"trades"},"encode":{"update":{"x":{"scale":"x","field":"t"},"y":{"scale":"y","field":"p"},
+      R"J({"type":"symbol","from":{"data":"trades"},"encode":{"update":{"x":{"scale":"x","field":"t"},"y":{"scale":"y","field":"p"},
 "shape":{"signal":"datum.kind === 'long entry' ? 'triangle-up' : datum.kind === 'short entry' ? 'triangle-down' : 'cross'"},
 "size":{"value":70},"fill":{"signal":"datum.kind === 'long entry' ? '#2ca02c' : datum.kind === 'short entry' ? '#d62728' : '#222'"},
-"tooltip":{"signal":"{title: datum.kind, 'time': timeFormat(datum.t, '%Y-%m-%d %H:%M'), 'price': format(datum.p, '.2f'), 'trade pnl': format(datum.pnl, '.2f')}"}}}})";
+"tooltip":{"signal":"{title: datum.kind, 'time': timeFormat(datum.t, '%Y-%m-%d %H:%M'), 'price': format(datum.p, '.2f'), 'trade pnl': format(datum.pnl, '.2f')}"}}}})J";
   std::vector<Series> price{close};
   price.insert(price.end(), overlays.begin(), overlays.end());
   o << "<p>" << html(rv.label) << "</p>\n";
@@ -465,15 +466,15 @@ void robust_section(std::ostream& o, Charts& charts, const RobustFile& rf) {
         line = "[{\"is\":" + num6(lo) + ",\"oos\":" + num6(icpt + slope * lo) +
                "},{\"is\":" + num6(hi) + ",\"oos\":" + num6(icpt + slope * hi) + "}]";
       o << charts.add(
-          R"({"width":420,"height":320,"padding":5,"title":{"text":"in-sample vs out-of-sample Sharpe of the chosen candidate, one point per split","anchor":"start"},
-"data":[{"name":"pts","values":)" +
-          json_list(pts) + R"(},{"name":"line","values":)" + line + R"(}],
+          R"J({"width":420,"height":320,"padding":5,"title":{"text":"in-sample vs out-of-sample Sharpe of the chosen candidate, one point per split","anchor":"start"},
+"data":[{"name":"pts","values":)J" +
+          json_list(pts) + R"J(},{"name":"line","values":)J" + line + R"J(}],
 "scales":[{"name":"x","type":"linear","zero":false,"nice":true,"domain":{"data":"pts","field":"is"},"range":"width"},
 {"name":"y","type":"linear","zero":false,"nice":true,"domain":{"fields":[{"data":"pts","field":"oos"},{"data":"line","field":"oos"}]},"range":"height"}],
 "axes":[{"orient":"bottom","scale":"x","title":"in-sample Sharpe","grid":true},{"orient":"left","scale":"y","title":"out-of-sample Sharpe","grid":true}],
 "marks":[{"type":"symbol","from":{"data":"pts"},"encode":{"update":{"x":{"scale":"x","field":"is"},"y":{"scale":"y","field":"oos"},"size":{"value":16},"fill":{"value":"#4c78a8"},"fillOpacity":{"value":0.5},
 "tooltip":{"signal":"{'IS Sharpe': format(datum.is, '.3f'), 'OOS Sharpe': format(datum.oos, '.3f')}"}}}},
-{"type":"line","from":{"data":"line"},"encode":{"update":{"x":{"scale":"x","field":"is"},"y":{"scale":"y","field":"oos"},"stroke":{"value":"#d62728"},"strokeWidth":{"value":2}}}}]})");
+{"type":"line","from":{"data":"line"},"encode":{"update":{"x":{"scale":"x","field":"is"},"y":{"scale":"y","field":"oos"},"stroke":{"value":"#d62728"},"strokeWidth":{"value":2}}}}]})J");
     }
   }
   if (rf.walk_forward.present) {
@@ -497,16 +498,16 @@ void robust_section(std::ostream& o, Charts& charts, const RobustFile& rf) {
         pts.push_back("{\"fold\":" + num6(f) + ",\"equity\":" + num6(e) + "}");
       }
       o << charts.add(
-          R"({"width":560,"height":220,"padding":5,"title":{"text":"stitched out-of-sample equity: growth of 1, fold by fold","anchor":"start"
+          R"J({"width":560,"height":220,"padding":5,"title":{"text":"stitched out-of-sample equity: growth of 1, fold by fold","anchor":"start"
     },
-"data":[{"name":"pts","values":)" +
-          json_list(pts) + R"(}],
+"data":[{"name":"pts","values":)J" +
+          json_list(pts) + R"J(}],
 "scales":[{"name":"x","type":"linear","domain":{"data":"pts","field":"fold"},"range":"width","nice":false},
 {"name":"y","type":"linear","zero":false,"nice":true,"domain":{"data":"pts","field":"equity"},"range":"height"}],
 "axes":[{"orient":"bottom","scale":"x","title":"block: the end of each out-of-sample fold","tickMinStep":1},{"orient":"left","scale":"y","title":"equity","grid":true}],
 "marks":[{"type":"line","from":{"data":"pts"},"encode":{"update":{"x":{"scale":"x","field":"fold"},"y":{"scale":"y","field":"equity"},"stroke":{"value":"#1f77b4"},"strokeWidth":{"value":2}}}},
 {"type":"symbol","from":{"data":"pts"},"encode":{"update":{"x":{"scale":"x","field":"fold"},"y":{"scale":"y","field":"equity"},"fill":{"value":"#1f77b4"},"size":{"value":30},
-"tooltip":{"signal":"{'after fold': datum.fold, 'equity': format(datum.equity, '.4f')}"}}}}]})");
+"tooltip":{"signal":"{'after fold': datum.fold, 'equity': format(datum.equity, '.4f')}"}}}}]})J");
     }
     if (w.table.rows > 0) table_html(o, table_of(w.table, "folds", 200));
   }
@@ -521,7 +522,7 @@ void robust_section(std::ostream& o, Charts& charts, const RobustFile& rf) {
   }
 }
 
-constexpr std::string_view kStyle = R"(
+constexpr std::string_view kStyle = R"J(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#222;max-width:1300px}
 h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:18px 0 6px}table{border-collapse:collapse;font-size:12px}
@@ -531,10 +532,10 @@ tr.hl td{background:#fff3c4}.scroll{overflow-x:auto}.chart{display:inline-block;
 .banner{background:#fde2e1;border:2px solid #d62728;padding:10px 14px;margin:10px 0;font-weight:600}
 .note{color:#666;font-size:12px}.big{font-size:20px;font-weight:600}#errors{color:#b00;white-space:pre-wrap}
 .switch{margin:6px 0 10px}
-)";
+)J";
 
 // Runs every view; errors go to #errors (and the console), <body data-rendered> counts views drawn.
-constexpr std::string_view kRunner = R"(
+constexpr std::string_view kRunner = R"J(
 (function () {
   var errors = [];
   function report(msg) {
@@ -569,7 +570,7 @@ constexpr std::string_view kRunner = R"(
     });
   }
 })();
-)";
+)J";
 
 }  // namespace
 
