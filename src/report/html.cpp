@@ -548,9 +548,15 @@ constexpr std::string_view kRunner = R"J(
   window.addEventListener('error', function (ev) { report('script error: ' + ev.message); });
   window.addEventListener('unhandledrejection', function (ev) { report('script error: ' + ev.reason); });
   var views = [];
+  // page.html#median opens with the heatmaps on the median.
+  var stat = location.hash === '#median' ? 'median' : 'best';
+  var radios = document.querySelectorAll('input[name=stat]');
+  for (var i = 0; i < radios.length; ++i) radios[i].checked = radios[i].value === stat;
+  document.body.setAttribute('data-stat', stat);
   var runs = CHARTS.map(function (c) {
     try {
       var view = new vega.View(vega.parse(c.spec), {renderer: 'svg', container: '#' + c.id, hover: true});
+      if (c.heatmap) view.signal('stat', stat);
       views.push({chart: c, view: view});
       return view.runAsync();
     } catch (e) {
@@ -561,12 +567,12 @@ constexpr std::string_view kRunner = R"J(
   Promise.all(runs).then(function () {
     document.body.setAttribute('data-rendered', String(views.length));
   }, function (e) { report(e); });
-  var radios = document.querySelectorAll('input[name=stat]');
-  for (var i = 0; i < radios.length; ++i) {
+  for (i = 0; i < radios.length; ++i) {
     radios[i].addEventListener('change', function (ev) {
       views.forEach(function (v) {
         if (v.chart.heatmap) v.view.signal('stat', ev.target.value).runAsync();
       });
+      document.body.setAttribute('data-stat', ev.target.value);
     });
   }
 })();

@@ -21,10 +21,10 @@ browser="$(command -v chromium || command -v chromium-browser || true)"
 
 # render <page.html>: the DOM after scripts ran -> page.dom, the browser log -> page.log; then
 # checks that every declared chart drew with marks and that no script error was logged.
-render() {
+render() {  # render <page.html> [#fragment]
   local page="$1"
   timeout -k 5 120 "$browser" --headless --no-sandbox --disable-gpu --user-data-dir="$work/profile" \
-    --virtual-time-budget=10000 --enable-logging=stderr --v=0 --dump-dom "file://$page" \
+    --virtual-time-budget=10000 --enable-logging=stderr --v=0 --dump-dom "file://$page${2:-}" \
     > "$page.dom" 2> "$page.log" || fail "chromium exited $?"
   local declared drawn rendered empty
   declared=$(sed -n 's/.*<meta name="threadx-charts" content="\([0-9]*\)".*/\1/p' "$page.dom")
@@ -75,6 +75,8 @@ THREADX_REPORT_ROBUST_FIXTURE="$robust" "$(dirname "$bin")/threadx_tests" \
 check test "$(cat out.txt)" = "$work/r4.html"
 check test ! -e "$work/r4.html.partial"
 render "$work/r4.html"
+render "$work/r4.html" "#median"  # the heatmaps switched to the median
+check grep -q '<body[^>]*data-stat="median"' r4.html.dom
 # 1 histogram + 4 sensitivities + 6 heatmaps + 3 re-run + 3 robustness (logit, scatter, folds)
 check test "$(sed -n 's/.*name="threadx-charts" content="\([0-9]*\)".*/\1/p' r4.html)" = 17
 check grep -q 'PBO = 0.35' r4.html
