@@ -8,6 +8,7 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -533,6 +534,10 @@ void ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
   close();
 }
 
+void write_attribute(std::int64_t object, const std::string& path, const Attribute& attribute) {
+  write_attr(object, path, attribute);
+}
+
 // ---- ResultsReader -----------------------------------------------------------------------------
 
 ResultsReader::ResultsReader(const std::string& path) : path_(path) {
@@ -564,11 +569,45 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   rows_ = n;
+  if (H5Lexists(file_, "blocks", H5P_DEFAULT) > 0) {
+    blocks_set_ = H5Dopen2(file_, "blocks", H5P_DEFAULT);
+    if (blocks_set_ < 0) fail(path, "cannot open /blocks");
+    Handle bspace(H5Dget_space(blocks_set_));
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(bspace.get()) != 2 ||
+        H5Sget_simple_extent_dims(bspace.get(), dims, nullptr) < 0 || dims[0] != rows_ ||
+        dims[1] < static_cast<hsize_t>(kMinBlocks) || dims[1] > static_cast<hsize_t>(kMaxBlocks))
+      fail(path, "/blocks is not a (combinations, S) table with 2 <= S <= 64");
+    blocks_ = static_cast<int>(dims[1]);
+  }
 }
 
 ResultsReader::~ResultsReader() {
-  for (std::int64_t h : {type_, results_, file_})
+  for (std::int64_t h : {blocks_set_, type_, results_, file_})
     if (h >= 0) H5Idec_ref(h);
+}
+
+std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uint64_t count) const {
+  if (blocks_ == 0) throw InputError(path_ + ": no /blocks: run the sweep with --blocks S");
+  if (begin + count > rows_) throw std::logic_error("read_blocks: rows outside /blocks");
+  const auto s = static_cast<std::uint64_t>(blocks_);
+  std::vector<BlockStats> out(count * s);
+  if (count == 0) return out;
+  // The file's packed 28-byte cells, converted by field name into the padded struct.
+  Handle mem_type(H5Tcreate(H5T_COMPOUND, sizeof(BlockStats)));
+  H5Tinsert(mem_type.get(), "sum_r", offsetof(BlockStats, sum_r), H5T_NATIVE_DOUBLE);
+  H5Tinsert(mem_type.get(), "sum_r2", offsetof(BlockStats, sum_r2), H5T_NATIVE_DOUBLE);
+  H5Tinsert(mem_type.get(), "equity", offsetof(BlockStats, equity), H5T_NATIVE_DOUBLE);
+  H5Tinsert(mem_type.get(), "trades", offsetof(BlockStats, trades), H5T_NATIVE_INT32);
+  const hsize_t start[2] = {begin, 0}, cnt[2] = {count, s};
+  Handle mem(H5Screate_simple(2, cnt, nullptr));
+  Handle fs(H5Dget_space(blocks_set_));
+  H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr);
+  if (H5Dread(blocks_set_, mem_type.get(), mem.get(), fs.get(), H5P_DEFAULT, out.data()) < 0)
+    throw InputError(path_ +
+                     ": cannot read /blocks (its cells must be {sum_r, sum_r2, equity, "
+                     "trades})");
+  return out;
 }
 
 std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,

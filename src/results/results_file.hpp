@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "data/bars.hpp"
+#include "engine/block_stats.hpp"
 #include "grid/grid.hpp"
 #include "strategy/metrics.hpp"
 
@@ -76,6 +77,10 @@ struct Attribute {
   std::variant<std::string, std::int64_t, double, std::vector<std::int64_t>, std::vector<double>>
       value;
 };
+
+// Writes (or replaces) one attribute of an open HDF5 object, a file or group id as an int64_t
+// (hid_t); OutputError naming `path` on failure. Strings are fixed-length.
+void write_attribute(std::int64_t object, const std::string& path, const Attribute& attribute);
 
 class ResultsFile {
  public:
@@ -141,6 +146,11 @@ class ResultsReader {
   [[nodiscard]] std::vector<unsigned char> read_rows(std::uint64_t begin,
                                                      std::uint64_t count) const;
   [[nodiscard]] std::vector<std::uint8_t> read_done() const;
+  // S of /blocks (the per-block statistics of docs/ROBUST.md), 0 when the file has none.
+  [[nodiscard]] int blocks() const { return blocks_; }
+  // The S cells of each combination id in [begin, begin + count), row-major; InputError naming
+  // the file when it has no /blocks.
+  [[nodiscard]] std::vector<BlockStats> read_blocks(std::uint64_t begin, std::uint64_t count) const;
   // All attributes as text, in name order.
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;
   [[nodiscard]] std::optional<std::string> attribute(const std::string& name) const;
@@ -149,9 +159,10 @@ class ResultsReader {
 
  private:
   std::string path_;
-  std::int64_t file_ = -1, results_ = -1, type_ = -1;
+  std::int64_t file_ = -1, results_ = -1, type_ = -1, blocks_set_ = -1;
   std::uint64_t rows_ = 0;
   std::size_t row_size_ = 0;
+  int blocks_ = 0;
   std::vector<Column> columns_;
 };
 
