@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/data_lookup.hpp"
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "data/loader.hpp"
@@ -27,19 +28,11 @@ namespace {
 namespace fs = std::filesystem;
 using report::TextTable;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) out.push_back(cur);
-  return out;
-}
-
 // "[1, 2, 3]" (an attribute array as ResultsReader prints it) or "a,b,c" into its items.
 std::vector<std::string> items_of(std::string s) {
   if (!s.empty() && s.front() == '[' && s.back() == ']') s = s.substr(1, s.size() - 2);
   std::vector<std::string> out;
-  for (std::string x : split(s, ',')) {
+  for (std::string x : split_text(s, ',')) {
     x.erase(0, x.find_first_not_of(' '));
     out.push_back(x);
   }
@@ -53,76 +46,6 @@ std::string cell_text(const unsigned char* row, const Column& c) {
   char buf[64];
   std::snprintf(buf, sizeof buf, std::fabs(v) >= 1000 ? "%.2f" : "%.4f", v);
   return buf;
-}
-
-// The --data arguments of a recorded command line (paths as the sweep was given them).
-std::vector<std::string> data_args(const std::string& command_line) {
-  std::vector<std::string> out;
-  const std::vector<std::string> words = split(command_line, ' ');
-  for (std::size_t i = 0; i < words.size(); ++i) {
-    if (words[i] != "--data") continue;
-    for (std::size_t j = i + 1; j < words.size() && words[j].rfind("-", 0) != 0; ++j)
-      out.push_back(words[j]);
-  }
-  return out;
-}
-
-struct DataCheck {
-  std::vector<std::string> paths;  // the data files to re-run on, empty when not found
-  std::string note;                // why not
-};
-
-// Finds the data files the sweep read (provenance: names and SHA-256): --data if given, else
-// the paths of the recorded command line, the results file's directory, the current directory.
-// InputError when a file is found but its content changed.
-DataCheck find_data(const ResultsReader& reader, const std::string& results_path,
-                    const std::vector<std::string>& given) {
-  const std::vector<std::string> names = split(reader.attribute("data_files").value_or(""), '\n');
-  const std::vector<std::string> shas = split(reader.attribute("data_sha256").value_or(""), '\n');
-  DataCheck out;
-  if (names.empty() || names.size() != shas.size()) {
-    out.note = "The results file records no data files: nothing to re-run.";
-    return out;
-  }
-  if (!given.empty() && given.size() != names.size())
-    throw InputError("--data: the sweep read " + std::to_string(names.size()) + " data file(s), " +
-                     std::to_string(given.size()) + " given");
-  const std::vector<std::string> recorded =
-      data_args(reader.attribute("command_line").value_or(""));
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    std::vector<std::string> candidates;
-    if (!given.empty()) {
-      candidates.push_back(given[k]);
-    } else {
-      for (const std::string& r : recorded)
-        if (fs::path(r).filename() == names[k]) candidates.push_back(r);
-      candidates.push_back((fs::path(results_path).parent_path() / names[k]).string());
-      candidates.push_back(names[k]);
-    }
-    std::string found, changed;
-    for (const std::string& c : candidates) {
-      if (!fs::is_regular_file(c)) continue;
-      if (sha256_file(c) == shas[k]) {
-        found = c;
-        break;
-      }
-      if (changed.empty()) changed = c;
-    }
-    if (found.empty() && !changed.empty())
-      throw InputError(
-          changed + ": the data file changed since the sweep (its SHA-256 is not the " + shas[k] +
-          " recorded in " + results_path + "); pass --data with the file the sweep read");
-    if (found.empty()) {
-      if (!given.empty()) throw InputError(given[k] + ": no such file");
-      out.paths.clear();
-      out.note = "The data file " + names[k] +
-                 " was not found (looked at the sweep's --data path, next to the results file and "
-                 "in the current directory): pass --data FILE to re-run the best combination.";
-      return out;
-    }
-    out.paths.push_back(found);
-  }
-  return out;
 }
 
 std::vector<TextTable> accounting(const ResultsReader& reader) {
@@ -268,12 +191,11 @@ int run_report(const ReportOptions& o) {
   } else {
     const DataCheck dc = find_data(reader, o.file, o.data);
     if (dc.paths.empty()) {
-      page.rerun_note = dc.note;
-      spdlog::warn("{}", dc.note);
+      // find_data's note ends in "pass --data FILE" when a file was not found.
+      page.rerun_note = dc.note + (dc.note.back() == '.' ? "" : " to re-run the best combination.");
+      spdlog::warn("{}", page.rerun_note);
     } else {
-      LoadOptions lo;
-      if (!attr("timeframe").empty()) lo.timeframe_ms = parse_timeframe(attr("timeframe"));
-      const BarSeries bars = load_bars(dc.paths, lo);
+      const BarSeries bars = load_sweep_bars(reader, dc.paths);
       IndicatorBank bank(bars);
       report::RerunView rv;
       std::string label = "#" + std::to_string(ag.top[0]) + ":";
