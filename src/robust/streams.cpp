@@ -139,6 +139,21 @@ void StreamSetBuilder::add(const StreamSet& streams) {
   }
 }
 
+void StreamSetBuilder::add_stream(std::int64_t id, std::int64_t multiplicity,
+                                  std::span<const double> sum_r, std::span<const double> sum_r2) {
+  const auto s = static_cast<std::size_t>(blocks_);
+  if (sum_r.size() != s || sum_r2.size() != s || id < 0 || multiplicity < 1)
+    throw InputError(
+        "block statistics: a stream with another block count, a negative id or no "
+        "row");
+  std::vector<std::uint64_t> key(key_words_);
+  for (std::size_t b = 0; b < s; ++b) {
+    key[2 * b] = std::bit_cast<std::uint64_t>(sum_r[b]);
+    key[2 * b + 1] = std::bit_cast<std::uint64_t>(sum_r2[b]);
+  }
+  insert(key.data(), id, multiplicity);
+}
+
 StreamSet StreamSetBuilder::finish() && {
   const std::size_t n = ids_.size();
   std::vector<std::size_t> order(n);

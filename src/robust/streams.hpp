@@ -65,6 +65,10 @@ class StreamSetBuilder {
   StreamSetBuilder(int blocks, std::span<const std::int64_t> returns_per_block);
   void add(const BlockMatrix& rows);  // InputError if S or n_b differ
   void add(const StreamSet& streams);
+  // One stream given by its sums in block order (S each), e.g. a StreamSet sent by another
+  // process: the same as add(StreamSet) for that stream.
+  void add_stream(std::int64_t id, std::int64_t multiplicity, std::span<const double> sum_r,
+                  std::span<const double> sum_r2);
   [[nodiscard]] std::size_t size() const { return ids_.size(); }
   [[nodiscard]] StreamSet finish() &&;
 

@@ -1,0 +1,45 @@
+// What `threadx robust` computes from one contiguous range of a results file's /blocks rows,
+// read in chunks of bounded size: the distinct streams (for CSCV and the DSR's trials), the K best
+// by whole-run SR (the DSR's selection) and the walk-forward picks. Each part merges exactly
+// (streams.hpp, dsr.hpp, walk_forward.hpp), so the rows can be cut between ranks anywhere and the
+// merged partial is the same bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "results/results_file.hpp"
+#include "robust/dsr.hpp"
+#include "robust/streams.hpp"
+#include "robust/walk_forward.hpp"
+
+namespace threadx::robust {
+
+struct RobustPlan {
+  int blocks = 0;                               // S
+  std::vector<std::int64_t> returns_per_block;  // n_b
+  std::int64_t dsr_k = 10;
+  std::optional<WalkForwardConfig> walk_forward;
+  unsigned threads = 1;
+  std::uint64_t chunk_rows = 65536;  // rows of /blocks read at a time
+};
+
+struct RobustPartial {
+  std::uint64_t begin = 0, end = 0;  // combination ids covered: [begin, end)
+  StreamSet streams;
+  std::vector<RankedCombination> top;
+  std::optional<WalkForwardSelection> walk_forward;
+};
+
+// Rows [begin, end) of `reader`'s /blocks, chunk by chunk; progress(rows done so far) after each
+// chunk.
+RobustPartial compute_partial(const ResultsReader& reader, const RobustPlan& plan,
+                              std::uint64_t begin, std::uint64_t end,
+                              const std::function<void(std::uint64_t)>& progress = {});
+
+// Folds `from` (the rows right after `into`'s) into `into`.
+void merge_partial(RobustPartial& into, const RobustPartial& from, const RobustPlan& plan);
+
+}  // namespace threadx::robust
