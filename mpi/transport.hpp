@@ -27,6 +27,8 @@ enum class Tag : int {
   Stop,         // 0 -> worker: finish the units running, drop the rest, say goodbye
   Bye,          // worker -> 0: accounting; the worker sends nothing after it
   Release,      // 0 -> worker, after every Bye: nothing more will be sent, the rank may end
+  // worker -> 0, `threadx robust`: its rows' partial results (robust_gather.hpp), in pieces
+  RobustPartial,
 };
 
 struct Message {
