@@ -3,6 +3,7 @@
 //   threadx sweep --data bars.csv --grid grid.toml --out sweep.h5
 //   threadx top sweep.h5 --by sharpe -n 10
 //   threadx info sweep.h5
+//   threadx robust sweep.h5 --cscv --wf-window 4 --out robust.h5
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -145,8 +146,9 @@ int main(int argc, char** argv) {
   CLI::App* d = app.add_subcommand("devices", "list the CPU and the visible CUDA devices");
 
   threadx::ReportOptions report;
-  CLI::App* r = app.add_subcommand("report", "write one self-contained HTML page about a results "
-                                             "file: heatmaps, sensitivity, the best combination");
+  CLI::App* r = app.add_subcommand("report",
+                                   "write one self-contained HTML page about a results "
+                                   "file: heatmaps, sensitivity, the best combination");
   r->add_option("file", report.file, "results file")->required();
   r->add_option("--out", report.out, "the page to write (HTML)")->required();
   r->add_option("--metric", report.metric, "metric to chart: " + metric_names())
@@ -158,12 +160,39 @@ int main(int argc, char** argv) {
                 "the bars to re-run the best combination on (default: the sweep's, found from the "
                 "file's provenance and checked against its SHA-256)");
 
+  threadx::RobustOptions robust;
+  robust.command_line = sweep.command_line;
+  CLI::App* u =
+      app.add_subcommand("robust",
+                         "how much of the best result is luck: CSCV/PBO, Deflated Sharpe Ratio and "
+                         "walk-forward from a results file's /blocks (ROBUST.md)");
+  u->add_option("file", robust.file, "results file (swept with --blocks S)")->required();
+  u->add_option("--out", robust.out, "robustness file to write (HDF5)")->required();
+  u->add_flag("--cscv", robust.cscv, "CSCV and the probability of backtest overfitting (even S)");
+  u->add_option("--dsr", robust.dsr, "Deflated Sharpe Ratio of the K best by Sharpe")
+      ->capture_default_str();
+  CLI::Option* wf_window =
+      u->add_option("--wf-window", robust.wf_window, "walk-forward with a window of W blocks");
+  u->add_option("--wf-mode", robust.wf_mode, "walk-forward window: rolling or anchored")
+      ->capture_default_str();
+  u->add_option("--wf-min-trades", robust.wf_min_trades,
+                "in-sample trades a walk-forward candidate needs")
+      ->capture_default_str();
+  u->add_option("--data", robust.data,
+                "the bars to recompute the selected combinations' returns on (default: the "
+                "sweep's, found from the file's provenance and checked against its SHA-256)");
+  u->add_option("--threads", robust.threads, "CPU threads (default: all cores)");
+  u->add_flag("--force", robust.force, "replace an existing --out");
+  u->add_option("--progress-interval", robust.progress_interval_s, "seconds between progress lines")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (quiet) spdlog::set_level(spdlog::level::warn);
+  robust.walk_forward = wf_window->count() > 0;
 
   try {
     if (*s) return threadx::run_sweep(sweep);
@@ -173,6 +202,7 @@ int main(int argc, char** argv) {
     if (*m) return threadx::run_simulate(sim);
     if (*d) return threadx::run_devices_list();
     if (*r) return threadx::run_report(report);
+    if (*u) return threadx::run_robust(robust);
   } catch (const threadx::InputError& e) {
     spdlog::error("{}", e.what());
     return 1;

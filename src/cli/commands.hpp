@@ -85,6 +85,26 @@ struct ReportOptions {
 };
 int run_report(const ReportOptions& options);
 
+// `threadx robust`: CSCV/PBO, the Deflated Sharpe Ratio and walk-forward selection from a results
+// file's /blocks (docs/ROBUST.md), written to an HDF5 robustness file.
+struct RobustOptions {
+  std::string file;
+  std::string out;
+  bool cscv = false;
+  std::int64_t dsr = 10;            // K
+  bool walk_forward = false;        // --wf-window given
+  std::int64_t wf_window = 0;       // W
+  std::string wf_mode = "rolling";  // rolling | anchored
+  std::int64_t wf_min_trades = 1;   // M
+  std::vector<std::string> data;    // the bars to re-run on (default: from the provenance)
+  unsigned threads = 0;             // 0: all cores (shared with the node's other ranks)
+  bool force = false;
+  double progress_interval_s = 2.0;
+  std::uint64_t chunk_rows = 65536;  // rows of /blocks read at a time
+  std::string command_line;
+};
+int run_robust(const RobustOptions& options);
+
 // `threadx devices`: the CPU and the visible CUDA devices (stdout).
 int run_devices_list();
 

@@ -1,0 +1,502 @@
+// `threadx robust`: how much of a sweep's best result survives out of sample (docs/ROBUST.md).
+// Reads the results file's /blocks in chunks (never modifies the file), builds the mergeable
+// partials of src/robust/ over each rank's contiguous range of ids, merges them on rank 0 in rank
+// order, re-runs the K best combinations for their return series (the DSR), writes the
+// robustness file as "<out>.partial" renamed to <out> when complete, and prints a summary a
+// trader can read. Under mpirun every rank takes its share of the rows; the file's datasets are
+// the same bit for bit for any rank or thread count.
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/commands.hpp"
+#include "cli/data_lookup.hpp"
+#include "cluster_sweep.hpp"
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "engine/block_stats.hpp"
+#include "engine/replay.hpp"
+#include "grid/grid.hpp"
+#include "indicators/indicator_bank.hpp"
+#include "mpi_transport.hpp"
+#include "results/results_file.hpp"
+#include "robust/cscv.hpp"
+#include "robust/dsr.hpp"
+#include "robust/partials.hpp"
+#include "robust/robust_output.hpp"
+#include "robust/splits.hpp"
+#include "robust/walk_forward.hpp"
+#include "robust_gather.hpp"
+
+namespace threadx {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string grouped(std::uint64_t v) {  // 2903040 -> "2,903,040"
+  std::string s = std::to_string(v);
+  for (auto at = static_cast<std::ptrdiff_t>(s.size()) - 3; at > 0; at -= 3)
+    s.insert(static_cast<std::size_t>(at), 1, ',');
+  return s;
+}
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void check_options(const RobustOptions& o) {
+  if (o.file.empty()) throw InputError("a results file is required");
+  if (o.out.empty()) throw InputError("--out: an output file is required");
+  if (o.dsr < 1) throw InputError("--dsr " + std::to_string(o.dsr) + ": K must be at least 1");
+  if (o.wf_mode != "rolling" && o.wf_mode != "anchored")
+    throw InputError("--wf-mode " + o.wf_mode + ": must be rolling or anchored");
+  if (o.wf_min_trades < 0)
+    throw InputError("--wf-min-trades " + std::to_string(o.wf_min_trades) + ": must be >= 0");
+  if (o.walk_forward && o.wf_window < 1)
+    throw InputError("--wf-window " + std::to_string(o.wf_window) + ": must be at least 1");
+  if (!(o.progress_interval_s > 0)) throw InputError("--progress-interval: must be > 0 seconds");
+  std::error_code ec;
+  if (fs::is_directory(o.out, ec))
+    throw InputError("--out " + o.out + ": is a directory; give a file name");
+}
+
+// The results file, checked before any work (every rank opens it read-only).
+struct Input {
+  std::unique_ptr<ResultsReader> reader;
+  std::optional<Grid> grid;
+  int blocks = 0;         // S
+  std::int64_t bars = 0;  // N
+  std::vector<std::int64_t> returns_per_block;
+};
+
+Input open_input(const RobustOptions& o) {
+  Input in;
+  in.reader = std::make_unique<ResultsReader>(o.file);
+  const ResultsReader& r = *in.reader;
+  const std::optional<std::string> grid_text = r.attribute("grid_text");
+  if (!grid_text) throw InputError(o.file + ": no grid_text attribute: not a threadx results file");
+  if (r.attribute("complete").value_or("0") != "1") {
+    const std::vector<std::uint8_t> done = r.read_done();
+    throw InputError(o.file + ": the sweep is not complete (" +
+                     grouped(static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1))) +
+                     " of " + grouped(r.rows()) +
+                     " combinations done): finish it with threadx sweep --resume");
+  }
+  in.blocks = r.blocks();
+  if (in.blocks == 0) throw InputError(o.file + ": no /blocks: run the sweep with --blocks S");
+  const std::string s = std::to_string(in.blocks);
+  if (o.cscv && in.blocks % 2 != 0)
+    throw InputError("--cscv: " + o.file + " has S = " + s +
+                     " blocks; CSCV needs an even S (run the sweep with --blocks " +
+                     std::to_string(in.blocks + 1) + ")");
+  if (o.cscv && in.blocks > robust::kMaxCscvBlocks)
+    throw InputError("--cscv: " + o.file + " has S = " + s +
+                     " blocks; CSCV is limited to S <= " + std::to_string(robust::kMaxCscvBlocks));
+  if (o.walk_forward && o.wf_window >= in.blocks)
+    throw InputError("--wf-window " + std::to_string(o.wf_window) +
+                     ": must be between 1 and S - 1 = " + std::to_string(in.blocks - 1) + " (" +
+                     o.file + " has S = " + s + " blocks)");
+  in.bars = std::stoll(r.attribute("bar_count").value_or("0"));
+  if (in.bars - 1 < in.blocks)
+    throw InputError(o.file + ": " + std::to_string(in.bars) + " bars cannot make " + s +
+                     " blocks");
+  in.returns_per_block = returns_per_block(in.bars, in.blocks);
+  in.grid = parse_grid_text(*grid_text, r.attribute("grid_file").value_or(o.file));
+  if (in.grid->size() != r.rows())
+    throw InputError(o.file + ": /results has " + grouped(r.rows()) + " rows but its grid " +
+                     grouped(in.grid->size()) + " combinations");
+  return in;
+}
+
+// Refuses to replace an existing --out without --force, and ever to write over the results file.
+void check_output(const RobustOptions& o) {
+  std::error_code ec;
+  for (const std::string& p : {o.out, o.out + ".partial"})
+    if (fs::exists(p, ec) && fs::equivalent(p, o.file, ec))
+      throw InputError("--out " + o.out + ": that is the results file itself");
+  if (fs::exists(o.out, ec) && !o.force)
+    throw OutputError(o.out + ": already exists; add --force to replace it");
+}
+
+robust::RobustPlan make_plan(const RobustOptions& o, const Input& in, unsigned threads) {
+  robust::RobustPlan plan;
+  plan.blocks = in.blocks;
+  plan.returns_per_block = in.returns_per_block;
+  plan.dsr_k = o.dsr;
+  if (o.walk_forward)
+    plan.walk_forward = robust::WalkForwardConfig{
+        static_cast<int>(o.wf_window), robust::parse_walk_mode(o.wf_mode), o.wf_min_trades};
+  plan.threads = threads;
+  plan.chunk_rows = o.chunk_rows;
+  return plan;
+}
+
+// Every core, shared with the other ranks of the node.
+unsigned robust_threads(const RobustOptions& o, const dist::Transport& t) {
+  if (o.threads != 0) return o.threads;
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1u, hw / static_cast<unsigned>(std::max(1, t.local_size())));
+}
+
+int run_worker_rank(const RobustOptions& o, dist::Transport& t, unsigned threads) {
+  dist::Hello hello{dist::this_host(), static_cast<std::int64_t>(getpid()), threads, ""};
+  std::optional<Input> in;
+  try {
+    in = open_input(o);
+  } catch (const std::exception& e) {
+    hello.error = e.what();
+  }
+  const int verdict = dist::worker_hello(t, hello);
+  if (verdict != 0) return verdict;
+  const robust::RobustPlan plan = make_plan(o, *in, threads);
+  const auto [begin, end] = dist::robust_rows_of_rank(in->reader->rows(), t.size(), t.rank());
+  dist::send_robust_partial(t, robust::compute_partial(*in->reader, plan, begin, end));
+  return 0;
+}
+
+// The selected combination's returns, re-run on the sweep's bars, must give back its /blocks
+// sums bit for bit; otherwise the file was made by another strategy version or other bars.
+void check_replay(const RobustOptions& o, const Input& in, ComboId id,
+                  const std::vector<double>& returns) {
+  const std::vector<BlockStats> want = in.reader->read_blocks(id, 1);
+  const std::vector<std::int64_t> starts = block_start_bars(in.bars, in.blocks);
+  for (int b = 0; b < in.blocks; ++b) {
+    double s1 = 0.0, s2 = 0.0;
+    for (std::int64_t i = starts[static_cast<std::size_t>(b)];
+         i < starts[static_cast<std::size_t>(b) + 1]; ++i) {
+      const double r = returns[static_cast<std::size_t>(i - 1)];
+      s1 += r;
+      s2 += r * r;
+    }
+    const BlockStats& w = want[static_cast<std::size_t>(b)];
+    if (std::bit_cast<std::uint64_t>(s1) != std::bit_cast<std::uint64_t>(w.sum_r) ||
+        std::bit_cast<std::uint64_t>(s2) != std::bit_cast<std::uint64_t>(w.sum_r2))
+      throw InputError(o.file + ": re-running combination " + std::to_string(id) +
+                       " does not give back its /blocks (block " + std::to_string(b) +
+                       "): the file was written by another version of the strategy or from "
+                       "other bars");
+  }
+}
+
+// ---- the printed summary ------------------------------------------------------------------------
+
+std::string num(double v, int digits = 4) {
+  if (std::isnan(v)) return "NaN";
+  return fmt::format("{:.{}g}", v, digits);
+}
+
+std::string percent(double v) {
+  if (std::isnan(v)) return "NaN";
+  return fmt::format("{:+.2f}%", 100.0 * v);
+}
+
+struct SummaryContext {
+  const RobustOptions* o;
+  const Input* in;
+  std::int64_t streams = 0;
+  double bars_per_year = 0;  // 0: unknown, nothing annualised
+  std::string annualised(double per_bar) const {
+    if (bars_per_year <= 0 || std::isnan(per_bar)) return "";
+    return num(per_bar * std::sqrt(bars_per_year), 3);
+  }
+};
+
+std::string dsr_verdict(const robust::DsrRow& d) {
+  if (std::isnan(d.dsr)) {
+    if (std::isnan(d.skewness))
+      return "DSR undefined: its returns are constant (it never trades), there is nothing to test.";
+    return "DSR undefined: the variance term of the formula is not positive (see ROBUST.md, "
+           "section 8, note 6).";
+  }
+  const std::string n = grouped(static_cast<std::uint64_t>(d.trials));
+  if (d.dsr < 0.5)
+    return fmt::format(
+        "DSR {:.2f}: no better than the best of {} distinct random strategies would look.", d.dsr,
+        n);
+  if (d.dsr < 0.95)
+    return fmt::format(
+        "DSR {:.2f}: better than the best of {} random strategies would usually look, but short "
+        "of the 0.95 that would make luck an unlikely explanation.",
+        d.dsr, n);
+  return fmt::format(
+      "DSR {:.2f}: unlikely to be luck alone (the best of {} random strategies would look this "
+      "good with probability {:.2g}).",
+      d.dsr, n, 1.0 - d.dsr);
+}
+
+std::string pbo_verdict(const robust::CscvResult& c) {
+  if (c.pbo >= 0.5)
+    return fmt::format(
+        "PBO {:.2f}: the in-sample winner is more likely than not to end in the bottom half out "
+        "of sample; ranking this sweep by Sharpe mostly ranks luck.",
+        c.pbo);
+  if (c.pbo >= 0.1)
+    return fmt::format(
+        "PBO {:.2f}: the in-sample winner ends in the bottom half out of sample in {:.0f}% of the "
+        "splits; the ranking carries some information, and much overfitting.",
+        c.pbo, 100.0 * c.pbo);
+  return fmt::format(
+      "PBO {:.2f}: the in-sample winner usually stays in the top half out of sample.", c.pbo);
+}
+
+void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
+  const RobustOptions& o = *ctx.o;
+  const Input& in = *ctx.in;
+  const auto [lo, hi] =
+      std::minmax_element(in.returns_per_block.begin(), in.returns_per_block.end());
+  std::string s = fmt::format(
+      "Robustness of {} ({} combinations, {} distinct return streams)\n"
+      "  {} blocks of {}{} bars ({} returns); Sharpe ratios are per bar{}\n",
+      o.file, grouped(in.reader->rows()), grouped(static_cast<std::uint64_t>(ctx.streams)),
+      in.blocks, *lo, *lo == *hi ? "" : "-" + std::to_string(*hi), in.bars - 1,
+      ctx.bars_per_year > 0
+          ? fmt::format(", annualised x sqrt({:.0f} bars a year)", ctx.bars_per_year)
+          : "");
+
+  if (out.cscv) {
+    const robust::CscvResult& c = *out.cscv;
+    const auto splits = static_cast<double>(c.splits);
+    s += fmt::format(
+        "\nCSCV: {} splits of the {} blocks into {} in sample and {} out of sample, {} "
+        "candidates\n"
+        "  PBO (probability of backtest overfitting)  {:.4f}  ({:.0f} of {} splits)\n"
+        "  probability of an out-of-sample loss       {:.4f}  ({:.0f} of {} splits)\n"
+        "  degradation: OOS Sharpe = {} + {} x IS Sharpe (per bar){}\n",
+        grouped(static_cast<std::uint64_t>(c.splits)), c.blocks, c.blocks / 2, c.blocks / 2,
+        grouped(static_cast<std::uint64_t>(c.candidates)), c.pbo, std::round(c.pbo * splits),
+        c.splits, c.prob_oos_loss, std::round(c.prob_oos_loss * splits), c.splits, num(c.intercept),
+        num(c.slope),
+        std::isnan(c.slope) ? " (no line: every split chose the same in-sample Sharpe)"
+        : c.slope < 1       ? ": in-sample Sharpe does not carry over in full"
+                            : "");
+  }
+
+  if (!out.dsr.empty()) {
+    const robust::DsrRow& first = out.dsr.front();
+    s += fmt::format(
+        "\nDeflated Sharpe Ratio of the {} best by Sharpe: N_t = {} trials (distinct streams), "
+        "V = {}, SR0 = {} per bar{}\n",
+        out.dsr.size(), grouped(static_cast<std::uint64_t>(first.trials)), num(first.var_sharpe),
+        num(first.sr0),
+        ctx.bars_per_year > 0 ? " (" + ctx.annualised(first.sr0) + " annualised)" : "");
+    s += fmt::format("  {:>4} {:>10} {:>11} {:>10} {:>9} {:>9} {:>7} {:>7}\n", "rank", "combo_id",
+                     "Sharpe/bar", "annualised", "skewness", "kurtosis", "DSR", "PSR0");
+    for (std::size_t k = 0; k < out.dsr.size(); ++k) {
+      const robust::DsrRow& d = out.dsr[k];
+      s += fmt::format("  {:>4} {:>10} {:>11} {:>10} {:>9} {:>9} {:>7} {:>7}\n", k + 1, d.combo_id,
+                       num(d.sharpe), ctx.annualised(d.sharpe), num(d.skewness), num(d.kurtosis),
+                       num(d.dsr, 3), num(d.psr0, 3));
+    }
+  }
+
+  if (out.walk_forward) {
+    const robust::WalkForwardResult& w = *out.walk_forward;
+    s += fmt::format(
+        "\nWalk-forward: {} window of {} block(s), at least {} in-sample trade(s) to be chosen\n",
+        robust::walk_mode_name(w.config.mode), w.config.window, w.config.min_trades);
+    s += fmt::format("  {:>4} {:>9} {:>10} {:>10} {:>11} {:>10} {:>7}\n", "fold", "in-sample",
+                     "chosen", "IS Sharpe", "OOS Sharpe", "OOS return", "trades");
+    for (const robust::WalkForwardFold& f : w.folds)
+      s += fmt::format("  {:>4} {:>9} {:>10} {:>10} {:>11} {:>10} {:>7}\n", f.fold,
+                       fmt::format("{}-{}", f.is_first_block, f.is_last_block),
+                       f.chosen < 0 ? std::string("flat") : std::to_string(f.chosen),
+                       num(f.is_sharpe), num(f.oos_sharpe), percent(f.oos_growth - 1.0),
+                       f.oos_trades);
+    s += fmt::format(
+        "  stitched out of sample: Sharpe {} per bar{}, total return {}, {} trades, "
+        "walk-forward efficiency {}\n",
+        num(w.oos_sharpe),
+        ctx.bars_per_year > 0 ? " (" + ctx.annualised(w.oos_sharpe) + " annualised)" : "",
+        percent(w.oos_total_return), w.oos_trades, num(w.wf_efficiency, 3));
+  }
+
+  if (!out.dsr.empty()) {
+    const robust::DsrRow& best = out.dsr.front();
+    s += fmt::format(
+        "\nVerdict on the best in-sample combination, #{} (Sharpe {} per bar{}):\n", best.combo_id,
+        num(best.sharpe),
+        ctx.bars_per_year > 0 ? ", " + ctx.annualised(best.sharpe) + " annualised" : "");
+    s += "  " + dsr_verdict(best) + "\n";
+    if (out.cscv) s += "  " + pbo_verdict(*out.cscv) + "\n";
+    if (out.walk_forward)
+      s += fmt::format(
+          "  Choosing on the past and trading the next block returned {} out of "
+          "sample.\n",
+          percent(out.walk_forward->oos_total_return));
+  }
+  std::fputs(s.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_robust(const RobustOptions& o) {
+  check_options(o);
+  const auto t0 = Clock::now();
+  const std::string start_time = now_utc_iso();
+  const std::unique_ptr<dist::Transport> transport = dist::connect();
+  dist::Transport& t = *transport;
+  const unsigned threads = robust_threads(o, t);
+  if (t.rank() != 0) {
+    spdlog::set_pattern(fmt::format("[%H:%M:%S] [rank {}] %^%l%$ %v", t.rank()));
+    if (spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
+    return run_worker_rank(o, t, threads);
+  }
+
+  // ---- every check before any work; until the workers are told to start, every way out of
+  // rank 0 must release them ----
+  std::vector<dist::Hello> workers;
+  std::optional<Input> in;
+  std::optional<BarSeries> bars;
+  bool started = t.size() == 1;
+  auto release = [&](int code) {
+    if (!started) dist::send_start(t, code);
+    started = true;
+  };
+  try {
+    in = open_input(o);
+    check_output(o);
+    // The DSR re-runs the selected combinations: the bars are needed, found now rather than
+    // after the whole file was read.
+    const DataCheck dc = find_data(*in->reader, o.file, o.data);
+    if (dc.paths.empty())
+      throw InputError(dc.note + (dc.note.back() == '.' ? ""
+                                                        : " (the DSR re-runs the best "
+                                                          "combinations on the sweep's bars)"));
+    bars = load_sweep_bars(*in->reader, dc.paths);
+    if (static_cast<std::int64_t>(bars->size()) != in->bars)
+      throw InputError(dc.paths.front() + ": " + std::to_string(bars->size()) + " bars, but " +
+                       o.file + " was swept over " + std::to_string(in->bars));
+    if (t.size() > 1) {
+      workers = dist::collect_hellos(t);
+      for (int r = 1; r < t.size(); ++r)
+        if (!workers[static_cast<std::size_t>(r)].error.empty())
+          throw InputError(fmt::format("rank {} (host {}): {}", r,
+                                       workers[static_cast<std::size_t>(r)].host,
+                                       workers[static_cast<std::size_t>(r)].error));
+    }
+  } catch (...) {
+    if (t.size() > 1 && workers.empty()) workers = dist::collect_hellos(t);
+    release(1);
+    throw;
+  }
+  release(0);
+
+  const ResultsReader& reader = *in->reader;
+  const robust::RobustPlan plan = make_plan(o, *in, threads);
+  const std::uint64_t rows = reader.rows();
+  const auto [begin, end] = dist::robust_rows_of_rank(rows, t.size(), 0);
+  spdlog::info(
+      "robust {}: {} combinations x {} blocks ({} bars), {} rank(s), {} thread(s) on "
+      "rank 0",
+      o.file, grouped(rows), in->blocks, grouped(static_cast<std::uint64_t>(in->bars)), t.size(),
+      threads);
+
+  // ---- pass over /blocks: this rank's rows, then the other ranks' partials ----
+  auto last_log = Clock::now();
+  const auto read_start = Clock::now();
+  const std::uint64_t share = end - begin;
+  auto progress = [&](std::uint64_t done) {
+    if (seconds_since(last_log) < o.progress_interval_s) return;
+    last_log = Clock::now();
+    const double rate = static_cast<double>(done) / std::max(seconds_since(read_start), 1e-9);
+    spdlog::info(
+        "read {}/{} rows of /blocks{} ({:.1f}%), {} rows/s, ETA {}", grouped(done), grouped(share),
+        t.size() > 1 ? " (rank 0's share)" : "",
+        100.0 * static_cast<double>(done) / static_cast<double>(std::max<std::uint64_t>(share, 1)),
+        grouped(static_cast<std::uint64_t>(rate)),
+        format_duration(rate > 0 ? static_cast<double>(share - done) / rate : 0));
+  };
+  robust::RobustPartial all = robust::compute_partial(reader, plan, begin, end, progress);
+  if (t.size() > 1) all = dist::gather_robust_partials(t, std::move(all), plan);
+  const robust::StreamSet& streams = all.streams;
+  spdlog::info("read {} rows of /blocks in {}: {} distinct return streams", grouped(rows),
+               format_duration(seconds_since(read_start)), grouped(streams.size()));
+
+  robust::RobustOutput out;
+  const robust::TrialStats trials = robust::trial_stats(streams);
+  if (o.cscv) {
+    const auto c0 = Clock::now();
+    const std::int64_t splits = robust::cscv_split_count(in->blocks);
+    spdlog::info("CSCV: {} splits over {} streams, pass 1 of 2 (in-sample best)...",
+                 grouped(static_cast<std::uint64_t>(splits)), grouped(streams.size()));
+    const robust::CscvSelection selection = robust::cscv_select(streams, threads);
+    const double pass1 = seconds_since(c0);
+    spdlog::info("CSCV: pass 1 done in {}, pass 2 of 2 (out-of-sample ranks), ETA {}",
+                 format_duration(pass1), format_duration(pass1));
+    const robust::CscvRanks ranks = robust::cscv_rank(streams, selection, threads);
+    out.cscv = robust::cscv_result(selection, ranks);
+    spdlog::info("CSCV: {} splits done in {}", grouped(static_cast<std::uint64_t>(splits)),
+                 format_duration(seconds_since(c0)));
+  }
+  if (all.walk_forward) out.walk_forward = robust::walk_forward_result(*all.walk_forward);
+
+  // ---- DSR: the K best re-run for their returns ----
+  IndicatorBank bank(*bars);
+  for (const robust::RankedCombination& c : all.top) {
+    const auto id = static_cast<ComboId>(c.id);
+    const std::vector<double> returns = replay_returns(*in->grid, bank, id);
+    check_replay(o, *in, id, returns);
+    out.dsr.push_back(robust::dsr_row(c.id, returns, trials));
+  }
+
+  // ---- the file: "<out>.partial", renamed when complete ----
+  auto attr = [&](const char* n) { return reader.attribute(n).value_or(""); };
+  std::vector<Attribute> attributes{
+      {"results_file", o.file},
+      {"results_start_time", attr("start_time")},
+      {"results_end_time", attr("end_time")},
+      {"results_combinations", static_cast<std::int64_t>(rows)},
+      {"data_sha256", attr("data_sha256")},
+      {"blocks", std::int64_t{in->blocks}},
+      {"bar_count", in->bars},
+      {"returns_per_block", in->returns_per_block},
+      {"cscv", std::int64_t{o.cscv ? 1 : 0}},
+      {"dsr_k", o.dsr},
+      {"wf_window", o.walk_forward ? o.wf_window : std::int64_t{0}},
+      {"wf_mode", o.wf_mode},
+      {"wf_min_trades", o.wf_min_trades},
+      {"program_version", std::string(THREADX_VERSION)},
+      // Run-specific, excluded when two runs are compared:
+      {"command_line", o.command_line},
+      {"ranks", std::int64_t{t.size()}},
+      {"threads", std::int64_t{threads}},
+      {"start_time", start_time},
+      {"end_time", now_utc_iso()},
+      {"wall_seconds", seconds_since(t0)},
+  };
+  const std::string partial = o.out + ".partial";
+  try {
+    robust::write_robust_file(partial, out, attributes);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(partial, ec);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(partial, o.out, ec);
+  if (ec) {
+    fs::remove(partial, ec);
+    throw OutputError(o.out + ": cannot rename " + partial + " into place: " + ec.message());
+  }
+  spdlog::info("robust: {} written in {}", o.out, format_duration(seconds_since(t0)));
+
+  SummaryContext ctx{&o, &*in, static_cast<std::int64_t>(streams.size()), 0};
+  if (const std::optional<std::string> bpy = reader.attribute("bars_per_year"))
+    ctx.bars_per_year = std::stod(*bpy);
+  print_summary(ctx, out);
+  return 0;
+}
+
+}  // namespace threadx
