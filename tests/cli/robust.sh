@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# threadx robust end to end: results files with /blocks (from `threadx sweep --blocks S` when the
+# binary has it, and from the engine-written fixtures of threadx_tests'
+# RobustFixture.WriteForCli for the cases a sweep cannot make on purpose: odd S, a stopped sweep),
+#   - a full run (--cscv, --dsr, --wf-window): exit 0, the summary on stdout, the file complete
+#     (no .partial left), the results file byte-identical before and after (sha256sum);
+#   - the file renders in `threadx report --robust` (the page shows its PBO);
+#   - any --threads gives the same datasets (h5diff), anchored mode and the defaults run;
+#   - every refusal: exit 1, one stderr line with the reason, no output file, an existing output
+#     untouched.
+#   bash tests/cli/robust.sh <threadx binary> <source dir>
+set -euo pipefail
+bin="$(realpath "$1")"; src="$(realpath "$2")"
+data960="$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv"
+work="$(mktemp -d /tmp/threadx-robust-cli.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fails=0 checks=0 case=""
+fail() { echo "FAIL [$case]: $*" >&2; fails=$((fails + 1)); }
+check() { checks=$((checks + 1)); "$@" || fail "check failed: $*"; }
+
+# The fixtures: blocks8.h5 (S = 8), blocks5.h5 (S = 5), stopped.h5 (complete = 0),
+# noblocks.h5 (a sweep without --blocks), all over 96 combinations of the 960-bar file.
+THREADX_ROBUST_FIXTURE="$work" timeout -s KILL 300 "$(dirname "$bin")/threadx_tests" \
+  --gtest_filter=RobustFixture.WriteForCli > fixture.log 2>&1 || { cat fixture.log; exit 1; }
+for f in blocks8 blocks5 stopped noblocks; do [ -f "$f.h5" ] || { cat fixture.log; exit 1; }; done
+
+# The real sweep's /blocks, once `threadx sweep` writes them.
+results=blocks8.h5
+if "$bin" sweep --help | grep -q -- '--blocks'; then
+  "$bin" -q sweep --data "$data960" --grid "$src/data/grids/reference_24.toml" --blocks 8 \
+    --out sweep8.h5
+  results=sweep8.h5
+  echo "using the sweep's own /blocks ($results)"
+fi
+
+# refuse <want substring> <robust args...>: exit 1, one stderr line holding it, no out.h5.
+refuse() {
+  local want="$1"; shift
+  checks=$((checks + 1))
+  rm -f out.h5 out.h5.partial
+  set +e; timeout -s KILL 120 "$bin" -q robust "$@" --out out.h5 > stdout.txt 2> stderr.txt
+  local rc=$?; set -e
+  [ "$rc" = 1 ] || fail "exit $rc, want 1: $(cat stderr.txt)"
+  [ "$(wc -l < stderr.txt)" = 1 ] || fail "stderr not one line: $(cat stderr.txt)"
+  grep -qF -- "$want" stderr.txt || fail "want '$want' in: $(cat stderr.txt)"
+  [ ! -e out.h5 ] && [ ! -e out.h5.partial ] || fail "an output file was left behind"
+}
+
+# ---- a full run ----------------------------------------------------------------------------
+case="full run"
+before=$(sha256sum < "$results")
+timeout -s KILL 300 "$bin" robust "$results" --out r.h5 --cscv --dsr 5 --wf-window 3 \
+  > summary.txt 2> log.txt || { cat log.txt; fail "exit $?"; }
+check test "$(sha256sum < "$results")" = "$before"
+check test -f r.h5
+check test ! -e r.h5.partial
+check grep -q 'PBO (probability of backtest overfitting)' summary.txt
+check grep -q 'probability of an out-of-sample loss' summary.txt
+check grep -q 'degradation: OOS Sharpe = ' summary.txt
+check grep -q 'Deflated Sharpe Ratio of the 5 best by Sharpe' summary.txt
+check grep -q 'stitched out of sample: Sharpe' summary.txt
+check grep -Eq '^  DSR (undefined|[0-9.]+): ' summary.txt
+check grep -q 'read .* rows of /blocks' log.txt
+for obj in /cscv /cscv/splits /dsr /walk_forward /walk_forward/folds; do
+  check h5ls "r.h5$obj" > /dev/null
+done
+pbo=$(h5dump -a /cscv/pbo r.h5 | sed -n 's/^ *(0): *//p')
+echo "PBO in the file: $pbo; summary: $(grep PBO summary.txt | head -1)"
+check test -n "$pbo"
+
+# ---- the report renders it ------------------------------------------------------------------
+case="report"
+timeout -s KILL 300 "$bin" -q report "$results" --robust r.h5 --out page.html > /dev/null \
+  || fail "threadx report --robust exited $?"
+check grep -q "PBO = ${pbo:0:5}" page.html
+check test "$(sha256sum < "$results")" = "$before"
+
+# ---- same datasets for any thread count; anchored; the defaults -----------------------------
+case="threads"
+"$bin" -q robust "$results" --out t1.h5 --cscv --dsr 5 --wf-window 3 --threads 1 > /dev/null
+for obj in /cscv /dsr /walk_forward; do
+  check h5diff -q r.h5 t1.h5 "$obj" "$obj"
+done
+case="anchored"
+"$bin" -q robust "$results" --out a.h5 --wf-window 2 --wf-mode anchored --wf-min-trades 0 \
+  > a.txt
+check grep -q 'anchored window of 2 block' a.txt
+check test "$(h5dump -a /walk_forward/mode a.h5 | grep -c anchored)" -ge 1
+case="defaults"
+"$bin" -q robust "$results" --out d.h5 > d.txt
+check grep -q 'Deflated Sharpe Ratio of the 10 best' d.txt
+if h5ls d.h5/cscv > /dev/null 2>&1 || h5ls d.h5/walk_forward > /dev/null 2>&1; then
+  fail "/cscv or /walk_forward written without --cscv / --wf-window"
+fi
+
+# ---- refusals ---------------------------------------------------------------------------------
+case="refusals"
+echo "not hdf5" > text.h5
+refuse "missing.h5: no such file" missing.h5
+refuse "text.h5: not an HDF5 file" text.h5
+refuse "noblocks.h5: no /blocks: run the sweep with --blocks S" noblocks.h5
+refuse "CSCV needs an even S" blocks5.h5 --cscv
+refuse "--wf-window 8: must be between 1 and S - 1 = 7" "$results" --wf-window 8
+refuse "--wf-window 9: must be between 1 and S - 1 = 7" "$results" --wf-window 9
+refuse "--wf-window 0: must be at least 1" "$results" --wf-window 0
+refuse "--wf-mode sliding: must be rolling or anchored" "$results" --wf-window 2 --wf-mode sliding
+refuse "finish it with threadx sweep --resume" stopped.h5
+refuse "--dsr 0: K must be at least 1" "$results" --dsr 0
+refuse "--wf-min-trades -1: must be >= 0" "$results" --wf-window 2 --wf-min-trades -1
+# An existing output: refused and untouched without --force, replaced with it.
+echo "keep me" > out.h5
+set +e; "$bin" -q robust "$results" --out out.h5 > /dev/null 2> stderr.txt; rc=$?; set -e
+check test "$rc" = 1
+check grep -qF "out.h5: already exists; add --force to replace it" stderr.txt
+check test "$(cat out.h5)" = "keep me"
+"$bin" -q robust "$results" --out out.h5 --force > /dev/null
+check h5ls out.h5/dsr > /dev/null
+# Never over the results file, even with --force.
+cp "$results" copy.h5
+set +e; "$bin" -q robust copy.h5 --out copy.h5 --force > /dev/null 2> stderr.txt; rc=$?; set -e
+check test "$rc" = 1
+check grep -qF "that is the results file itself" stderr.txt
+check cmp -s copy.h5 "$results"
+
+echo "robust.sh: $checks checks, $fails failures"
+[ "$fails" = 0 ]
