@@ -32,6 +32,7 @@ PACKAGES=(
   gnuplot-nox                           # scaling plots (scripts/scaling.sh)
   iproute2 util-linux                   # network-namespace "nodes" for the cluster tests
   chromium                              # headless browser: the report test renders threadx report
+  python3-numpy python3-h5py            # tests/robust/crosscheck.py recomputes threadx robust
 )
 
 sudo_cmd=()
