@@ -212,6 +212,13 @@ struct SummaryContext {
   }
 };
 
+// Bitwise equal SR*, skewness and kurtosis: in practice the same return series.
+bool same_figures(const robust::DsrRow& a, const robust::DsrRow& b) {
+  auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v); };
+  return bits(a.sharpe) == bits(b.sharpe) && bits(a.skewness) == bits(b.skewness) &&
+         bits(a.kurtosis) == bits(b.kurtosis);
+}
+
 std::string dsr_verdict(const robust::DsrRow& d) {
   if (std::isnan(d.dsr)) {
     if (std::isnan(d.skewness))
@@ -272,11 +279,11 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
         "candidates\n"
         "  PBO (probability of backtest overfitting)  {:.4f}  ({:.0f} of {} splits)\n"
         "  probability of an out-of-sample loss       {:.4f}  ({:.0f} of {} splits)\n"
-        "  degradation: OOS Sharpe = {} + {} x IS Sharpe (per bar){}\n",
+        "  degradation: OOS Sharpe = {} {} {} x IS Sharpe (per bar){}\n",
         grouped(static_cast<std::uint64_t>(c.splits)), c.blocks, c.blocks / 2, c.blocks / 2,
         grouped(static_cast<std::uint64_t>(c.candidates)), c.pbo, std::round(c.pbo * splits),
         c.splits, c.prob_oos_loss, std::round(c.prob_oos_loss * splits), c.splits, num(c.intercept),
-        num(c.slope),
+        c.slope < 0 ? "-" : "+", num(std::fabs(c.slope)),
         std::isnan(c.slope) ? " (no line: every split chose the same in-sample Sharpe)"
         : c.slope < 1       ? ": in-sample Sharpe does not carry over in full"
                             : "");
@@ -294,9 +301,14 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
                      "Sharpe/bar", "annualised", "skewness", "kurtosis", "DSR", "PSR0");
     for (std::size_t k = 0; k < out.dsr.size(); ++k) {
       const robust::DsrRow& d = out.dsr[k];
-      s += fmt::format("  {:>4} {:>10} {:>11} {:>10} {:>9} {:>9} {:>7} {:>7}\n", k + 1, d.combo_id,
-                       num(d.sharpe), ctx.annualised(d.sharpe), num(d.skewness), num(d.kurtosis),
-                       num(d.dsr, 3), num(d.psr0, 3));
+      // A row with the very figures of an earlier one: parameters that changed no trade.
+      std::string twin;
+      for (std::size_t e = 0; e < k && twin.empty(); ++e)
+        if (same_figures(out.dsr[e], d))
+          twin = fmt::format("  same returns as #{}", out.dsr[e].combo_id);
+      s += fmt::format("  {:>4} {:>10} {:>11} {:>10} {:>9} {:>9} {:>7} {:>7}{}\n", k + 1,
+                       d.combo_id, num(d.sharpe), ctx.annualised(d.sharpe), num(d.skewness),
+                       num(d.kurtosis), num(d.dsr, 3), num(d.psr0, 3), twin);
     }
   }
 

@@ -404,6 +404,13 @@ TEST(RobustFixture, WriteForCli) {
   testing::write_results_with_blocks((d / "blocks5.h5").string(), g, testing::btc_960(), 5);
   testing::write_results_with_blocks((d / "stopped.h5").string(), g, testing::btc_960(), 8, false);
   testing::write_results_with_blocks((d / "noblocks.h5").string(), g, testing::btc_960(), 0);
+  // THREADX_ROBUST_FIXTURE_GRID=grid.toml [THREADX_ROBUST_FIXTURE_BLOCKS=S]: also large.h5 from
+  // that grid on the 960-bar file (e.g. reference_2p9m, for timings).
+  if (const char* grid = std::getenv("THREADX_ROBUST_FIXTURE_GRID")) {
+    const char* s = std::getenv("THREADX_ROBUST_FIXTURE_BLOCKS");
+    testing::write_results_with_blocks((d / "large.h5").string(), parse_grid_file(grid),
+                                       testing::btc_960(), s != nullptr ? std::atoi(s) : 8);
+  }
 }
 
 }  // namespace
