@@ -273,17 +273,21 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
 
   if (out.cscv) {
     const robust::CscvResult& c = *out.cscv;
-    const auto splits = static_cast<double>(c.splits);
+    auto of_splits = [&](double share) {  // the count behind a share of the C splits
+      return grouped(
+          static_cast<std::uint64_t>(std::llround(share * static_cast<double>(c.splits))));
+    };
     s += fmt::format(
         "\nCSCV: {} splits of the {} blocks into {} in sample and {} out of sample, {} "
         "candidates\n"
-        "  PBO (probability of backtest overfitting)  {:.4f}  ({:.0f} of {} splits)\n"
-        "  probability of an out-of-sample loss       {:.4f}  ({:.0f} of {} splits)\n"
+        "  PBO (probability of backtest overfitting)  {:.4f}  ({} of {} splits)\n"
+        "  probability of an out-of-sample loss       {:.4f}  ({} of {} splits)\n"
         "  degradation: OOS Sharpe = {} {} {} x IS Sharpe (per bar){}\n",
         grouped(static_cast<std::uint64_t>(c.splits)), c.blocks, c.blocks / 2, c.blocks / 2,
-        grouped(static_cast<std::uint64_t>(c.candidates)), c.pbo, std::round(c.pbo * splits),
-        c.splits, c.prob_oos_loss, std::round(c.prob_oos_loss * splits), c.splits, num(c.intercept),
-        c.slope < 0 ? "-" : "+", num(std::fabs(c.slope)),
+        grouped(static_cast<std::uint64_t>(c.candidates)), c.pbo, of_splits(c.pbo),
+        grouped(static_cast<std::uint64_t>(c.splits)), c.prob_oos_loss, of_splits(c.prob_oos_loss),
+        grouped(static_cast<std::uint64_t>(c.splits)), num(c.intercept), c.slope < 0 ? "-" : "+",
+        num(std::fabs(c.slope)),
         std::isnan(c.slope) ? " (no line: every split chose the same in-sample Sharpe)"
         : c.slope < 1       ? ": in-sample Sharpe does not carry over in full"
                             : "");
