@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
                 "devices to balance over: cpu, cuda:N, comma-separated, or auto (the CPU and "
                 "every visible CUDA device); a GPU that is not visible is a warning")
       ->capture_default_str();
+  s->add_option("--blocks", sweep.blocks,
+                "also store per-block return statistics of every combination in /blocks, the "
+                "input of `threadx robust` (S blocks, 2..64; see ROBUST.md)");
 
   threadx::TopOptions top;
   CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   b->add_option("--repeat", bench.repeat, "runs; the fastest is reported")->capture_default_str();
   b->add_option("--isa", bench.isa, "CPU lane path: auto, avx512, avx2, sse2 or scalar")
       ->capture_default_str();
+  b->add_option("--blocks", bench.blocks, "record S per-block statistics too, as sweep --blocks");
   b->add_option("--label", bench.label, "name printed in the result line");
 
   threadx::SimulateOptions sim;
@@ -145,8 +149,9 @@ int main(int argc, char** argv) {
   CLI::App* d = app.add_subcommand("devices", "list the CPU and the visible CUDA devices");
 
   threadx::ReportOptions report;
-  CLI::App* r = app.add_subcommand("report", "write one self-contained HTML page about a results "
-                                             "file: heatmaps, sensitivity, the best combination");
+  CLI::App* r = app.add_subcommand("report",
+                                   "write one self-contained HTML page about a results "
+                                   "file: heatmaps, sensitivity, the best combination");
   r->add_option("file", report.file, "results file")->required();
   r->add_option("--out", report.out, "the page to write (HTML)")->required();
   r->add_option("--metric", report.metric, "metric to chart: " + metric_names())
