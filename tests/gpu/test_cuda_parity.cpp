@@ -89,7 +89,7 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
       expect_rows_equal(gpu, cpu, pieces[0].begin);
       std::size_t differ = 0;
       for (std::size_t c = 0; c < cpu_blocks.size(); ++c)
-        differ += same_bits(gpu_blocks[c], cpu_blocks[c]) ? 0 : 1;
+        if (!same_bits(gpu_blocks[c], cpu_blocks[c])) ++differ;
       EXPECT_EQ(differ, 0u) << "of " << cpu_blocks.size() << " block cells differ from the CPU";
     }
   }
