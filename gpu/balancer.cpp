@@ -33,7 +33,7 @@ struct Chunk {
 
 struct Finished {
   WorkUnit piece;
-  std::vector<Metrics> rows;
+  UnitRows rows;
 };
 
 struct DeviceState {
@@ -116,7 +116,7 @@ class Balancer {
   }
 
   // Device d finished the chunk starting at `first`; rows hold the chunk's rows in order.
-  void complete(std::size_t d, ComboId first, std::span<const Metrics> rows) {
+  void complete(std::size_t d, ComboId first, const RowsView& rows) {
     std::unique_lock lock(mutex_);
     DeviceState& dev = devices_[d];
     const auto it = dev.in_flight.find(first);
@@ -143,9 +143,9 @@ class Balancer {
     if (sink_failed_) return;
     std::size_t at = 0;
     for (const WorkUnit& p : c.pieces) {
-      results_.push_back(Finished{
-          p, std::vector<Metrics>(rows.begin() + static_cast<std::ptrdiff_t>(at),
-                                  rows.begin() + static_cast<std::ptrdiff_t>(at + p.size()))});
+      Finished f{p, UnitRows(p.size(), rows.block_count)};
+      f.rows.put(0, rows.sub(at, p.size()));
+      results_.push_back(std::move(f));
       at += p.size();
     }
     ready_.notify_one();
@@ -355,7 +355,7 @@ class DeviceSource final : public WorkSource {
 class DeviceSink final : public ResultSink {
  public:
   DeviceSink(Balancer& b, std::size_t d) : b_(b), d_(d) {}
-  void write(const WorkUnit& unit, std::span<const Metrics> rows) override {
+  void write(const WorkUnit& unit, const RowsView& rows) override {
     b_.complete(d_, unit.begin, rows);
   }
   void flush() override {}
@@ -366,25 +366,29 @@ class DeviceSink final : public ResultSink {
 };
 
 void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
-               IndicatorBank& bank) {
+               IndicatorBank& bank, int blocks) {
   DeviceSource source(b, d);
   DeviceSink sink(b, d);
   CpuSweepOptions o;
   o.threads = dev.cpu_threads;
   o.isa = dev.cpu_isa;
   o.flush_interval_s = 1e300;  // the balancer's caller flushes the real sink
+  o.blocks = blocks;
   run_cpu_sweep(grid, bank, source, sink, o);
 }
 
 void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
-                 IndicatorBank& bank) {
-  std::vector<Metrics> rows;
+                 IndicatorBank& bank, int blocks) {
+  const std::vector<std::int64_t> starts =
+      blocks > 0 ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), blocks)
+                 : std::vector<std::int64_t>{};
+  UnitRows rows;
   for (;;) {
     std::optional<Chunk> c = b.take(d, /*single=*/false);
     if (!c) return;
-    rows.resize(c->combos);
-    dev.runner->run(grid, bank, c->pieces, rows.data());
-    b.complete(d, c->pieces.front().begin, rows);
+    rows.resize(c->combos, blocks);
+    dev.runner->run(grid, bank, c->pieces, rows.metrics.data(), rows.block_output(starts.data()));
+    b.complete(d, c->pieces.front().begin, rows.view());
   }
 }
 
@@ -425,9 +429,9 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
     threads.emplace_back([&, d] {
       try {
         if (devices[d].cpu_threads > 0) {
-          drive_cpu(b, d, devices[d], grid, bank);
+          drive_cpu(b, d, devices[d], grid, bank, options.blocks);
         } else {
-          drive_batch(b, d, devices[d], grid, bank);
+          drive_batch(b, d, devices[d], grid, bank, options.blocks);
         }
       } catch (const std::exception& e) {
         b.fail(d, e.what());
@@ -445,7 +449,7 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
   try {
     while (b.wait_results(batch)) {
       for (Finished& f : batch) {
-        sink.write(f.piece, f.rows);
+        sink.write(f.piece, f.rows.view());
         ++report.units_done;
         report.combos_done += f.piece.size();
         const std::optional<WorkUnit> whole = b.piece_written(f.piece);

@@ -51,6 +51,7 @@ struct BalancerOptions {
   // been written to the sink (e.g. to acknowledge a granted unit).
   std::function<void(const WorkUnit&)> on_source_unit_done;
   const std::atomic<bool>* stop = nullptr;  // stop after the chunks in flight
+  int blocks = 0;  // per-block statistics recorded per row (--blocks S); 0: none
 };
 
 struct DeviceReport {

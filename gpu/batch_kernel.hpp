@@ -7,6 +7,8 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
+#include "engine/block_recorder.hpp"
+#include "engine/block_stats.hpp"
 #include "strategy/bb_atr.hpp"
 
 namespace threadx::gpu {
@@ -19,6 +21,11 @@ struct BatchView {
   const StrategyParams* params;  // one per combination of the batch
   std::uint64_t n_combos;        // = piece_end[n_pieces - 1]
   double bars_per_year;
+  // Per-block statistics (--blocks S): block_starts holds S + 1 bars (block_start_bars) and
+  // block_out n_combos * S cells, row t at t * S. blocks == 0: none recorded.
+  int blocks;
+  const std::int64_t* block_starts;
+  BlockStats* block_out;
 };
 
 // The piece that holds batch offset t (t < n_combos): the first piece whose end is past t.
@@ -37,7 +44,16 @@ THREADX_HD inline std::uint32_t piece_of(const BatchView& b, std::uint64_t t) {
 
 // The body of one thread: combination t of the batch.
 THREADX_HD inline Metrics run_batch_thread(const BatchView& b, std::uint64_t t) {
-  return bb_atr::run_one(b.views[piece_of(b, t)], b.params[t], b.bars_per_year);
+  const bb_atr::SeriesView& view = b.views[piece_of(b, t)];
+  if (b.blocks == 0) return bb_atr::run_one(view, b.params[t], b.bars_per_year);
+  BlockCell<double> cells[kMaxBlocks];
+  const Metrics m = bb_atr::run_one(view, b.params[t], b.bars_per_year,
+                                    BlockRecorder<double>(b.block_starts, b.blocks, cells));
+  BlockStats* row = b.block_out + t * static_cast<std::uint64_t>(b.blocks);
+  for (int k = 0; k < b.blocks; ++k)
+    row[k] = BlockStats{cells[k].sum_r, cells[k].sum_r2, cells[k].equity,
+                        static_cast<std::int32_t>(cells[k].trades)};
+  return m;
 }
 
 }  // namespace threadx::gpu

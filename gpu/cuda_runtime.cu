@@ -135,12 +135,14 @@ class CudaRunner final : public UnitRunner {
     piece_end_ = {};
     params_ = {};
     out_ = {};
+    block_starts_ = {};
+    block_out_ = {};
     stream_.reset();
     if (restore) (void)cudaSetDevice(previous);
   }
 
-  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-           Metrics* out) override {
+  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
+           const BlockOutput& blocks) override {
     DeviceScope scope(index_);
     const cudaStream_t s = stream_->get();
     if (&bank != bank_ || bank.bars().close.data() != close_) {  // the mirror is per bank
@@ -176,16 +178,27 @@ class CudaRunner final : public UnitRunner {
     piece_end_.upload(host.piece_end.data(), host.piece_end.size(), s);
     params_.upload(host.params.data(), n, s);
     out_.reserve(n);
+    const std::size_t cells = n * static_cast<std::size_t>(blocks.blocks);
+    if (blocks.enabled()) {
+      block_starts_.upload(blocks.starts, static_cast<std::size_t>(blocks.blocks) + 1, s);
+      block_out_.reserve(cells);
+    }
 
     BatchView b = host.view();
     b.views = views_.get();
     b.piece_end = piece_end_.get();
     b.params = params_.get();
-    const auto blocks = static_cast<unsigned>((n + kBlock - 1) / kBlock);
-    batch_kernel<<<blocks, kBlock, 0, s>>>(b, out_.get());
+    b.blocks = blocks.blocks;
+    b.block_starts = blocks.enabled() ? block_starts_.get() : nullptr;
+    b.block_out = blocks.enabled() ? block_out_.get() : nullptr;
+    const auto grid_blocks = static_cast<unsigned>((n + kBlock - 1) / kBlock);
+    batch_kernel<<<grid_blocks, kBlock, 0, s>>>(b, out_.get());
     THREADX_CUDA_CHECK(cudaGetLastError());
     THREADX_CUDA_CHECK(
         cudaMemcpyAsync(out, out_.get(), n * sizeof(Metrics), cudaMemcpyDeviceToHost, s));
+    if (blocks.enabled())
+      THREADX_CUDA_CHECK(cudaMemcpyAsync(blocks.cells, block_out_.get(), cells * sizeof(BlockStats),
+                                         cudaMemcpyDeviceToHost, s));
     THREADX_CUDA_CHECK(cudaStreamSynchronize(s));
   }
 
@@ -214,6 +227,8 @@ class CudaRunner final : public UnitRunner {
   DeviceBuffer<std::uint64_t> piece_end_;
   DeviceBuffer<StrategyParams> params_;
   DeviceBuffer<Metrics> out_;
+  DeviceBuffer<std::int64_t> block_starts_;
+  DeviceBuffer<BlockStats> block_out_;
 };
 
 }  // namespace

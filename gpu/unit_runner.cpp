@@ -36,9 +36,12 @@ HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const Work
 }
 
 void HostBatchRunner::run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-                          Metrics* out) {
+                          Metrics* out, const BlockOutput& blocks) {
   const HostBatch batch = make_batch(grid, bank, pieces);
-  const BatchView view = batch.view();
+  BatchView view = batch.view();
+  view.blocks = blocks.blocks;
+  view.block_starts = blocks.starts;
+  view.block_out = blocks.cells;
   for (std::uint64_t t = 0; t < view.n_combos; ++t) out[t] = run_batch_thread(view, t);
 }
 

@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/block_stats.hpp"
 #include "engine/plan.hpp"
 #include "gpu/batch_kernel.hpp"
 #include "grid/grid.hpp"
@@ -31,18 +32,19 @@ class UnitRunner {
  public:
   virtual ~UnitRunner() = default;
   // Backtests every combination of `pieces`; out receives their rows in order (it holds the sum
-  // of their sizes). Called by one thread at a time. Throws on failure: the balancer then hands
-  // the pieces to another device.
+  // of their sizes), blocks their per-block statistics when enabled (rows in the same order).
+  // Called by one thread at a time. Throws on failure: the balancer then hands the pieces to
+  // another device.
   virtual void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-                   Metrics* out) = 0;
+                   Metrics* out, const BlockOutput& blocks) = 0;
 };
 
 // Runs a batch on the calling thread, one combination after the other through
 // run_batch_thread: the CUDA kernel's code path with the host as the device.
 class HostBatchRunner : public UnitRunner {
  public:
-  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-           Metrics* out) override;
+  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
+           const BlockOutput& blocks) override;
 };
 
 }  // namespace threadx::gpu

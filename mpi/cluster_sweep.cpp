@@ -38,9 +38,9 @@ struct Finished {
 // Finished units on their way from the compute threads to the thread that owns the transport.
 class Outbox final : public ResultSink {
  public:
-  explicit Outbox(const Grid& grid) : grid_(grid), layout_(grid) {}
-  void write(const WorkUnit& unit, std::span<const Metrics> rows) override {
-    Finished f{unit, std::vector<unsigned char>(rows.size() * layout_.row_size())};
+  Outbox(const Grid& grid, int blocks) : grid_(grid), layout_(grid, blocks) {}
+  void write(const WorkUnit& unit, const RowsView& rows) override {
+    Finished f{unit, std::vector<unsigned char>(layout_.run_size(rows.size()))};
     layout_.pack_run(grid_, unit.begin, rows, f.rows.data());
     std::lock_guard lock(mutex_);
     items_.push_back(std::move(f));
@@ -84,25 +84,25 @@ struct ComputeReport {
 // only ever sees the units it granted. Also measures the time spent waiting for a unit.
 class UnitAssembler final : public WorkSource, public ResultSink {
  public:
-  UnitAssembler(WorkSource& units, Outbox& outbox) : units_(units), outbox_(outbox) {}
+  UnitAssembler(WorkSource& units, Outbox& outbox, int blocks)
+      : units_(units), outbox_(outbox), blocks_(blocks) {}
   std::optional<WorkUnit> next() override {  // any device thread
     const auto t0 = Clock::now();
     std::optional<WorkUnit> u = units_.next();
     std::lock_guard lock(mutex_);
     idle_s_ += seconds_since(t0);
-    if (u) open_.emplace(u->begin, Open{*u, std::vector<Metrics>(u->size())});
+    if (u) open_.emplace(u->begin, Open{*u, UnitRows(u->size(), blocks_)});
     return u;
   }
   bool ready() override { return units_.ready(); }
-  void write(const WorkUnit& part, std::span<const Metrics> rows) override {  // balancer thread
+  void write(const WorkUnit& part, const RowsView& rows) override {  // balancer thread
     std::lock_guard lock(mutex_);
     auto it = open_.upper_bound(part.begin);
     if (it == open_.begin()) throw std::logic_error("rows for a unit that was not granted");
     --it;
     const WorkUnit& u = it->second.unit;
     if (part.end > u.end) throw std::logic_error("a sub-unit crosses its unit");
-    std::copy(rows.begin(), rows.end(),
-              it->second.rows.begin() + static_cast<std::ptrdiff_t>(part.begin - u.begin));
+    it->second.rows.put(part.begin - u.begin, rows);
   }
   void flush() override {}
   void done(const WorkUnit& unit) {  // balancer thread
@@ -114,7 +114,7 @@ class UnitAssembler final : public WorkSource, public ResultSink {
       o = std::move(it->second);
       open_.erase(it);
     }
-    outbox_.write(o.unit, o.rows);
+    outbox_.write(o.unit, o.rows.view());
     ++units_done_;
     combos_done_ += o.unit.size();
   }
@@ -128,10 +128,11 @@ class UnitAssembler final : public WorkSource, public ResultSink {
  private:
   struct Open {
     WorkUnit unit;
-    std::vector<Metrics> rows;
+    UnitRows rows;
   };
   WorkSource& units_;
   Outbox& outbox_;
+  int blocks_;
   std::mutex mutex_;
   std::map<ComboId, Open> open_;
   double idle_s_ = 0;
@@ -146,11 +147,12 @@ class ComputeThread {
                 const ClusterSweepOptions& o, const std::atomic<bool>* stop)
       : outbox_(outbox), thread_([&grid, &bank, &source, &o, stop, this] {
           try {
-            UnitAssembler assembler(source, outbox_);
+            UnitAssembler assembler(source, outbox_, o.blocks);
             gpu::BalancerOptions b;
             b.flush_interval_s = 1e300;  // rank 0's writer flushes, not the devices
             b.progress_interval_s = 1e300;
             b.stop = stop;
+            b.blocks = o.blocks;
             b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
             const gpu::BalancerReport r =
                 gpu::run_devices(grid, bank, assembler, assembler,
@@ -437,7 +439,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     Clock::time_point t0_;
     std::optional<WorkUnit> peeked_;  // granted by ready(), handed out by the next next()
   } local_source(dispatcher, dispatcher_mutex, start);
-  Outbox outbox(grid);
+  Outbox outbox(grid, o.blocks);
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
     compute.emplace(grid, bank, local_source, outbox, o, o.stop);
@@ -457,7 +459,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   FileWriter writer(file, o.flush_interval_s);
 
   auto store = [&](int rank, Finished f) {
-    if (f.rows.size() != f.unit.size() * file.layout().row_size())
+    if (f.rows.size() != file.layout().run_size(f.unit.size()))
       throw std::runtime_error(fmt::format("rank {} sent {} bytes of rows for unit [{}, {})", rank,
                                            f.rows.size(), f.unit.begin, f.unit.end));
     const WorkUnit unit = f.unit;
@@ -673,7 +675,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   } queue;
 
   std::atomic<bool> stop_compute{false};
-  Outbox outbox(grid);
+  Outbox outbox(grid, o.blocks);
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(grid, bank, queue, outbox, mine, &stop_compute);

@@ -30,6 +30,7 @@ struct ClusterSweepOptions {
   unsigned threads = 1;            // this rank's compute threads (rank 0: 0 = dispatch only)
   std::uint64_t unit_size = 4096;  // ids per work unit at most
   Isa isa = best_isa();
+  int blocks = 0;  // per-block statistics per row (--blocks S), written to /blocks; 0: none
   std::vector<gpu::Device> devices;  // resolved (gpu::resolve_devices); empty: the CPU
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;

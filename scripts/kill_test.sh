@@ -14,19 +14,20 @@
 # still depends on machine load).
 #
 #   bash scripts/kill_test.sh [--trials N] [--seed S] [--bin build/threadx] [--keep DIR]
-#                             [--threads T] [--unit-size U] [--mpi N] [--grid FILE]
+#                             [--threads T] [--unit-size U] [--mpi N] [--grid FILE] [--blocks S]
 #   --grid FILE: the grid swept on the 49,632-bar file (default tests/grids/mid_34560.toml:
 #            34,560 combinations, about 1.3 s of one core with SIMD lanes, 270 units of 128).
 #   --mpi N: run every sweep as `mpirun --allow-run-as-root --oversubscribe -np N threadx ...` and
 #            kill one non-zero rank (a child of mpirun found through /proc by its
 #            OMPI_COMM_WORLD_RANK) instead of the whole program; the reference is a plain
 #            single-process run (rows must not depend on the rank count).
+#   --blocks S: every sweep records S per-block statistics; /blocks is compared like /results.
 # Prints one line per trial and "kill test: P/N trials passed"; exit status 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src="$PWD"
 
-trials=20 seed=1 bin=build/threadx keep="" threads=1 unit_size=128 mpi=0
+trials=20 seed=1 bin=build/threadx keep="" threads=1 unit_size=128 mpi=0 blocks=0
 grid="$src/tests/grids/mid_34560.toml"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,7 +39,8 @@ while [ $# -gt 0 ]; do
     --unit-size) unit_size="$2"; shift 2 ;;
     --mpi) mpi="$2"; shift 2 ;;
     --grid) grid="$(realpath "$2")"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --blocks) blocks="$2"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "kill_test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +54,7 @@ cd "$work"
 data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 cp "$grid" grid.toml
 args=(--data "$data" --grid grid.toml --threads "$threads" --unit-size "$unit_size" --flush-interval 0.05)
+if [ "$blocks" -gt 0 ]; then args+=(--blocks "$blocks"); fi
 launcher=()
 if [ "$mpi" -gt 0 ]; then launcher=(mpirun --allow-run-as-root --oversubscribe -np "$mpi"); fi
 
@@ -64,6 +67,7 @@ t0="$(now_ms)"
 ref_ms=$(( $(now_ms) - t0 ))
 raw reference.h5 /results > reference.results.bin
 raw reference.h5 /done > reference.done.bin
+if [ "$blocks" -gt 0 ]; then raw reference.h5 /blocks > reference.blocks.bin; fi
 combos="$("$bin" info reference.h5 | sed -n 's/^combinations: //p')"
 if [ "$mpi" -gt 0 ]; then
   # Kill delays span the mpirun run, start-up included (rank start and MPI init take ~0.3-1 s).
@@ -72,7 +76,7 @@ if [ "$mpi" -gt 0 ]; then
   ref_ms=$(( $(now_ms) - t0 ))
   rm -f timing.h5
 fi
-echo "reference: 34,560 combinations in ${ref_ms} ms ($( [ "$mpi" -gt 0 ] && echo "under mpirun -np $mpi" || echo "threads $threads"), unit size $unit_size)"
+echo "reference: $combos combinations$( [ "$blocks" -gt 0 ] && echo " with $blocks blocks") in ${ref_ms} ms ($( [ "$mpi" -gt 0 ] && echo "under mpirun -np $mpi" || echo "threads $threads"), unit size $unit_size)"
 
 RANDOM="$seed"
 rand_ms() { echo $(( (RANDOM * 32768 + RANDOM) % ($1 + 1) )); }  # uniform 0..$1
@@ -147,6 +151,9 @@ for trial in $(seq 1 "$trials"); do
     if ! cmp -s <(raw out/r.h5 /results) reference.results.bin; then ok=0; what+="; /results BYTES DIFFER"; fi
     if ! cmp -s <(raw out/r.h5 /done) reference.done.bin; then ok=0; what+="; /done BYTES DIFFER"; fi
     if ! h5diff -q reference.h5 out/r.h5 /results /results; then ok=0; what+="; H5DIFF /results"; fi
+    if [ "$blocks" -gt 0 ] && ! cmp -s <(raw out/r.h5 /blocks) reference.blocks.bin; then
+      ok=0; what+="; /blocks BYTES DIFFER"
+    fi
     left="$(find out -mindepth 1 -maxdepth 1 ! -name r.h5 -printf '%f ' || true)"
     if [ -n "$left" ]; then ok=0; what+="; LEFT $left"; fi
   fi

@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
                 "devices to balance over: cpu, cuda:N, comma-separated, or auto (the CPU and "
                 "every visible CUDA device); a GPU that is not visible is a warning")
       ->capture_default_str();
+  s->add_option("--blocks", sweep.blocks,
+                "also store per-block return statistics of every combination in /blocks, the "
+                "input of `threadx robust` (S blocks, 2..64; see ROBUST.md)");
 
   threadx::TopOptions top;
   CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
   b->add_option("--repeat", bench.repeat, "runs; the fastest is reported")->capture_default_str();
   b->add_option("--isa", bench.isa, "CPU lane path: auto, avx512, avx2, sse2 or scalar")
       ->capture_default_str();
+  b->add_option("--blocks", bench.blocks, "record S per-block statistics too, as sweep --blocks");
   b->add_option("--label", bench.label, "name printed in the result line");
 
   threadx::SimulateOptions sim;

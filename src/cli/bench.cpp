@@ -23,9 +23,10 @@ namespace {
 
 class DiscardSink final : public ResultSink {
  public:
-  void write(const WorkUnit&, std::span<const Metrics> rows) override {
+  void write(const WorkUnit&, const RowsView& rows) override {
     // Touch the rows so the work cannot be optimised away.
-    for (const Metrics& m : rows) checksum += m.final_equity;
+    for (const Metrics& m : rows.metrics) checksum += m.final_equity;
+    for (const BlockStats& b : rows.blocks) checksum += b.sum_r;
   }
   void flush() override {}
   double checksum = 0;
@@ -38,6 +39,9 @@ int run_bench(const BenchOptions& o) {
   if (o.repeat == 0) throw InputError("--repeat: must be >= 1");
   const Grid grid = parse_grid_file(o.grid);
   const BarSeries bars = load_bars(o.data);
+  if (const std::string why = block_count_problem(o.blocks, static_cast<std::int64_t>(bars.size()));
+      !why.empty())
+    throw InputError("--blocks: " + why);
   const ComboId n = o.first == 0 ? grid.size() : std::min<ComboId>(o.first, grid.size());
   std::vector<WorkUnit> units;
   for (const WorkUnit& u : plan_units(grid, o.unit_size)) {
@@ -49,6 +53,7 @@ int run_bench(const BenchOptions& o) {
   CpuSweepOptions run;
   run.threads = threads;
   run.isa = parse_isa(o.isa);
+  run.blocks = o.blocks;
   double best = 1e300;
   IndicatorBank::Stats series{};
   for (unsigned r = 0; r < o.repeat; ++r) {
@@ -64,11 +69,12 @@ int run_bench(const BenchOptions& o) {
   getrusage(RUSAGE_SELF, &usage);
   std::cout << fmt::format(
       "{:<27} {:>9} combos x {:>6} bars {:>7.3f} s {:>9.0f} combos/s {:>9.3e} bar-steps/s "
-      "({:.3e}/core) peak RSS {} MB, {} series ({} band, {} ATR, {} EMA) ({} threads, {}, "
+      "({:.3e}/core) peak RSS {} MB, {} series ({} band, {} ATR, {} EMA) ({} threads, {}{}, "
       "best of {})\n",
       o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s,
       steps_s / threads, usage.ru_maxrss / 1024, series.built, series.band_built, series.atr_built,
-      series.ema_built, threads, isa_label(run.isa), o.repeat);
+      series.ema_built, threads, isa_label(run.isa),
+      o.blocks > 0 ? fmt::format(", {} blocks", o.blocks) : std::string(), o.repeat);
   return 0;
 }
 

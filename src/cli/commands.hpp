@@ -32,6 +32,7 @@ struct SweepOptions {
   std::string isa = "auto";      // auto | avx512 | avx2 | sse2 | scalar (engine/isa.hpp)
   std::string devices = "auto";  // "cpu,cuda:0,...", or auto: the CPU and every visible GPU
   double rank_timeout_s = 120;   // MPI: a rank silent this long while holding units is lost
+  int blocks = 0;                // --blocks S: per-block statistics in /blocks (0: none)
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);
@@ -55,6 +56,7 @@ struct BenchOptions {
   std::uint64_t unit_size = 4096;
   unsigned repeat = 1;
   std::string isa = "auto";
+  int blocks = 0;  // --blocks S: record per-block statistics too (what the sweep would store)
   std::string label;
 };
 int run_bench(const BenchOptions& options);

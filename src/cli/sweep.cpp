@@ -51,6 +51,8 @@ void validate(const SweepOptions& o) {
   if (!(o.flush_interval_s > 0)) throw InputError("--flush-interval: must be > 0 seconds");
   if (!(o.progress_interval_s > 0)) throw InputError("--progress-interval: must be > 0 seconds");
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
+  if (const std::string why = block_count_problem(o.blocks, INT64_MAX); !why.empty())
+    throw InputError("--blocks: " + why);
   (void)gpu::parse_device_list(o.devices);
   std::error_code ec;
   if (fs::is_directory(o.out, ec))
@@ -75,9 +77,10 @@ std::string device_names(const std::vector<gpu::Device>& devices) {
 // Refuses, before anything is written, a grid whose results file cannot fit the free space of
 // the output's file system (a huge grid would otherwise fail deep inside HDF5, or fill the disk
 // hours into the run).
-void check_room(const std::string& path, const Grid& grid) {
-  const RowLayout layout(grid);
-  const double need = static_cast<double>(grid.size()) * static_cast<double>(layout.row_size() + 1);
+void check_room(const std::string& path, const Grid& grid, int blocks) {
+  const RowLayout layout(grid, blocks);
+  const double need =
+      static_cast<double>(grid.size()) * static_cast<double>(layout.run_size(1) + 1);
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
@@ -87,7 +90,7 @@ void check_room(const std::string& path, const Grid& grid) {
     throw OutputError(fmt::format(
         "{}: the results file needs {:.3g} GB ({} combinations x {} bytes) but {} has {:.3g} GB "
         "free",
-        path, need / 1e9, thousands(grid.size()), layout.row_size() + 1, dir.string(),
+        path, need / 1e9, thousands(grid.size()), layout.run_size(1) + 1, dir.string(),
         static_cast<double>(space.available) / 1e9));
 }
 
@@ -146,6 +149,10 @@ Inputs load_inputs(const SweepOptions& o) {
   LoadOptions load_options;
   if (!o.timeframe.empty()) load_options.timeframe_ms = parse_timeframe(o.timeframe);
   in.bars = load_bars(o.data, load_options, &in.load_report);
+  if (const std::string why =
+          block_count_problem(o.blocks, static_cast<std::int64_t>(in.bars->size()));
+      !why.empty())
+    throw InputError("--blocks: " + why);
   return in;
 }
 
@@ -216,6 +223,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   dist::ClusterSweepOptions run;
   run.threads = threads;
   run.isa = in->isa;
+  run.blocks = o.blocks;
   run.devices = choose_devices(o);
   install_stop_signals();
   run.stop = &stop_flag();
@@ -292,7 +300,7 @@ int run_sweep(const SweepOptions& o) {
     const bool have_partial = fs::exists(partial), have_final = fs::exists(o.out);
     if (o.resume && !have_partial) {
       if (have_final) {
-        check_same_run(o.out, grid, bars, o.timeframe);
+        check_same_run(o.out, grid, bars, o.timeframe, o.blocks);
         spdlog::info("{} is already complete; nothing to resume", o.out);
         release(kStartNothing);
         return 0;
@@ -316,12 +324,12 @@ int run_sweep(const SweepOptions& o) {
     prov.isa = isa_label(in->isa);
     prov.start_time = start_time;
     prov.timeframe = o.timeframe;
-    if (!o.resume) check_room(partial, grid);
+    if (!o.resume) check_room(partial, grid, o.blocks);
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
-      file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov));
+      file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks));
     } else {
-      file.emplace(ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true));
+      file.emplace(ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true, o.blocks));
     }
     done = file->read_done();
   } catch (...) {
@@ -347,6 +355,7 @@ int run_sweep(const SweepOptions& o) {
   run.progress_interval_s = o.progress_interval_s;
   run.rank_timeout_s = o.rank_timeout_s;
   run.isa = in->isa;
+  run.blocks = o.blocks;
   run.devices = devices;
   install_stop_signals();
   run.stop = &stop_flag();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace threadx {
@@ -50,6 +51,19 @@ struct BlockOutput {
             cells == nullptr ? nullptr : cells + offset * static_cast<std::uint64_t>(blocks)};
   }
 };
+
+// Why S blocks cannot cut `bars` bars (kMinBlocks <= S <= kMaxBlocks, S <= T = bars - 1), or ""
+// when they can; S = 0 (no blocks) is always fine.
+inline std::string block_count_problem(int blocks, std::int64_t bars) {
+  if (blocks == 0) return {};
+  if (blocks < kMinBlocks || blocks > kMaxBlocks)
+    return "must be between " + std::to_string(kMinBlocks) + " and " + std::to_string(kMaxBlocks) +
+           " (got " + std::to_string(blocks) + ")";
+  if (blocks > bars - 1)
+    return std::to_string(blocks) + " blocks need at least " + std::to_string(blocks + 1) +
+           " bars; the data has " + std::to_string(bars);
+  return {};
+}
 
 // n_b: returns in each block (the same for every combination).
 inline std::vector<std::int64_t> returns_per_block(std::int64_t bars, int blocks) {

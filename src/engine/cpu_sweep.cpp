@@ -18,7 +18,7 @@ double seconds_since(Clock::time_point t) {
 
 struct Finished {
   WorkUnit unit;
-  std::vector<Metrics> rows;
+  UnitRows rows;
 };
 
 }  // namespace
@@ -48,6 +48,10 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   std::exception_ptr worker_error;
   unsigned running = threads;
   CpuSweepReport report;
+  const std::vector<std::int64_t> block_starts =
+      options.blocks > 0
+          ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), options.blocks)
+          : std::vector<std::int64_t>{};
   report.thread_busy_s.assign(threads, 0.0);
   report.thread_wait_s.assign(threads, 0.0);
 
@@ -64,8 +68,9 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         report.thread_wait_s[t] += seconds_since(w0);
         if (!unit) break;
         const auto t0 = Clock::now();
-        Finished f{*unit, std::vector<Metrics>(unit->size())};
-        run_unit_cpu(grid, bank, f.unit, f.rows.data(), options.isa);
+        Finished f{*unit, UnitRows(unit->size(), options.blocks)};
+        run_unit_cpu(grid, bank, f.unit, f.rows.metrics.data(), options.isa,
+                     f.rows.block_output(block_starts.data()));
         report.thread_busy_s[t] += seconds_since(t0);
         std::unique_lock lock(mutex);
         space.wait(lock, [&] { return queue.size() < queue_cap || abort.load(); });
@@ -106,8 +111,8 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
       }
     }
     try {
-      if (!f.rows.empty()) {
-        sink.write(f.unit, f.rows);
+      if (f.rows.size() != 0) {
+        sink.write(f.unit, f.rows.view());
         ++report.units_done;
         report.combos_done += f.unit.size();
       }
@@ -130,7 +135,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   if (sink_error) std::rethrow_exception(sink_error);
   // Units finished before a worker failed are still written, so a resume does not redo them.
   for (Finished& f : queue) {
-    sink.write(f.unit, f.rows);
+    sink.write(f.unit, f.rows.view());
     ++report.units_done;
     report.combos_done += f.unit.size();
   }

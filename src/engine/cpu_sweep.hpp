@@ -13,6 +13,7 @@
 
 #include "engine/cpu_backtest.hpp"
 #include "engine/plan.hpp"
+#include "engine/unit_rows.hpp"
 
 namespace threadx {
 
@@ -20,7 +21,8 @@ namespace threadx {
 class ResultSink {
  public:
   virtual ~ResultSink() = default;
-  virtual void write(const WorkUnit& unit, std::span<const Metrics> rows) = 0;
+  // rows: the unit's rows in id order (with their blocks when the sweep records them).
+  virtual void write(const WorkUnit& unit, const RowsView& rows) = 0;
   virtual void flush() = 0;
 };
 
@@ -68,6 +70,7 @@ struct CpuSweepOptions {
   std::function<void(const SweepProgress&)> on_progress;  // called on the consumer thread
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal) to stop after units in flight
   Isa isa = best_isa();
+  int blocks = 0;  // per-block statistics recorded per row (--blocks S); 0: none
 };
 
 struct CpuSweepReport {

@@ -74,6 +74,16 @@ hid_t make_row_type(const std::vector<Column>& columns, std::size_t row_size) {
   return type;
 }
 
+// The /blocks cell, packed (kBlockCellSize bytes), in memory as in the file.
+hid_t make_cell_type() {
+  const hid_t type = H5Tcreate(H5T_COMPOUND, kBlockCellSize);
+  H5Tinsert(type, "sum_r", 0, H5T_NATIVE_DOUBLE);
+  H5Tinsert(type, "sum_r2", 8, H5T_NATIVE_DOUBLE);
+  H5Tinsert(type, "equity", 16, H5T_NATIVE_DOUBLE);
+  H5Tinsert(type, "trades", 24, H5T_NATIVE_INT32);
+  return type;
+}
+
 void write_attr(hid_t obj, const std::string& path, const std::string& name,
                 const std::string& value) {
   Handle type(H5Tcopy(H5T_C_S1));
@@ -212,7 +222,7 @@ void write_run_attrs(hid_t file, const std::string& path, const Provenance& prov
 // OutputError unless the file at `path` (open as `file`) was made for this strategy version, grid
 // text, data (hashes and bar count) and timeframe.
 void expect_same_run(hid_t file, const std::string& path, const Grid& grid, const BarSeries& bars,
-                     const std::string& timeframe) {
+                     const std::string& timeframe, int blocks) {
   auto expect = [&](const char* name, const std::string& want, const char* what) {
     const auto have = read_attr_text(file, name);
     if (!have)
@@ -227,22 +237,30 @@ void expect_same_run(hid_t file, const std::string& path, const Grid& grid, cons
   expect("data_sha256", data_sha(bars), "other data");
   expect("bar_count", std::to_string(bars.size()), "other data");
   expect("timeframe", timeframe, "another timeframe");
+  const std::string have_blocks = read_attr_text(file, "blocks").value_or("0");
+  if (have_blocks != std::to_string(blocks))
+    fail(path, "--resume: the file was made " +
+                   (have_blocks == "0" ? std::string("without --blocks")
+                                       : "with --blocks " + have_blocks) +
+                   (blocks == 0 ? std::string(", this run has none")
+                                : ", this run has --blocks " + std::to_string(blocks)) +
+                   "; resume with the same --blocks, or --force to start over");
 }
 
 }  // namespace
 
 void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
-                    const std::string& timeframe) {
+                    const std::string& timeframe, int blocks) {
   silence_hdf5();
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) fail(path, "--resume: not an HDF5 file, or not readable");
   Handle closer(file);
-  expect_same_run(file, path, grid, bars, timeframe);
+  expect_same_run(file, path, grid, bars, timeframe, blocks);
 }
 
 // ---- RowLayout ---------------------------------------------------------------------------------
 
-RowLayout::RowLayout(const Grid& grid) {
+RowLayout::RowLayout(const Grid& grid, int blocks) : blocks_(blocks) {
   auto add = [this](std::string name, Column::Kind kind, std::size_t size) {
     columns_.push_back({std::move(name), kind, row_size_, size});
     row_size_ += size;
@@ -285,12 +303,23 @@ void RowLayout::pack(const Grid& grid, ComboId id,
   }
 }
 
-void RowLayout::pack_run(const Grid& grid, ComboId begin, std::span<const Metrics> metrics,
+void RowLayout::pack_run(const Grid& grid, ComboId begin, const RowsView& rows,
                          unsigned char* out) const {
+  if (rows.block_count != blocks_ ||
+      rows.blocks.size() != rows.size() * static_cast<std::size_t>(blocks_))
+    throw std::logic_error("pack_run: rows without the layout's blocks");
   auto idx = grid.indices_of(begin);
-  for (std::size_t i = 0; i < metrics.size(); ++i) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i > 0) grid.advance(idx);
-    pack(grid, begin + i, idx, metrics[i], out + i * row_size_);
+    pack(grid, begin + i, idx, rows.metrics[i], out + i * row_size_);
+  }
+  unsigned char* cell = out + rows.size() * row_size_;
+  for (const BlockStats& b : rows.blocks) {
+    std::memcpy(cell, &b.sum_r, 8);
+    std::memcpy(cell + 8, &b.sum_r2, 8);
+    std::memcpy(cell + 16, &b.equity, 8);
+    std::memcpy(cell + 24, &b.trades, 4);
+    cell += kBlockCellSize;
   }
 }
 
@@ -335,8 +364,8 @@ double RowLayout::value(const unsigned char* row, const Column& c) const {
 
 // ---- ResultsFile -------------------------------------------------------------------------------
 
-ResultsFile::ResultsFile(std::string path, const Grid& grid)
-    : path_(std::move(path)), grid_(&grid), layout_(grid) {}
+ResultsFile::ResultsFile(std::string path, const Grid& grid, int blocks)
+    : path_(std::move(path)), grid_(&grid), layout_(grid, blocks) {}
 
 ResultsFile::ResultsFile(ResultsFile&& o) noexcept
     : path_(std::move(o.path_)),
@@ -345,7 +374,9 @@ ResultsFile::ResultsFile(ResultsFile&& o) noexcept
       file_(std::exchange(o.file_, -1)),
       results_(std::exchange(o.results_, -1)),
       done_(std::exchange(o.done_, -1)),
-      row_type_(std::exchange(o.row_type_, -1)) {}
+      row_type_(std::exchange(o.row_type_, -1)),
+      blocks_(std::exchange(o.blocks_, -1)),
+      cell_type_(std::exchange(o.cell_type_, -1)) {}
 
 ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
   if (this != &o) {
@@ -357,6 +388,8 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     results_ = std::exchange(o.results_, -1);
     done_ = std::exchange(o.done_, -1);
     row_type_ = std::exchange(o.row_type_, -1);
+    blocks_ = std::exchange(o.blocks_, -1);
+    cell_type_ = std::exchange(o.cell_type_, -1);
   }
   return *this;
 }
@@ -366,21 +399,21 @@ ResultsFile::~ResultsFile() {
 }
 
 void ResultsFile::close() noexcept {
-  for (std::int64_t* h : {&results_, &done_, &row_type_, &file_}) {
+  for (std::int64_t* h : {&results_, &done_, &blocks_, &row_type_, &cell_type_, &file_}) {
     if (*h >= 0) H5Idec_ref(*h);
     *h = -1;
   }
 }
 
 ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const BarSeries& bars,
-                                const Provenance& prov, bool overwrite) {
+                                const Provenance& prov, bool overwrite, int blocks) {
   silence_hdf5();
   if (!overwrite && std::filesystem::exists(path))
     fail(path, "already exists; use --resume to finish it or --force to replace it");
   // Built under a temporary name and renamed into place once complete and flushed, so that a
   // file under `path` always has all its attributes and datasets, whenever the process dies.
   const std::string tmp = path + ".creating";
-  ResultsFile f(path, grid);  // named by its final path in messages
+  ResultsFile f(path, grid, blocks);  // named by its final path in messages
   try {
     f.populate(tmp, grid, bars, prov);
   } catch (...) {
@@ -434,6 +467,20 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
                                dcpl.get(), no_cache.get()),
                     path, "create /done (disk full?)");
   }
+  if (f.layout_.blocks() > 0) {
+    // Like /results: allocated in full, never filtered, so writing a row changes no metadata.
+    const hsize_t dims[2] = {n, static_cast<hsize_t>(f.layout_.blocks())};
+    Handle space(H5Screate_simple(2, dims, nullptr));
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    const hsize_t chunk[2] = {std::min<hsize_t>(n, kRowsPerChunk), dims[1]};
+    H5Pset_chunk(dcpl.get(), 2, chunk);
+    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    f.cell_type_ = make_cell_type();
+    f.blocks_ = check(H5Dcreate2(f.file_, "blocks", f.cell_type_, space.get(), H5P_DEFAULT,
+                                 dcpl.get(), no_cache.get()),
+                      path, "create /blocks (disk full?)");
+  }
 
   const hid_t root = f.file_;
   write_attr(root, path, "strategy", std::string(kStrategyName));
@@ -457,22 +504,25 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   for (std::size_t p = 0; p < kParamCount; ++p)
     if (!grid.swept[p])
       write_attr(root, path, "param." + std::string(kParams[p].name), grid.values[p].front());
+  if (f.layout_.blocks() > 0)
+    write_attr(root, path, "blocks", static_cast<std::int64_t>(f.layout_.blocks()));
   write_run_attrs(root, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
 }
 
 ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& grid,
-                                         const BarSeries& bars, const Provenance& prov) {
+                                         const BarSeries& bars, const Provenance& prov,
+                                         int blocks) {
   silence_hdf5();
   if (!std::filesystem::exists(path)) fail(path, "--resume: no such file");
   // Checked read-only first: a file that does not match is left exactly as it was (opening it
   // for writing would touch it).
-  check_same_run(path, grid, bars, prov.timeframe);
-  ResultsFile f(path, grid);
+  check_same_run(path, grid, bars, prov.timeframe, blocks);
+  ResultsFile f(path, grid, blocks);
   f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   if (f.file_ < 0)
     fail(path, "--resume: cannot open for writing (read-only, or in use by another run?)");
-  expect_same_run(f.file_, path, grid, bars, prov.timeframe);
+  expect_same_run(f.file_, path, grid, bars, prov.timeframe, blocks);
 
   Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
@@ -483,6 +533,16 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
     Handle ftype(H5Dget_type(f.results_));
     if (H5Tget_size(ftype.get()) != f.layout_.row_size())
       fail(path, "--resume: /results has another row layout");
+  }
+  if (blocks > 0) {
+    f.blocks_ = check(H5Dopen2(f.file_, "blocks", no_cache.get()), path, "open /blocks");
+    f.cell_type_ = make_cell_type();
+    Handle space(H5Dget_space(f.blocks_));
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(space.get()) != 2 ||
+        H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2 || dims[0] != grid.size() ||
+        dims[1] != static_cast<hsize_t>(blocks))
+      fail(path, "--resume: /blocks does not have the shape (combinations, blocks)");
   }
   write_run_attrs(f.file_, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
@@ -497,11 +557,21 @@ std::vector<std::uint8_t> ResultsFile::read_done() const {
 }
 
 void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {
-  const std::size_t row = layout_.row_size();
-  if (rows.size() % row != 0 || begin + rows.size() / row > grid_->size())
+  const std::size_t per_row = layout_.run_size(1);
+  if (rows.size() % per_row != 0 || begin + rows.size() / per_row > grid_->size())
     throw std::logic_error("write_packed: not whole rows of this grid");
-  const hsize_t start = begin, count = rows.size() / row;
+  const hsize_t start = begin, count = rows.size() / per_row;
   Handle mem(H5Screate_simple(1, &count, nullptr));
+  if (layout_.blocks() > 0) {
+    const hsize_t s = static_cast<hsize_t>(layout_.blocks());
+    const hsize_t cell_start[2] = {start, 0}, cell_count[2] = {count, s};
+    Handle cell_mem(H5Screate_simple(2, cell_count, nullptr));
+    Handle file_space(H5Dget_space(blocks_));
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, cell_start, nullptr, cell_count, nullptr);
+    check_status(H5Dwrite(blocks_, cell_type_, cell_mem.get(), file_space.get(), H5P_DEFAULT,
+                          rows.data() + count * layout_.row_size()),
+                 path_, "write /blocks");
+  }
   {
     Handle file_space(H5Dget_space(results_));
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);

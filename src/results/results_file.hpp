@@ -2,6 +2,9 @@
 //   /results  one row per combination at index = combination id: combo_id, every swept parameter,
 //             every metric (a packed compound; fixed parameters are attributes "param.<name>");
 //   /done     one uint8 flag per combination id, set only after its row is written;
+//   /blocks   with --blocks S only: (combinations, S) compound {sum_r, sum_r2, equity: double;
+//             trades: int32}, the per-block statistics of docs/ROBUST.md, row = combination id,
+//             written with the row (before its /done flag); attribute "blocks" = S;
 //   attributes: provenance (strategy and version, grid text, data files, bar count, first/last
 //             timestamp, SHA-256, program version, ranks, devices, start/end time) and
 //             "complete" (1 only once every /done flag is set and the file was closed cleanly).
@@ -22,6 +25,7 @@
 
 #include "data/bars.hpp"
 #include "engine/block_stats.hpp"
+#include "engine/unit_rows.hpp"
 #include "grid/grid.hpp"
 #include "strategy/metrics.hpp"
 
@@ -38,16 +42,25 @@ struct Column {
 // The column called `name`, or null.
 const Column* find_column(const std::vector<Column>& columns, const std::string& name);
 
-// The packed row layout of /results for a grid: combo_id, swept parameters (table order), metrics.
+// One /blocks cell as stored: {sum_r, sum_r2, equity: double; trades: int32}, packed.
+inline constexpr std::size_t kBlockCellSize = 28;
+
+// The packed row layout of /results for a grid: combo_id, swept parameters (table order), metrics;
+// and, with S blocks, the packed /blocks cells of each row.
 class RowLayout {
  public:
-  explicit RowLayout(const Grid& grid);
+  explicit RowLayout(const Grid& grid, int blocks = 0);
   [[nodiscard]] std::size_t row_size() const { return row_size_; }
+  [[nodiscard]] int blocks() const { return blocks_; }
   [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
-  // The rows of ids [begin, begin + metrics.size()), back to back, into out (row_size() each).
-  // What a rank sends to the writer, so that rank 0 only copies bytes into the file.
-  void pack_run(const Grid& grid, ComboId begin, std::span<const Metrics> metrics,
-                unsigned char* out) const;
+  // Bytes of a packed run of n rows: n rows, then their n * S cells.
+  [[nodiscard]] std::size_t run_size(std::size_t n) const {
+    return n * (row_size_ + static_cast<std::size_t>(blocks_) * kBlockCellSize);
+  }
+  // The rows of ids [begin, begin + rows.size()) into out (run_size bytes): the /results rows back
+  // to back (row_size() each), then their /blocks cells. What a rank sends to the writer, so that
+  // rank 0 only copies bytes into the file. rows must carry S blocks per row.
+  void pack_run(const Grid& grid, ComboId begin, const RowsView& rows, unsigned char* out) const;
   [[nodiscard]] const Column* find(const std::string& name) const;
   [[nodiscard]] double value(const unsigned char* row, const Column& c) const;
 
@@ -58,6 +71,7 @@ class RowLayout {
 
   std::vector<Column> columns_;
   std::size_t row_size_ = 0;
+  int blocks_ = 0;
 };
 
 struct Provenance {
@@ -85,14 +99,15 @@ void write_attribute(std::int64_t object, const std::string& path, const Attribu
 class ResultsFile {
  public:
   // Creates a new file (refuses to replace an existing one unless overwrite is set). Writes all
-  // provenance attributes and allocates both datasets in full, under "<path>.creating", renamed to
-  // `path` once flushed: a file under `path` is always fully formed, even if the process dies.
+  // provenance attributes and allocates every dataset in full, under "<path>.creating", renamed
+  // to `path` once flushed: a file under `path` is always fully formed, even if the process dies.
+  // blocks: S for /blocks, 0 for none.
   static ResultsFile create(const std::string& path, const Grid& grid, const BarSeries& bars,
-                            const Provenance& prov, bool overwrite);
-  // Opens a partial file to finish it; OutputError when it was made for another grid, data file
-  // or strategy version.
+                            const Provenance& prov, bool overwrite, int blocks = 0);
+  // Opens a partial file to finish it; OutputError when it was made for another grid, data file,
+  // strategy version or block count.
   static ResultsFile open_for_resume(const std::string& path, const Grid& grid,
-                                     const BarSeries& bars, const Provenance& prov);
+                                     const BarSeries& bars, const Provenance& prov, int blocks = 0);
 
   ResultsFile(ResultsFile&&) noexcept;
   ResultsFile& operator=(ResultsFile&&) noexcept;
@@ -104,8 +119,8 @@ class ResultsFile {
   [[nodiscard]] const RowLayout& layout() const { return layout_; }
   [[nodiscard]] std::vector<std::uint8_t> read_done() const;
 
-  // Writes rows packed by layout().pack_run (ids [begin, begin + rows.size() / row_size())), then
-  // sets their /done flags.
+  // Writes a run packed by layout().pack_run (ids [begin, begin + n) where rows.size() =
+  // layout().run_size(n)): its /results rows and /blocks cells, then sets their /done flags.
   void write_packed(ComboId begin, std::span<const unsigned char> rows);
   // Pushes HDF5's buffers to the operating system.
   void flush();
@@ -113,7 +128,7 @@ class ResultsFile {
   void finish(const std::vector<Attribute>& extra_attributes);
 
  private:
-  ResultsFile(std::string path, const Grid& grid);
+  ResultsFile(std::string path, const Grid& grid, int blocks);
   // Creates the file at file_path (messages name path_) and writes everything create() promises.
   void populate(const std::string& file_path, const Grid& grid, const BarSeries& bars,
                 const Provenance& prov);
@@ -122,14 +137,14 @@ class ResultsFile {
   std::string path_;
   const Grid* grid_;
   RowLayout layout_;
-  std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1;
+  std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1, blocks_ = -1, cell_type_ = -1;
 };
 
 // OutputError unless the results file at `path` was made for this strategy version, grid text,
-// data and timeframe (what open_for_resume checks), e.g. before accepting a complete file as the
-// result of a --resume.
+// data, timeframe and block count (what open_for_resume checks), e.g. before accepting a complete
+// file as the result of a --resume.
 void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
-                    const std::string& timeframe);
+                    const std::string& timeframe, int blocks = 0);
 
 // Read side, for `threadx top` / `threadx info` and tests.
 class ResultsReader {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One portable binary, every SIMD path: each path this CPU runs (threadx devices) sweeps the real
-# 49,632-bar file to the scalar path's rows bit for bit (h5diff), and the file names the path it
-# used. A path the process may not use (THREADX_MAX_ISA caps it, as an older node would) is a
+# 49,632-bar file to the scalar path's rows and per-block statistics (--blocks 16) bit for bit
+# (h5diff), and the file names the path it used. A path the process may not use (THREADX_MAX_ISA caps it, as an older node would) is a
 # one-line error with no output file; auto then picks the widest allowed path.
 set -euo pipefail
 bin="$1"; src="$2"
@@ -24,7 +24,7 @@ TOML
 sweep() {  # sweep NAME ISA [env...]
   local name="$1" isa="$2"; shift 2
   env "$@" "$bin" sweep --data "$data" --grid "$work/grid.toml" --out "$work/$name.h5" \
-    --isa "$isa" --unit-size 37 2> "$work/$name.log"
+    --isa "$isa" --unit-size 37 --blocks 16 2> "$work/$name.log"
 }
 
 paths="$("$bin" devices | sed -n 's/^cpu .*SIMD paths: //p')"
@@ -39,6 +39,8 @@ for isa in $(echo "$paths" | tr -d ',' | sed 's/ (auto)//'); do
   sweep "$isa" "$isa" || { cat "$work/$isa.log"; fail "--isa $isa"; }
   h5diff "$work/scalar.h5" "$work/$isa.h5" /results /results \
     || fail "--isa $isa: /results differ from --isa scalar"
+  h5diff "$work/scalar.h5" "$work/$isa.h5" /blocks /blocks \
+    || fail "--isa $isa: /blocks differ from --isa scalar"
   "$bin" info "$work/$isa.h5" | grep -q "^isa: $isa ([248] lanes)$" \
     || fail "$isa: isa attribute: $("$bin" info "$work/$isa.h5" | grep '^isa' || true)"
   grep -q "CPU path $isa (" "$work/$isa.log" || fail "$isa: the log does not name the path"
@@ -59,6 +61,7 @@ THREADX_MAX_ISA=sse2 "$bin" devices | grep -q 'SIMD paths: sse2 (auto), scalar$'
 sweep capped auto THREADX_MAX_ISA=sse2 || fail "capped auto sweep"
 "$bin" info "$work/capped.h5" | grep -q '^isa: sse2 (2 lanes)$' || fail "capped auto is not sse2"
 h5diff "$work/scalar.h5" "$work/capped.h5" /results /results || fail "capped sse2 rows differ"
+h5diff "$work/scalar.h5" "$work/capped.h5" /blocks /blocks || fail "capped sse2 blocks differ"
 if sweep refused avx2 THREADX_MAX_ISA=sse2; then fail "--isa avx2 under a sse2 cap succeeded"; fi
 [ "$(grep -c . "$work/refused.log")" = 1 ] || fail "more than one line: $(cat "$work/refused.log")"
 grep -q "error.*--isa avx2: THREADX_MAX_ISA=sse2 caps this process at sse2; it runs: auto, sse2, scalar" \

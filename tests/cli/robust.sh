@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# threadx robust end to end: results files with /blocks (from `threadx sweep --blocks S` when the
-# binary has it, and from the engine-written fixtures of threadx_tests'
-# RobustFixture.WriteForCli for the cases a sweep cannot make on purpose: odd S, a stopped sweep),
+# threadx robust end to end on `threadx sweep --blocks S` output (and an engine-written fixture of
+# a stopped sweep, threadx_tests' RobustFixture.WriteForCli):
 #   - a full run (--cscv, --dsr, --wf-window): exit 0, the summary on stdout, the file complete
 #     (no .partial left), the results file byte-identical before and after (sha256sum);
 #   - the file renders in `threadx report --robust` (the page shows its PBO);
@@ -19,20 +18,17 @@ fails=0 checks=0 case=""
 fail() { echo "FAIL [$case]: $*" >&2; fails=$((fails + 1)); }
 check() { checks=$((checks + 1)); "$@" || fail "check failed: $*"; }
 
-# The fixtures: blocks8.h5 (S = 8), blocks5.h5 (S = 5), stopped.h5 (complete = 0),
-# noblocks.h5 (a sweep without --blocks), all over 96 combinations of the 960-bar file.
+# The sweep's own /blocks: S = 8 and S = 5, and a sweep without --blocks.
+sweep() { "$bin" -q sweep --data "$data960" --grid "$src/data/grids/reference_24.toml" "$@"; }
+sweep --blocks 8 --out sweep8.h5
+sweep --blocks 5 --out sweep5.h5
+sweep --out noblocks.h5
+results=sweep8.h5
+# A stopped sweep (complete = 0), which a sweep does not leave on purpose: the engine-written
+# fixtures of threadx_tests' RobustFixture.WriteForCli (stopped.h5, blocks8.h5: 96 combinations).
 THREADX_ROBUST_FIXTURE="$work" timeout -s KILL 300 "$(dirname "$bin")/threadx_tests" \
   --gtest_filter=RobustFixture.WriteForCli > fixture.log 2>&1 || { cat fixture.log; exit 1; }
-for f in blocks8 blocks5 stopped noblocks; do [ -f "$f.h5" ] || { cat fixture.log; exit 1; }; done
-
-# The real sweep's /blocks, once `threadx sweep` writes them.
-results=blocks8.h5
-if "$bin" sweep --help | grep -q -- '--blocks'; then
-  "$bin" -q sweep --data "$data960" --grid "$src/data/grids/reference_24.toml" --blocks 8 \
-    --out sweep8.h5
-  results=sweep8.h5
-  echo "using the sweep's own /blocks ($results)"
-fi
+[ -f stopped.h5 ] && [ -f blocks8.h5 ] || { cat fixture.log; exit 1; }
 
 # refuse <want substring> <robust args...>: exit 1, one stderr line holding it, no out.h5.
 refuse() {
@@ -100,7 +96,7 @@ echo "not hdf5" > text.h5
 refuse "missing.h5: no such file" missing.h5
 refuse "text.h5: not an HDF5 file" text.h5
 refuse "noblocks.h5: no /blocks: run the sweep with --blocks S" noblocks.h5
-refuse "CSCV needs an even S" blocks5.h5 --cscv
+refuse "CSCV needs an even S" sweep5.h5 --cscv
 refuse "--wf-window 8: must be between 1 and S - 1 = 7" "$results" --wf-window 8
 refuse "--wf-window 9: must be between 1 and S - 1 = 7" "$results" --wf-window 9
 refuse "--wf-window 0: must be at least 1" "$results" --wf-window 0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# threadx robust against an independent numpy recomputation from /blocks
+# threadx robust against an independent numpy recomputation from /blocks of a 21,870-combination
+# `threadx sweep --blocks 10` and of the 96-combination engine-written fixture
 # (tests/robust/crosscheck.py: ids and counts exact, numbers to 1e-12 relative), over several
 # settings; then a robustness file with one figure altered must be caught.
 # Needs Debian's python3-numpy and python3-h5py (scripts/setup.sh installs them).
@@ -14,19 +15,16 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 THREADX_ROBUST_FIXTURE="$work" timeout -s KILL 300 "$(dirname "$bin")/threadx_tests" \
   --gtest_filter=RobustFixture.WriteForCli > fixture.log 2>&1 || { cat fixture.log; exit 1; }
-inputs=(blocks8.h5)
-if "$bin" sweep --help | grep -q -- '--blocks'; then
-  "$bin" -q sweep --data "$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv" \
-    --grid "$src/tests/grids/mpi_21870.toml" --blocks 10 --out sweep10.h5
-  inputs+=(sweep10.h5)
-fi
+"$bin" -q sweep --data "$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv" \
+  --grid "$src/tests/grids/mpi_21870.toml" --blocks 10 --out sweep10.h5
+inputs=(blocks8.h5 sweep10.h5)
 for input in "${inputs[@]}"; do
   n=0
   for args in "--cscv --dsr 10 --wf-window 3" "--cscv --dsr 50 --wf-window 1 --wf-mode anchored" \
               "--dsr 3 --wf-window 2 --wf-min-trades 4"; do
     n=$((n + 1))
     # shellcheck disable=SC2086
-    "$bin" -q robust "$input" --out "r$n.h5" $args > /dev/null
+    "$bin" -q robust "$input" --out "r$n.h5" $args --force > /dev/null
     echo "== $input $args"
     "$py" "$src/tests/robust/crosscheck.py" "$input" "r$n.h5"
   done

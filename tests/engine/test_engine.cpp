@@ -231,14 +231,19 @@ TEST(SimdLanes, LongHistoryBitIdenticalToScalarPath) {
 class MemorySink final : public ResultSink {
  public:
   explicit MemorySink(ComboId n) : rows(n), writes(n, 0) {}
-  void write(const WorkUnit& u, std::span<const Metrics> r) override {
+  void write(const WorkUnit& u, const RowsView& r) override {
+    const auto s = static_cast<std::size_t>(r.block_count);
+    if (s > 0) blocks.resize(rows.size() * s);
     for (std::size_t k = 0; k < r.size(); ++k) {
-      rows[u.begin + k] = r[k];
+      rows[u.begin + k] = r.metrics[k];
+      std::copy_n(r.blocks.begin() + static_cast<std::ptrdiff_t>(k * s), s,
+                  blocks.begin() + static_cast<std::ptrdiff_t>((u.begin + k) * s));
       ++writes[u.begin + k];
     }
   }
   void flush() override { ++flushes; }
   std::vector<Metrics> rows;
+  std::vector<BlockStats> blocks;  // S per row, when the rows carry blocks
   std::vector<int> writes;
   int flushes = 0;
 };
@@ -294,7 +299,7 @@ TEST(CpuSweep, StopFlagEndsEarlyAndKeepsFinishedUnits) {
 
 class FailingSink final : public ResultSink {
  public:
-  void write(const WorkUnit&, std::span<const Metrics>) override {
+  void write(const WorkUnit&, const RowsView&) override {
     if (++n == 2) throw std::runtime_error("disk full");
   }
   void flush() override {}

@@ -35,11 +35,15 @@ inline std::vector<Metrics> reference_rows(const Grid& g, IndicatorBank& bank,
 class RowSink final : public ResultSink {
  public:
   RowSink(ComboId n, ComboId group) : rows(n), writes(n, 0), group_size(group) {}
-  void write(const WorkUnit& u, std::span<const Metrics> r) override {
+  void write(const WorkUnit& u, const RowsView& r) override {
     EXPECT_EQ(r.size(), u.size());
     EXPECT_EQ(u.begin / group_size, (u.end - 1) / group_size) << "piece crosses a key group";
+    const auto s = static_cast<std::size_t>(r.block_count);
+    if (s > 0) blocks.resize(rows.size() * s);
     for (std::size_t k = 0; k < r.size(); ++k) {
-      rows[u.begin + k] = r[k];
+      rows[u.begin + k] = r.metrics[k];
+      std::copy_n(r.blocks.begin() + static_cast<std::ptrdiff_t>(k * s), s,
+                  blocks.begin() + static_cast<std::ptrdiff_t>((u.begin + k) * s));
       ++writes[u.begin + k];
     }
     ++pieces;
@@ -47,6 +51,7 @@ class RowSink final : public ResultSink {
   void flush() override { ++flushes; }
 
   std::vector<Metrics> rows;
+  std::vector<BlockStats> blocks;  // S per row, when the rows carry blocks
   std::vector<int> writes;
   ComboId group_size;
   int pieces = 0, flushes = 0;

@@ -31,8 +31,8 @@ class SimulatedDevice final : public UnitRunner {
  public:
   explicit SimulatedDevice(std::chrono::microseconds per_combo, int fail_on_call = 0)
       : per_combo_(per_combo), fail_on_call_(fail_on_call) {}
-  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-           Metrics* out) override {
+  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
+           const BlockOutput& blocks) override {
     const auto start = Clock::now();
     std::uint64_t n = 0;
     for (const WorkUnit& p : pieces) n += p.size();
@@ -42,7 +42,7 @@ class SimulatedDevice final : public UnitRunner {
         out[k] = Metrics{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
       throw std::runtime_error("simulated device lost (ECC error)");
     }
-    inner_.run(grid, bank, pieces, out);
+    inner_.run(grid, bank, pieces, out, blocks);
     std::this_thread::sleep_until(start + per_combo_ * static_cast<std::int64_t>(n));
   }
 
@@ -145,6 +145,35 @@ TEST(Balancer, CpuDeviceAndBatchDeviceGiveTheOneDeviceRows) {
     EXPECT_GT(r.devices[0].combos, 0u);
     EXPECT_GE(sink.flushes, 1);
   }
+}
+
+// With --blocks, every row's blocks travel with it through the pieces, chunks and devices: the
+// CPU's lane path and the batch device's one-combination path give the scalar path's cells.
+TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
+  Workload w(12);
+  constexpr int kS = 8;
+  const std::vector<std::int64_t> starts =
+      block_start_bars(static_cast<std::int64_t>(w.bars.size()), kS);
+  std::vector<BlockStats> want(w.n * kS);
+  for (const WorkUnit& u : w.units) {
+    std::vector<Metrics> rows(u.size());
+    run_unit_cpu(w.grid, w.bank, u, rows.data(), Isa::Scalar,
+                 BlockOutput{kS, starts.data(), want.data()}.at(u.begin));
+  }
+  RowSink sink(w.n, w.grid.group_size());
+  UnitListSource source(w.units);
+  std::vector<BalancedDevice> devices;
+  devices.push_back(BalancedDevice::cpu(2, best_isa()));
+  devices.push_back(simulated("sim", 50));
+  BalancerOptions o = test_options();
+  o.blocks = kS;
+  const BalancerReport r = run_devices(w.grid, w.bank, source, sink, std::move(devices), o);
+  w.expect_all_rows_once(sink);
+  EXPECT_GT(r.devices[0].combos, 0u);
+  EXPECT_GT(r.devices[1].combos, 0u);
+  ASSERT_EQ(sink.blocks.size(), want.size());
+  for (std::size_t c = 0; c < want.size(); ++c)
+    ASSERT_TRUE(same_bits(sink.blocks[c], want[c])) << "id " << c / kS << " block " << c % kS;
 }
 
 TEST(Balancer, ADeviceThatThrowsMidUnitLosesNothing) {

@@ -66,13 +66,31 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
       std::uint64_t n = 0;
       for (const WorkUnit& p : pieces) n += p.size();
       std::vector<Metrics> gpu(n), cpu(n);
-      make_cuda_runner(0)->run(g, bank, pieces, gpu.data());
+      make_cuda_runner(0)->run(g, bank, pieces, gpu.data(), {});
       std::size_t at = 0;
       for (const WorkUnit& p : pieces) {
         run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar);
         at += p.size();
       }
       expect_rows_equal(gpu, cpu, pieces[0].begin);
+
+      // --blocks 16: the kernel's per-block cells equal the CPU's bit for bit.
+      constexpr int kS = 16;
+      const std::vector<std::int64_t> starts =
+          block_start_bars(static_cast<std::int64_t>(bars.size()), kS);
+      std::vector<BlockStats> gpu_blocks(n * kS), cpu_blocks(n * kS);
+      make_cuda_runner(0)->run(g, bank, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
+      at = 0;
+      for (const WorkUnit& p : pieces) {
+        run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar,
+                     BlockOutput{kS, starts.data(), cpu_blocks.data()}.at(at));
+        at += p.size();
+      }
+      expect_rows_equal(gpu, cpu, pieces[0].begin);
+      std::size_t differ = 0;
+      for (std::size_t c = 0; c < cpu_blocks.size(); ++c)
+        if (!same_bits(gpu_blocks[c], cpu_blocks[c])) ++differ;
+      EXPECT_EQ(differ, 0u) << "of " << cpu_blocks.size() << " block cells differ from the CPU";
     }
   }
 }

@@ -135,15 +135,24 @@ TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOnRealBars) {
                                        {(last / 2) * gs, (last / 2 + 1) * gs, last / 2}};
     std::uint64_t n = 0;
     for (const WorkUnit& p : pieces) n += p.size();
+    // With per-block statistics (S = 7) too: the batch's cells are the scalar path's.
+    constexpr int kS = 7;
+    const std::vector<std::int64_t> starts =
+        block_start_bars(static_cast<std::int64_t>(bars.size()), kS);
     std::vector<Metrics> got(n);
+    std::vector<BlockStats> got_blocks(n * kS);
     HostBatchRunner runner;
-    runner.run(g, bank, pieces, got.data());
+    runner.run(g, bank, pieces, got.data(), {kS, starts.data(), got_blocks.data()});
     std::size_t at = 0;
     for (const WorkUnit& p : pieces) {
       std::vector<Metrics> want(p.size());
-      run_unit_cpu(g, bank, p, want.data(), Isa::Scalar);
+      std::vector<BlockStats> want_blocks(p.size() * kS);
+      run_unit_cpu(g, bank, p, want.data(), Isa::Scalar, {kS, starts.data(), want_blocks.data()});
       for (std::size_t k = 0; k < p.size(); ++k)
         ASSERT_TRUE(same_bits(got[at + k], want[k])) << "id " << p.begin + k;
+      for (std::size_t c = 0; c < want_blocks.size(); ++c)
+        ASSERT_TRUE(same_bits(got_blocks[at * kS + c], want_blocks[c]))
+            << "id " << p.begin + c / kS << " block " << c % kS;
       at += p.size();
     }
   }

@@ -3,8 +3,8 @@
 # merges the partials in rank order; the robustness file's datasets and group attributes must be
 # bit-identical to one process (h5diff compares values exactly) for -np 1, 2, 3 and 4, and a bad
 # input still ends the job with exit 1 and no output file.
-# Inputs: the engine-written fixture of threadx_tests' RobustFixture.WriteForCli (96
-# combinations, S = 8) and, when `threadx sweep` has --blocks, a 21,870-combination sweep.
+# Inputs: a 21,870-combination `threadx sweep --blocks 8`, and the engine-written fixture of
+# threadx_tests' RobustFixture.WriteForCli (96 combinations, S = 8; also S = 5 for the refusal).
 # usage: mpi_robust.sh THREADX SOURCE_DIR [MPIRUN]
 set -euo pipefail
 bin="$(realpath "$1")"; src="$(realpath "$2")"; mpirun="${3:-mpirun}"
@@ -18,19 +18,16 @@ mpi() { timeout -k 10 300 "$mpirun" --bind-to none "$@"; }
 
 THREADX_ROBUST_FIXTURE="$work" timeout -s KILL 300 "$(dirname "$bin")/threadx_tests" \
   --gtest_filter=RobustFixture.WriteForCli > fixture.log 2>&1 || { cat fixture.log; exit 1; }
-inputs=(blocks8.h5)
-if "$bin" sweep --help | grep -q -- '--blocks'; then
-  "$bin" -q sweep --data "$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv" \
-    --grid "$src/tests/grids/mpi_21870.toml" --blocks 8 --out sweep8.h5
-  inputs+=(sweep8.h5)
-fi
+"$bin" -q sweep --data "$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv" \
+  --grid "$src/tests/grids/mpi_21870.toml" --blocks 8 --out sweep8.h5
+inputs=(blocks8.h5 sweep8.h5)
 
 for input in "${inputs[@]}"; do
   args=(--cscv --dsr 7 --wf-window 3)
-  "$bin" -q robust "$input" --out ref.h5 "${args[@]}" > /dev/null || fail "$input: single process"
+  "$bin" -q robust "$input" --out ref.h5 "${args[@]}" --force > /dev/null || fail "$input: single process"
   for np in 1 2 3 4; do
     out="np$np.h5"
-    mpi -np "$np" "$bin" robust "$input" --out "$out" "${args[@]}" --threads $((np % 2 + 1)) \
+    mpi -np "$np" "$bin" robust "$input" --out "$out" "${args[@]}" --force --threads $((np % 2 + 1)) \
       > "np$np.txt" 2> "np$np.log" || { cat "np$np.log"; fail "$input: mpirun -np $np"; }
     for obj in /cscv /dsr /walk_forward; do
       h5diff -q ref.h5 "$out" "$obj" "$obj" || fail "$input: -np $np: $obj differs from one process"

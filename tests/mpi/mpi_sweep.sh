@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The MPI sweep on the real BTC bars, checked against a single-process run bit for bit (h5diff
-# compares values exactly unless given a tolerance):
+# compares values exactly unless given a tolerance), /results and the per-block statistics /blocks:
 #   - mpirun -np 1, 2, 3, 4 (oversubscribed on small machines), each with another unit size;
 #   - per-rank accounting in the file: every rank's combinations add up, and with 4 ranks each
 #     rank builds far fewer indicator series than the units it ran (affinity);
@@ -36,7 +36,7 @@ total=21870
 attr() { "$bin" info "$1" | sed -n "s/^$2: //p"; }
 sum_array() { tr -d '[] ' | tr ',' '\n' | awk '{s += $1} END {print s}'; }
 
-"$bin" -q sweep --data "$short" --grid "$work/grid.toml" --out "$work/ref.h5" \
+"$bin" -q sweep --data "$short" --grid "$work/grid.toml" --blocks 8 --out "$work/ref.h5" \
   || fail "single-process reference run"
 [ "$(attr "$work/ref.h5" combinations)" = "$total" ] || fail "grid is not $total combinations"
 
@@ -44,9 +44,10 @@ sum_array() { tr -d '[] ' | tr ',' '\n' | awk '{s += $1} END {print s}'; }
 declare -A unit=([1]=4096 [2]=100 [3]=37 [4]=64)
 for np in 1 2 3 4; do
   out="$work/np$np.h5"
-  mpi -np "$np" "$bin" sweep --data "$short" --grid "$work/grid.toml" --out "$out" \
+  mpi -np "$np" "$bin" sweep --data "$short" --grid "$work/grid.toml" --blocks 8 --out "$out" \
     --unit-size "${unit[$np]}" > "$work/np$np.log" 2>&1 || { cat "$work/np$np.log"; fail "mpirun -np $np"; }
   h5diff "$work/ref.h5" "$out" /results || fail "-np $np: /results differ from the single-process run"
+  h5diff "$work/ref.h5" "$out" /blocks || fail "-np $np: /blocks differ from the single-process run"
   h5diff "$work/ref.h5" "$out" /done || fail "-np $np: /done differs"
   [ "$(attr "$out" ranks)" = "$np" ] || fail "-np $np: ranks attribute is $(attr "$out" ranks)"
   [ "$(attr "$out" complete)" = 1 ] || fail "-np $np: not complete"
@@ -57,13 +58,14 @@ done
 
 # ---- affinity and kill tests on the 49,632-bar file (long enough to be interrupted) ----
 cp "$src/tests/grids/kill_217728.toml" "$work/big.toml"
-"$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/bigref.h5" --threads 2 \
+"$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/bigref.h5" --threads 2 \
   || fail "reference run on the long file"
 
 # ---- affinity: with 4 ranks, series built per rank << units run per rank ----
-mpi -np 4 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/aff.h5" \
+mpi -np 4 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/aff.h5" \
   --threads 1 --unit-size 32 || fail "mpirun -np 4 on the long file"
 h5diff "$work/bigref.h5" "$work/aff.h5" /results || fail "-np 4, long file: rows differ"
+h5diff "$work/bigref.h5" "$work/aff.h5" /blocks || fail "-np 4, long file: blocks differ"
 units=$(attr "$work/aff.h5" rank_units | tr -d '[] ')
 built=$(attr "$work/aff.h5" rank_series_built | tr -d '[] ')
 IFS=, read -r -a u <<< "$units"; IFS=, read -r -a b <<< "$built"
@@ -77,7 +79,7 @@ echo "ok: affinity, units per rank [$units], series built per rank [$built]"
 # Starts an mpirun job in the background ($job) and waits for its first progress line.
 start_job() {  # start_job LOG NP ARGS...
   local log="$1" np="$2"; shift 2
-  "$mpirun" --bind-to none -np "$np" "$bin" sweep --data "$long" --grid "$work/big.toml" \
+  "$mpirun" --bind-to none -np "$np" "$bin" sweep --data "$long" --grid "$work/big.toml" --blocks 4 \
     --threads 1 --unit-size 96 --progress-interval 0.3 --flush-interval 0.2 "$@" > "$log" 2>&1 &
   job=$!
   for _ in $(seq 1 600); do
@@ -107,9 +109,10 @@ grep -Eq "rank 1 .*(exited on signal 9|Killed)|process rank 1" "$work/kill1.log"
   || { cat "$work/kill1.log"; fail "no message naming the lost rank"; }
 [ ! -e "$work/k1.h5" ] || fail "the job completed before rank 1 was killed: the workload is too small for this machine"
 [ -f "$work/k1.h5.partial" ] || fail "killed job: no k1.h5.partial left to resume"
-mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/k1.h5" --resume \
+mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/k1.h5" --resume \
   || fail "resume on 2 ranks"
 h5diff "$work/bigref.h5" "$work/k1.h5" /results || fail "resumed after a lost rank: rows differ"
+h5diff "$work/bigref.h5" "$work/k1.h5" /blocks || fail "resumed after a lost rank: blocks differ"
 echo "ok: a killed worker rank stops the job ($(grep -m1 -Eo 'process rank 1[^.]*' "$work/kill1.log" || true)); --resume on 2 ranks is bit-identical"
 
 # The whole job is SIGKILLed (ranks first, then mpirun, as a node loss would).
@@ -119,9 +122,10 @@ kill -9 "$job" 2>/dev/null || true
 wait "$job" 2>/dev/null || true
 job=""
 [ -f "$work/k2.h5.partial" ] || fail "no partial file after SIGKILL"
-"$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/k2.h5" --resume \
+"$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/k2.h5" --resume \
   || fail "resume without MPI"
 h5diff "$work/bigref.h5" "$work/k2.h5" /results || fail "resumed after SIGKILL: rows differ"
+h5diff "$work/bigref.h5" "$work/k2.h5" /blocks || fail "resumed after SIGKILL: blocks differ"
 echo "ok: the whole job SIGKILLed; --resume without MPI is bit-identical"
 
 # SIGUSR1 to mpirun (what a SLURM --signal forwards): every rank stops cleanly, exit 3, resumable.
@@ -132,9 +136,10 @@ job=""
 [ "$rc" = 3 ] || { cat "$work/usr1.log"; fail "SIGUSR1: exit status $rc, expected 3"; }
 grep -q "stopped, resumable" "$work/usr1.log" || fail "SIGUSR1: no 'stopped, resumable' line"
 grep -q "second signal" "$work/usr1.log" && fail "SIGUSR1: a rank was killed by a second signal"
-mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/k3.h5" --resume \
+mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/k3.h5" --resume \
   || fail "resume after SIGUSR1"
 h5diff "$work/bigref.h5" "$work/k3.h5" /results || fail "resumed after SIGUSR1: rows differ"
+h5diff "$work/bigref.h5" "$work/k3.h5" /blocks || fail "resumed after SIGUSR1: blocks differ"
 echo "ok: SIGUSR1 stops every rank cleanly (exit 3); --resume is bit-identical"
 
 # A hung rank (SIGSTOP: MPI itself never notices): rank 0 gives up after the bound, exit 4.
@@ -149,7 +154,8 @@ secs=$(( $(date +%s) - t0 ))
 grep -q "rank 2 (host .*) has sent nothing for" "$work/hang.log" \
   || { cat "$work/hang.log"; fail "hung rank: no message naming rank 2"; }
 kill -9 "$victim" 2>/dev/null || true
-mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --out "$work/k4.h5" --resume \
+mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/k4.h5" --resume \
   || fail "resume after a hung rank"
 h5diff "$work/bigref.h5" "$work/k4.h5" /results || fail "resumed after a hung rank: rows differ"
+h5diff "$work/bigref.h5" "$work/k4.h5" /blocks || fail "resumed after a hung rank: blocks differ"
 echo "ok: a hung rank ends the job in ${secs} s (exit 4); --resume is bit-identical"

@@ -60,8 +60,9 @@ atr_multiplier = { start = 1.0, stop = 2.0, step = 0.5 }
   void write(ResultsFile& f, const std::vector<WorkUnit>& units) {
     // As rank 0's writer gets them: rows packed by the rank that computed them.
     for (const WorkUnit& u : units) {
-      std::vector<unsigned char> packed(u.size() * f.layout().row_size());
-      f.layout().pack_run(grid_, u.begin, {rows_.data() + u.begin, u.size()}, packed.data());
+      std::vector<unsigned char> packed(f.layout().run_size(u.size()));
+      f.layout().pack_run(grid_, u.begin, RowsView{{rows_.data() + u.begin, u.size()}, {}, 0},
+                          packed.data());
       f.write_packed(u.begin, packed);
     }
   }
