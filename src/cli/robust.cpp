@@ -266,7 +266,9 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
       "Robustness of {} ({} combinations, {} distinct return streams)\n"
       "  {} blocks of {}{} bars ({} returns); Sharpe ratios are per bar{}\n",
       o.file, grouped(in.reader->rows()), grouped(static_cast<std::uint64_t>(ctx.streams)),
-      in.blocks, *lo, *lo == *hi ? "" : "-" + std::to_string(*hi), in.bars - 1,
+      in.blocks, grouped(static_cast<std::uint64_t>(*lo)),
+      *lo == *hi ? "" : "-" + grouped(static_cast<std::uint64_t>(*hi)),
+      grouped(static_cast<std::uint64_t>(in.bars - 1)),
       ctx.bars_per_year > 0
           ? fmt::format(", annualised x sqrt({:.0f} bars a year)", ctx.bars_per_year)
           : "");
@@ -443,15 +445,18 @@ int run_robust(const RobustOptions& o) {
   robust::RobustOutput out;
   const robust::TrialStats trials = robust::trial_stats(streams);
   if (o.cscv) {
+    // By now every worker has sent its partial and ended: rank 0 may take all the node's cores.
+    const unsigned cscv_threads =
+        o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     const auto c0 = Clock::now();
     const std::int64_t splits = robust::cscv_split_count(in->blocks);
     spdlog::info("CSCV: {} splits over {} streams, pass 1 of 2 (in-sample best)...",
                  grouped(static_cast<std::uint64_t>(splits)), grouped(streams.size()));
-    const robust::CscvSelection selection = robust::cscv_select(streams, threads);
+    const robust::CscvSelection selection = robust::cscv_select(streams, cscv_threads);
     const double pass1 = seconds_since(c0);
     spdlog::info("CSCV: pass 1 done in {}, pass 2 of 2 (out-of-sample ranks), ETA {}",
                  format_duration(pass1), format_duration(pass1));
-    const robust::CscvRanks ranks = robust::cscv_rank(streams, selection, threads);
+    const robust::CscvRanks ranks = robust::cscv_rank(streams, selection, cscv_threads);
     out.cscv = robust::cscv_result(selection, ranks);
     spdlog::info("CSCV: {} splits done in {}", grouped(static_cast<std::uint64_t>(splits)),
                  format_duration(seconds_since(c0)));
