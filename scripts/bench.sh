@@ -4,7 +4,8 @@
 # peak RSS. Backtests only (`threadx bench`, nothing written, best of --repeat), then whole
 # `threadx sweep` runs as a user sees them (load, sweep, HDF5 file).
 #   bash scripts/bench.sh [--threads N] [--repeat R] [--full] [--isa] [--native]
-# --full adds the whole reference_2p9m sweep on the 49,632-bar file (about 20 s on 2 AVX2 cores).
+# --full adds the whole reference_2p9m sweep on the 49,632-bar file (about 20 s on 2 AVX2 cores),
+# and threadx robust on its /blocks with S = 16.
 # --isa prints every SIMD path this CPU runs (threadx bench --isa X) on both files.
 # --native also builds build-native/ with -march=native (THREADX_NATIVE=ON) and compares its
 # auto path with the portable binary's, run for run.
@@ -116,10 +117,39 @@ report() {  # label results
     -v b="$(stat -c %s "$out/r.html")" 'BEGIN {
       printf "%-27s %7.3f s, page %.2f MB (threadx report, %d combinations)\n", l, ms / 1000, b / 1e6, 2903040 }'
 }
+# threadx robust --cscv --dsr 10 --wf-window 4 on a results file with S blocks: wall time and peak
+# RSS of the robust run alone (the sweep --blocks that makes its input is not timed).
+robust() {  # label data S
+  local label="$1" start end pid hwm=0 kb
+  $bin -q sweep --data "$2" --grid "$grid" --blocks "$3" --out "$out/b.h5" --force \
+    --threads "$threads"
+  start=$(date +%s%N)
+  $bin -q robust "$out/b.h5" --out "$out/robust.h5" --force --cscv --dsr 10 --wf-window 4 \
+    --threads "$threads" --data "$2" > "$out/robust.txt" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$kb" ] && [ "$kb" -gt "$hwm" ] && hwm=$kb
+    sleep 0.05
+  done
+  wait "$pid"
+  end=$(date +%s%N)
+  awk -v l="$label" -v ms="$(( (end - start) / 1000000 ))" -v kb="$hwm" -v t="$threads" \
+    -v st="$(sed -n 's/.*, \([0-9,]*\) distinct return streams).*/\1/p' "$out/robust.txt")" \
+    -v mb="$(( $(stat -c %s "$out/b.h5") / 1000000 ))" 'BEGIN {
+      printf "%-27s %7.3f s, peak RSS %d MB (robust --cscv --dsr 10 --wf-window 4 over a %d MB results file, %s distinct streams, %d threads)\n",
+      l, ms / 1000, kb / 1024, mb, st, t }'
+  rm -f "$out/b.h5" "$out/robust.h5"
+}
 echo "-- whole threadx sweep incl. the HDF5 file"
 whole "sweep 2p9m / 960 bars" "$short" 960
 if [ "$full" = 1 ]; then
   whole "sweep 2p9m / 49,632 bars" "$long" 49632
 else
   echo "(bash scripts/bench.sh --full adds the whole reference_2p9m sweep on the 49,632-bar file)"
+fi
+echo "-- threadx robust on reference_2p9m's /blocks"
+robust "robust 2p9m / 960, S=8" "$short" 8
+if [ "$full" = 1 ]; then
+  robust "robust 2p9m / 49,632, S=16" "$long" 16
 fi
