@@ -102,7 +102,9 @@ struct RobustOptions {
   unsigned threads = 0;             // 0: all cores (shared with the node's other ranks)
   bool force = false;
   double progress_interval_s = 2.0;
-  std::uint64_t chunk_rows = 65536;  // rows of /blocks read at a time
+  // Not on the command line (tests set them; no result depends on them):
+  std::uint64_t chunk_rows = 65536;        // rows of /blocks read at a time
+  std::size_t cscv_slice_streams = 32768;  // CSCV runs over slices of this many streams (progress)
   std::string command_line;
 };
 int run_robust(const RobustOptions& options);

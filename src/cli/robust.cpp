@@ -450,14 +450,24 @@ int run_robust(const RobustOptions& o) {
         o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
     const auto c0 = Clock::now();
     const std::int64_t splits = robust::cscv_split_count(in->blocks);
-    spdlog::info("CSCV: {} splits over {} streams, pass 1 of 2 (in-sample best)...",
-                 grouped(static_cast<std::uint64_t>(splits)), grouped(streams.size()));
-    const robust::CscvSelection selection = robust::cscv_select(streams, cscv_threads);
-    const double pass1 = seconds_since(c0);
-    spdlog::info("CSCV: pass 1 done in {}, pass 2 of 2 (out-of-sample ranks), ETA {}",
-                 format_duration(pass1), format_duration(pass1));
-    const robust::CscvRanks ranks = robust::cscv_rank(streams, selection, cscv_threads);
-    out.cscv = robust::cscv_result(selection, ranks);
+    spdlog::info("CSCV: {} splits over {} distinct streams, {} thread(s)",
+                 grouped(static_cast<std::uint64_t>(splits)), grouped(streams.size()),
+                 cscv_threads);
+    auto last = Clock::now();
+    const double total = 2.0 * static_cast<double>(std::max<std::size_t>(streams.size(), 1));
+    out.cscv = robust::cscv_in_slices(
+        streams, cscv_threads, o.cscv_slice_streams, [&](int pass, std::size_t done) {
+          if (seconds_since(last) < o.progress_interval_s) return;
+          last = Clock::now();
+          const double part = (static_cast<double>(pass - 1) * static_cast<double>(streams.size()) +
+                               static_cast<double>(done)) /
+                              total;
+          const double spent = seconds_since(c0);
+          spdlog::info("CSCV pass {} of 2 ({}): {}/{} streams x {} splits, {:.1f}% done, ETA {}",
+                       pass, pass == 1 ? "in-sample best" : "out-of-sample ranks", grouped(done),
+                       grouped(streams.size()), grouped(static_cast<std::uint64_t>(splits)),
+                       100.0 * part, format_duration(spent / part - spent));
+        });
     spdlog::info("CSCV: {} splits done in {}", grouped(static_cast<std::uint64_t>(splits)),
                  format_duration(seconds_since(c0)));
   }

@@ -55,4 +55,53 @@ void merge_partial(RobustPartial& into, const RobustPartial& from, const RobustP
   into.end = from.end;
 }
 
+StreamSet stream_slice(const StreamSet& streams, std::size_t begin, std::size_t end) {
+  StreamSetBuilder builder(streams.blocks(), streams.returns_per_block());
+  const auto s = static_cast<std::size_t>(streams.blocks());
+  std::vector<double> r(s), r2(s);
+  for (std::size_t i = begin; i < end; ++i) {
+    for (std::size_t b = 0; b < s; ++b) {
+      r[b] = streams.sum_r(static_cast<int>(b))[i];
+      r2[b] = streams.sum_r2(static_cast<int>(b))[i];
+    }
+    builder.add_stream(streams.id(i), streams.multiplicity(i), r, r2);
+  }
+  return std::move(builder).finish();
+}
+
+CscvResult cscv_in_slices(const StreamSet& streams, unsigned threads, std::size_t slice_streams,
+                          const std::function<void(int, std::size_t)>& progress) {
+  const std::size_t n = streams.size();
+  const std::size_t slices = std::max<std::size_t>(1, n / std::max<std::size_t>(slice_streams, 1));
+  if (slices == 1) {  // no copy
+    const CscvSelection selection = cscv_select(streams, threads);
+    if (progress) progress(1, n);
+    const CscvRanks ranks = cscv_rank(streams, selection, threads);
+    if (progress) progress(2, n);
+    return cscv_result(selection, ranks);
+  }
+  auto bounds = [&](std::size_t k) { return std::pair{n * k / slices, n * (k + 1) / slices}; };
+  CscvSelection selection;
+  for (std::size_t k = 0; k < slices; ++k) {
+    const auto [b, e] = bounds(k);
+    CscvSelection part = cscv_select(stream_slice(streams, b, e), threads);
+    if (k == 0)
+      selection = std::move(part);
+    else
+      merge_into(selection, part);
+    if (progress) progress(1, e);
+  }
+  CscvRanks ranks;
+  for (std::size_t k = 0; k < slices; ++k) {
+    const auto [b, e] = bounds(k);
+    CscvRanks part = cscv_rank(stream_slice(streams, b, e), selection, threads);
+    if (k == 0)
+      ranks = std::move(part);
+    else
+      merge_into(ranks, part);
+    if (progress) progress(2, e);
+  }
+  return cscv_result(selection, ranks);
+}
+
 }  // namespace threadx::robust

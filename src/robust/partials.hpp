@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "results/results_file.hpp"
+#include "robust/cscv.hpp"
 #include "robust/dsr.hpp"
 #include "robust/streams.hpp"
 #include "robust/walk_forward.hpp"
@@ -41,5 +42,14 @@ RobustPartial compute_partial(const ResultsReader& reader, const RobustPlan& pla
 
 // Folds `from` (the rows right after `into`'s) into `into`.
 void merge_partial(RobustPartial& into, const RobustPartial& from, const RobustPlan& plan);
+
+// Streams [begin, end) of `streams` as a set of their own (ids and multiplicities kept).
+StreamSet stream_slice(const StreamSet& streams, std::size_t begin, std::size_t end);
+
+// Both CSCV passes over `streams` cut into slices of about `slice_streams` streams, each pass's
+// partials merged exactly (the same bits as cscv(streams, threads)); progress(pass 1 or 2,
+// streams done) after each slice, so a long CSCV can say how far it is.
+CscvResult cscv_in_slices(const StreamSet& streams, unsigned threads, std::size_t slice_streams,
+                          const std::function<void(int, std::size_t)>& progress = {});
 
 }  // namespace threadx::robust

@@ -26,6 +26,7 @@
 #include "robust/cscv.hpp"
 #include "robust/dsr.hpp"
 #include "robust/partials.hpp"
+#include "robust/robust_support.hpp"
 #include "robust/walk_forward.hpp"
 #include "robust_gather.hpp"
 #include "support/blocks_fixture.hpp"
@@ -227,6 +228,32 @@ TEST_F(RobustCommand, PartialsMergeToTheWholeForAnyCut) {
   }
 }
 
+// CSCV over slices of streams, each pass merged, is CSCV over the whole set, bit for bit.
+TEST(RobustSlices, CscvInSlicesEqualsOnePass) {
+  const robust::testing::OwnedMatrix m = robust::testing::random_matrix(3000, 8, 1900, 7);
+  const robust::StreamSet streams = robust::distinct_streams(m.view());
+  const robust::CscvResult want = robust::cscv(streams, 2);
+  for (std::size_t slice : {1u, 7u, 300u, 1000u, 100000u}) {
+    std::size_t calls = 0;
+    const robust::CscvResult got =
+        robust::cscv_in_slices(streams, 2, slice, [&](int, std::size_t) { ++calls; });
+    EXPECT_GE(calls, 2u);
+    EXPECT_EQ(got.candidates, want.candidates);
+    EXPECT_TRUE(same(got.pbo, want.pbo)) << slice;
+    EXPECT_TRUE(same(got.slope, want.slope)) << slice;
+    EXPECT_TRUE(same(got.intercept, want.intercept)) << slice;
+    ASSERT_EQ(got.per_split.size(), want.per_split.size());
+    for (std::size_t j = 0; j < want.per_split.size(); ++j) {
+      ASSERT_EQ(got.per_split[j].chosen, want.per_split[j].chosen) << slice << " split " << j;
+      ASSERT_TRUE(same(got.per_split[j].lambda, want.per_split[j].lambda)) << slice;
+    }
+  }
+  const robust::StreamSet part = robust::stream_slice(streams, 10, 20);
+  ASSERT_EQ(part.size(), 10u);
+  EXPECT_EQ(part.id(0), streams.id(10));
+  EXPECT_EQ(part.multiplicity(9), streams.multiplicity(19));
+}
+
 const std::vector<double>& column(const report::RobustPart& p, const char* name) {
   const std::vector<double>* c = p.table.column(name);
   if (c == nullptr) throw std::runtime_error(std::string("no column ") + name);
@@ -237,7 +264,8 @@ const std::vector<double>& column(const report::RobustPart& p, const char* name)
 // bit; the file reads back with the report's reader.
 TEST_F(RobustCommand, WritesWhatTheLibraryComputes) {
   RobustOptions o = options("robust.h5");
-  o.chunk_rows = 10;  // many chunks
+  o.chunk_rows = 10;         // many chunks
+  o.cscv_slice_streams = 5;  // CSCV over many slices of streams
   ASSERT_EQ(run_robust(o), 0);
   ASSERT_TRUE(fs::exists(o.out));
   EXPECT_FALSE(fs::exists(o.out + ".partial"));
