@@ -85,40 +85,91 @@ RobustPartial deserialize(const std::vector<std::byte>& bytes, const RobustPlan&
   return p;
 }
 
-void send_robust_partial(Transport& t, const RobustPartial& partial) {
-  const std::vector<std::byte> bytes = serialize(partial);
+std::vector<std::byte> serialize(const robust::CscvSelection& selection) {
+  Writer w;
+  w.put(selection.blocks).put(selection.candidates);
+  w.put_array(selection.splits.data(), selection.splits.size());
+  return w.take();
+}
+
+robust::CscvSelection deserialize_selection(const std::vector<std::byte>& bytes) {
+  Reader r(bytes);
+  robust::CscvSelection s;
+  s.blocks = r.get<int>();
+  s.candidates = r.get<std::int64_t>();
+  s.splits = r.get_array<robust::CscvPick>();
+  return s;
+}
+
+std::vector<std::byte> serialize(const robust::CscvRanks& ranks) {
+  Writer w;
+  w.put(ranks.blocks).put(ranks.candidates);
+  w.put_array(ranks.below.data(), ranks.below.size());
+  w.put_array(ranks.equal.data(), ranks.equal.size());
+  return w.take();
+}
+
+robust::CscvRanks deserialize_ranks(const std::vector<std::byte>& bytes) {
+  Reader r(bytes);
+  robust::CscvRanks k;
+  k.blocks = r.get<int>();
+  k.candidates = r.get<std::int64_t>();
+  k.below = r.get_array<std::int64_t>();
+  k.equal = r.get_array<std::int64_t>();
+  return k;
+}
+
+void send_bytes(Transport& t, int dest, const std::vector<std::byte>& bytes) {
   std::size_t at = 0;
-  do {  // each piece: the total size, then up to kPieceBytes of the body
+  do {  // each piece: the whole message's size, then up to kPieceBytes of it
     const std::size_t n = std::min(kPieceBytes, bytes.size() - at);
     Writer w;
     w.put<std::uint64_t>(bytes.size());
     w.put_array(bytes.data() + at, n);
-    t.send(0, Tag::RobustPartial, w.take());
+    t.send(dest, Tag::RobustPartial, w.take());
     at += n;
   } while (at < bytes.size());
-  t.drain();
 }
 
-RobustPartial gather_robust_partials(Transport& t, RobustPartial own, const RobustPlan& plan) {
-  std::map<int, std::vector<std::byte>> bytes;
-  std::map<int, std::uint64_t> total;
-  int complete = 0;
-  while (complete < t.size() - 1) {
-    std::optional<Message> m = t.receive(std::chrono::microseconds(100000));
+std::vector<std::byte> ByteInbox::next(int source) {
+  std::deque<std::vector<std::byte>>& ready = whole_[source];
+  while (ready.empty()) {
+    std::optional<Message> m = t_.receive(std::chrono::microseconds(100000));
     if (!m) continue;
-    if (m->tag != Tag::RobustPartial || m->source < 1)
-      throw std::runtime_error("protocol: expected a robust partial from a worker");
+    if (m->tag != Tag::RobustPartial)
+      throw std::runtime_error("protocol: expected a robust partial from another rank");
     Reader r(m->data);
-    total[m->source] = r.get<std::uint64_t>();
+    const auto total = r.get<std::uint64_t>();
     const std::vector<std::byte> piece = r.get_array<std::byte>();
-    std::vector<std::byte>& b = bytes[m->source];
+    std::vector<std::byte>& b = building_[m->source];
     b.insert(b.end(), piece.begin(), piece.end());
-    if (b.size() == total[m->source]) ++complete;
+    if (b.size() > total) throw std::runtime_error("protocol: a robust partial overran its size");
+    if (b.size() == total) {
+      whole_[m->source].push_back(std::move(b));
+      building_.erase(m->source);
+    }
   }
-  for (int rank = 1; rank < t.size(); ++rank) {
-    robust::merge_partial(own, deserialize(bytes[rank], plan), plan);
-    bytes.erase(rank);
-  }
+  std::vector<std::byte> out = std::move(ready.front());
+  ready.pop_front();
+  return out;
+}
+
+robust::RobustPartial gather_robust_partials(Transport& t, ByteInbox& inbox, RobustPartial own,
+                                             const RobustPlan& plan) {
+  for (int rank = 1; rank < t.size(); ++rank)
+    robust::merge_partial(own, deserialize(inbox.next(rank), plan), plan);
+  return own;
+}
+
+robust::CscvSelection gather_selections(Transport& t, ByteInbox& inbox, robust::CscvSelection own) {
+  for (int rank = 1; rank < t.size(); ++rank)
+    robust::merge_into(own, deserialize_selection(inbox.next(rank)));
+  return own;
+}
+
+robust::CscvRanks gather_ranks(Transport& t, ByteInbox& inbox, robust::CscvRanks own) {
+  for (int rank = 1; rank < t.size(); ++rank)
+    robust::merge_into(own, deserialize_ranks(inbox.next(rank)));
   return own;
 }
 

@@ -157,11 +157,20 @@ int run_worker_rank(const RobustOptions& o, dist::Transport& t, unsigned threads
   } catch (const std::exception& e) {
     hello.error = e.what();
   }
-  const int verdict = dist::worker_hello(t, hello);
-  if (verdict != 0) return verdict;
+  // Rank 0 refused the job and reports why; exiting 0 here keeps mpirun from ending the job
+  // (rank 0 included) before that line is out. The job's exit status is rank 0's.
+  if (dist::worker_hello(t, hello) != 0) return 0;
   const robust::RobustPlan plan = make_plan(o, *in, threads);
   const auto [begin, end] = dist::robust_rows_of_rank(in->reader->rows(), t.size(), t.rank());
-  dist::send_robust_partial(t, robust::compute_partial(*in->reader, plan, begin, end));
+  const robust::RobustPartial partial = robust::compute_partial(*in->reader, plan, begin, end);
+  dist::send_bytes(t, 0, dist::serialize(partial));
+  if (o.cscv) {  // both CSCV passes over this rank's own streams, against the merged selection
+    dist::ByteInbox inbox(t);
+    dist::send_bytes(t, 0, dist::serialize(robust::cscv_select(partial.streams, threads)));
+    const robust::CscvSelection merged = dist::deserialize_selection(inbox.next(0));
+    dist::send_bytes(t, 0, dist::serialize(robust::cscv_rank(partial.streams, merged, threads)));
+  }
+  t.drain();
   return 0;
 }
 
@@ -437,7 +446,11 @@ int run_robust(const RobustOptions& o) {
         format_duration(rate > 0 ? static_cast<double>(share - done) / rate : 0));
   };
   robust::RobustPartial all = robust::compute_partial(reader, plan, begin, end, progress);
-  if (t.size() > 1) all = dist::gather_robust_partials(t, std::move(all), plan);
+  dist::ByteInbox inbox(t);
+  // Under MPI every rank runs CSCV over its own streams; rank 0 keeps its share for that.
+  std::optional<robust::StreamSet> own_streams;
+  if (t.size() > 1 && o.cscv) own_streams = all.streams;
+  if (t.size() > 1) all = dist::gather_robust_partials(t, inbox, std::move(all), plan);
   const robust::StreamSet& streams = all.streams;
   spdlog::info("read {} rows of /blocks in {}: {} distinct return streams", grouped(rows),
                format_duration(seconds_since(read_start)), grouped(streams.size()));
@@ -445,29 +458,43 @@ int run_robust(const RobustOptions& o) {
   robust::RobustOutput out;
   const robust::TrialStats trials = robust::trial_stats(streams);
   if (o.cscv) {
-    // By now every worker has sent its partial and ended: rank 0 may take all the node's cores.
-    const unsigned cscv_threads =
-        o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    const robust::StreamSet& mine = own_streams ? *own_streams : streams;
+    // Alone, rank 0 may take all the node's cores; under MPI the other ranks run CSCV too.
+    const unsigned cscv_threads = o.threads != 0 || t.size() > 1
+                                      ? threads
+                                      : std::max(1u, std::thread::hardware_concurrency());
     const auto c0 = Clock::now();
     const std::int64_t splits = robust::cscv_split_count(in->blocks);
-    spdlog::info("CSCV: {} splits over {} distinct streams, {} thread(s)",
-                 grouped(static_cast<std::uint64_t>(splits)), grouped(streams.size()),
-                 cscv_threads);
+    spdlog::info("CSCV: {} splits over {} distinct streams{}, {} thread(s)",
+                 grouped(static_cast<std::uint64_t>(splits)), grouped(mine.size()),
+                 t.size() > 1 ? " (rank 0's share)" : "", cscv_threads);
     auto last = Clock::now();
-    const double total = 2.0 * static_cast<double>(std::max<std::size_t>(streams.size(), 1));
-    out.cscv = robust::cscv_in_slices(
-        streams, cscv_threads, o.cscv_slice_streams, [&](int pass, std::size_t done) {
-          if (seconds_since(last) < o.progress_interval_s) return;
-          last = Clock::now();
-          const double part = (static_cast<double>(pass - 1) * static_cast<double>(streams.size()) +
-                               static_cast<double>(done)) /
-                              total;
-          const double spent = seconds_since(c0);
-          spdlog::info("CSCV pass {} of 2 ({}): {}/{} streams x {} splits, {:.1f}% done, ETA {}",
-                       pass, pass == 1 ? "in-sample best" : "out-of-sample ranks", grouped(done),
-                       grouped(streams.size()), grouped(static_cast<std::uint64_t>(splits)),
-                       100.0 * part, format_duration(spent / part - spent));
-        });
+    const double total = 2.0 * static_cast<double>(std::max<std::size_t>(mine.size(), 1));
+    auto progress_of = [&](int pass) {
+      return [&, pass](std::size_t done) {
+        if (seconds_since(last) < o.progress_interval_s) return;
+        last = Clock::now();
+        const double part = (static_cast<double>(pass - 1) * static_cast<double>(mine.size()) +
+                             static_cast<double>(done)) /
+                            total;
+        const double spent = seconds_since(c0);
+        spdlog::info("CSCV pass {} of 2 ({}): {}/{} streams x {} splits, {:.1f}% done, ETA {}",
+                     pass, pass == 1 ? "in-sample best" : "out-of-sample ranks", grouped(done),
+                     grouped(mine.size()), grouped(static_cast<std::uint64_t>(splits)),
+                     100.0 * part, format_duration(spent / part - spent));
+      };
+    };
+    robust::CscvSelection selection =
+        robust::cscv_select_in_slices(mine, cscv_threads, o.cscv_slice_streams, progress_of(1));
+    if (t.size() > 1) {
+      selection = dist::gather_selections(t, inbox, std::move(selection));
+      const std::vector<std::byte> merged = dist::serialize(selection);
+      for (int r = 1; r < t.size(); ++r) dist::send_bytes(t, r, merged);
+    }
+    robust::CscvRanks ranks = robust::cscv_rank_in_slices(mine, selection, cscv_threads,
+                                                          o.cscv_slice_streams, progress_of(2));
+    if (t.size() > 1) ranks = dist::gather_ranks(t, inbox, std::move(ranks));
+    out.cscv = robust::cscv_result(selection, ranks);
     spdlog::info("CSCV: {} splits done in {}", grouped(static_cast<std::uint64_t>(splits)),
                  format_duration(seconds_since(c0)));
   }

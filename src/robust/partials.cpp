@@ -69,38 +69,60 @@ StreamSet stream_slice(const StreamSet& streams, std::size_t begin, std::size_t 
   return std::move(builder).finish();
 }
 
-CscvResult cscv_in_slices(const StreamSet& streams, unsigned threads, std::size_t slice_streams,
-                          const std::function<void(int, std::size_t)>& progress) {
+namespace {
+
+// Runs pass(slice) over the slices of `streams` (the whole set, uncopied, when one slice) and
+// folds the partials in slice order.
+template <class Partial, class Pass>
+Partial over_slices(const StreamSet& streams, std::size_t slice_streams, Pass&& pass,
+                    const std::function<void(std::size_t)>& progress) {
   const std::size_t n = streams.size();
   const std::size_t slices = std::max<std::size_t>(1, n / std::max<std::size_t>(slice_streams, 1));
-  if (slices == 1) {  // no copy
-    const CscvSelection selection = cscv_select(streams, threads);
-    if (progress) progress(1, n);
-    const CscvRanks ranks = cscv_rank(streams, selection, threads);
-    if (progress) progress(2, n);
-    return cscv_result(selection, ranks);
+  if (slices == 1) {
+    Partial out = pass(streams);
+    if (progress) progress(n);
+    return out;
   }
-  auto bounds = [&](std::size_t k) { return std::pair{n * k / slices, n * (k + 1) / slices}; };
-  CscvSelection selection;
+  Partial out;
   for (std::size_t k = 0; k < slices; ++k) {
-    const auto [b, e] = bounds(k);
-    CscvSelection part = cscv_select(stream_slice(streams, b, e), threads);
+    const std::size_t b = n * k / slices, e = n * (k + 1) / slices;
+    Partial part = pass(stream_slice(streams, b, e));
     if (k == 0)
-      selection = std::move(part);
+      out = std::move(part);
     else
-      merge_into(selection, part);
-    if (progress) progress(1, e);
+      merge_into(out, part);
+    if (progress) progress(e);
   }
-  CscvRanks ranks;
-  for (std::size_t k = 0; k < slices; ++k) {
-    const auto [b, e] = bounds(k);
-    CscvRanks part = cscv_rank(stream_slice(streams, b, e), selection, threads);
-    if (k == 0)
-      ranks = std::move(part);
-    else
-      merge_into(ranks, part);
-    if (progress) progress(2, e);
-  }
+  return out;
+}
+
+}  // namespace
+
+CscvSelection cscv_select_in_slices(const StreamSet& streams, unsigned threads,
+                                    std::size_t slice_streams,
+                                    const std::function<void(std::size_t)>& progress) {
+  return over_slices<CscvSelection>(
+      streams, slice_streams, [&](const StreamSet& s) { return cscv_select(s, threads); },
+      progress);
+}
+
+CscvRanks cscv_rank_in_slices(const StreamSet& streams, const CscvSelection& selection,
+                              unsigned threads, std::size_t slice_streams,
+                              const std::function<void(std::size_t)>& progress) {
+  return over_slices<CscvRanks>(
+      streams, slice_streams, [&](const StreamSet& s) { return cscv_rank(s, selection, threads); },
+      progress);
+}
+
+CscvResult cscv_in_slices(const StreamSet& streams, unsigned threads, std::size_t slice_streams,
+                          const std::function<void(int, std::size_t)>& progress) {
+  auto pass = [&](int p) {
+    return [&progress, p](std::size_t done) {
+      if (progress) progress(p, done);
+    };
+  };
+  const CscvSelection selection = cscv_select_in_slices(streams, threads, slice_streams, pass(1));
+  const CscvRanks ranks = cscv_rank_in_slices(streams, selection, threads, slice_streams, pass(2));
   return cscv_result(selection, ranks);
 }
 

@@ -46,9 +46,16 @@ void merge_partial(RobustPartial& into, const RobustPartial& from, const RobustP
 // Streams [begin, end) of `streams` as a set of their own (ids and multiplicities kept).
 StreamSet stream_slice(const StreamSet& streams, std::size_t begin, std::size_t end);
 
-// Both CSCV passes over `streams` cut into slices of about `slice_streams` streams, each pass's
-// partials merged exactly (the same bits as cscv(streams, threads)); progress(pass 1 or 2,
-// streams done) after each slice, so a long CSCV can say how far it is.
+// The CSCV passes over `streams` cut into slices of about `slice_streams` streams, the slices'
+// partials merged exactly (the same bits as one cscv_select / cscv_rank call); progress(streams
+// done) after each slice, so a long CSCV can say how far it is.
+CscvSelection cscv_select_in_slices(const StreamSet& streams, unsigned threads,
+                                    std::size_t slice_streams,
+                                    const std::function<void(std::size_t)>& progress = {});
+CscvRanks cscv_rank_in_slices(const StreamSet& streams, const CscvSelection& selection,
+                              unsigned threads, std::size_t slice_streams,
+                              const std::function<void(std::size_t)>& progress = {});
+// Both passes: the same bits as cscv(streams, threads); progress(pass 1 or 2, streams done).
 CscvResult cscv_in_slices(const StreamSet& streams, unsigned threads, std::size_t slice_streams,
                           const std::function<void(int, std::size_t)>& progress = {});
 

@@ -202,16 +202,35 @@ TEST_F(RobustCommand, PartialsMergeToTheWholeForAnyCut) {
     EXPECT_TRUE(same(whole.top[k].sharpe, top[k].sharpe));
   }
 
+  const robust::CscvResult cscv_whole = robust::cscv(whole.streams, 1);
   for (int ranks : {2, 3, 7, 250}) {
     plan.chunk_rows = static_cast<std::uint64_t>(ranks * 3 + 1);
     robust::RobustPartial merged;
+    std::vector<robust::StreamSet> own;  // each rank's own streams, for its CSCV passes
     for (int rank = 0; rank < ranks; ++rank) {
       const auto [b, e] = dist::robust_rows_of_rank(reader.rows(), ranks, rank);
       robust::RobustPartial p = compute_partial(reader, plan, b, e);
+      own.push_back(p.streams);
       if (rank == 0)
         merged = std::move(p);
       else
         robust::merge_partial(merged, dist::deserialize(dist::serialize(p), plan), plan);
+    }
+    // CSCV as the ranks run it: selections merged in rank order, ranks against the merged one.
+    robust::CscvSelection sel = robust::cscv_select(own[0], 1);
+    for (int rank = 1; rank < ranks; ++rank)
+      robust::merge_into(sel, dist::deserialize_selection(dist::serialize(
+                                  robust::cscv_select(own[static_cast<std::size_t>(rank)], 2))));
+    robust::CscvRanks rk = robust::cscv_rank(own[0], sel, 1);
+    for (int rank = 1; rank < ranks; ++rank)
+      robust::merge_into(rk, dist::deserialize_ranks(dist::serialize(
+                                 robust::cscv_rank(own[static_cast<std::size_t>(rank)], sel, 1))));
+    const robust::CscvResult c = robust::cscv_result(sel, rk);
+    EXPECT_TRUE(same(c.pbo, cscv_whole.pbo)) << ranks;
+    EXPECT_TRUE(same(c.slope, cscv_whole.slope)) << ranks;
+    for (std::size_t j = 0; j < c.per_split.size(); ++j) {
+      ASSERT_EQ(c.per_split[j].chosen, cscv_whole.per_split[j].chosen) << ranks << " split " << j;
+      ASSERT_TRUE(same(c.per_split[j].lambda, cscv_whole.per_split[j].lambda)) << ranks;
     }
     EXPECT_EQ(merged.end, reader.rows());
     expect_same_streams(merged.streams, whole.streams);
