@@ -139,12 +139,17 @@ class Balancer {
     if (dev.in_flight.empty()) dev.report.busy_s += seconds_between(dev.busy_since, now);
     work_.notify_all();
     if (sink_failed_) return;
-    space_.wait(lock, [&] { return results_.size() < kResultsCap || sink_failed_; });
+    space_.wait(lock, [&] {
+      return results_bytes_ < kResultsCapBytes || results_.empty() || sink_failed_;
+    });
     if (sink_failed_) return;
     std::size_t at = 0;
     for (const WorkUnit& p : c.pieces) {
       Finished f{p, UnitRows(p.size(), rows.block_count)};
       f.rows.put(0, rows.sub(at, p.size()));
+      results_bytes_ +=
+          f.rows.size() *
+          (sizeof(Metrics) + sizeof(BlockStats) * static_cast<std::size_t>(rows.block_count));
       results_.push_back(std::move(f));
       at += p.size();
     }
@@ -196,6 +201,7 @@ class Balancer {
     ready_.wait_for(lock, std::chrono::milliseconds(200),
                     [&] { return !results_.empty() || running_ == 0; });
     if (results_.empty()) return running_ != 0;
+    results_bytes_ = 0;
     while (!results_.empty()) {
       out.push_back(std::move(results_.front()));
       results_.pop_front();
@@ -238,7 +244,8 @@ class Balancer {
   }
 
  private:
-  static constexpr std::size_t kResultsCap = 256;
+  // Finished rows waiting for the sink, in bytes (a slow sink makes the devices wait).
+  static constexpr std::size_t kResultsCapBytes = std::size_t{32} << 20;
   static constexpr int kMaxReadAhead = 64;  // source units fetched per pull at most
 
   std::uint64_t pending_combos() const {
@@ -331,6 +338,7 @@ class Balancer {
   std::deque<WorkUnit> pending_;
   std::map<ComboId, Origin> origins_;
   std::deque<Finished> results_;
+  std::size_t results_bytes_ = 0;
   std::size_t running_ = 0;
   std::uint64_t source_units_ = 0;
   bool source_done_ = false, fetching_ = false, abort_ = false, sink_failed_ = false;

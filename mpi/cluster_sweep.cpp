@@ -36,15 +36,26 @@ struct Finished {
 };
 
 // Finished units on their way from the compute threads to the thread that owns the transport.
+// Holds at most kMaxQueuedBytes: past that, write() waits for take(), so a compute faster than the
+// writer or the network (960 bars with --blocks: 1.3 GB of cells) cannot fill the memory. Whoever
+// joins the compute thread calls uncap() first, so that it can never wait for a take() that will
+// not come.
 class Outbox final : public ResultSink {
  public:
   Outbox(const Grid& grid, int blocks) : grid_(grid), layout_(grid, blocks) {}
   void write(const WorkUnit& unit, const RowsView& rows) override {
     Finished f{unit, std::vector<unsigned char>(layout_.run_size(rows.size()))};
     layout_.pack_run(grid_, unit.begin, rows, f.rows.data());
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return bytes_ < kMaxQueuedBytes || uncapped_; });
+    bytes_ += f.rows.size();
     items_.push_back(std::move(f));
     ready_.notify_one();
+  }
+  void uncap() {
+    std::lock_guard lock(mutex_);
+    uncapped_ = true;
+    space_.notify_all();
   }
   void flush() override {}
   void close() {
@@ -58,16 +69,20 @@ class Outbox final : public ResultSink {
     ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
     std::deque<Finished> out;
     out.swap(items_);
+    bytes_ = 0;
+    space_.notify_all();
     return {std::move(out), closed_};
   }
 
  private:
+  static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
   const Grid& grid_;
   const RowLayout layout_;
   std::mutex mutex_;
-  std::condition_variable ready_;
+  std::condition_variable ready_, space_;
   std::deque<Finished> items_;
-  bool closed_ = false;
+  std::size_t bytes_ = 0;
+  bool closed_ = false, uncapped_ = false;
 };
 
 // What a rank's compute did.
@@ -169,12 +184,14 @@ class ComputeThread {
           outbox_.close();
         }) {}
   ~ComputeThread() {
+    outbox_.uncap();
     if (thread_.joinable()) thread_.join();
   }
   ComputeThread(const ComputeThread&) = delete;
   ComputeThread& operator=(const ComputeThread&) = delete;
   // Joins; rethrows a compute error.
   ComputeReport join() {
+    outbox_.uncap();
     if (thread_.joinable()) thread_.join();
     if (error_) std::rethrow_exception(error_);
     return report_;
@@ -223,7 +240,7 @@ class FileWriter {
   double busy_seconds() const { return busy_s_; }
 
  private:
-  static constexpr std::size_t kMaxQueuedBytes = std::size_t{256} << 20;
+  static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
 
   void loop() {
     auto last_flush = Clock::now();

@@ -5,6 +5,7 @@
 # `threadx sweep` runs as a user sees them (load, sweep, HDF5 file).
 #   bash scripts/bench.sh [--threads N] [--repeat R] [--full] [--isa] [--native]
 # --full adds the whole reference_2p9m sweep on the 49,632-bar file (about 20 s on 2 AVX2 cores),
+# with and without --blocks 16 (the per-block statistics of `threadx robust`, 1.3 GB more file),
 # and threadx robust on its /blocks with S = 16.
 # --isa prints every SIMD path this CPU runs (threadx bench --isa X) on both files.
 # --native also builds build-native/ with -march=native (THREADX_NATIVE=ON) and compares its
@@ -43,6 +44,8 @@ $bin bench --data "$short" --grid "$grid" --repeat "$repeat" --threads "$threads
   --label "reference_2p9m / 960 bars"
 $bin bench --data "$long" --grid "$grid" --first 100000 --repeat "$repeat" --threads "$threads" \
   --label "2p9m first 100k / 49,632"
+$bin bench --data "$long" --grid "$grid" --first 100000 --repeat "$repeat" --threads "$threads" \
+  --blocks 16 --label "  the same, --blocks 16"
 
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 
@@ -87,10 +90,11 @@ fi
 
 # Whole runs: wall time from the shell, peak RSS of the process (VmHWM: resident memory, not the
 # output file's page cache), read from /proc while it runs (no GNU time needed).
-whole() {  # label data bars
+whole() {  # label data bars [sweep options...]
   local label="$1" data="$2" bars="$3" combos=2903040 start end pid hwm=0 kb ms
+  shift 3
   start=$(date +%s%N)
-  $bin -q sweep --data "$data" --grid "$grid" --out "$out/s.h5" --force --threads "$threads" &
+  $bin -q sweep --data "$data" --grid "$grid" --out "$out/s.h5" --force --threads "$threads" "$@" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
@@ -104,7 +108,7 @@ whole() {  # label data bars
     -v mb="$(( $(stat -c %s "$out/s.h5") / 1000000 ))" 'BEGIN {
       s = ms / 1000; printf "%-27s %9d combos x %6d bars %7.3f s %9.0f combos/s %9.3e bar-steps/s (%.3e/core) peak RSS %d MB, HDF5 file %d MB (%d threads)\n",
       l, c, b, s, c / s, c * b / s, c * b / s / t, kb / 1024, mb, t }'
-  report "$label" "$out/s.h5"
+  [ $# -gt 0 ] || report "$label" "$out/s.h5"
   rm -f "$out/s.h5" "$out/r.html"
 }
 # threadx report on that results file: generation time and page size (targets: 10 s, 5 MB).
@@ -143,8 +147,10 @@ robust() {  # label data S
 }
 echo "-- whole threadx sweep incl. the HDF5 file"
 whole "sweep 2p9m / 960 bars" "$short" 960
+whole "  the same, --blocks 16" "$short" 960 --blocks 16
 if [ "$full" = 1 ]; then
   whole "sweep 2p9m / 49,632 bars" "$long" 49632
+  whole "  the same, --blocks 16" "$long" 49632 --blocks 16
 else
   echo "(bash scripts/bench.sh --full adds the whole reference_2p9m sweep on the 49,632-bar file)"
 fi

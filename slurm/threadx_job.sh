@@ -5,7 +5,9 @@
 # wrapper that gives each rank its own GPUs, see threadx_gpu_exec.)
 #
 # Inputs set by the template: the arrays `data` (bar files) and `extra` (more `threadx sweep`
-# options), the strings `grid` and `out`, and THREADX_REQUEUE.
+# options), the strings `grid` and `out`, and THREADX_REQUEUE; optionally the array `robust`
+# (`threadx robust` options: once OUT is complete, its robustness statistics go to ROBUST, OUT
+# with .h5 replaced by .robust.h5, under the same launcher; robust.sbatch sets it).
 # Environment (read when the job runs; slurm/README.md has the full table):
 #   THREADX            the threadx binary (default: `threadx` on PATH)
 #   THREADX_LAUNCHER   unset/auto: srun inside a SLURM job; outside one mpirun if on PATH, else a
@@ -234,6 +236,39 @@ trap 'on_stop INT' INT
 # ---- the job -------------------------------------------------------------------------------
 
 # shellcheck disable=SC2154  # data, grid, out, extra: set by the template
+# The robustness step of a complete OUT, when the template asked for one (the array `robust`):
+# `threadx robust OUT --out ROBUST ${robust[@]}` under the launcher, once (an existing ROBUST is
+# kept: the step is not repeated when a requeued job starts after it). Sets `robust_file` to
+# ROBUST when it exists. A failure ends the job (status 1); OUT stays complete.
+threadx_robust_step() {
+  robust_file=""
+  declare -p robust > /dev/null 2>&1 && [ "${#robust[@]}" -gt 0 ] || return 0
+  local target="${out%.h5}.robust.h5" cmd rc
+  if [ -e "$target" ]; then
+    log "robustness: $target exists already"
+  else
+    cmd=("${launcher[@]}" "$threadx_bin" robust "$out" --out "$target" "${robust[@]}")
+    log "robustness: ${cmd[*]}"
+    "${cmd[@]}" < /dev/null
+    rc=$?
+    [ "$rc" = 0 ] || die "threadx robust failed (status $rc); the sweep itself is complete: $out"
+    log "robustness: $target"
+  fi
+  robust_file="$target"
+}
+
+# The report next to OUT (`threadx report`, with the robustness file when there is one): one HTML
+# page to open on a laptop. A failure is logged only: the results are complete either way.
+threadx_report_step() {
+  local page="${out%.h5}.html" args=()
+  [ -z "${robust_file:-}" ] || args=(--robust "$robust_file")
+  if "$threadx_bin" -q report "$out" --out "$page" "${args[@]}" > /dev/null; then
+    log "report: $page"
+  else
+    log "warning: threadx report failed (status $?); the results are complete: $out"
+  fi
+}
+
 threadx_sweep_job() {
   threadx_find_bin
   log "job logic: $THREADX_JOB_LIB_FILE; threadx: $threadx_bin"
@@ -242,6 +277,13 @@ threadx_sweep_job() {
   fi
   if [ -e "$out" ]; then
     log "$out is complete already; nothing to do"
+    # A job requeued after the sweep completed may still owe the robustness step.
+    if declare -p robust > /dev/null 2>&1 && [ "${#robust[@]}" -gt 0 ] \
+      && [ ! -e "${out%.h5}.robust.h5" ]; then
+      threadx_launcher "$(threadx_cpus_per_rank)"
+      threadx_robust_step
+      threadx_report_step
+    fi
     return 0
   fi
   local threads cpus gpus wrapper=() cmd
@@ -285,14 +327,8 @@ threadx_sweep_job() {
     if [ -e "$out" ]; then
       [ "$rc" = 0 ] || log "the step exited $rc, but $out is complete"
       log "complete: $out"
-      # Its report next to it (`threadx report`): one HTML page to open on a laptop. A failure
-      # here is logged only: the results are complete either way.
-      local page="${out%.h5}.html"
-      if "$threadx_bin" -q report "$out" --out "$page" > /dev/null; then
-        log "report: $page"
-      else
-        log "warning: threadx report failed (status $?); the results are complete: $out"
-      fi
+      threadx_robust_step
+      threadx_report_step
       return 0
     fi
     # 3: stopped by a signal; 4: a rank was lost or hung (MPI). Either way the file is saved.

@@ -8,6 +8,8 @@
 #  - the launcher: outside SLURM mpirun if on PATH, else a plain process (logged); srun inside a
 #    job with THREADX_SRUN_MPI (default pmix, empty: no --mpi);
 #  - HDF5_USE_FILE_LOCKING=FALSE exported unless set;
+#  - robust.sbatch: sweep --blocks, then threadx robust and the report --robust under the same
+#    launcher; a rerun does only the missing step; a failing robustness step fails the job;
 #  - GPUs: the thread count (CPUs minus one per GPU) and each rank's share of the node's GPUs,
 #    from the lib's functions under made-up SLURM_* variables, and through gpu.sbatch;
 #  - behaviour (THREADX_LAUNCHER=none, the real binary): sweeps real data to the same rows as a
@@ -210,6 +212,45 @@ env "${slurm_env[@]}" THREADX_SRUN_MPI= PATH="$work/fake:$PATH" THREADX="$fakebi
 grep -q "^srun --kill-on-bad-exit=1 --cpus-per-task=8 $fakebin" "$FAKE_LOG" \
   || { cat "$FAKE_LOG"; fail "THREADX_SRUN_MPI= still passes --mpi"; }
 echo "ok: launcher (mpirun / plain fallback outside SLURM, srun --mpi), HDF5_USE_FILE_LOCKING"
+
+# ==== robust.sbatch: sweep --blocks, then robust and the report, under the same launcher ====
+PATH="$work/fake:$PATH" THREADX="$fakebin" run_template rob.log "$src/slurm/robust.sbatch" o.h5
+[ "$rc" = 0 ] || { cat rob.log; fail "robust.sbatch: exit $rc"; }
+grep -qF "mpirun -x HDF5_USE_FILE_LOCKING $fakebin sweep --data ${plain_inputs[0]} --grid ${plain_inputs[1]} --out o.h5 --blocks 16" "$FAKE_LOG" \
+  || { cat "$FAKE_LOG"; fail "robust.sbatch: sweep without --blocks 16"; }
+grep -qF "mpirun -x HDF5_USE_FILE_LOCKING $fakebin robust o.h5 --out o.robust.h5 --cscv --dsr 10 --wf-window 4" "$FAKE_LOG" \
+  || { cat "$FAKE_LOG"; fail "robust.sbatch: robust step"; }
+grep -qF "threadx -q report o.h5 --out o.html --robust o.robust.h5" "$FAKE_LOG" \
+  || { cat "$FAKE_LOG"; fail "robust.sbatch: report without --robust"; }
+grep -qF "robustness: o.robust.h5" rob.log || { cat rob.log; fail "robust.sbatch: step not logged"; }
+# Started again with OUT and ROBUST in place: nothing; with only OUT: the robustness step alone.
+: > o.h5; : > o.robust.h5; rm -f "$FAKE_LOG"
+PATH="$work/fake:$PATH" THREADX="$fakebin" bash "$src/slurm/robust.sbatch" "${plain_inputs[@]}" o.h5 > rob2.log 2>&1 \
+  || { cat rob2.log; fail "robust.sbatch on complete outputs"; }
+[ ! -e "$FAKE_LOG" ] || { cat "$FAKE_LOG"; fail "robust.sbatch ran something on complete outputs"; }
+rm -f o.robust.h5
+PATH="$work/fake:$PATH" THREADX="$fakebin" THREADX_BLOCKS=8 THREADX_ROBUST_ARGS="--dsr 3" \
+  bash "$src/slurm/robust.sbatch" "${plain_inputs[@]}" o.h5 > rob3.log 2>&1 || { cat rob3.log; fail "robust step alone"; }
+! grep -q " sweep " "$FAKE_LOG" || { cat "$FAKE_LOG"; fail "complete OUT swept again"; }
+grep -qF "$fakebin robust o.h5 --out o.robust.h5 --dsr 3" "$FAKE_LOG" || { cat "$FAKE_LOG"; fail "THREADX_ROBUST_ARGS"; }
+# THREADX_BLOCKS, and --blocks among the sweep options wins.
+PATH="$work/fake:$PATH" THREADX="$fakebin" THREADX_BLOCKS=8 run_template rob4.log "$src/slurm/robust.sbatch" o.h5
+grep -q "sweep .* --blocks 8 " "$FAKE_LOG" || { cat "$FAKE_LOG"; fail "THREADX_BLOCKS=8"; }
+PATH="$work/fake:$PATH" THREADX="$fakebin" run_template rob5.log "$src/slurm/robust.sbatch" o.h5 --blocks 4
+[ "$(grep -o -- "--blocks [0-9]*" "$FAKE_LOG" | sort -u)" = "--blocks 4" ] || { cat "$FAKE_LOG"; fail "--blocks 4 in the options"; }
+# A failing robustness step fails the job, naming it.
+cat > fake/threadx_robust_fails <<'EOF2'
+#!/bin/bash
+if [ "$1" = robust ]; then echo "threadx: error x.h5: no /blocks" >&2; exit 1; fi
+exec "$(dirname "$0")/threadx" "$@"
+EOF2
+chmod +x fake/threadx_robust_fails
+rm -f o.robust.h5
+PATH="$work/fake:$PATH" THREADX="$work/fake/threadx_robust_fails" run_template rob6.log "$src/slurm/robust.sbatch" o.h5
+[ "$rc" = 1 ] && grep -qF "error: threadx robust failed (status 1); the sweep itself is complete: o.h5" rob6.log \
+  || { cat rob6.log; fail "failing robust step: exit $rc"; }
+rm -f o.h5 o.robust.h5 o.html
+echo "ok: robust.sbatch (sweep --blocks, robust, report --robust; the missing step only on a rerun)"
 
 # ==== GPUs ====
 # threads_for VAR=VALUE... [-- SWEEP OPTIONS]: threadx_threads from the lib under that environment.
