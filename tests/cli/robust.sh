@@ -104,6 +104,16 @@ refuse "--wf-mode sliding: must be rolling or anchored" "$results" --wf-window 2
 refuse "finish it with threadx sweep --resume" stopped.h5
 refuse "--dsr 0: K must be at least 1" "$results" --dsr 0
 refuse "--wf-min-trades -1: must be >= 0" "$results" --wf-window 2 --wf-min-trades -1
+# The bars for the DSR's re-runs: a sweep whose data file is gone, then changed, then given.
+cp "$data960" bars.csv
+"$bin" -q sweep --data bars.csv --grid "$src/data/grids/reference_24.toml" --blocks 4 --out moved.h5
+mkdir elsewhere && mv bars.csv elsewhere/
+refuse "The data file bars.csv was not found" moved.h5
+sed '$d' "$data960" > bars.csv  # the same name, one bar less
+refuse "bars.csv: the data file changed since the sweep" moved.h5
+rm bars.csv
+"$bin" -q robust moved.h5 --data elsewhere/bars.csv --out moved_robust.h5 > /dev/null
+check h5ls moved_robust.h5/dsr > /dev/null
 # An existing output: refused and untouched without --force, replaced with it.
 echo "keep me" > out.h5
 set +e; "$bin" -q robust "$results" --out out.h5 > /dev/null 2> stderr.txt; rc=$?; set -e
