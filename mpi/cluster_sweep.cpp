@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/error.hpp"
 #include "dispatcher.hpp"
 #include "gpu/balancer.hpp"
 
@@ -406,6 +407,27 @@ void send_start(Transport& t, int exit_code) {
     w.put(exit_code);
     t.send(r, Tag::Start, w.take());
   }
+}
+
+const std::vector<Hello>& StartGate::collect() {
+  if (t_.size() == 1 || !workers_.empty()) return workers_;
+  workers_ = collect_hellos(t_);
+  for (int r = 1; r < t_.size(); ++r) {
+    const Hello& h = workers_[static_cast<std::size_t>(r)];
+    if (!h.error.empty())
+      throw InputError(fmt::format("rank {} (host {}): {}", r, h.host, h.error));
+  }
+  return workers_;
+}
+
+void StartGate::release(int exit_code) {
+  if (!started_) send_start(t_, exit_code);
+  started_ = true;
+}
+
+void StartGate::fail() {
+  if (t_.size() > 1 && workers_.empty()) workers_ = collect_hellos(t_);
+  release(1);
 }
 
 // ---- rank 0 ------------------------------------------------------------------------------------

@@ -83,6 +83,28 @@ void send_start(Transport& t, int exit_code);
 
 std::string this_host();
 
+// Rank 0's side of the start-up, for any command that runs on every rank (sweep, robust): until
+// the workers are told to start, every way out of rank 0 must release them, or they would wait
+// for ever. Without MPI (one rank) it does nothing.
+class StartGate {
+ public:
+  explicit StartGate(Transport& t) : t_(t), started_(t.size() == 1) {}
+  // Collects the workers' hellos (index = rank; [0] unused); InputError naming the first rank that
+  // could not load its inputs.
+  const std::vector<Hello>& collect();
+  // Tells every worker to go (0) or to exit with `exit_code`; only the first call counts.
+  void release(int exit_code);
+  // For an error before release(0): the workers' hellos are collected if they were not (a worker
+  // sends one whatever happens), then they are released with exit code 1.
+  void fail();
+  [[nodiscard]] const std::vector<Hello>& workers() const { return workers_; }
+
+ private:
+  Transport& t_;
+  bool started_;
+  std::vector<Hello> workers_;
+};
+
 // ---- the run ----
 
 // Rank 0. `file` is open (created or resumed) and `done` holds its flags.

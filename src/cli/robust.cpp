@@ -23,6 +23,7 @@
 #include "cli/data_lookup.hpp"
 #include "cluster_sweep.hpp"
 #include "common/error.hpp"
+#include "common/thousands.hpp"
 #include "common/time_format.hpp"
 #include "engine/block_stats.hpp"
 #include "engine/replay.hpp"
@@ -43,13 +44,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string grouped(std::uint64_t v) {  // 2903040 -> "2,903,040"
-  std::string s = std::to_string(v);
-  for (auto at = static_cast<std::ptrdiff_t>(s.size()) - 3; at > 0; at -= 3)
-    s.insert(static_cast<std::size_t>(at), 1, ',');
-  return s;
-}
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -88,10 +82,10 @@ Input open_input(const RobustOptions& o) {
   if (!grid_text) throw InputError(o.file + ": no grid_text attribute: not a threadx results file");
   if (r.attribute("complete").value_or("0") != "1") {
     const std::vector<std::uint8_t> done = r.read_done();
-    throw InputError(o.file + ": the sweep is not complete (" +
-                     grouped(static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1))) +
-                     " of " + grouped(r.rows()) +
-                     " combinations done): finish it with threadx sweep --resume");
+    throw InputError(
+        o.file + ": the sweep is not complete (" +
+        thousands(static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1))) + " of " +
+        thousands(r.rows()) + " combinations done): finish it with threadx sweep --resume");
   }
   in.blocks = r.blocks();
   if (in.blocks == 0) throw InputError(o.file + ": no /blocks: run the sweep with --blocks S");
@@ -114,8 +108,8 @@ Input open_input(const RobustOptions& o) {
   in.returns_per_block = returns_per_block(in.bars, in.blocks);
   in.grid = parse_grid_text(*grid_text, r.attribute("grid_file").value_or(o.file));
   if (in.grid->size() != r.rows())
-    throw InputError(o.file + ": /results has " + grouped(r.rows()) + " rows but its grid " +
-                     grouped(in.grid->size()) + " combinations");
+    throw InputError(o.file + ": /results has " + thousands(r.rows()) + " rows but its grid " +
+                     thousands(in.grid->size()) + " combinations");
   return in;
 }
 
@@ -235,7 +229,7 @@ std::string dsr_verdict(const robust::DsrRow& d) {
     return "DSR undefined: the variance term of the formula is not positive (see ROBUST.md, "
            "section 8, note 6).";
   }
-  const std::string n = grouped(static_cast<std::uint64_t>(d.trials));
+  const std::string n = thousands(static_cast<std::uint64_t>(d.trials));
   if (d.dsr < 0.5)
     return fmt::format(
         "DSR {:.2f}: no better than the best of {} distinct random strategies would look.", d.dsr,
@@ -274,10 +268,10 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
   std::string s = fmt::format(
       "Robustness of {} ({} combinations, {} distinct return streams)\n"
       "  {} blocks of {}{} bars ({} returns); Sharpe ratios are per bar{}\n",
-      o.file, grouped(in.reader->rows()), grouped(static_cast<std::uint64_t>(ctx.streams)),
-      in.blocks, grouped(static_cast<std::uint64_t>(*lo)),
-      *lo == *hi ? "" : "-" + grouped(static_cast<std::uint64_t>(*hi)),
-      grouped(static_cast<std::uint64_t>(in.bars - 1)),
+      o.file, thousands(in.reader->rows()), thousands(static_cast<std::uint64_t>(ctx.streams)),
+      in.blocks, thousands(static_cast<std::uint64_t>(*lo)),
+      *lo == *hi ? "" : "-" + thousands(static_cast<std::uint64_t>(*hi)),
+      thousands(static_cast<std::uint64_t>(in.bars - 1)),
       ctx.bars_per_year > 0
           ? fmt::format(", annualised x sqrt({:.0f} bars a year)", ctx.bars_per_year)
           : "");
@@ -285,7 +279,7 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
   if (out.cscv) {
     const robust::CscvResult& c = *out.cscv;
     auto of_splits = [&](double share) {  // the count behind a share of the C splits
-      return grouped(
+      return thousands(
           static_cast<std::uint64_t>(std::llround(share * static_cast<double>(c.splits))));
     };
     s += fmt::format(
@@ -294,11 +288,11 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
         "  PBO (probability of backtest overfitting)  {:.4f}  ({} of {} splits)\n"
         "  probability of an out-of-sample loss       {:.4f}  ({} of {} splits)\n"
         "  degradation: OOS Sharpe = {} {} {} x IS Sharpe (per bar){}\n",
-        grouped(static_cast<std::uint64_t>(c.splits)), c.blocks, c.blocks / 2, c.blocks / 2,
-        grouped(static_cast<std::uint64_t>(c.candidates)), c.pbo, of_splits(c.pbo),
-        grouped(static_cast<std::uint64_t>(c.splits)), c.prob_oos_loss, of_splits(c.prob_oos_loss),
-        grouped(static_cast<std::uint64_t>(c.splits)), num(c.intercept), c.slope < 0 ? "-" : "+",
-        num(std::fabs(c.slope)),
+        thousands(static_cast<std::uint64_t>(c.splits)), c.blocks, c.blocks / 2, c.blocks / 2,
+        thousands(static_cast<std::uint64_t>(c.candidates)), c.pbo, of_splits(c.pbo),
+        thousands(static_cast<std::uint64_t>(c.splits)), c.prob_oos_loss,
+        of_splits(c.prob_oos_loss), thousands(static_cast<std::uint64_t>(c.splits)),
+        num(c.intercept), c.slope < 0 ? "-" : "+", num(std::fabs(c.slope)),
         std::isnan(c.slope) ? " (no line: every split chose the same in-sample Sharpe)"
         : c.slope < 1       ? ": in-sample Sharpe does not carry over in full"
                             : "");
@@ -309,7 +303,7 @@ void print_summary(const SummaryContext& ctx, const robust::RobustOutput& out) {
     s += fmt::format(
         "\nDeflated Sharpe Ratio of the {} best by Sharpe: N_t = {} trials (distinct streams), "
         "V = {}, SR0 = {} per bar{}\n",
-        out.dsr.size(), grouped(static_cast<std::uint64_t>(first.trials)), num(first.var_sharpe),
+        out.dsr.size(), thousands(static_cast<std::uint64_t>(first.trials)), num(first.var_sharpe),
         num(first.sr0),
         ctx.bars_per_year > 0 ? " (" + ctx.annualised(first.sr0) + " annualised)" : "");
     s += fmt::format("  {:>4} {:>10} {:>11} {:>10} {:>9} {:>9} {:>7} {:>7}\n", "rank", "combo_id",
@@ -383,14 +377,9 @@ int run_robust(const RobustOptions& o) {
 
   // ---- every check before any work; until the workers are told to start, every way out of
   // rank 0 must release them ----
-  std::vector<dist::Hello> workers;
   std::optional<Input> in;
   std::optional<BarSeries> bars;
-  bool started = t.size() == 1;
-  auto release = [&](int code) {
-    if (!started) dist::send_start(t, code);
-    started = true;
-  };
+  dist::StartGate gate(t);
   try {
     in = open_input(o);
     check_output(o);
@@ -405,20 +394,12 @@ int run_robust(const RobustOptions& o) {
     if (static_cast<std::int64_t>(bars->size()) != in->bars)
       throw InputError(dc.paths.front() + ": " + std::to_string(bars->size()) + " bars, but " +
                        o.file + " was swept over " + std::to_string(in->bars));
-    if (t.size() > 1) {
-      workers = dist::collect_hellos(t);
-      for (int r = 1; r < t.size(); ++r)
-        if (!workers[static_cast<std::size_t>(r)].error.empty())
-          throw InputError(fmt::format("rank {} (host {}): {}", r,
-                                       workers[static_cast<std::size_t>(r)].host,
-                                       workers[static_cast<std::size_t>(r)].error));
-    }
+    gate.collect();
   } catch (...) {
-    if (t.size() > 1 && workers.empty()) workers = dist::collect_hellos(t);
-    release(1);
+    gate.fail();
     throw;
   }
-  release(0);
+  gate.release(0);
 
   const ResultsReader& reader = *in->reader;
   const robust::RobustPlan plan = make_plan(o, *in, threads);
@@ -427,8 +408,8 @@ int run_robust(const RobustOptions& o) {
   spdlog::info(
       "robust {}: {} combinations x {} blocks ({} bars), {} rank(s), {} thread(s) on "
       "rank 0",
-      o.file, grouped(rows), in->blocks, grouped(static_cast<std::uint64_t>(in->bars)), t.size(),
-      threads);
+      o.file, thousands(rows), in->blocks, thousands(static_cast<std::uint64_t>(in->bars)),
+      t.size(), threads);
 
   // ---- pass over /blocks: this rank's rows, then the other ranks' partials ----
   auto last_log = Clock::now();
@@ -439,10 +420,10 @@ int run_robust(const RobustOptions& o) {
     last_log = Clock::now();
     const double rate = static_cast<double>(done) / std::max(seconds_since(read_start), 1e-9);
     spdlog::info(
-        "read {}/{} rows of /blocks{} ({:.1f}%), {} rows/s, ETA {}", grouped(done), grouped(share),
-        t.size() > 1 ? " (rank 0's share)" : "",
+        "read {}/{} rows of /blocks{} ({:.1f}%), {} rows/s, ETA {}", thousands(done),
+        thousands(share), t.size() > 1 ? " (rank 0's share)" : "",
         100.0 * static_cast<double>(done) / static_cast<double>(std::max<std::uint64_t>(share, 1)),
-        grouped(static_cast<std::uint64_t>(rate)),
+        thousands(static_cast<std::uint64_t>(rate)),
         format_duration(rate > 0 ? static_cast<double>(share - done) / rate : 0));
   };
   robust::RobustPartial all = robust::compute_partial(reader, plan, begin, end, progress);
@@ -452,8 +433,8 @@ int run_robust(const RobustOptions& o) {
   if (t.size() > 1 && o.cscv) own_streams = all.streams;
   if (t.size() > 1) all = dist::gather_robust_partials(t, inbox, std::move(all), plan);
   const robust::StreamSet& streams = all.streams;
-  spdlog::info("read {} rows of /blocks in {}: {} distinct return streams", grouped(rows),
-               format_duration(seconds_since(read_start)), grouped(streams.size()));
+  spdlog::info("read {} rows of /blocks in {}: {} distinct return streams", thousands(rows),
+               format_duration(seconds_since(read_start)), thousands(streams.size()));
 
   robust::RobustOutput out;
   const robust::TrialStats trials = robust::trial_stats(streams);
@@ -466,7 +447,7 @@ int run_robust(const RobustOptions& o) {
     const auto c0 = Clock::now();
     const std::int64_t splits = robust::cscv_split_count(in->blocks);
     spdlog::info("CSCV: {} splits over {} distinct streams{}, {} thread(s)",
-                 grouped(static_cast<std::uint64_t>(splits)), grouped(mine.size()),
+                 thousands(static_cast<std::uint64_t>(splits)), thousands(mine.size()),
                  t.size() > 1 ? " (rank 0's share)" : "", cscv_threads);
     auto last = Clock::now();
     const double total = 2.0 * static_cast<double>(std::max<std::size_t>(mine.size(), 1));
@@ -479,8 +460,8 @@ int run_robust(const RobustOptions& o) {
                             total;
         const double spent = seconds_since(c0);
         spdlog::info("CSCV pass {} of 2 ({}): {}/{} streams x {} splits, {:.1f}% done, ETA {}",
-                     pass, pass == 1 ? "in-sample best" : "out-of-sample ranks", grouped(done),
-                     grouped(mine.size()), grouped(static_cast<std::uint64_t>(splits)),
+                     pass, pass == 1 ? "in-sample best" : "out-of-sample ranks", thousands(done),
+                     thousands(mine.size()), thousands(static_cast<std::uint64_t>(splits)),
                      100.0 * part, format_duration(spent / part - spent));
       };
     };
@@ -495,7 +476,7 @@ int run_robust(const RobustOptions& o) {
                                                           o.cscv_slice_streams, progress_of(2));
     if (t.size() > 1) ranks = dist::gather_ranks(t, inbox, std::move(ranks));
     out.cscv = robust::cscv_result(selection, ranks);
-    spdlog::info("CSCV: {} splits done in {}", grouped(static_cast<std::uint64_t>(splits)),
+    spdlog::info("CSCV: {} splits done in {}", thousands(static_cast<std::uint64_t>(splits)),
                  format_duration(seconds_since(c0)));
   }
   if (all.walk_forward) out.walk_forward = robust::walk_forward_result(*all.walk_forward);

@@ -17,6 +17,7 @@
 #include "cli/table.hpp"
 #include "cluster_sweep.hpp"
 #include "common/error.hpp"
+#include "common/thousands.hpp"
 #include "common/time_format.hpp"
 #include "data/loader.hpp"
 #include "engine/cpu_sweep.hpp"
@@ -32,16 +33,6 @@ namespace threadx {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string thousands(std::uint64_t v) {
-  const std::string digits = std::to_string(v);
-  std::string s;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) s.push_back(',');
-    s.push_back(digits[i]);
-  }
-  return s;
-}
 
 void validate(const SweepOptions& o) {
   if (o.data.empty()) throw InputError("--data: at least one data file is required");
@@ -247,29 +238,16 @@ int run_sweep(const SweepOptions& o) {
     return run_worker_rank(o, t, threads);
   }
 
-  std::vector<dist::Hello> workers;
   std::optional<Inputs> in;
-  // Until the workers are told to start, every way out of rank 0 must release them.
-  bool started = t.size() == 1;
-  auto release = [&](int code) {
-    if (!started) dist::send_start(t, code);
-    started = true;
-  };
+  dist::StartGate gate(t);
   try {
     in = load_inputs(o);
-    if (t.size() > 1) {
-      workers = dist::collect_hellos(t);
-      for (int r = 1; r < t.size(); ++r)
-        if (!workers[static_cast<std::size_t>(r)].error.empty())
-          throw InputError(fmt::format("rank {} (host {}): {}", r,
-                                       workers[static_cast<std::size_t>(r)].host,
-                                       workers[static_cast<std::size_t>(r)].error));
-    }
+    gate.collect();
   } catch (...) {
-    if (t.size() > 1 && workers.empty()) workers = dist::collect_hellos(t);
-    release(1);
+    gate.fail();
     throw;
   }
+  const std::vector<dist::Hello>& workers = gate.workers();
   const Grid& grid = *in->grid;
   const BarSeries& bars = *in->bars;
   std::uint64_t all_threads = threads;
@@ -302,7 +280,7 @@ int run_sweep(const SweepOptions& o) {
       if (have_final) {
         check_same_run(o.out, grid, bars, o.timeframe, o.blocks);
         spdlog::info("{} is already complete; nothing to resume", o.out);
-        release(kStartNothing);
+        gate.release(kStartNothing);
         return 0;
       }
       throw InputError("--resume: no partial run " + partial +
@@ -333,10 +311,10 @@ int run_sweep(const SweepOptions& o) {
     }
     done = file->read_done();
   } catch (...) {
-    release(1);
+    gate.release(1);
     throw;
   }
-  release(0);
+  gate.release(0);
 
   const auto already = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
   if (o.resume)

@@ -420,6 +420,11 @@ TextTable table_of(const Table& t, const std::string& title, std::size_t max_row
   return out;
 }
 
+// "+ 0.3" or "- 0.3" (not "+ -0.3") for the second term of "a + b x IS".
+std::string signed_term(const std::string& b) {
+  return !b.empty() && b[0] == '-' ? "- " + b.substr(1) : "+ " + b;
+}
+
 void robust_section(std::ostream& o, Charts& charts, const RobustFile& rf) {
   o << "<h2 id=\"robust\">Robustness</h2>\n<p class=\"note\">" << html(rf.path) << "</p>\n";
   if (rf.cscv.present) {
@@ -428,8 +433,8 @@ void robust_section(std::ostream& o, Charts& charts, const RobustFile& rf) {
       << html(attr_text(c, "pbo")) << "</p>\n<p>S = " << html(attr_text(c, "S")) << " blocks, "
       << html(attr_text(c, "splits")) << " splits, " << html(attr_text(c, "candidates"))
       << " candidates; P(OOS loss) = " << html(attr_text(c, "prob_oos_loss"))
-      << "; OOS = " << html(attr_text(c, "intercept")) << " + " << html(attr_text(c, "slope"))
-      << " x IS</p>\n";
+      << "; OOS = " << html(attr_text(c, "intercept")) << " "
+      << html(signed_term(attr_text(c, "slope"))) << " x IS</p>\n";
     const std::vector<double>* lambda = c.table.column("lambda");
     if (lambda != nullptr && !lambda->empty()) {
       double lo = *std::min_element(lambda->begin(), lambda->end());

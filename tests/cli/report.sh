@@ -67,10 +67,13 @@ bb_std = [1.5, 2.0, 2.5]
 atr_period = [7, 14]
 max_hold_bars = [24, 72]
 TOML
-"$bin" -q sweep --data "$data960" --grid grid4.toml --out s4.h5
+"$bin" -q sweep --data "$data960" --grid grid4.toml --out s4.h5 --blocks 8
+# The robustness file as `threadx robust` writes it: CSCV (70 splits of 8 blocks), DSR, walk-forward.
 robust="$work/robust.h5"
-THREADX_REPORT_ROBUST_FIXTURE="$robust" "$(dirname "$bin")/threadx_tests" \
-  --gtest_filter=ReportRobustFile.ReadsEveryPart > fixture.log 2>&1 || { cat fixture.log; exit 1; }
+"$bin" -q robust s4.h5 --out "$robust" --cscv --dsr 5 --wf-window 3 > robust.txt \
+  || { cat robust.txt; fail "threadx robust"; }
+pbo="$(h5dump -m '%.10g' -a /cscv/pbo "$robust" | sed -n 's/^ *(0): //p')"
+[ -n "$pbo" ] || fail "no /cscv/pbo in $robust"
 "$bin" -q report s4.h5 --robust "$robust" --out "$work/r4.html" --top 5 > out.txt
 check test "$(cat out.txt)" = "$work/r4.html"
 check test ! -e "$work/r4.html.partial"
@@ -79,7 +82,10 @@ render "$work/r4.html" "#median"  # the heatmaps switched to the median
 check grep -q '<body[^>]*data-stat="median"' r4.html.dom
 # 1 histogram + 4 sensitivities + 6 heatmaps + 3 re-run + 3 robustness (logit, scatter, folds)
 check test "$(sed -n 's/.*name="threadx-charts" content="\([0-9]*\)".*/\1/p' r4.html)" = 17
-check grep -q 'PBO = 0.35' r4.html
+check grep -q "PBO = $pbo</p>" r4.html
+check grep -q '8 blocks, 70 splits, 36 candidates' r4.html
+check grep -q '<h3>Deflated Sharpe' r4.html
+check grep -q '<h3>Walk-forward' r4.html
 check grep -q '<h2>Top 5 by sharpe</h2>' r4.html
 check grep -q '(complete)' r4.html
 if grep -q 'PARTIAL' r4.html; then fail "a complete file reported as partial"; fi
