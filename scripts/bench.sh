@@ -90,11 +90,12 @@ fi
 
 # Whole runs: wall time from the shell, peak RSS of the process (VmHWM: resident memory, not the
 # output file's page cache), read from /proc while it runs (no GNU time needed).
-whole() {  # label data bars [sweep options...]
-  local label="$1" data="$2" bars="$3" combos=2903040 start end pid hwm=0 kb ms
-  shift 3
+# measure COMMAND...: runs it (stdout to $out/measured.txt), sets ms (wall) and hwm (peak KB).
+measure() {
+  local start end pid kb
+  hwm=0
   start=$(date +%s%N)
-  $bin -q sweep --data "$data" --grid "$grid" --out "$out/s.h5" --force --threads "$threads" "$@" &
+  "$@" > "$out/measured.txt" &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
@@ -104,6 +105,11 @@ whole() {  # label data bars [sweep options...]
   wait "$pid"
   end=$(date +%s%N)
   ms=$(( (end - start) / 1000000 ))
+}
+whole() {  # label data bars [sweep options...]
+  local label="$1" data="$2" bars="$3" combos=2903040
+  shift 3
+  measure $bin -q sweep --data "$data" --grid "$grid" --out "$out/s.h5" --force --threads "$threads" "$@"
   awk -v l="$label" -v ms="$ms" -v c="$combos" -v b="$bars" -v t="$threads" -v kb="$hwm" \
     -v mb="$(( $(stat -c %s "$out/s.h5") / 1000000 ))" 'BEGIN {
       s = ms / 1000; printf "%-27s %9d combos x %6d bars %7.3f s %9.0f combos/s %9.3e bar-steps/s (%.3e/core) peak RSS %d MB, HDF5 file %d MB (%d threads)\n",
@@ -124,22 +130,13 @@ report() {  # label results
 # threadx robust --cscv --dsr 10 --wf-window 4 on a results file with S blocks: wall time and peak
 # RSS of the robust run alone (the sweep --blocks that makes its input is not timed).
 robust() {  # label data S
-  local label="$1" start end pid hwm=0 kb
+  local label="$1"
   $bin -q sweep --data "$2" --grid "$grid" --blocks "$3" --out "$out/b.h5" --force \
     --threads "$threads"
-  start=$(date +%s%N)
-  $bin -q robust "$out/b.h5" --out "$out/robust.h5" --force --cscv --dsr 10 --wf-window 4 \
-    --threads "$threads" --data "$2" > "$out/robust.txt" &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-    [ -n "$kb" ] && [ "$kb" -gt "$hwm" ] && hwm=$kb
-    sleep 0.05
-  done
-  wait "$pid"
-  end=$(date +%s%N)
-  awk -v l="$label" -v ms="$(( (end - start) / 1000000 ))" -v kb="$hwm" -v t="$threads" \
-    -v st="$(sed -n 's/.*, \([0-9,]*\) distinct return streams).*/\1/p' "$out/robust.txt")" \
+  measure $bin -q robust "$out/b.h5" --out "$out/robust.h5" --force --cscv --dsr 10 \
+    --wf-window 4 --threads "$threads" --data "$2"
+  awk -v l="$label" -v ms="$ms" -v kb="$hwm" -v t="$threads" \
+    -v st="$(sed -n 's/.*, \([0-9,]*\) distinct return streams).*/\1/p' "$out/measured.txt")" \
     -v mb="$(( $(stat -c %s "$out/b.h5") / 1000000 ))" 'BEGIN {
       printf "%-27s %7.3f s, peak RSS %d MB (robust --cscv --dsr 10 --wf-window 4 over a %d MB results file, %s distinct streams, %d threads)\n",
       l, ms / 1000, kb / 1024, mb, st, t }'

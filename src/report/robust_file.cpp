@@ -8,25 +8,10 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "results/h5_id.hpp"
 
 namespace threadx::report {
 namespace {
-
-// Closes any HDF5 id.
-class Id {
- public:
-  explicit Id(hid_t id) : id_(id) {}
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  ~Id() {
-    if (id_ >= 0) H5Idec_ref(id_);
-  }
-  [[nodiscard]] hid_t get() const { return id_; }
-  [[nodiscard]] bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-};
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw InputError(path + ": " + what);
@@ -51,16 +36,16 @@ void read_attributes(hid_t obj, std::vector<std::pair<std::string, std::string>>
       },
       &names);
   for (const std::string& name : names) {
-    Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
-    Id type(H5Aget_type(attr.get()));
-    Id space(H5Aget_space(attr.get()));
+    H5Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    H5Id type(H5Aget_type(attr.get()));
+    H5Id space(H5Aget_space(attr.get()));
     const hssize_t n = H5Sget_simple_extent_npoints(space.get());
     const H5T_class_t cls = H5Tget_class(type.get());
     if (cls == H5T_STRING) {
       std::string s;
       if (H5Tis_variable_str(type.get()) > 0) {
         char* p = nullptr;
-        Id mem(H5Tcopy(H5T_C_S1));
+        H5Id mem(H5Tcopy(H5T_C_S1));
         H5Tset_size(mem.get(), H5T_VARIABLE);
         if (H5Aread(attr.get(), mem.get(), &p) >= 0 && p != nullptr) {
           s = p;
@@ -68,7 +53,7 @@ void read_attributes(hid_t obj, std::vector<std::pair<std::string, std::string>>
         }
       } else {
         s.assign(H5Tget_size(type.get()) + 1, '\0');
-        Id mem(H5Tcopy(H5T_C_S1));
+        H5Id mem(H5Tcopy(H5T_C_S1));
         H5Tset_size(mem.get(), s.size());
         H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
         H5Aread(attr.get(), mem.get(), s.data());
@@ -91,9 +76,9 @@ void read_attributes(hid_t obj, std::vector<std::pair<std::string, std::string>>
 // A compound dataset's numeric fields, each read as double by name.
 Table read_table(hid_t dset, const std::string& path, const std::string& name) {
   Table t;
-  Id type(H5Dget_type(dset));
+  H5Id type(H5Dget_type(dset));
   if (H5Tget_class(type.get()) != H5T_COMPOUND) fail(path, name + " is not a table");
-  Id space(H5Dget_space(dset));
+  H5Id space(H5Dget_space(dset));
   if (H5Sget_simple_extent_ndims(space.get()) != 1) fail(path, name + " is not a 1-D table");
   hsize_t rows = 0;
   H5Sget_simple_extent_dims(space.get(), &rows, nullptr);
@@ -101,12 +86,12 @@ Table read_table(hid_t dset, const std::string& path, const std::string& name) {
   const int members = H5Tget_nmembers(type.get());
   for (int m = 0; m < members; ++m) {
     const auto idx = static_cast<unsigned>(m);
-    Id mt(H5Tget_member_type(type.get(), idx));
+    H5Id mt(H5Tget_member_type(type.get(), idx));
     const H5T_class_t cls = H5Tget_class(mt.get());
     if (cls != H5T_INTEGER && cls != H5T_FLOAT) continue;
     char* field = H5Tget_member_name(type.get(), idx);
     std::vector<double> v(t.rows);
-    Id mem(H5Tcreate(H5T_COMPOUND, sizeof(double)));
+    H5Id mem(H5Tcreate(H5T_COMPOUND, sizeof(double)));
     H5Tinsert(mem.get(), field, 0, H5T_NATIVE_DOUBLE);
     if (t.rows > 0 && H5Dread(dset, mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
       fail(path, "cannot read field " + std::string(field) + " of " + name);
@@ -131,16 +116,16 @@ RobustPart read_part(hid_t file, const std::string& path, const std::string& nam
     fail(path, "cannot open " + name);
   part.present = true;
   if (info.type == H5O_TYPE_DATASET) {
-    Id d(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
+    H5Id d(H5Dopen2(file, name.c_str(), H5P_DEFAULT));
     read_attributes(d.get(), part.attributes, &part.numbers);
     part.table = read_table(d.get(), path, name);
     return part;
   }
-  Id g(H5Gopen2(file, name.c_str(), H5P_DEFAULT));
+  H5Id g(H5Gopen2(file, name.c_str(), H5P_DEFAULT));
   if (!g.ok()) fail(path, "cannot open " + name);
   read_attributes(g.get(), part.attributes, &part.numbers);
   if (!table_name.empty() && H5Lexists(g.get(), table_name.c_str(), H5P_DEFAULT) > 0) {
-    Id d(H5Dopen2(g.get(), table_name.c_str(), H5P_DEFAULT));
+    H5Id d(H5Dopen2(g.get(), table_name.c_str(), H5P_DEFAULT));
     if (!d.ok()) fail(path, "cannot open " + name + "/" + table_name);
     part.table = read_table(d.get(), path, name + "/" + table_name);
   }
@@ -163,7 +148,7 @@ std::optional<double> RobustPart::number(const std::string& name) const {
 RobustFile read_robust_file(const std::string& path) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   if (!std::filesystem::exists(path)) fail(path, "no such file");
-  Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!file.ok()) fail(path, "not an HDF5 file");
   RobustFile r;
   r.path = path;

@@ -16,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
+#include "results/h5_id.hpp"
 
 namespace threadx {
 namespace {
@@ -35,21 +36,6 @@ hid_t check(hid_t id, const std::string& path, const char* what) {
 void check_status(herr_t status, const std::string& path, const char* what) {
   if (status < 0) fail(path, std::string("HDF5 ") + what + " failed (disk full or unwritable?)");
 }
-
-// Closes an HDF5 handle of any kind when it goes out of scope.
-class Handle {
- public:
-  explicit Handle(hid_t id = -1) : id_(id) {}
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  ~Handle() {
-    if (id_ >= 0) H5Idec_ref(id_);
-  }
-  [[nodiscard]] hid_t get() const { return id_; }
-
- private:
-  hid_t id_;
-};
 
 void silence_hdf5() {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -86,14 +72,13 @@ hid_t make_cell_type() {
 
 void write_attr(hid_t obj, const std::string& path, const std::string& name,
                 const std::string& value) {
-  Handle type(H5Tcopy(H5T_C_S1));
+  H5Id type(H5Tcopy(H5T_C_S1));
   H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1));
   H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
-  Handle space(H5Screate(H5S_SCALAR));
+  H5Id space(H5Screate(H5S_SCALAR));
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  Handle attr(
-      check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), path,
-            "attribute create"));
+  H5Id attr(check(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                  path, "attribute create"));
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
   check_status(H5Awrite(attr.get(), type.get(), padded.data()), path, "attribute write");
 }
@@ -101,10 +86,10 @@ void write_attr(hid_t obj, const std::string& path, const std::string& name,
 template <class T>
 void write_attr_num(hid_t obj, const std::string& path, const std::string& name, T value,
                     hid_t type) {
-  Handle space(H5Screate(H5S_SCALAR));
+  H5Id space(H5Screate(H5S_SCALAR));
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  Handle attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                    path, "attribute create"));
+  H5Id attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), path,
+                  "attribute create"));
   check_status(H5Awrite(attr.get(), type, &value), path, "attribute write");
 }
 
@@ -119,10 +104,10 @@ template <class T>
 void write_attr_array(hid_t obj, const std::string& path, const std::string& name,
                       const std::vector<T>& values, hid_t type) {
   const hsize_t n = values.size();
-  Handle space(H5Screate_simple(1, &n, nullptr));
+  H5Id space(H5Screate_simple(1, &n, nullptr));
   if (H5Aexists(obj, name.c_str()) > 0) H5Adelete(obj, name.c_str());
-  Handle attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                    path, "attribute create"));
+  H5Id attr(check(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT), path,
+                  "attribute create"));
   if (n > 0) check_status(H5Awrite(attr.get(), type, values.data()), path, "attribute write");
 }
 
@@ -144,14 +129,14 @@ void write_attr(hid_t obj, const std::string& path, const Attribute& a) {
 // nullopt.
 std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
   if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
-  Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
-  Handle type(H5Aget_type(attr.get()));
+  H5Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  H5Id type(H5Aget_type(attr.get()));
   switch (H5Tget_class(type.get())) {
     case H5T_STRING: {
       if (H5Tis_variable_str(type.get()) > 0) return std::string("<variable-length string>");
       // One byte more than stored, for the terminator the null-terminated memory type adds.
       std::string s(H5Tget_size(type.get()) + 1, '\0');
-      Handle mem(H5Tcopy(H5T_C_S1));
+      H5Id mem(H5Tcopy(H5T_C_S1));
       H5Tset_size(mem.get(), s.size());
       H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
       H5Aread(attr.get(), mem.get(), s.data());
@@ -160,7 +145,7 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
     }
     case H5T_INTEGER:
     case H5T_FLOAT: {
-      Handle space(H5Aget_space(attr.get()));
+      H5Id space(H5Aget_space(attr.get()));
       const hssize_t n = H5Sget_simple_extent_npoints(space.get());
       const bool is_int = H5Tget_class(type.get()) == H5T_INTEGER;
       std::vector<std::int64_t> ints(static_cast<std::size_t>(std::max<hssize_t>(n, 1)));
@@ -254,7 +239,7 @@ void check_same_run(const std::string& path, const Grid& grid, const BarSeries& 
   silence_hdf5();
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file < 0) fail(path, "--resume: not an HDF5 file, or not readable");
-  Handle closer(file);
+  H5Id closer(file);
   expect_same_run(file, path, grid, bars, timeframe, blocks);
 }
 
@@ -441,11 +426,11 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
 
   const hsize_t n = grid.size();
   f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
-  Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
   {
-    Handle space(H5Screate_simple(1, &n, nullptr));
-    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Id space(H5Screate_simple(1, &n, nullptr));
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     const hsize_t chunk = std::min<hsize_t>(n, kRowsPerChunk);
     H5Pset_chunk(dcpl.get(), 1, &chunk);
     H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
@@ -455,8 +440,8 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
                        path, "create /results (disk full?)");
   }
   {
-    Handle space(H5Screate_simple(1, &n, nullptr));
-    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Id space(H5Screate_simple(1, &n, nullptr));
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     const hsize_t chunk = std::min<hsize_t>(n, kFlagsPerChunk);
     H5Pset_chunk(dcpl.get(), 1, &chunk);
     H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
@@ -470,8 +455,8 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   if (f.layout_.blocks() > 0) {
     // Like /results: allocated in full, never filtered, so writing a row changes no metadata.
     const hsize_t dims[2] = {n, static_cast<hsize_t>(f.layout_.blocks())};
-    Handle space(H5Screate_simple(2, dims, nullptr));
-    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Id space(H5Screate_simple(2, dims, nullptr));
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     const hsize_t chunk[2] = {std::min<hsize_t>(n, kRowsPerChunk), dims[1]};
     H5Pset_chunk(dcpl.get(), 2, chunk);
     H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
@@ -524,20 +509,20 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
     fail(path, "--resume: cannot open for writing (read-only, or in use by another run?)");
   expect_same_run(f.file_, path, grid, bars, prov.timeframe, blocks);
 
-  Handle no_cache(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
   f.results_ = check(H5Dopen2(f.file_, "results", no_cache.get()), path, "open /results");
   f.done_ = check(H5Dopen2(f.file_, "done", no_cache.get()), path, "open /done");
   f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
   {
-    Handle ftype(H5Dget_type(f.results_));
+    H5Id ftype(H5Dget_type(f.results_));
     if (H5Tget_size(ftype.get()) != f.layout_.row_size())
       fail(path, "--resume: /results has another row layout");
   }
   if (blocks > 0) {
     f.blocks_ = check(H5Dopen2(f.file_, "blocks", no_cache.get()), path, "open /blocks");
     f.cell_type_ = make_cell_type();
-    Handle space(H5Dget_space(f.blocks_));
+    H5Id space(H5Dget_space(f.blocks_));
     hsize_t dims[2] = {0, 0};
     if (H5Sget_simple_extent_ndims(space.get()) != 2 ||
         H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2 || dims[0] != grid.size() ||
@@ -561,19 +546,19 @@ void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> row
   if (rows.size() % per_row != 0 || begin + rows.size() / per_row > grid_->size())
     throw std::logic_error("write_packed: not whole rows of this grid");
   const hsize_t start = begin, count = rows.size() / per_row;
-  Handle mem(H5Screate_simple(1, &count, nullptr));
+  H5Id mem(H5Screate_simple(1, &count, nullptr));
   if (layout_.blocks() > 0) {
     const hsize_t s = static_cast<hsize_t>(layout_.blocks());
     const hsize_t cell_start[2] = {start, 0}, cell_count[2] = {count, s};
-    Handle cell_mem(H5Screate_simple(2, cell_count, nullptr));
-    Handle file_space(H5Dget_space(blocks_));
+    H5Id cell_mem(H5Screate_simple(2, cell_count, nullptr));
+    H5Id file_space(H5Dget_space(blocks_));
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, cell_start, nullptr, cell_count, nullptr);
     check_status(H5Dwrite(blocks_, cell_type_, cell_mem.get(), file_space.get(), H5P_DEFAULT,
                           rows.data() + count * layout_.row_size()),
                  path_, "write /blocks");
   }
   {
-    Handle file_space(H5Dget_space(results_));
+    H5Id file_space(H5Dget_space(results_));
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
     check_status(
         H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, rows.data()), path_,
@@ -581,7 +566,7 @@ void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> row
   }
   // The flags go out only after the rows: a kill in between loses this unit, never corrupts it.
   const std::vector<std::uint8_t> ones(count, 1);
-  Handle file_space(H5Dget_space(done_));
+  H5Id file_space(H5Dget_space(done_));
   H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
   check_status(
       H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, ones.data()),
@@ -623,7 +608,7 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   for (int m = 0; m < members; ++m) {
     const auto idx = static_cast<unsigned>(m);
     char* name = H5Tget_member_name(type_, idx);
-    Handle mt(H5Tget_member_type(type_, idx));
+    H5Id mt(H5Tget_member_type(type_, idx));
     const std::size_t size = H5Tget_size(mt.get());
     Column::Kind kind = Column::Kind::F64;
     if (H5Tget_class(mt.get()) == H5T_INTEGER) {
@@ -635,14 +620,14 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
     columns_.push_back({name, kind, H5Tget_member_offset(type_, idx), size});
     H5free_memory(name);
   }
-  Handle space(H5Dget_space(results_));
+  H5Id space(H5Dget_space(results_));
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   rows_ = n;
   if (H5Lexists(file_, "blocks", H5P_DEFAULT) > 0) {
     blocks_set_ = H5Dopen2(file_, "blocks", H5P_DEFAULT);
     if (blocks_set_ < 0) fail(path, "cannot open /blocks");
-    Handle bspace(H5Dget_space(blocks_set_));
+    H5Id bspace(H5Dget_space(blocks_set_));
     hsize_t dims[2] = {0, 0};
     if (H5Sget_simple_extent_ndims(bspace.get()) != 2 ||
         H5Sget_simple_extent_dims(bspace.get(), dims, nullptr) < 0 || dims[0] != rows_ ||
@@ -664,14 +649,14 @@ std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uin
   std::vector<BlockStats> out(count * s);
   if (count == 0) return out;
   // The file's packed 28-byte cells, converted by field name into the padded struct.
-  Handle mem_type(H5Tcreate(H5T_COMPOUND, sizeof(BlockStats)));
+  H5Id mem_type(H5Tcreate(H5T_COMPOUND, sizeof(BlockStats)));
   H5Tinsert(mem_type.get(), "sum_r", offsetof(BlockStats, sum_r), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "sum_r2", offsetof(BlockStats, sum_r2), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "equity", offsetof(BlockStats, equity), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "trades", offsetof(BlockStats, trades), H5T_NATIVE_INT32);
   const hsize_t start[2] = {begin, 0}, cnt[2] = {count, s};
-  Handle mem(H5Screate_simple(2, cnt, nullptr));
-  Handle fs(H5Dget_space(blocks_set_));
+  H5Id mem(H5Screate_simple(2, cnt, nullptr));
+  H5Id fs(H5Dget_space(blocks_set_));
   H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr);
   if (H5Dread(blocks_set_, mem_type.get(), mem.get(), fs.get(), H5P_DEFAULT, out.data()) < 0)
     throw InputError(path_ +
@@ -685,8 +670,8 @@ std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
   std::vector<unsigned char> out(count * row_size_);
   if (count == 0) return out;
   const hsize_t start = begin, cnt = count;
-  Handle mem(H5Screate_simple(1, &cnt, nullptr));
-  Handle fs(H5Dget_space(results_));
+  H5Id mem(H5Screate_simple(1, &cnt, nullptr));
+  H5Id fs(H5Dget_space(results_));
   H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, &start, nullptr, &cnt, nullptr);
   check_status(H5Dread(results_, type_, mem.get(), fs.get(), H5P_DEFAULT, out.data()), path_,
                "read /results");
@@ -694,7 +679,7 @@ std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
 }
 
 std::vector<std::uint8_t> ResultsReader::read_done() const {
-  Handle done(H5Dopen2(file_, "done", H5P_DEFAULT));
+  H5Id done(H5Dopen2(file_, "done", H5P_DEFAULT));
   if (done.get() < 0) fail(path_, "no /done dataset");
   std::vector<std::uint8_t> flags(rows_);
   check_status(H5Dread(done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()),

@@ -6,24 +6,10 @@
 #include <cstdint>
 
 #include "common/error.hpp"
+#include "results/h5_id.hpp"
 
 namespace threadx::robust {
 namespace {
-
-// Closes any HDF5 id.
-class H5Id {
- public:
-  explicit H5Id(hid_t id) : id_(id) {}
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-  ~H5Id() {
-    if (id_ >= 0) H5Idec_ref(id_);
-  }
-  [[nodiscard]] hid_t get() const { return id_; }
-
- private:
-  hid_t id_;
-};
 
 hid_t ok(hid_t id, const std::string& path, const std::string& what) {
   if (id < 0) throw OutputError(path + ": cannot create " + what + " (disk full or unwritable?)");
