@@ -7,8 +7,8 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
-#include "engine/block_recorder.hpp"
-#include "engine/block_stats.hpp"
+#include "strategy/block_recorder.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/bb_atr.hpp"
 
 namespace threadx::gpu {

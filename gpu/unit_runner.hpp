@@ -6,7 +6,7 @@
 #include <span>
 #include <vector>
 
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "engine/plan.hpp"
 #include "gpu/batch_kernel.hpp"
 #include "grid/grid.hpp"

@@ -25,7 +25,7 @@
 #include "common/error.hpp"
 #include "common/thousands.hpp"
 #include "common/time_format.hpp"
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "engine/replay.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"

@@ -2,7 +2,7 @@
 // the whole bar series, metrics written in id order.
 #pragma once
 
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "engine/isa.hpp"
 #include "engine/plan.hpp"
 #include "grid/grid.hpp"

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "engine/returns_recorder.hpp"
+#include "strategy/returns_recorder.hpp"
 #include "strategy/bb_atr.hpp"
 
 namespace threadx {

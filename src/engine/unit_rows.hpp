@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
-#include "engine/block_recorder.hpp"
+#include "strategy/block_recorder.hpp"
 #include "strategy/bb_atr.hpp"
 
 namespace threadx::report {

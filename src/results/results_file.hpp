@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "data/bars.hpp"
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "engine/unit_rows.hpp"
 #include "grid/grid.hpp"
 #include "strategy/metrics.hpp"

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 
 namespace threadx::robust {
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
-#include "engine/block_recorder.hpp"
+#include "strategy/block_recorder.hpp"
 #include "strategy/lanes.hpp"
 #include "strategy/metrics.hpp"
 #include "strategy/params.hpp"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/loader.hpp"
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "engine/cpu_backtest.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "support/grids.hpp"

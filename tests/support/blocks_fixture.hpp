@@ -12,7 +12,7 @@
 
 #include "common/time_format.hpp"
 #include "data/loader.hpp"
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "engine/cpu_backtest.hpp"
 #include "engine/unit_rows.hpp"
 #include "grid/grid.hpp"

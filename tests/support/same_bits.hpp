@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx::testing {

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "engine/block_stats.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/bb_atr.hpp"
 
 namespace threadx::lanes {

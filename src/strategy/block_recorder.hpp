@@ -1,5 +1,5 @@
 // Per-block statistics recorded during a kernel's bar loop, in the same single pass as the metrics
-// (docs/ROBUST.md; the cells are engine/block_stats.hpp's, one lane type V wide). Host and device
+// (docs/ROBUST.md; the cells are strategy/block_stats.hpp's, one lane type V wide). Host and device
 // code, strategy-agnostic: a kernel calls at_bar before each bar it steps, add for each return it
 // folds in, and finish once after its loop.
 //

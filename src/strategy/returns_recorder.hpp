@@ -1,5 +1,5 @@
 // Every return of one run, recorded during a kernel's bar loop: the protocol of BlockRecorder
-// (engine/block_recorder.hpp: at_bar before bar i, add for that bar's return, finish after the
+// (strategy/block_recorder.hpp: at_bar before bar i, add for that bar's return, finish after the
 // loop), but keeping r[i] itself instead of per-block sums. Strategy-agnostic; used to recompute
 // a selected combination's return series for the Deflated Sharpe Ratio (engine/replay.hpp).
 //
