@@ -1,5 +1,5 @@
 // Coordinator and worker of a distributed sweep (see cluster_sweep.hpp).
-#include "cluster_sweep.hpp"
+#include "mpi/cluster_sweep.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
-#include "dispatcher.hpp"
+#include "mpi/dispatcher.hpp"
 #include "gpu/balancer.hpp"
 
 namespace threadx::dist {

@@ -22,7 +22,7 @@
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "results/results_file.hpp"
-#include "transport.hpp"
+#include "mpi/transport.hpp"
 
 namespace threadx::dist {
 

@@ -1,5 +1,5 @@
 // Dispatch simulation (see dispatch_sim.hpp).
-#include "dispatch_sim.hpp"
+#include "mpi/dispatch_sim.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "dispatcher.hpp"
+#include "mpi/dispatcher.hpp"
 
 namespace threadx::dist {
 namespace {

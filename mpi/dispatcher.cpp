@@ -1,5 +1,5 @@
 // Dispatcher (see dispatcher.hpp).
-#include "dispatcher.hpp"
+#include "mpi/dispatcher.hpp"
 
 #include <algorithm>
 #include <cmath>

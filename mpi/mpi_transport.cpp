@@ -1,5 +1,5 @@
 // MpiTransport: Transport over MPI point-to-point messages (see mpi_transport.hpp).
-#include "mpi_transport.hpp"
+#include "mpi/mpi_transport.hpp"
 
 #include <chrono>
 #include <cstdlib>

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "transport.hpp"
+#include "mpi/transport.hpp"
 
 namespace threadx::dist {
 

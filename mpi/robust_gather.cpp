@@ -1,4 +1,4 @@
-#include "robust_gather.hpp"
+#include "mpi/robust_gather.hpp"
 
 #include <algorithm>
 #include <chrono>

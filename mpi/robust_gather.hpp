@@ -16,7 +16,7 @@
 
 #include "robust/cscv.hpp"
 #include "robust/partials.hpp"
-#include "transport.hpp"
+#include "mpi/transport.hpp"
 
 namespace threadx::dist {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "dispatch_sim.hpp"
+#include "mpi/dispatch_sim.hpp"
 
 namespace threadx {
 

@@ -6,7 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
-#include "dispatch_sim.hpp"
+#include "mpi/dispatch_sim.hpp"
 #include "grid/grid.hpp"
 
 namespace threadx {

@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "dispatch_sim.hpp"
+#include "mpi/dispatch_sim.hpp"
 #include "grid/grid.hpp"
 #include "support/paths.hpp"
 

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "dispatcher.hpp"
+#include "mpi/dispatcher.hpp"
 #include "grid/grid.hpp"
 #include "support/paths.hpp"
 

@@ -28,7 +28,7 @@
 #include "robust/partials.hpp"
 #include "robust/robust_support.hpp"
 #include "robust/walk_forward.hpp"
-#include "robust_gather.hpp"
+#include "mpi/robust_gather.hpp"
 #include "support/blocks_fixture.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
