@@ -7,9 +7,9 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
+#include "strategy/bb_atr.hpp"
 #include "strategy/block_recorder.hpp"
 #include "strategy/block_stats.hpp"
-#include "strategy/bb_atr.hpp"
 
 namespace threadx::gpu {
 

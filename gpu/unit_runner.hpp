@@ -6,11 +6,11 @@
 #include <span>
 #include <vector>
 
-#include "strategy/block_stats.hpp"
 #include "engine/plan.hpp"
 #include "gpu/batch_kernel.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx::gpu {

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "common/error.hpp"
-#include "mpi/dispatcher.hpp"
 #include "gpu/balancer.hpp"
+#include "mpi/dispatcher.hpp"
 
 namespace threadx::dist {
 namespace {

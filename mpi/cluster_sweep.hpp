@@ -21,8 +21,8 @@
 #include "gpu/device.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
-#include "results/results_file.hpp"
 #include "mpi/transport.hpp"
+#include "results/results_file.hpp"
 
 namespace threadx::dist {
 

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "mpi/transport.hpp"
 #include "robust/cscv.hpp"
 #include "robust/partials.hpp"
-#include "mpi/transport.hpp"
 
 namespace threadx::dist {
 

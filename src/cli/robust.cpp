@@ -21,15 +21,15 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_lookup.hpp"
-#include "mpi/cluster_sweep.hpp"
 #include "common/error.hpp"
 #include "common/thousands.hpp"
 #include "common/time_format.hpp"
-#include "strategy/block_stats.hpp"
 #include "engine/replay.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "mpi/cluster_sweep.hpp"
 #include "mpi/mpi_transport.hpp"
+#include "mpi/robust_gather.hpp"
 #include "results/results_file.hpp"
 #include "robust/cscv.hpp"
 #include "robust/dsr.hpp"
@@ -37,7 +37,7 @@
 #include "robust/robust_output.hpp"
 #include "robust/splits.hpp"
 #include "robust/walk_forward.hpp"
-#include "mpi/robust_gather.hpp"
+#include "strategy/block_stats.hpp"
 
 namespace threadx {
 namespace {

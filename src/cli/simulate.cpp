@@ -6,8 +6,8 @@
 
 #include "cli/commands.hpp"
 #include "common/error.hpp"
-#include "mpi/dispatch_sim.hpp"
 #include "grid/grid.hpp"
+#include "mpi/dispatch_sim.hpp"
 
 namespace threadx {
 

@@ -15,7 +15,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/table.hpp"
-#include "mpi/cluster_sweep.hpp"
 #include "common/error.hpp"
 #include "common/thousands.hpp"
 #include "common/time_format.hpp"
@@ -25,6 +24,7 @@
 #include "gpu/device.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "mpi/cluster_sweep.hpp"
 #include "mpi/mpi_transport.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"

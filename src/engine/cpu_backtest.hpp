@@ -2,11 +2,11 @@
 // the whole bar series, metrics written in id order.
 #pragma once
 
-#include "strategy/block_stats.hpp"
 #include "engine/isa.hpp"
 #include "engine/plan.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx {

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "strategy/returns_recorder.hpp"
 #include "strategy/bb_atr.hpp"
+#include "strategy/returns_recorder.hpp"
 
 namespace threadx {
 

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include "common/error.hpp"
-#include "strategy/block_recorder.hpp"
 #include "strategy/bb_atr.hpp"
+#include "strategy/block_recorder.hpp"
 
 namespace threadx::report {
 

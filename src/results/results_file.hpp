@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "data/bars.hpp"
-#include "strategy/block_stats.hpp"
 #include "engine/unit_rows.hpp"
 #include "grid/grid.hpp"
+#include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx {

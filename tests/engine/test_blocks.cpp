@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "data/loader.hpp"
-#include "strategy/block_stats.hpp"
 #include "engine/cpu_backtest.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "strategy/block_stats.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
 #include "support/reference_backtest.hpp"

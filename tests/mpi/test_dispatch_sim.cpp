@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
-#include "mpi/dispatch_sim.hpp"
 #include "grid/grid.hpp"
+#include "mpi/dispatch_sim.hpp"
 #include "support/paths.hpp"
 
 namespace threadx::dist {

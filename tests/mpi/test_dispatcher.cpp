@@ -7,8 +7,8 @@
 #include <random>
 #include <vector>
 
-#include "mpi/dispatcher.hpp"
 #include "grid/grid.hpp"
+#include "mpi/dispatcher.hpp"
 #include "support/paths.hpp"
 
 namespace threadx::dist {

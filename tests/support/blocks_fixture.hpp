@@ -12,12 +12,12 @@
 
 #include "common/time_format.hpp"
 #include "data/loader.hpp"
-#include "strategy/block_stats.hpp"
 #include "engine/cpu_backtest.hpp"
 #include "engine/unit_rows.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "results/results_file.hpp"
+#include "strategy/block_stats.hpp"
 
 namespace threadx::testing {
 

@@ -10,8 +10,8 @@
 
 #include <cstdint>
 
-#include "strategy/block_stats.hpp"
 #include "strategy/bb_atr.hpp"
+#include "strategy/block_stats.hpp"
 
 namespace threadx::lanes {
 
