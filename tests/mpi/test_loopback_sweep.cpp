@@ -1,0 +1,143 @@
+// The distributed sweep with its ranks as threads of this process (LoopbackHub): the start-up
+// handshake, rank 0's coordinator and writer, workers that request, compute and send back packed
+// rows and blocks, the final accounting. For 1 to 4 ranks and several unit sizes the results file
+// holds the single-process rows and /blocks byte for byte, and every rank's combinations add up.
+// (tests/mpi/mpi_sweep.sh runs the same under a real mpirun; this runs under ctest and ASan.)
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/error.hpp"
+#include "data/loader.hpp"
+#include "engine/plan.hpp"
+#include "indicators/indicator_bank.hpp"
+#include "mpi/cluster_sweep.hpp"
+#include "mpi/loopback_transport.hpp"
+#include "results/results_file.hpp"
+#include "support/grids.hpp"
+#include "support/paths.hpp"
+
+namespace threadx::dist {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr int kBlocks = 4;
+
+struct SweepRun {
+  std::vector<unsigned char> rows;
+  std::vector<BlockStats> blocks;
+  std::vector<RankReport> ranks;
+  bool complete = false;
+};
+
+// One sweep of `grid` over `ranks` loopback ranks (rank 0 computes too), one thread each.
+SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t unit_size,
+               const std::string& path) {
+  LoopbackHub hub(ranks);
+  ClusterSweepOptions o;
+  o.threads = 1;
+  o.unit_size = unit_size;
+  o.blocks = kBlocks;
+  o.flush_interval_s = 0.05;
+  o.progress_interval_s = 1e9;
+  std::vector<std::thread> workers;
+  for (int r = 1; r < ranks; ++r)
+    workers.emplace_back([&, r] {
+      IndicatorBank bank(bars);
+      Transport& t = hub.rank(r);
+      Hello h;
+      h.host = "loopback";
+      h.pid = r;
+      h.threads = 1;
+      if (worker_hello(t, h) == 0) run_worker(t, grid, bank, o);
+    });
+  SweepRun out;
+  {
+    Transport& t = hub.rank(0);
+    StartGate gate(t);
+    gate.collect();
+    ResultsFile file = ResultsFile::create(path, grid, bars, Provenance{}, true, kBlocks);
+    const std::vector<std::uint8_t> done = file.read_done();
+    gate.release(0);
+    IndicatorBank bank(bars);
+    const ClusterReport report = run_coordinator(t, grid, bank, file, done, gate.workers(), o);
+    file.finish({});
+    out.ranks = report.ranks;
+    out.complete = report.complete;
+  }
+  for (std::thread& w : workers) w.join();
+  const ResultsReader reader(path);
+  out.rows = reader.read_rows(0, reader.rows());
+  out.blocks = reader.read_blocks(0, reader.rows());
+  return out;
+}
+
+bool same_cells(const std::vector<BlockStats>& a, const std::vector<BlockStats>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a[i].sum_r, &b[i].sum_r, 24) != 0 || a[i].trades != b[i].trades) return false;
+  return true;
+}
+
+TEST(LoopbackSweep, AnyRankCountGivesTheOneProcessFileByteForByte) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid grid = testing::mixed_grid();
+  const fs::path dir =
+      fs::temp_directory_path() / ("threadx_loopback_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const SweepRun one = sweep(grid, bars, 1, 4096, (dir / "one.h5").string());
+  ASSERT_TRUE(one.complete);
+  ASSERT_EQ(one.blocks.size(), grid.size() * kBlocks);
+  for (const auto& [ranks, unit] :
+       std::vector<std::pair<int, std::uint64_t>>{{2, 100}, {3, 37}, {4, 512}}) {
+    const SweepRun many =
+        sweep(grid, bars, ranks, unit, (dir / ("np" + std::to_string(ranks) + ".h5")).string());
+    EXPECT_TRUE(many.complete) << ranks << " ranks";
+    EXPECT_TRUE(many.rows == one.rows) << ranks << " ranks, unit " << unit << ": /results differ";
+    EXPECT_TRUE(same_cells(many.blocks, one.blocks))
+        << ranks << " ranks, unit " << unit << ": /blocks differ";
+    ASSERT_EQ(many.ranks.size(), static_cast<std::size_t>(ranks));
+    std::uint64_t combos = 0;
+    for (const RankReport& r : many.ranks) combos += r.combos;
+    EXPECT_EQ(combos, grid.size()) << ranks << " ranks";
+    for (int r = 1; r < ranks; ++r)
+      EXPECT_GT(many.ranks[static_cast<std::size_t>(r)].combos, 0u) << "rank " << r << " idle";
+  }
+  fs::remove_all(dir);
+}
+
+// A worker whose inputs failed to load: rank 0's gate names it, and every worker is released
+// with exit code 1 rather than left waiting.
+TEST(LoopbackSweep, AWorkerThatCannotLoadIsNamedAndEveryoneIsReleased) {
+  LoopbackHub hub(3);
+  std::vector<int> codes(3, -2);
+  std::vector<std::thread> workers;
+  for (int r = 1; r < 3; ++r)
+    workers.emplace_back([&, r] {
+      Hello h;
+      h.host = "node" + std::to_string(r);
+      h.threads = 1;
+      if (r == 2) h.error = "bars.csv: no such file";
+      codes[static_cast<std::size_t>(r)] = worker_hello(hub.rank(r), h);
+    });
+  StartGate gate(hub.rank(0));
+  try {
+    gate.collect();
+    ADD_FAILURE() << "collect() accepted a worker that could not load";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "rank 2 (host node2): bars.csv: no such file");
+    gate.fail();
+  }
+  for (std::thread& w : workers) w.join();
+  EXPECT_EQ(codes[1], 1);
+  EXPECT_EQ(codes[2], 1);
+}
+
+}  // namespace
+}  // namespace threadx::dist
