@@ -225,6 +225,11 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
       if (compute) compute->join();
       for (Finished& f : outbox.take(microseconds(0)).first) store(0, std::move(f));
       writer.close();
+      if (writer.error())
+        spdlog::error(
+            "and the results file could not be written completely: {} keeps only the "
+            "rows whose /done flag is set",
+            file.path());
       file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}});
       t.abort(4 /* kExitRankLost */);
     }

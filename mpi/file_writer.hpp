@@ -35,7 +35,8 @@ class FileWriter {
     std::lock_guard lock(mutex_);
     return error_;
   }
-  // Writes what is queued, flushes, ends the thread; rethrows a write error.
+  // Writes what is queued, flushes, ends the thread. A write error is not thrown here: the caller
+  // reads it with error().
   void close() {
     {
       std::lock_guard lock(mutex_);

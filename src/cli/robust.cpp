@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "common/time_format.hpp"
 #include "engine/replay.hpp"
 #include "grid/grid.hpp"
+#include "grid/params.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "mpi/cluster_sweep.hpp"
 #include "mpi/mpi_transport.hpp"
@@ -74,12 +76,31 @@ struct Input {
   std::vector<std::int64_t> returns_per_block;
 };
 
+// A numeric attribute of the results file; InputError naming it when missing or not a number.
+template <class T>
+T number_attribute(const ResultsReader& r, const std::string& file, const char* name) {
+  const std::string text = r.attribute(name).value_or("");
+  T v{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    throw InputError(file + ": attribute " + name + " is " +
+                     (text.empty() ? std::string("missing") : "'" + text + "', not a number"));
+  return v;
+}
+
 Input open_input(const RobustOptions& o) {
   Input in;
   in.reader = std::make_unique<ResultsReader>(o.file);
   const ResultsReader& r = *in.reader;
   const std::optional<std::string> grid_text = r.attribute("grid_text");
   if (!grid_text) throw InputError(o.file + ": no grid_text attribute: not a threadx results file");
+  // The DSR re-runs combinations with this program's strategy: refuse another one before any work.
+  const std::string strategy = r.attribute("strategy").value_or("?");
+  const std::string version = r.attribute("strategy_version").value_or("?");
+  if (strategy != kStrategyName || version != std::to_string(kStrategyVersion))
+    throw InputError(o.file + ": made by strategy " + strategy + " version " + version +
+                     "; this threadx runs " + std::string(kStrategyName) + " version " +
+                     std::to_string(kStrategyVersion));
   if (r.attribute("complete").value_or("0") != "1") {
     const std::vector<std::uint8_t> done = r.read_done();
     throw InputError(
@@ -90,18 +111,18 @@ Input open_input(const RobustOptions& o) {
   in.blocks = r.blocks();
   if (in.blocks == 0) throw InputError(o.file + ": no /blocks: run the sweep with --blocks S");
   const std::string s = std::to_string(in.blocks);
+  if (o.cscv && in.blocks > robust::kMaxCscvBlocks)
+    throw InputError("--cscv: " + o.file + " has S = " + s +
+                     " blocks; CSCV is limited to S <= " + std::to_string(robust::kMaxCscvBlocks));
   if (o.cscv && in.blocks % 2 != 0)
     throw InputError("--cscv: " + o.file + " has S = " + s +
                      " blocks; CSCV needs an even S (run the sweep with --blocks " +
                      std::to_string(in.blocks + 1) + ")");
-  if (o.cscv && in.blocks > robust::kMaxCscvBlocks)
-    throw InputError("--cscv: " + o.file + " has S = " + s +
-                     " blocks; CSCV is limited to S <= " + std::to_string(robust::kMaxCscvBlocks));
   if (o.walk_forward && o.wf_window >= in.blocks)
     throw InputError("--wf-window " + std::to_string(o.wf_window) +
                      ": must be between 1 and S - 1 = " + std::to_string(in.blocks - 1) + " (" +
                      o.file + " has S = " + s + " blocks)");
-  in.bars = std::stoll(r.attribute("bar_count").value_or("0"));
+  in.bars = number_attribute<std::int64_t>(r, o.file, "bar_count");
   if (in.bars - 1 < in.blocks)
     throw InputError(o.file + ": " + std::to_string(in.bars) + " bars cannot make " + s +
                      " blocks");
@@ -533,7 +554,7 @@ int run_robust(const RobustOptions& o) {
 
   SummaryContext ctx{&o, &*in, static_cast<std::int64_t>(streams.size()), 0};
   if (const std::optional<std::string> bpy = reader.attribute("bars_per_year"))
-    ctx.bars_per_year = std::stod(*bpy);
+    ctx.bars_per_year = number_attribute<double>(reader, o.file, "bars_per_year");
   print_summary(ctx, out);
   return 0;
 }

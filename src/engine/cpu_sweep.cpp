@@ -122,7 +122,11 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
       }
     } catch (...) {
       sink_error = std::current_exception();
-      abort = true;
+      {
+        // Under the lock: a worker between its predicate check and its wait must see it.
+        std::lock_guard lock(mutex);
+        abort = true;
+      }
       space.notify_all();
       break;
     }

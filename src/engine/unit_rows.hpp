@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "strategy/block_stats.hpp"
@@ -49,6 +50,8 @@ struct UnitRows {
   }
   // Copies `rows` over rows [at, at + rows.size()).
   void put(std::size_t at, const RowsView& rows) {
+    if (rows.block_count != block_count || at + rows.size() > size())
+      throw std::logic_error("UnitRows::put: rows of another block count, or past the end");
     std::copy(rows.metrics.begin(), rows.metrics.end(),
               metrics.begin() + static_cast<std::ptrdiff_t>(at));
     std::copy(

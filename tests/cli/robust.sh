@@ -47,7 +47,7 @@ refuse() {
 case="full run"
 before=$(sha256sum < "$results")
 timeout -s KILL 300 "$bin" robust "$results" --out r.h5 --cscv --dsr 5 --wf-window 3 \
-  > summary.txt 2> log.txt || { cat log.txt; fail "exit $?"; }
+  > summary.txt 2> log.txt || { rc=$?; cat log.txt; fail "exit $rc"; }
 check test "$(sha256sum < "$results")" = "$before"
 check test -f r.h5
 check test ! -e r.h5.partial
@@ -97,6 +97,12 @@ refuse "missing.h5: no such file" missing.h5
 refuse "text.h5: not an HDF5 file" text.h5
 refuse "noblocks.h5: no /blocks: run the sweep with --blocks S" noblocks.h5
 refuse "CSCV needs an even S" sweep5.h5 --cscv
+"$bin" -q sweep --data "$data960" --grid "$src/data/grids/reference_24.toml" --blocks 26 --out s26.h5
+refuse "has S = 26 blocks; CSCV is limited to S <= 24" s26.h5 --cscv
+# A file of another strategy version: refused before any work (its re-runs would not match).
+cp "$results" other.h5
+/usr/bin/python3 -c 'import h5py, numpy, sys; f = h5py.File(sys.argv[1], "r+"); f.attrs["strategy_version"] = numpy.int64(99)' other.h5
+refuse "other.h5: made by strategy bb_atr version 99; this threadx runs bb_atr version 1" other.h5
 refuse "--wf-window 8: must be between 1 and S - 1 = 7" "$results" --wf-window 8
 refuse "--wf-window 9: must be between 1 and S - 1 = 7" "$results" --wf-window 9
 refuse "--wf-window 0: must be at least 1" "$results" --wf-window 0
