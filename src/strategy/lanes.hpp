@@ -1,4 +1,5 @@
-// Lane operations used by the bb_atr kernel: select, min, max and uniform-mask "and", for one
+// Lane operations of the strategy kernels (strategy/bb_atr.hpp, strategies/*/, the shared
+// bookkeeping of strategy/account.hpp): select, min, max and uniform-mask "and", for one
 // combination (double, bool masks: CPU reference and CUDA threads) and, on the host, for SIMD
 // vectors of kLanes combinations (GCC/Clang vector extensions, mapped to AVX-512, AVX2 or SSE2).
 // They must be declared before the kernel templates so that the templates find them (vector
@@ -13,7 +14,7 @@
 #include <immintrin.h>
 #endif
 
-namespace threadx::bb_atr {
+namespace threadx {
 
 THREADX_HD THREADX_FORCEINLINE double select(bool m, double a, double b) {
   return m ? a : b;
@@ -71,4 +72,4 @@ THREADX_FORCEINLINE VecM mask_and(VecM m, bool uniform) {
 }
 #endif
 
-}  // namespace threadx::bb_atr
+}  // namespace threadx
