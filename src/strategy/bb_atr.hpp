@@ -8,12 +8,15 @@
 // order and give bit-identical results. The only branches are on "does any lane need this?"
 // (an exit, an entry, a changed equity): skipped work is work that would have left every lane's
 // state bit for bit unchanged, so skipping it cannot change a result.
+//
+// Sizing, fees, the exit, the equity, the forced exit, the returns and the metrics are the
+// bookkeeping every strategy shares (strategy/account.hpp); bb_atr adds last_entry_bar.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 
 #include "common/hd.hpp"
+#include "strategy/account.hpp"
 #include "strategy/block_recorder.hpp"
 #include "strategy/lanes.hpp"
 #include "strategy/metrics.hpp"
@@ -78,70 +81,24 @@ struct BarInputs {
   double ema;                // ema[i] (unused when the trend filter is off)
 };
 
+// The zero vector of the selects (strategy/account.hpp): bb_std is > 0, so this is +0.0.
 template <class V>
-THREADX_HD THREADX_FORCEINLINE void init(State<V>& st, const LaneParams<V>& p) {
-  const V zero = p.k * 0.0;
-  st.side = zero;
-  st.qty = zero;
-  st.entry_price = zero;
-  st.entry_bar = zero;
-  st.stop = zero;
-  st.fee_in = zero;
-  st.last_entry_bar = zero + kNoEntryBar;
-  st.cash = p.initial;
-  st.trades = zero;
-  st.wins = zero;
-  st.gross_win = zero;
-  st.gross_loss = zero;
-  st.pnl_sum = zero;
-  st.fees = zero;
-  st.exposure_bars = zero;
-  st.prev_equity = p.initial;
-  st.peak = p.initial;
-  st.max_dd = zero;
-  st.sum_r = zero;
-  st.sum_r2 = zero;
-  st.sum_neg_r2 = zero;
+THREADX_HD THREADX_FORCEINLINE V lane_zero(const LaneParams<V>& p) {
+  return p.k * 0.0;
 }
 
-// Closes the position of the lanes in `do_exit` at close c (STRATEGY.md step 1's exit).
-template <class V, class M>
-THREADX_HD THREADX_FORCEINLINE void close_position(State<V>& st, const LaneParams<V>& p, M do_exit,
-                                                   double c) {
-  const M is_long = st.side > 0.0;
-  const V p_out = select(is_long, c * (1.0 - p.s), c * (1.0 + p.s));
-  const V fee_out = st.qty * p_out * p.f;
-  const V gross = st.side * st.qty * (p_out - st.entry_price);
-  const V pnl = gross - st.fee_in - fee_out;
-  const V zero = p.k * 0.0;
-  st.cash = select(do_exit, st.cash + (gross - fee_out), st.cash);
-  st.trades = select(do_exit, st.trades + 1.0, st.trades);
-  st.wins = select(do_exit && pnl > 0.0, st.wins + 1.0, st.wins);
-  st.gross_win = select(do_exit && pnl > 0.0, st.gross_win + pnl, st.gross_win);
-  st.gross_loss = select(do_exit && pnl < 0.0, st.gross_loss + pnl, st.gross_loss);
-  st.pnl_sum = select(do_exit, st.pnl_sum + pnl, st.pnl_sum);
-  st.fees = select(do_exit, st.fees + fee_out, st.fees);
-  st.side = select(do_exit, zero, st.side);
+template <class V>
+THREADX_HD THREADX_FORCEINLINE void init(State<V>& st, const LaneParams<V>& p) {
+  account::init(st, p);
+  st.last_entry_bar = lane_zero(p) + kNoEntryBar;
 }
 
 // Opens a position in the lanes of `enter` at close c (STRATEGY.md step 2's entry); d = a*atr[i].
 template <class V, class M>
 THREADX_HD THREADX_FORCEINLINE void enter_position(State<V>& st, const LaneParams<V>& p, M enter,
                                                    M long_sig, double c, V d, double i) {
-  const V zero = p.k * 0.0;
-  const V side = select(long_sig, zero + 1.0, zero - 1.0);
-  const V p_in = select(long_sig, c * (1.0 + p.s), c * (1.0 - p.s));
-  const V qty = lane_min(st.cash * p.risk / d, st.cash * p.leverage / p_in);
-  const V fee_in = qty * p_in * p.f;
-  st.side = select(enter, side, st.side);
-  st.qty = select(enter, qty, st.qty);
-  st.entry_price = select(enter, p_in, st.entry_price);
-  st.fee_in = select(enter, fee_in, st.fee_in);
-  st.cash = select(enter, st.cash - fee_in, st.cash);
-  st.fees = select(enter, st.fees + fee_in, st.fees);
-  st.stop = select(enter, p_in - side * d, st.stop);
-  st.entry_bar = select(enter, zero + i, st.entry_bar);
-  st.last_entry_bar = select(enter, zero + i, st.last_entry_bar);
+  account::open_position(st, p, enter, long_sig, c, d, i);
+  st.last_entry_bar = select(enter, lane_zero(p) + i, st.last_entry_bar);
 }
 
 // The long and short entry signals of STRATEGY.md step 2 at band width k (before the spacing,
@@ -181,7 +138,7 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
     const M tp_hit = (is_long && c >= b.mid) || (is_short && c <= b.mid);
     const M time_hit = in_pos && (i - st.entry_bar >= p.max_hold);
     const M do_exit = in_pos && (stop_hit || tp_hit || time_hit);
-    if (any(do_exit)) close_position(st, p, do_exit, c);
+    if (any(do_exit)) account::close_position(st, p, do_exit, c);
 
     const M trail = in_pos && !do_exit && p.trailing != 0.0;
     const V trailed = select(is_long, lane_max(st.stop, c - move), lane_min(st.stop, c + move));
@@ -201,71 +158,27 @@ THREADX_HD THREADX_FORCEINLINE V step(State<V>& st, const LaneParams<V>& p, cons
     if (any(enter)) enter_position(st, p, enter, long_sig, c, d, i);
   }
 
-  // 3. Equity at the close.
-  const M open = st.side != 0.0;
-  st.exposure_bars = select(open, st.exposure_bars + 1.0, st.exposure_bars);
-  return select(open, st.cash + st.side * st.qty * (c - st.entry_price), st.cash);
+  // 3. Equity at the close, and the exposure count.
+  return account::equity_at_close(st, c);
 }
 
 // After the last bar: an open position exits at c[N-1]; E[N-1] is restated as the final cash.
 template <class V>
 THREADX_HD THREADX_FORCEINLINE V finish(State<V>& st, const LaneParams<V>& p, double c_last) {
-  close_position(st, p, st.side != 0.0, c_last);
-  return st.cash;
+  return account::finish(st, p, c_last);
 }
 
-// Folds E[i] into the return and drawdown accumulators; i >= 1 adds a return.
-// An equity equal to the previous one in every lane changes nothing: r = E/E - 1 = +0 adds +0 to
-// the sums (which are never -0), the peak already holds E, and 1 - E/peak was already folded into
-// max_dd. Bars where every lane stays flat, most of them, are skipped that way.
-// Blocks (BlockRecorder or NoBlocks) gets the same returns, for per-block statistics.
+// Folds E[i] into the return and drawdown sums (and Blocks'); see account::observe.
 template <class V, class Blocks>
 THREADX_HD THREADX_FORCEINLINE void observe(State<V>& st, V equity, bool has_return,
                                             Blocks& blocks) {
-  if (!any(equity != st.prev_equity)) return;
-  const V zero = equity * 0.0;
-  if (has_return) {
-    const V r = select(st.prev_equity > 0.0, equity / st.prev_equity - 1.0, zero);
-    blocks.add(r);
-    st.sum_r = st.sum_r + r;
-    st.sum_r2 = st.sum_r2 + r * r;
-    const V neg = lane_min(r, zero);
-    st.sum_neg_r2 = st.sum_neg_r2 + neg * neg;
-  }
-  st.prev_equity = equity;
-  st.peak = lane_max(st.peak, equity);
-  st.max_dd = lane_max(st.max_dd, 1.0 - equity / st.peak);
+  account::observe(st, equity, has_return, blocks);
 }
 
 // Final metrics of one lane from its state. n_bars = N, bars_per_year = P.
 THREADX_HD inline Metrics metrics_of(const State<double>& st, double initial, double n_bars,
                                      double bars_per_year) {
-  Metrics m{};
-  const double n_ret = n_bars - 1.0;
-  const double final_equity = st.prev_equity;
-  m.final_equity = final_equity;
-  m.total_return = final_equity / initial - 1.0;
-  if (n_ret >= 2.0) {
-    const double mean = st.sum_r / n_ret;
-    const double var = (st.sum_r2 - st.sum_r * st.sum_r / n_ret) / (n_ret - 1.0);
-    m.sharpe = var > 0.0 ? mean / sqrt(var) * sqrt(bars_per_year) : 0.0;
-  }
-  if (n_ret >= 1.0) {
-    const double down = sqrt(st.sum_neg_r2 / n_ret);
-    m.sortino = down > 0.0 ? st.sum_r / n_ret / down * sqrt(bars_per_year) : 0.0;
-  }
-  m.max_drawdown = st.max_dd;
-  m.trades = static_cast<std::int64_t>(st.trades);
-  m.win_rate = st.trades > 0.0 ? st.wins / st.trades : 0.0;
-  if (st.gross_loss < 0.0) {
-    m.profit_factor = st.gross_win / -st.gross_loss;
-  } else {
-    m.profit_factor = st.gross_win > 0.0 ? HUGE_VAL : 0.0;
-  }
-  m.expectancy = st.trades > 0.0 ? st.pnl_sum / st.trades : 0.0;
-  m.exposure = st.exposure_bars / n_bars;
-  m.fees = st.fees;
-  return m;
+  return account::metrics_of(st, initial, n_bars, bars_per_year);
 }
 
 template <class V>
