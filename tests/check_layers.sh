@@ -8,10 +8,12 @@ set -euo pipefail
 root="${1:?usage: check_layers.sh SOURCE_DIR}"
 cd "$root"
 
-# Lowest first; directories on one line share a layer. engine/lanes is part of engine.
+# Lowest first; directories on one line share a layer. engine/lanes is part of engine, and
+# strategies/<name>/ (one strategy's kernel) of strategies.
 layers=(
   "common"
   "data strategy"
+  "strategies"
   "grid indicators"
   "engine"
   "results gpu"
