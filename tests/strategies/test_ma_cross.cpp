@@ -876,16 +876,13 @@ TEST(MaCrossRules, EmaMode) {
 // ---- SIMD lanes, candidate lists: real BTC bars ------------------------------------------------
 
 // Every member of the lane-generic structs, by name (as engine/lanes/lane_kernel.cpp).
+// clang-format off
 #define MA_LANE_PARAMS(X) X(a) X(max_hold) X(risk) X(leverage) X(f) X(s) X(initial)
-#define MA_LANE_STATE(X)                                                                   \
-  X(side)                                                                                  \
-  X(qty)                                                                                   \
-  X(entry_price)                                                                           \
-  X(entry_bar)                                                                             \
-  X(stop)                                                                                  \
-  X(fee_in)                                                                                \
-  X(cash) X(trades) X(wins) X(gross_win) X(gross_loss) X(pnl_sum) X(fees) X(exposure_bars) \
-      X(prev_equity) X(peak) X(max_dd) X(sum_r) X(sum_r2) X(sum_neg_r2)
+#define MA_LANE_STATE(X)                                                                  \
+  X(side) X(qty) X(entry_price) X(entry_bar) X(stop) X(fee_in) X(cash) X(trades) X(wins) \
+  X(gross_win) X(gross_loss) X(pnl_sum) X(fees) X(exposure_bars) X(prev_equity) X(peak)  \
+  X(max_dd) X(sum_r) X(sum_r2) X(sum_neg_r2)
+// clang-format on
 #define MA_COUNT(m) +1
 static_assert(sizeof(LaneParams<double>) == (0 MA_LANE_PARAMS(MA_COUNT)) * sizeof(double));
 static_assert(sizeof(State<double>) == (0 MA_LANE_STATE(MA_COUNT)) * sizeof(double));

@@ -15,14 +15,13 @@ namespace threadx::lanes {
 // Every member of a lane-generic struct, by name, so packing cannot miss one.
 #define THREADX_LANE_PARAMS(X) \
   X(k) X(a) X(max_hold) X(spacing) X(trailing) X(risk) X(leverage) X(f) X(s) X(initial)
-#define THREADX_LANE_STATE(X)                                                                 \
-  X(side)                                                                                     \
-  X(qty)                                                                                      \
-  X(entry_price)                                                                              \
-  X(entry_bar)                                                                                \
-  X(stop) X(fee_in) X(last_entry_bar) X(cash) X(trades) X(wins) X(gross_win) X(gross_loss)    \
-      X(pnl_sum) X(fees) X(exposure_bars) X(prev_equity) X(peak) X(max_dd) X(sum_r) X(sum_r2) \
-          X(sum_neg_r2)
+#define THREADX_LANE_STATE(X)                                                                     \
+  X(side)                                                                                         \
+  X(qty)                                                                                          \
+  X(entry_price)                                                                                  \
+  X(entry_bar) X(stop) X(fee_in) X(last_entry_bar) X(cash) X(trades) X(wins) X(gross_win)         \
+      X(gross_loss) X(pnl_sum) X(fees) X(exposure_bars) X(prev_equity) X(peak) X(max_dd) X(sum_r) \
+          X(sum_r2) X(sum_neg_r2)
 
 #define THREADX_COUNT(m) +1
 static_assert(sizeof(bb_atr::LaneParams<double>) ==
