@@ -13,7 +13,7 @@
 // Every decision is a select, so every lane type runs the same IEEE operations in the same order.
 // The zero vector of the selects is the strategy's lane_zero(p), found by argument-dependent
 // lookup in the strategy's namespace: a finite non-negative lane parameter times 0.0, so +0.0 in
-// every lane (bb_atr keeps its p.k * 0.0, so its compiled kernel is the one it had before).
+// every lane (bb_atr keeps its p.k * 0.0: it runs the same operations as before the split).
 //
 // The lane operations (strategy/lanes.hpp) must be declared before these templates.
 #pragma once
