@@ -37,7 +37,10 @@ struct Finished {
 };
 
 struct DeviceState {
-  unsigned streams = 1;  // threads pulling for this device
+  unsigned streams = 1;          // threads pulling for this device
+  std::uint64_t width = 1;       // combinations it runs at once (BalancedDevice::width)
+  std::uint64_t wave = 0;        // > 0: it runs in waves (BalancedDevice::wave)
+  std::uint64_t max_combos = 0;  // largest chunk its memory takes (0: no limit)
   bool alive = true;
   std::map<ComboId, Chunk> in_flight;  // keyed by the first piece's begin
   double rate = 0;                     // running average of chunk rates, per stream
@@ -66,7 +69,13 @@ class Balancer {
     DeviceState& dev = devices_[d];
     for (;;) {
       if (stop_requested() || !dev.alive) return std::nullopt;
-      if (!pending_.empty()) break;
+      if (!pending_.empty()) {
+        if (!leaves_tail(d)) break;
+        // The other devices finish what is left before one of its waves would: wait until they
+        // have (or one fails and gives work back).
+        work_.wait_for(lock, std::chrono::milliseconds(100));
+        continue;
+      }
       if (source_done_) {
         if (!any_in_flight()) return std::nullopt;
         // A failing device may still give its chunks back.
@@ -132,6 +141,10 @@ class Balancer {
                    : options_.average_weight * sample + (1.0 - options_.average_weight) * dev.rate;
     ++dev.samples;
     dev.last_chunk = c.combos;
+    if (dev.report.chunks == 0) dev.report.first_chunk = c.combos;
+    dev.report.smallest_chunk =
+        dev.report.chunks == 0 ? c.combos : std::min(dev.report.smallest_chunk, c.combos);
+    dev.report.largest_chunk = std::max(dev.report.largest_chunk, c.combos);
     ++dev.report.chunks;
     dev.report.units += c.pieces.size();
     dev.report.combos += c.combos;
@@ -270,28 +283,58 @@ class Balancer {
   // Throughput of the device, combinations/s over all its streams (0 before calibration).
   double throughput(const DeviceState& dev) const { return dev.rate * dev.streams; }
 
+  // Device d runs in waves and the source is exhausted: true when the devices that do not run
+  // in waves (the CPU) would finish everything left before one wave of d would. Then a wave of
+  // d would only delay the end: d leaves the rest to them (a GPU never runs a small tail).
+  bool leaves_tail(std::size_t d) const {
+    const DeviceState& dev = devices_[d];
+    if (dev.wave == 0 || !source_done_ || dev.samples == 0) return false;
+    const std::uint64_t left = pending_combos();
+    double others = 0;
+    for (const DeviceState& s : devices_)
+      if (s.alive && s.wave == 0 && s.samples > 0) others += throughput(s);
+    if (others <= 0) return false;
+    const double wave_s = static_cast<double>(dev.wave) / throughput(dev);
+    return static_cast<double>(left) / others < wave_s;
+  }
+
   std::uint64_t chunk_size(std::size_t d) const {
     const DeviceState& dev = devices_[d];
     double want;
     if (dev.samples == 0) {
-      want = static_cast<double>(options_.calibration_combos);
+      // Calibration: at least enough to fill the device once.
+      want = std::max(static_cast<double>(options_.calibration_combos),
+                      std::ceil(static_cast<double>(dev.width) / dev.streams));
     } else {
       want = dev.rate * options_.target_chunk_s;
-      want = std::min(want, options_.growth * static_cast<double>(dev.last_chunk));
+      if (dev.wave == 0)
+        want = std::min(want, options_.growth * static_cast<double>(dev.last_chunk));
       want = std::clamp(want, static_cast<double>(options_.min_chunk),
                         static_cast<double>(options_.max_chunk));
     }
+    const std::uint64_t left = source_done_ ? pending_combos() : 0;
     if (source_done_ && dev.samples > 0) {
       // The end of the run: at most half of this device's share of what is left, so that the
-      // devices finish close together.
+      // devices finish close together. A device that leaves the rest to the others has no share.
       double total = 0;
-      for (const DeviceState& s : devices_)
-        if (s.alive) total += throughput(s);
-      const std::uint64_t left = pending_combos();
+      for (std::size_t k = 0; k < devices_.size(); ++k)
+        if (devices_[k].alive && !leaves_tail(k)) total += throughput(devices_[k]);
       const double share = total > 0 ? throughput(dev) / total : 1.0;
       const double end =
           std::ceil(static_cast<double>(left) * share / 2.0 / static_cast<double>(dev.streams));
       want = std::min(want, std::max(end, static_cast<double>(options_.min_chunk)));
+    }
+    if (dev.max_combos > 0) want = std::min(want, static_cast<double>(dev.max_combos));
+    if (dev.wave > 0) {
+      // Whole waves (a part of one costs a whole one), at least one; at the end no more whole
+      // waves than are left, the rest going to whichever device finishes it first.
+      const auto wave = static_cast<double>(dev.wave);
+      double waves = std::max(1.0, std::floor(want / wave));
+      if (source_done_ && left >= dev.wave)
+        waves = std::min(waves, std::floor(static_cast<double>(left) / wave));
+      want = waves * wave;
+      // A device whose memory holds less than a wave runs what it holds.
+      if (dev.max_combos > 0) want = std::min(want, static_cast<double>(dev.max_combos));
     }
     return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(want));
   }
@@ -407,6 +450,7 @@ BalancedDevice BalancedDevice::cpu(unsigned threads, Isa isa) {
   d.name = "cpu";
   d.cpu_threads = std::max(1u, threads);
   d.cpu_isa = isa;
+  d.width = d.cpu_threads * static_cast<std::uint64_t>(isa_lanes(isa));
   return d;
 }
 
@@ -414,6 +458,14 @@ BalancedDevice BalancedDevice::batch(std::string name, std::unique_ptr<UnitRunne
   BalancedDevice d;
   d.name = std::move(name);
   d.runner = std::move(runner);
+  return d;
+}
+
+BalancedDevice BalancedDevice::waves(std::string name, std::unique_ptr<UnitRunner> runner,
+                                     std::uint64_t wave) {
+  BalancedDevice d = batch(std::move(name), std::move(runner));
+  d.wave = wave;
+  d.width = std::max<std::uint64_t>(1, wave);
   return d;
 }
 
@@ -426,8 +478,17 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
       throw std::invalid_argument("run_devices: device " + d.name + " has no runner");
   Balancer b(source, devices.size(), options);
   for (std::size_t d = 0; d < devices.size(); ++d) {
-    b.device(d).report.name = devices[d].name;
-    b.device(d).streams = devices[d].cpu_threads > 0 ? devices[d].cpu_threads : 1;
+    const BalancedDevice& dev = devices[d];
+    DeviceState& state = b.device(d);
+    state.report.name = dev.name;
+    state.streams = dev.cpu_threads > 0 ? dev.cpu_threads : 1;
+    state.width = std::max<std::uint64_t>(1, dev.width);
+    state.wave = dev.wave;
+    const std::uint64_t per_combo =
+        dev.bytes_per_combo +
+        static_cast<std::uint64_t>(std::max(0, options.blocks)) * sizeof(BlockStats);
+    if (dev.batch_bytes > 0 && per_combo > 0)
+      state.max_combos = std::max<std::uint64_t>(1, dev.batch_bytes / per_combo);
   }
   b.set_running(devices.size());
 
@@ -520,8 +581,9 @@ std::vector<std::string> device_summary_lines(const BalancerReport& report) {
                                                 : 0.0;
     lines.push_back(fmt::format(
         "device {}: {} combinations ({:.1f}%) in {} sub-units / {} chunks, busy {:.3f} s, last "
-        "chunk done at {:.3f} s, {:.0f} combos/s while busy{}",
+        "chunk done at {:.3f} s, {:.0f} combos/s while busy; chunks: first {}, {}..{}{}",
         d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, average_rate(d),
+        d.first_chunk, d.smallest_chunk, d.largest_chunk,
         d.failed ? " -- FAILED: " + d.error : std::string()));
   }
   return lines;

@@ -8,8 +8,10 @@
 // chunk of each stream is a short calibration, after that a chunk is what the device does in
 // about `target_chunk_s` by a running average of its chunk rates. Once the source is exhausted,
 // chunks shrink to a share of what is left in proportion to each device's throughput, so the
-// devices finish close together. A device that throws gives its chunks in flight back to the
-// queue and is dropped with a warning; another device redoes them.
+// devices finish close together. A device that runs in waves (a GPU) calibrates with one full
+// wave, takes whole waves only and leaves a tail the CPU finishes sooner to the CPU. A device that
+// throws gives its chunks in flight back to the queue and is dropped with a warning; another device
+// redoes them.
 #pragma once
 
 #include <atomic>
@@ -31,19 +33,37 @@ struct BalancedDevice {
   unsigned cpu_threads = 0;            // > 0: the CPU, run_cpu_sweep over this many threads
   Isa cpu_isa = best_isa();            //   (each thread pulls one sub-unit at a time)
   std::unique_ptr<UnitRunner> runner;  // otherwise: one driver thread, one batch per pull
+  // Combinations the device runs at once over all its streams: the CPU's threads x lanes, a
+  // GPU's full wave (SMs x resident threads). Its first chunk fills it.
+  std::uint64_t width = 1;
+  // > 0: the device runs a batch in waves of this many combinations, a part of a wave taking as
+  // long as a full one (a GPU: one thread per combination, every thread steps every bar). Its
+  // chunks are whole waves, never below one; at the end, when the other devices (the CPU) would
+  // finish all that is left before one of its waves, it leaves the rest to them. Its chunks grow
+  // without the `growth` cap (a small chunk under-measures such a device: the cap would only
+  // slow its ramp).
+  std::uint64_t wave = 0;
+  // Device memory for one batch (0: no limit) and what one combination takes in it, without
+  // per-block cells (the balancer adds those for --blocks): bounds the chunk size.
+  std::uint64_t batch_bytes = 0;
+  std::uint64_t bytes_per_combo = 0;
 
   static BalancedDevice cpu(unsigned threads, Isa isa = best_isa());
   static BalancedDevice batch(std::string name, std::unique_ptr<UnitRunner> runner);
+  // A batch device that runs in waves of `wave` combinations (see wave).
+  static BalancedDevice waves(std::string name, std::unique_ptr<UnitRunner> runner,
+                              std::uint64_t wave);
 };
 
 struct BalancerOptions {
-  double target_chunk_s = 0.5;             // a calibrated chunk's duration on its device
-  std::uint64_t calibration_combos = 256;  // size of each stream's first chunks
-  std::uint64_t min_chunk = 32;            // smallest chunk once calibrated (end of the run)
-  std::uint64_t max_chunk = 1u << 22;      // largest batch
-  double growth = 8.0;                     // a chunk is at most this times the previous one
-  double average_weight = 0.3;             // weight of the newest chunk in the running average
-  std::uint64_t combos_total = 0;          // for progress (0: unknown)
+  double target_chunk_s = 0.5;  // a calibrated chunk's duration on its device
+  // Size of each stream's first chunk at least; a device's first chunk fills its width.
+  std::uint64_t calibration_combos = 256;
+  std::uint64_t min_chunk = 32;        // smallest chunk once calibrated (end of the run)
+  std::uint64_t max_chunk = 1u << 22;  // largest batch
+  double growth = 8.0;  // a chunk is at most this times the previous one (not for wave devices)
+  double average_weight = 0.3;     // weight of the newest chunk in the running average
+  std::uint64_t combos_total = 0;  // for progress (0: unknown)
   double flush_interval_s = 2.0;
   double progress_interval_s = 2.0;
   std::function<void(const SweepProgress&)> on_progress;  // on the calling thread
@@ -62,6 +82,7 @@ struct DeviceReport {
   double busy_s = 0;    // wall time with at least one chunk in flight
   double finish_s = 0;  // from the start to its last completed chunk
   double rate = 0;      // running average of its throughput at the end, combinations/s
+  std::uint64_t first_chunk = 0, smallest_chunk = 0, largest_chunk = 0;  // combinations
   bool failed = false;
   std::string error;
   std::uint64_t chunks_returned = 0;  // in flight when it failed, given back to the queue

@@ -5,10 +5,14 @@
 // them. Every CUDA call is checked; device memory, streams and the current device are RAII.
 // Compiled with --fmad=false (the host side uses -ffp-contract=off): the kernel does only
 // correctly rounded IEEE double operations (+ - * / sqrt) in the same order as the CPU.
+// A runner checks when it starts that the device can run this binary (driver version, kernel
+// image) and fails with one line naming the GPU and what the binary was built for.
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -16,7 +20,13 @@
 #include <vector>
 
 #include "gpu/batch_kernel.hpp"
+#include "gpu/cuda_fit.hpp"
 #include "gpu/device.hpp"
+#include "gpu/layout.hpp"  // host/device struct layouts, asserted in nvcc's passes too
+
+#if !defined(THREADX_CUDA_ARCHITECTURES)
+#error "THREADX_CUDA_ARCHITECTURES (CMAKE_CUDA_ARCHITECTURES, ',' for ';') must be defined"
+#endif
 
 namespace threadx::gpu {
 namespace {
@@ -75,9 +85,26 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
-  // At least n values (contents are not kept when it grows).
+  // At least n values; the contents are not kept when it grows. The old block is freed before
+  // the new one is allocated (no peak of both), and it grows geometrically (to 1.5x, or n + n/4
+  // when that is more), so a run allocates a few times while its chunks grow and not after.
   void reserve(std::size_t n) {
-    if (n > n_) *this = DeviceBuffer(n + n / 4);
+    if (n <= n_) return;
+    const std::size_t grown = std::max(n + n / 4, n_ + n_ / 2);
+    release();
+    if (cudaMalloc(reinterpret_cast<void**>(&p_), grown * sizeof(T)) == cudaSuccess) {
+      n_ = grown;
+      return;
+    }
+    (void)cudaGetLastError();  // out of memory with the margin: exactly n, or the error
+    p_ = nullptr;
+    THREADX_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), n * sizeof(T)));
+    n_ = n;
+  }
+  void release() {
+    if (p_ != nullptr) (void)cudaFree(p_);
+    p_ = nullptr;
+    n_ = 0;
   }
   void upload(const T* host, std::size_t n, cudaStream_t s) {
     reserve(n);
@@ -103,34 +130,189 @@ class Stream {
   cudaStream_t s_ = nullptr;
 };
 
-__global__ void batch_kernel(BatchView batch, Metrics* out) {
+// Indicator series copied to the device, kept for every later batch that reads them: the
+// device-side mirror of one IndicatorBank. Copies live in fixed slots of n_bars values, allocated
+// in slabs while the mirror fills up to its budget; when a batch's series do not fit, every slot
+// is recycled, not freed, so once the working set is resident there is no cudaMalloc or cudaFree
+// (each synchronises the device). A copy is keyed by the host pointer of its series within one
+// bank generation: the bank never frees a series while it lives, and another bank, even at the
+// same address, has another generation, which drops everything.
+class SeriesMirror {
+ public:
+  explicit SeriesMirror(std::size_t budget_bytes) : budget_(budget_bytes) {}
+
+  void use_bank(std::uint64_t generation, std::size_t n_bars) {
+    if (generation == generation_ && n_bars == n_bars_) return;
+    resident_.clear();
+    free_.clear();
+    slabs_.clear();
+    slots_ = 0;
+    generation_ = generation;
+    n_bars_ = std::max<std::size_t>(1, n_bars);
+  }
+  [[nodiscard]] bool contains(const double* host) const { return resident_.contains(host); }
+
+  // Room for `missing` more series: recycles every slot when they do not fit in what is free
+  // plus what the budget still allows (a batch whose own series exceed the budget gets more).
+  void make_room(std::size_t missing) {
+    const std::size_t allowed = capacity() > slots_ ? capacity() - slots_ : 0;
+    if (free_.size() + allowed >= missing) return;
+    for (const auto& [host, slot] : resident_) free_.push_back(slot);
+    resident_.clear();
+  }
+
+  // The device copy of a host series (copied on first use), or null for null.
+  const double* on_device(const double* host, cudaStream_t s) {
+    if (host == nullptr) return nullptr;
+    if (const auto it = resident_.find(host); it != resident_.end()) return it->second;
+    if (free_.empty()) add_slab();
+    double* slot = free_.back();
+    free_.pop_back();
+    THREADX_CUDA_CHECK(
+        cudaMemcpyAsync(slot, host, n_bars_ * sizeof(double), cudaMemcpyHostToDevice, s));
+    resident_.emplace(host, slot);
+    return slot;
+  }
+
+ private:
+  static constexpr std::size_t kSlabSlots = 32;
+  [[nodiscard]] std::size_t capacity() const {
+    return std::max<std::size_t>(1, budget_ / (n_bars_ * sizeof(double)));
+  }
+  void add_slab() {
+    const std::size_t allowed = capacity() > slots_ ? capacity() - slots_ : 1;
+    const std::size_t n = std::min(kSlabSlots, allowed);
+    DeviceBuffer<double> slab(n * n_bars_);
+    for (std::size_t k = 0; k < n; ++k) free_.push_back(slab.get() + k * n_bars_);
+    slabs_.push_back(std::move(slab));
+    slots_ += n;
+  }
+
+  std::size_t budget_;
+  std::uint64_t generation_ = 0;  // 0: no bank (bank generations start at 1)
+  std::size_t n_bars_ = 1, slots_ = 0;
+  std::vector<DeviceBuffer<double>> slabs_;
+  std::vector<double*> free_;
+  std::unordered_map<const double*, double*> resident_;  // host series -> its slot
+};
+
+constexpr unsigned kBlock = 128;
+
+__global__ void __launch_bounds__(kBlock) batch_kernel(BatchView batch, Metrics* out) {
   const std::uint64_t t =
       static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + static_cast<std::uint64_t>(threadIdx.x);
   if (t < batch.n_combos) out[t] = run_batch_thread(batch, t);
 }
 
-constexpr unsigned kBlock = 128;
+// ---- what this binary carries, and whether a device can run it ----------------------------------
+
+CudaBuild this_build() {
+  CudaBuild b;
+  b.archs_text = THREADX_CUDA_ARCHITECTURES;
+  b.archs = parse_cuda_architectures(b.archs_text).value_or(std::vector<CudaArch>{});
+  b.runtime_version = CUDART_VERSION;
+  return b;
+}
+
+int driver_version() {
+  int v = 0;  // stays 0 without a driver
+  if (cudaDriverGetVersion(&v) != cudaSuccess) {
+    (void)cudaGetLastError();
+    v = 0;
+  }
+  return v;
+}
+
+// Loads the batch kernel on the current device: what cudaFuncGetAttributes reports (a "no kernel
+// image" error shows here, not at the first launch) and the resident blocks per multiprocessor.
+CudaKernelInfo kernel_on_current_device(int multiprocessors) {
+  CudaKernelInfo k;
+  cudaFuncAttributes attr{};
+  cudaError_t e = cudaFuncGetAttributes(&attr, batch_kernel);
+  if (e == cudaSuccess)
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&k.blocks_per_sm, batch_kernel,
+                                                      static_cast<int>(kBlock), 0);
+  if (e != cudaSuccess) {
+    k.error = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+    (void)cudaGetLastError();
+    return k;
+  }
+  k.registers = attr.numRegs;
+  k.local_bytes = attr.localSizeBytes;
+  k.block_threads = static_cast<int>(kBlock);
+  k.wave = static_cast<std::uint64_t>(multiprocessors) *
+           static_cast<std::uint64_t>(std::max(1, k.blocks_per_sm)) * kBlock;
+  if (k.blocks_per_sm == 0) k.error = "the kernel does not fit a multiprocessor (0 blocks)";
+  return k;
+}
+
+// Throws, in one line naming the GPU, its compute capability and what the binary was built for,
+// when the current device cannot run the kernel; else what the kernel takes on it.
+CudaKernelInfo require_runnable(int index) {
+  cudaDeviceProp prop{};
+  THREADX_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  const CudaKernelInfo kernel = kernel_on_current_device(prop.multiProcessorCount);
+  CudaDeviceFacts facts;
+  facts.index = index;
+  facts.name = prop.name;
+  facts.cc_major = prop.major;
+  facts.cc_minor = prop.minor;
+  facts.kernel_error = kernel.error;
+  const CudaVerdict v = judge_cuda_device(facts, this_build(), driver_version());
+  if (!v.usable) throw std::runtime_error(v.reason);
+  return kernel;
+}
+
+// The driver thread should sleep in cudaStreamSynchronize, not spin on a core the CPU device
+// counts on. Asked for when the device's primary context is created (cudaInitDevice, before
+// anything else touches device `index`), and again with cudaSetDeviceFlags in case the context
+// existed already (older drivers refuse that with cudaErrorSetOnActiveProcess).
+void ask_blocking_sync(int index) {
+  const cudaError_t e =
+      cudaInitDevice(index, cudaDeviceScheduleBlockingSync, cudaInitDeviceFlagsAreValid);
+  if (e != cudaSuccess) (void)cudaGetLastError();  // the check below reads the outcome
+}
+
+// On the current device `index`: the flags read back (cudaGetDeviceFlags); a warning, once per
+// process, when blocking sync is not in effect.
+std::string verify_blocking_sync(int index) {
+  static std::atomic<bool> warned{false};
+  const cudaError_t e = cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync);
+  if (e != cudaSuccess && e != cudaErrorSetOnActiveProcess)
+    cuda_fail(e, "cudaSetDeviceFlags", __FILE__, __LINE__);
+  (void)cudaGetLastError();
+  THREADX_CUDA_CHECK(cudaFree(nullptr));  // creates the context now, not in the first batch
+  unsigned flags = 0;
+  THREADX_CUDA_CHECK(cudaGetDeviceFlags(&flags));
+  if ((flags & cudaDeviceScheduleMask) == cudaDeviceScheduleBlockingSync || warned.exchange(true))
+    return "";
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%x", flags);
+  return "cuda:" + std::to_string(index) + ": blocking sync is not in effect (device flags 0x" +
+         hex +
+         (e == cudaErrorSetOnActiveProcess ? "; the context existed before they could be set"
+                                           : "") +
+         "): its driver thread spins on a CPU core while the GPU runs";
+}
 
 class CudaRunner final : public UnitRunner {
  public:
   explicit CudaRunner(int index) : index_(index) {
+    ask_blocking_sync(index_);
     DeviceScope scope(index_);
-    // The driver thread sleeps while the kernel runs instead of spinning on a CPU core.
-    const cudaError_t e = cudaSetDeviceFlags(cudaDeviceScheduleBlockingSync);
-    if (e != cudaSuccess && e != cudaErrorSetOnActiveProcess)
-      cuda_fail(e, "cudaSetDeviceFlags", __FILE__, __LINE__);
-    (void)cudaGetLastError();
-    THREADX_CUDA_CHECK(cudaFree(nullptr));  // creates the context now, not in the first batch
+    warning_ = verify_blocking_sync(index_);
+    kernel_ = require_runnable(index_);
     std::size_t free = 0, total = 0;
     THREADX_CUDA_CHECK(cudaMemGetInfo(&free, &total));
-    mirror_budget_ = std::max<std::size_t>(free / 4, std::size_t{64} << 20);
+    budget_ = cuda_memory_budget(free, total, ranks_per_gpu());
+    mirror_ = std::make_unique<SeriesMirror>(budget_.mirror_bytes);
     stream_ = std::make_unique<Stream>();
   }
   ~CudaRunner() override {
     int previous = 0;  // frees on this runner's device, without throwing
     const bool restore = cudaGetDevice(&previous) == cudaSuccess;
     (void)cudaSetDevice(index_);
-    mirror_.clear();
+    mirror_.reset();
     views_ = {};
     piece_end_ = {};
     params_ = {};
@@ -141,36 +323,38 @@ class CudaRunner final : public UnitRunner {
     if (restore) (void)cudaSetDevice(previous);
   }
 
+  // For the balancer: one full wave, and the batch memory with room for the buffers' 1.5x growth.
+  [[nodiscard]] CudaRunnerInfo info() const {
+    CudaRunnerInfo i;
+    i.wave = kernel_.wave;
+    i.batch_bytes = budget_.batch_bytes / 3 * 2;
+    i.bytes_per_combo = sizeof(StrategyParams) + sizeof(Metrics);
+    if (!warning_.empty()) i.warnings.push_back(warning_);
+    return i;
+  }
+
   void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput& blocks) override {
     DeviceScope scope(index_);
     const cudaStream_t s = stream_->get();
-    if (&bank != bank_ || bank.bars().close.data() != close_) {  // the mirror is per bank
-      mirror_.clear();
-      mirror_bytes_ = 0;
-      bank_ = &bank;
-      close_ = bank.bars().close.data();
-    }
+    mirror_->use_bank(bank.generation(), bank.bars().size());  // the mirror is per bank
     const HostBatch host = make_batch(grid, bank, pieces);
-    const std::size_t n_bars = bank.bars().size();
 
-    // Series this batch needs that are not on the device yet; clear the mirror when they would
-    // exceed its budget (a batch's own series always fit: a few per piece).
-    std::size_t missing = 0;
+    // Series this batch needs that are not on the device yet (distinct ones; views share some).
+    std::vector<const double*> missing;
     for (const bb_atr::SeriesView& v : host.views)
       for (const double* p : {v.close, v.mid, v.sd, v.atr, v.ema})
-        if (p != nullptr && !mirror_.contains(p)) missing += n_bars * sizeof(double);
-    if (mirror_bytes_ + missing > mirror_budget_) {
-      mirror_.clear();
-      mirror_bytes_ = 0;
-    }
+        if (p != nullptr && !mirror_->contains(p) &&
+            std::find(missing.begin(), missing.end(), p) == missing.end())
+          missing.push_back(p);
+    mirror_->make_room(missing.size());
     std::vector<bb_atr::SeriesView> device_views = host.views;
     for (bb_atr::SeriesView& v : device_views) {
-      v.close = on_device(v.close, n_bars, s);
-      v.mid = on_device(v.mid, n_bars, s);
-      v.sd = on_device(v.sd, n_bars, s);
-      v.atr = on_device(v.atr, n_bars, s);
-      v.ema = on_device(v.ema, n_bars, s);
+      v.close = mirror_->on_device(v.close, s);
+      v.mid = mirror_->on_device(v.mid, s);
+      v.sd = mirror_->on_device(v.sd, s);
+      v.atr = mirror_->on_device(v.atr, s);
+      v.ema = mirror_->on_device(v.ema, s);
     }
 
     const std::size_t n = host.params.size();
@@ -203,26 +387,12 @@ class CudaRunner final : public UnitRunner {
   }
 
  private:
-  // The device copy of a host series (copied on first use), or null for null.
-  const double* on_device(const double* host, std::size_t n, cudaStream_t s) {
-    if (host == nullptr) return nullptr;
-    auto it = mirror_.find(host);
-    if (it == mirror_.end()) {
-      DeviceBuffer<double> buf(n);
-      THREADX_CUDA_CHECK(
-          cudaMemcpyAsync(buf.get(), host, n * sizeof(double), cudaMemcpyHostToDevice, s));
-      mirror_bytes_ += buf.bytes();
-      it = mirror_.emplace(host, std::move(buf)).first;
-    }
-    return it->second.get();
-  }
-
   int index_;
+  std::string warning_;  // from start-up, for the caller to log
+  CudaKernelInfo kernel_;
+  CudaMemoryBudget budget_;
   std::unique_ptr<Stream> stream_;
-  const IndicatorBank* bank_ = nullptr;
-  const double* close_ = nullptr;
-  std::unordered_map<const double*, DeviceBuffer<double>> mirror_;  // host series -> device copy
-  std::size_t mirror_bytes_ = 0, mirror_budget_ = 0;
+  std::unique_ptr<SeriesMirror> mirror_;
   DeviceBuffer<bb_atr::SeriesView> views_;
   DeviceBuffer<std::uint64_t> piece_end_;
   DeviceBuffer<StrategyParams> params_;
@@ -236,6 +406,8 @@ class CudaRunner final : public UnitRunner {
 CudaProbe probe_cuda() {
   CudaProbe p;
   p.compiled = true;
+  p.build = this_build();
+  p.driver_version = driver_version();
   int count = 0;  // left untouched when there is no driver
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
@@ -262,8 +434,24 @@ CudaProbe probe_cuda() {
   return p;
 }
 
-std::unique_ptr<UnitRunner> make_cuda_runner(int index) {
-  return std::make_unique<CudaRunner>(index);
+CudaKernelInfo load_cuda_kernel(int index) {
+  try {
+    ask_blocking_sync(index);  // this creates the context the runner will use
+    DeviceScope scope(index);
+    cudaDeviceProp prop{};
+    THREADX_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+    return kernel_on_current_device(prop.multiProcessorCount);
+  } catch (const std::exception& e) {
+    CudaKernelInfo k;
+    k.error = e.what();
+    return k;
+  }
+}
+
+std::unique_ptr<UnitRunner> make_cuda_runner(int index, CudaRunnerInfo* info) {
+  auto runner = std::make_unique<CudaRunner>(index);
+  if (info != nullptr) *info = runner->info();
+  return runner;
 }
 
 }  // namespace threadx::gpu

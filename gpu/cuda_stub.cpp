@@ -10,7 +10,13 @@ CudaProbe probe_cuda() {
   return CudaProbe{};
 }
 
-std::unique_ptr<UnitRunner> make_cuda_runner(int index) {
+CudaKernelInfo load_cuda_kernel(int index) {
+  CudaKernelInfo k;
+  k.error = "cuda:" + std::to_string(index) + ": this build has no CUDA support";
+  return k;
+}
+
+std::unique_ptr<UnitRunner> make_cuda_runner(int index, CudaRunnerInfo* /*info*/) {
   throw std::runtime_error("cuda:" + std::to_string(index) + ": this build has no CUDA support");
 }
 

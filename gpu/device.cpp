@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "engine/isa.hpp"
+#include "gpu/layout.hpp"  // host/device struct layouts, asserted by the host compiler
 
 namespace threadx::gpu {
 
@@ -18,14 +20,14 @@ Device Device::parse(std::string_view spec) {
     return InputError("--devices '" + std::string(spec) + "': " + why);
   };
   if (spec == "cpu") return Device{Kind::Cpu, 0};
-  if (spec == "cuda") return Device{Kind::Cuda, 0};
+  if (spec == "cuda") return Device{Kind::Cuda, 0, /*required=*/false};
   if (spec.starts_with("cuda:")) {
     const std::string_view digits = spec.substr(5);
     int index = -1;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
     if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || index < 0)
       throw bad("the device number must be an integer >= 0 (e.g. cuda:1)");
-    return Device{Kind::Cuda, index};
+    return Device{Kind::Cuda, index, /*required=*/true};
   }
   throw bad("expected cpu, cuda or cuda:N");
 }
@@ -55,30 +57,78 @@ std::vector<Device> parse_device_list(std::string_view list) {
   return out;
 }
 
+CudaDeviceFacts facts_of(const CudaDeviceInfo& d) {
+  CudaDeviceFacts f;
+  f.index = d.index;
+  f.name = d.name;
+  f.cc_major = d.cc_major;
+  f.cc_minor = d.cc_minor;
+  if (d.kernel) f.kernel_error = d.kernel->error;
+  return f;
+}
+
+void load_cuda_kernels(CudaProbe& probe, const std::vector<Device>& wanted) {
+  for (CudaDeviceInfo& d : probe.devices) {
+    const bool named = std::any_of(wanted.begin(), wanted.end(), [&](const Device& w) {
+      return w.kind == Device::Kind::Cuda && w.index == d.index;
+    });
+    if ((wanted.empty() || named) && !d.kernel) d.kernel = load_cuda_kernel(d.index);
+  }
+}
+
 DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe& probe) {
   DeviceChoice c;
   const int visible = static_cast<int>(probe.devices.size());
-  const std::string why = !probe.compiled ? "this build has no CUDA support"
-                          : visible == 0  ? "no CUDA device is visible" +
-                                               (probe.error.empty() ? "" : " (" + probe.error + ")")
-                                         : fmt::format("{} CUDA device(s) visible", visible);
+  const std::string why =
+      !probe.compiled ? "this build has no CUDA support"
+      : visible == 0  ? no_cuda_device_reason(probe.build, probe.driver_version, probe.error)
+                      : fmt::format("{} CUDA device(s) visible", visible);
+  // A GPU that cannot run: an error when it was named, else a warning and it is left out.
+  const auto refuse = [&](const Device& d, const std::string& reason) {
+    if (d.required) {
+      c.errors.push_back(reason);
+    } else {
+      c.warnings.push_back(reason + "; it is not used");
+    }
+  };
+  const auto consider = [&](const Device& d) {
+    if (d.index >= visible) {
+      refuse(d, d.str() + " is not available: " + why);
+      return;
+    }
+    const CudaVerdict v =
+        judge_cuda_device(facts_of(probe.devices[static_cast<std::size_t>(d.index)]), probe.build,
+                          probe.driver_version);
+    if (!v.usable) {
+      refuse(d, v.reason);
+      return;
+    }
+    if (!v.note.empty()) c.notes.push_back(v.note);
+    c.devices.push_back(d);
+  };
   if (wanted.empty()) {
     c.devices.push_back(Device{Device::Kind::Cpu, 0});
-    for (int i = 0; i < visible; ++i) c.devices.push_back(Device{Device::Kind::Cuda, i});
+    for (int i = 0; i < visible; ++i) consider(Device{Device::Kind::Cuda, i, false});
     return c;
   }
   for (const Device& d : wanted) {
-    if (d.kind == Device::Kind::Cuda && d.index >= visible) {
-      c.warnings.push_back(d.str() + " is not available: " + why + "; it is not used");
-      continue;
+    if (d.kind == Device::Kind::Cpu) {
+      c.devices.push_back(d);
+    } else {
+      consider(d);
     }
-    c.devices.push_back(d);
   }
-  if (c.devices.empty()) {
+  if (c.devices.empty() && c.errors.empty()) {
     c.warnings.push_back("no requested device is available; running on the CPU");
     c.devices.push_back(Device{Device::Kind::Cpu, 0});
   }
   return c;
+}
+
+DeviceChoice choose_devices(const std::vector<Device>& wanted) {
+  CudaProbe probe = probe_cuda();
+  load_cuda_kernels(probe, wanted);
+  return resolve_devices(wanted, probe);
 }
 
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,
@@ -91,8 +141,15 @@ std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& cho
       continue;
     }
     try {
-      out.push_back(BalancedDevice::batch(d.str(), make_cuda_runner(d.index)));
+      CudaRunnerInfo info;
+      std::unique_ptr<UnitRunner> runner = make_cuda_runner(d.index, &info);
+      for (const std::string& w : info.warnings) spdlog::warn("{}", w);
+      BalancedDevice b = BalancedDevice::waves(d.str(), std::move(runner), info.wave);
+      b.batch_bytes = info.batch_bytes;
+      b.bytes_per_combo = info.bytes_per_combo;
+      out.push_back(std::move(b));
     } catch (const std::exception& e) {
+      if (d.required) throw std::runtime_error(e.what());
       spdlog::warn("{} cannot be used ({}); it is skipped", d.str(), e.what());
     }
   }
@@ -116,14 +173,32 @@ std::string describe_devices(const CudaProbe& probe, unsigned cpu_threads) {
                          isa == best_isa() ? " (auto)" : "");
   std::string s = fmt::format("cpu      {} ({} hardware threads); SIMD paths: {}\n", cpu_model(),
                               cpu_threads, paths);
-  for (const CudaDeviceInfo& d : probe.devices)
+  for (const CudaDeviceInfo& d : probe.devices) {
     s += fmt::format("cuda:{:<3} {} ({:.1f} GiB, {} SMs, compute capability {}.{})\n", d.index,
                      d.name, static_cast<double>(d.memory_bytes) / (1024.0 * 1024.0 * 1024.0),
                      d.multiprocessors, d.cc_major, d.cc_minor);
+    const CudaVerdict v = judge_cuda_device(facts_of(d), probe.build, probe.driver_version);
+    if (!v.usable) {
+      s += "         cannot run: " + v.reason + "\n";
+    } else if (d.kernel) {
+      s += fmt::format(
+          "         kernel: {} registers/thread, {} B local/thread, {} blocks of {} per SM, one "
+          "wave = {} combinations\n",
+          d.kernel->registers, d.kernel->local_bytes, d.kernel->blocks_per_sm,
+          d.kernel->block_threads, d.kernel->wave);
+    }
+    if (v.usable && !v.note.empty()) s += "         note: " + v.note + "\n";
+  }
+  if (probe.compiled)
+    s += fmt::format("CUDA build: CUDA {}, {}; driver: {}\n",
+                     cuda_version_text(probe.build.runtime_version),
+                     describe_cuda_archs(probe.build),
+                     probe.driver_version > 0 ? "CUDA " + cuda_version_text(probe.driver_version)
+                                              : std::string("none"));
   if (!probe.compiled) {
     s += "no CUDA device: this build has no CUDA support (configure with nvcc available)\n";
   } else if (probe.devices.empty()) {
-    s += "no CUDA device visible" + (probe.error.empty() ? "" : ": " + probe.error) + "\n";
+    s += no_cuda_device_reason(probe.build, probe.driver_version, probe.error) + "\n";
   }
   return s;
 }

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gpu/balancer.hpp"
+#include "gpu/cuda_fit.hpp"
 #include "gpu/unit_runner.hpp"
 
 namespace threadx::gpu {
@@ -18,16 +20,32 @@ struct Device {
   enum class Kind { Cpu, Cuda };
   Kind kind = Kind::Cpu;
   int index = 0;  // CUDA device ordinal (0 for the CPU)
+  // Named by its number ("cuda:N"): if it cannot run, the sweep stops with an error. "cuda" and
+  // "auto" ask for a GPU if one can run, and only warn.
+  bool required = false;
 
-  // "cpu", "cuda" (= cuda:0) or "cuda:N"; InputError naming the spec otherwise.
+  // "cpu", "cuda" (= cuda:0, not required) or "cuda:N"; InputError naming the spec otherwise.
   static Device parse(std::string_view spec);
   [[nodiscard]] std::string str() const;  // "cpu", "cuda:1"
-  friend bool operator==(const Device&, const Device&) = default;
+  // The same device (whether it is required does not matter).
+  friend bool operator==(const Device& a, const Device& b) {
+    return a.kind == b.kind && a.index == b.index;
+  }
 };
 
 // A comma-separated list ("cpu,cuda:0,cuda:1"); "auto" means the CPU and every visible CUDA
 // device (returned as an empty list). InputError for a bad or repeated item.
 std::vector<Device> parse_device_list(std::string_view list);
+
+// The batch kernel as loaded on one device (cudaFuncGetAttributes and the occupancy calculator).
+struct CudaKernelInfo {
+  std::string error;              // empty: the kernel loaded
+  int registers = 0;              // per thread
+  int block_threads = 0;          // threads per block of a launch
+  int blocks_per_sm = 0;          // resident blocks per multiprocessor
+  std::uint64_t wave = 0;         // threads of one full wave: SMs x blocks_per_sm x block_threads
+  std::uint64_t local_bytes = 0;  // local memory (spills, the block cells) per thread
+};
 
 struct CudaDeviceInfo {
   int index = 0;
@@ -35,31 +53,57 @@ struct CudaDeviceInfo {
   std::uint64_t memory_bytes = 0;
   int multiprocessors = 0;
   int cc_major = 0, cc_minor = 0;
+  std::optional<CudaKernelInfo> kernel;  // once load_cuda_kernels tried it
 };
 
 struct CudaProbe {
   bool compiled = false;                // this build has the CUDA backend
   std::vector<CudaDeviceInfo> devices;  // visible devices
   std::string error;                    // why there are none, when there are none
+  int driver_version = 0;               // cudaDriverGetVersion (0: no driver)
+  CudaBuild build;                      // what this binary carries
 };
 
 // ---- implemented by cuda_runtime.cu (CUDA builds) or cuda_stub.cpp ----
 CudaProbe probe_cuda();
-// A runner for CUDA device `index`; throws std::runtime_error when it cannot be set up.
-std::unique_ptr<UnitRunner> make_cuda_runner(int index);
+// Loads the batch kernel on CUDA device `index` (creating its context) and reports what it
+// takes; never throws (a failure is in .error).
+CudaKernelInfo load_cuda_kernel(int index);
+// What the balancer needs to know of a runner: the parallel width of the device and how much
+// of its memory one batch may take.
+struct CudaRunnerInfo {
+  std::uint64_t wave = 0;             // combinations of one full wave
+  std::uint64_t batch_bytes = 0;      // device memory for one batch's buffers
+  std::uint64_t bytes_per_combo = 0;  // what one combination takes there, without block cells
+  std::vector<std::string> warnings;  // from its start-up, for the caller to log
+};
+// A runner for CUDA device `index`; throws std::runtime_error (one line naming the GPU, its
+// compute capability and what the binary was built for) when the device cannot run it.
+std::unique_ptr<UnitRunner> make_cuda_runner(int index, CudaRunnerInfo* info = nullptr);
 
-// The devices to use: `wanted` (empty = auto) minus CUDA devices that are not visible, each
-// of which adds a warning. The CPU is used when nothing else is left.
+// The facts judge_cuda_device needs about a probed device.
+CudaDeviceFacts facts_of(const CudaDeviceInfo& device);
+// Loads the kernel on each visible device that `wanted` (empty = auto: all) names.
+void load_cuda_kernels(CudaProbe& probe, const std::vector<Device>& wanted);
+
+// The devices to use: `wanted` (empty = auto) against what is visible and can run this build
+// (judge_cuda_device). A required device (cuda:N) that is not visible or cannot run is an error;
+// any other GPU that cannot is a warning and is left out. The CPU is used when nothing else is
+// left.
 struct DeviceChoice {
   std::vector<Device> devices;
   std::vector<std::string> warnings;
+  std::vector<std::string> errors;  // non-empty: the sweep must not start
+  std::vector<std::string> notes;   // worth logging (e.g. a kernel compiled from PTX)
 };
 DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe& probe);
+// probe_cuda, load_cuda_kernels and resolve_devices in one.
+DeviceChoice choose_devices(const std::vector<Device>& wanted);
 
-// The balancer's devices for a choice: a runner per CUDA device (one that cannot be set up is
-// skipped with a warning) and the CPU with `cpu_threads` threads (0: every hardware thread but
-// one per CUDA device, whose driver thread mostly waits). Falls back to the CPU alone when no
-// device is left.
+// The balancer's devices for a choice: a runner per CUDA device and the CPU with `cpu_threads`
+// threads (0: every hardware thread but one per CUDA device, whose driver thread mostly
+// waits). A required GPU whose runner cannot be set up throws; another is skipped with a
+// warning. Falls back to the CPU alone when no device is left.
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,
                                                   unsigned cpu_threads, Isa isa);
 

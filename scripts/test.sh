@@ -13,7 +13,11 @@ if [ "${1:-}" = "--sanitize" ]; then
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DTHREADX_SANITIZE=ON)
 fi
 # The CUDA backend (gpu/) is compiled whenever nvcc is installed, GPU or not (CI has nvcc, no GPU).
-if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc > /dev/null; then flags+=(-DTHREADX_CUDA=ON); fi
+# THREADX_CUDA_ARCHS="75;80;86;89;90" compiles it for those GPU architectures (default: CMake's).
+if [ -x /usr/local/cuda/bin/nvcc ] || command -v nvcc > /dev/null; then
+  flags+=(-DTHREADX_CUDA=ON)
+  [ -z "${THREADX_CUDA_ARCHS:-}" ] || flags+=("-DCMAKE_CUDA_ARCHITECTURES=$THREADX_CUDA_ARCHS")
+fi
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)"

@@ -153,6 +153,13 @@ threadx_gpu_exec() {
       "$rank" "$ranks" "$(hostname)" "$share" "$visible" >&2
     export CUDA_VISIBLE_DEVICES="$share"
   fi
+  # How many ranks share each of this rank's GPUs, for its share of their memory (gpu/README.md):
+  # one when each has its own, more when there are fewer GPUs than ranks.
+  if [ -n "$visible" ] && [ -z "${THREADX_RANKS_PER_GPU:-}" ]; then
+    local -a gpus
+    IFS=, read -r -a gpus <<< "$visible"
+    export THREADX_RANKS_PER_GPU=$(((ranks + ${#gpus[@]} - 1) / ${#gpus[@]}))
+  fi
   exec "$@"
 }
 

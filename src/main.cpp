@@ -82,8 +82,9 @@ int main(int argc, char** argv) {
                 "slowest unit) before the job is stopped as a lost or hung node")
       ->capture_default_str();
   s->add_option("--devices", sweep.devices,
-                "devices to balance over: cpu, cuda:N, comma-separated, or auto (the CPU and "
-                "every visible CUDA device); a GPU that is not visible is a warning")
+                "devices to balance over: cpu, cuda:N, cuda, comma-separated, or auto (the CPU "
+                "and every visible CUDA device that can run this build); a GPU named as cuda:N "
+                "that cannot run is an error, with cuda or auto a warning")
       ->capture_default_str();
   s->add_option("--blocks", sweep.blocks,
                 "also store per-block return statistics of every combination in /blocks, the "

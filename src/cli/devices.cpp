@@ -9,8 +9,9 @@
 namespace threadx {
 
 int run_devices_list() {
-  std::cout << gpu::describe_devices(gpu::probe_cuda(),
-                                     std::max(1u, std::thread::hardware_concurrency()));
+  gpu::CudaProbe probe = gpu::probe_cuda();
+  gpu::load_cuda_kernels(probe, {});  // registers, occupancy and wave of each GPU
+  std::cout << gpu::describe_devices(probe, std::max(1u, std::thread::hardware_concurrency()));
   return 0;
 }
 

@@ -50,12 +50,18 @@ void validate(const SweepOptions& o) {
     throw InputError("--out " + o.out + ": is a directory; give a file name");
 }
 
-// This rank's devices: the CPU and the CUDA devices asked for (or every visible one); a GPU that
-// is not visible is a warning and the CPU runs.
+// This rank's devices: the CPU and the CUDA devices asked for (or every visible one that can run
+// this build). A GPU named as cuda:N that is not there or cannot run is an error (one line,
+// before any work); with auto or cuda it is a warning and the CPU runs.
 std::vector<gpu::Device> choose_devices(const SweepOptions& o) {
-  const gpu::DeviceChoice choice =
-      gpu::resolve_devices(gpu::parse_device_list(o.devices), gpu::probe_cuda());
+  const gpu::DeviceChoice choice = gpu::choose_devices(gpu::parse_device_list(o.devices));
+  if (!choice.errors.empty()) {
+    std::string all;
+    for (const std::string& e : choice.errors) all += (all.empty() ? "" : "; ") + e;
+    throw InputError("--devices: " + all);
+  }
   for (const std::string& w : choice.warnings) spdlog::warn("--devices: {}", w);
+  for (const std::string& n : choice.notes) spdlog::info("--devices: {}", n);
   return choice.devices;
 }
 
@@ -202,8 +208,10 @@ void log_ranks(const dist::ClusterReport& r) {
 int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads) {
   dist::Hello hello{dist::this_host(), static_cast<std::int64_t>(getpid()), threads, ""};
   std::optional<Inputs> in;
+  std::vector<gpu::Device> devices;
   try {
     in = load_inputs(o);
+    devices = choose_devices(o);  // a GPU this rank was told to use and cannot: reported by rank 0
   } catch (const std::exception& e) {
     hello.error = e.what();
   }
@@ -215,7 +223,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   run.threads = threads;
   run.isa = in->isa;
   run.blocks = o.blocks;
-  run.devices = choose_devices(o);
+  run.devices = devices;
   install_stop_signals();
   run.stop = &stop_flag();
   dist::run_worker(t, *in->grid, bank, run);

@@ -2,13 +2,20 @@
 #include "indicators/indicator_bank.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 #include "indicators/indicators.hpp"
 
 namespace threadx {
 
+namespace {
+std::atomic<std::uint64_t> bank_generations{0};
+}  // namespace
+
 IndicatorBank::IndicatorBank(const BarSeries& bars)
-    : bars_(bars), true_range_(true_range(bars.high, bars.low, bars.close)) {}
+    : bars_(bars),
+      generation_(++bank_generations),
+      true_range_(true_range(bars.high, bars.low, bars.close)) {}
 
 template <class T>
 IndicatorBank::Slot<T>& IndicatorBank::slot(std::map<int, std::unique_ptr<Slot<T>>>& table,

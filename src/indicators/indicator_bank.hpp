@@ -31,6 +31,10 @@ class IndicatorBank {
 
   [[nodiscard]] const BarSeries& bars() const { return bars_; }
 
+  // Unique per bank within the process (never reused, unlike an address): a device-side copy of
+  // the bank's series is keyed by it.
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
  private:
   struct Band {
     std::vector<double> mid, sd;
@@ -46,6 +50,7 @@ class IndicatorBank {
   Slot<T>& slot(std::map<int, std::unique_ptr<Slot<T>>>& table, int key);
 
   const BarSeries& bars_;
+  const std::uint64_t generation_;
   std::vector<double> true_range_;
   mutable std::mutex mutex_;
   std::map<int, std::unique_ptr<Slot<Band>>> bands_;

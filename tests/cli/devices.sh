@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# threadx devices and sweep --devices: the listing, a GPU that is not visible (a warning and the
-# CPU, rows identical to a CPU-only run), per-device accounting in the log and the results
-# file, and bad device specs (one-line error, exit 1, no results file).
+# threadx devices and sweep --devices: the listing, a GPU that is not visible (asked for as
+# "cuda": a warning and the CPU, rows identical to a CPU-only run; named as cuda:N: a one-line
+# error before any work), per-device accounting in the log and the results file, and bad device
+# specs (one-line error, exit 1, no results file).
 set -euo pipefail
 bin="$1"; src="$2"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -25,11 +26,11 @@ grep -q "^device.cpu.combinations: 24$" "$work/info.txt" || fail "device.cpu.com
 grep -q "^device.cpu.busy_seconds: " "$work/info.txt" || fail "device.cpu.busy_seconds missing"
 
 if [ "$gpus" = 0 ]; then
-  # Asking for a GPU that is not there: a warning, the CPU, the same rows.
-  "$bin" sweep --data "$data" --grid "$grid" --out "$work/gpu.h5" --devices cpu,cuda:0 \
+  # Asking for a GPU if there is one ("cuda") when there is none: a warning, the CPU, the same rows.
+  "$bin" sweep --data "$data" --grid "$grid" --out "$work/gpu.h5" --devices cpu,cuda \
     2> "$work/gpu.log" || { cat "$work/gpu.log"; fail "sweep with a missing GPU failed"; }
   grep -q "warning --devices: cuda:0 is not available" "$work/gpu.log" || fail "no warning: $(cat "$work/gpu.log")"
-  "$bin" sweep --data "$data" --grid "$grid" --out "$work/only.h5" --devices cuda:1 \
+  "$bin" sweep --data "$data" --grid "$grid" --out "$work/only.h5" --devices cuda \
     2> "$work/only.log" || { cat "$work/only.log"; fail "GPU-only sweep without a GPU failed"; }
   grep -q "no requested device is available; running on the CPU" "$work/only.log" || fail "no fallback warning"
   h5diff "$work/cpu.h5" "$work/gpu.h5" /results /results > /dev/null || fail "rows differ"
@@ -48,4 +49,10 @@ expect_error "--devices 'gpu': expected cpu, cuda or cuda:N" gpu
 expect_error "--devices 'cuda:x': the device number must be" cuda:x
 expect_error "cpu is listed twice" cpu,cpu
 expect_error "empty item" cpu,
+if [ "$gpus" = 0 ]; then
+  # A GPU named by its number that is not there: the run does not start (a GPU job must not run
+  # on the CPU alone unnoticed).
+  expect_error "--devices: cuda:0 is not available: no CUDA device is visible" cuda:0
+  expect_error "--devices: cuda:1 is not available" cpu,cuda:1
+fi
 echo "ok: devices listing, fallback and accounting (GPUs visible: $gpus)"

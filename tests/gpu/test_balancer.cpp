@@ -12,6 +12,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -67,11 +68,15 @@ struct Workload {
   ComboId n = 0;
   std::vector<Metrics> reference;
 
-  explicit Workload(std::size_t count = 36) {
+  // The reference rows come from the scalar path unless `reference_isa` says otherwise (the
+  // SIMD paths give the same bits, tests/engine; they are faster for the larger workloads).
+  explicit Workload(std::size_t count = 36, Isa reference_isa = Isa::Scalar) {
     units = plan_units(grid, 700);
     units.resize(count);
     n = units.back().end;
-    reference = gpu_testing::reference_rows(grid, bank, units, n);
+    reference.resize(n);
+    for (const WorkUnit& u : units)
+      run_unit_cpu(grid, bank, u, reference.data() + u.begin, reference_isa);
   }
 
   void expect_all_rows_once(const RowSink& sink) const {
@@ -360,6 +365,193 @@ TEST(Balancer, StopFlagEndsAfterTheChunksInFlight) {
   for (std::size_t k = r.source_units; k < w.units.size(); ++k)
     for (ComboId id = w.units[k].begin; id < w.units[k].end; ++id) ++seen[id];
   for (ComboId id = 0; id < w.n; ++id) ASSERT_EQ(seen[id], 1) << id;
+}
+
+// ---- GPU-like devices: a fixed launch latency plus a cost per wave ------------------------------
+
+// A simulated GPU: a batch of n combinations takes latency + ceil(n / wave) x per_wave (one thread
+// per combination, every thread steps every bar, so a part of a wave costs a whole one). Its rows
+// are the reference rows of its ids, its "answer": what is checked is that the balancer cuts,
+// routes and writes them right. It logs the size of every batch.
+class SimulatedGpu final : public UnitRunner {
+ public:
+  SimulatedGpu(const std::vector<Metrics>& reference, std::uint64_t wave,
+               std::chrono::microseconds latency, std::chrono::microseconds per_wave,
+               std::shared_ptr<std::vector<std::uint64_t>> log)
+      : reference_(reference),
+        wave_(wave),
+        latency_(latency),
+        per_wave_(per_wave),
+        log_(std::move(log)) {}
+  void run(const Grid&, IndicatorBank&, std::span<const WorkUnit> pieces, Metrics* out,
+           const BlockOutput&) override {
+    const auto start = Clock::now();
+    std::uint64_t n = 0;
+    for (const WorkUnit& p : pieces) {
+      std::copy(reference_.begin() + static_cast<std::ptrdiff_t>(p.begin),
+                reference_.begin() + static_cast<std::ptrdiff_t>(p.end), out + n);
+      n += p.size();
+    }
+    log_->push_back(n);
+    const auto waves = static_cast<std::int64_t>((n + wave_ - 1) / wave_);
+    std::this_thread::sleep_until(start + latency_ + per_wave_ * waves);
+  }
+
+ private:
+  const std::vector<Metrics>& reference_;
+  std::uint64_t wave_;
+  std::chrono::microseconds latency_, per_wave_;
+  std::shared_ptr<std::vector<std::uint64_t>> log_;
+};
+
+struct GpuSim {
+  std::string name;
+  std::uint64_t wave;
+  int latency_us, per_wave_us;
+  std::shared_ptr<std::vector<std::uint64_t>> chunks =
+      std::make_shared<std::vector<std::uint64_t>>();
+
+  BalancedDevice device(const std::vector<Metrics>& reference) const {
+    return BalancedDevice::waves(
+        name,
+        std::make_unique<SimulatedGpu>(reference, wave, std::chrono::microseconds(latency_us),
+                                       std::chrono::microseconds(per_wave_us), chunks),
+        wave);
+  }
+  // Combinations/s at full speed (many waves per launch).
+  [[nodiscard]] double speed() const { return static_cast<double>(wave) * 1e6 / per_wave_us; }
+};
+
+std::string chunk_list(const std::vector<std::uint64_t>& chunks) {
+  std::string s;
+  for (std::uint64_t c : chunks) {
+    if (!s.empty()) s += ' ';
+    s += std::to_string(c);
+  }
+  return s;
+}
+
+// Alone, a GPU-like device is calibrated with one full wave (not 256 combinations, ~1% of a big
+// GPU), grows past the 8x cap at once, and runs whole waves but for the very last chunk.
+TEST(Balancer, GpuLikeDeviceCalibratesWithOneWaveAndGrowsWithoutTheCap) {
+  Workload w(100);  // 67,200 combinations
+  GpuSim gpu{"gpu", 1024, 1000, 2000};
+  RowSink sink(w.n, w.grid.group_size());
+  UnitListSource source(w.units);
+  std::vector<BalancedDevice> devices;
+  devices.push_back(gpu.device(w.reference));
+  const BalancerReport r =
+      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+  w.expect_all_rows_once(sink);
+  const std::vector<std::uint64_t>& c = *gpu.chunks;
+  std::printf("[ measured ] GPU-like device alone: %zu chunks: %s\n", c.size(),
+              chunk_list(c).c_str());
+  ASSERT_GE(c.size(), 3u);
+  EXPECT_EQ(c[0], gpu.wave);  // calibration: one full wave (the options say 128)
+  EXPECT_GT(c[1], 8 * c[0]) << "the second chunk is capped at 8x the first";
+  for (std::size_t k = 0; k + 1 < c.size(); ++k)
+    EXPECT_EQ(c[k] % gpu.wave, 0u) << "chunk " << k << " is not whole waves: " << chunk_list(c);
+  EXPECT_EQ(r.devices[0].first_chunk, gpu.wave);
+  EXPECT_EQ(r.devices[0].largest_chunk, *std::max_element(c.begin(), c.end()));
+}
+
+// A GPU's chunk fits the memory it has for one batch: whole waves up to that, or less than a wave
+// when even one does not fit.
+TEST(Balancer, GpuChunksFitTheirBatchMemory) {
+  Workload w(30);  // 20,160 combinations
+  for (const std::uint64_t fits : {3u * 1024u, 500u}) {
+    GpuSim gpu{"gpu", 1024, 500, 1000};
+    BalancedDevice d = gpu.device(w.reference);
+    d.bytes_per_combo = 100;
+    d.batch_bytes = 100 * fits;
+    RowSink sink(w.n, w.grid.group_size());
+    UnitListSource source(w.units);
+    std::vector<BalancedDevice> devices;
+    devices.push_back(std::move(d));
+    run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+    w.expect_all_rows_once(sink);
+    std::printf("[ measured ] GPU with memory for %llu combinations: chunks %s\n",
+                static_cast<unsigned long long>(fits), chunk_list(*gpu.chunks).c_str());
+    for (std::uint64_t c : *gpu.chunks) EXPECT_LE(c, fits) << chunk_list(*gpu.chunks);
+    if (fits > gpu.wave) {
+      for (std::size_t k = 0; k + 1 < gpu.chunks->size(); ++k) {
+        EXPECT_EQ((*gpu.chunks)[k] % gpu.wave, 0u) << chunk_list(*gpu.chunks);
+      }
+    }
+  }
+}
+
+// Next to the CPU, a GPU whose wave takes longer than the CPU needs for what is left at the end
+// (FP64-weak: 1/32..1/64 speed) never runs a part of a wave: every one of its chunks is whole
+// waves, the CPU takes the tail.
+TEST(Balancer, WeakGpuRunsWholeWavesAndTheCpuTakesTheTail) {
+  Workload w(100);
+  GpuSim weak{"weak_gpu", 2048, 1000, 50000};  // ~41,000 combinations/s
+  RowSink sink(w.n, w.grid.group_size());
+  UnitListSource source(w.units);
+  std::vector<BalancedDevice> devices;
+  devices.push_back(BalancedDevice::cpu(1, Isa::Scalar));
+  devices.push_back(weak.device(w.reference));
+  const BalancerReport r =
+      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+  w.expect_all_rows_once(sink);
+  const std::vector<std::uint64_t>& c = *weak.chunks;
+  const DeviceReport& cpu = r.devices[0];
+  const DeviceReport& gpu = r.devices[1];
+  std::printf(
+      "[ measured ] cpu + weak GPU: shares %.1f%% / %.1f%%, finish %.3f / %.3f s of %.3f s, rates "
+      "%.0f / %.0f combos/s; GPU chunks: %s\n",
+      100.0 * static_cast<double>(cpu.combos) / static_cast<double>(w.n),
+      100.0 * static_cast<double>(gpu.combos) / static_cast<double>(w.n), cpu.finish_s,
+      gpu.finish_s, r.wall_s, cpu.rate, gpu.rate, chunk_list(c).c_str());
+  ASSERT_FALSE(c.empty());
+  for (std::size_t k = 0; k < c.size(); ++k)
+    EXPECT_EQ(c[k] % weak.wave, 0u)
+        << "GPU chunk " << k << " is a part of a wave: " << chunk_list(c);
+  EXPECT_GT(cpu.combos, 0u);
+  EXPECT_EQ(cpu.combos + gpu.combos, w.n);
+  // The GPU stops at most one wave before the CPU; the CPU's tail is short.
+  EXPECT_LT(std::fabs(cpu.finish_s - gpu.finish_s), 0.25 * r.wall_s + 0.05);
+}
+
+// One CPU, one FP64-strong GPU and one FP64-weak GPU (1/16 of its speed): the shares follow the
+// speeds, the devices finish together, the strong GPU ramps past the cap and every row is the
+// one-device row.
+TEST(Balancer, CpuWithStrongAndWeakGpusSharesByThroughput) {
+  Workload w(600, best_isa());                    // 403,200 combinations
+  GpuSim strong{"strong_gpu", 2048, 1000, 4000};  // ~512,000 combinations/s
+  GpuSim weak{"weak_gpu", 2048, 1000, 64000};     // ~32,000 combinations/s
+  RowSink sink(w.n, w.grid.group_size());
+  UnitListSource source(w.units);
+  std::vector<BalancedDevice> devices;
+  devices.push_back(BalancedDevice::cpu(1, Isa::Scalar));
+  devices.push_back(strong.device(w.reference));
+  devices.push_back(weak.device(w.reference));
+  const BalancerReport r =
+      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+  w.expect_all_rows_once(sink);
+  double first = 1e300, last = 0;
+  std::printf("[ measured ] cpu (1 thread, scalar) + FP64-strong + FP64-weak GPU, %.3f s:\n",
+              r.wall_s);
+  for (const DeviceReport& d : r.devices) {
+    std::printf(
+        "  %-10s share %5.1f%%, finish %.3f s, rate %7.0f combos/s, %llu chunks (first "
+        "%llu, largest %llu)\n",
+        d.name.c_str(), 100.0 * static_cast<double>(d.combos) / static_cast<double>(w.n),
+        d.finish_s, d.rate, static_cast<unsigned long long>(d.chunks),
+        static_cast<unsigned long long>(d.first_chunk),
+        static_cast<unsigned long long>(d.largest_chunk));
+    EXPECT_GT(d.combos, 0u) << d.name;
+    first = std::min(first, d.finish_s);
+    last = std::max(last, d.finish_s);
+  }
+  const DeviceReport &s = r.devices[1], &wk = r.devices[2];
+  EXPECT_GT(s.combos, 4 * wk.combos);  // 16x the speed; the weak GPU's calibration wave adds some
+  EXPECT_EQ(s.first_chunk, strong.wave);
+  EXPECT_GT(s.largest_chunk, 8 * strong.wave);
+  for (std::uint64_t c : *weak.chunks) EXPECT_EQ(c % weak.wave, 0u) << chunk_list(*weak.chunks);
+  EXPECT_NEAR(s.rate, strong.speed(), 0.35 * strong.speed());
+  EXPECT_LT(last - first, 0.2 * r.wall_s + 0.07);  // one weak wave is 65 ms
 }
 
 TEST(Balancer, AccountingAttributesNameEveryDevice) {

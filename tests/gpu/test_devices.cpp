@@ -28,6 +28,10 @@ TEST(DeviceSpec, ParsesCpuAndCudaOrdinals) {
   EXPECT_EQ(Device::parse("cpu"), (Device{Device::Kind::Cpu, 0}));
   EXPECT_EQ(Device::parse("cuda"), (Device{Device::Kind::Cuda, 0}));
   EXPECT_EQ(Device::parse("cuda:3"), (Device{Device::Kind::Cuda, 3}));
+  // A GPU named by its number must run; "cuda" asks for one if it can.
+  EXPECT_TRUE(Device::parse("cuda:0").required);
+  EXPECT_FALSE(Device::parse("cuda").required);
+  EXPECT_NE(input_error_of("cuda,cuda:0").find("cuda:0 is listed twice"), std::string::npos);
   EXPECT_EQ(Device::parse("cuda:12").str(), "cuda:12");
   const std::vector<Device> list = parse_device_list("cpu,cuda:0,cuda:1");
   ASSERT_EQ(list.size(), 3u);
@@ -50,39 +54,62 @@ TEST(DeviceSpec, BadSpecsAreOneLineErrorsNamingTheSpec) {
 CudaProbe fake_probe(int n) {
   CudaProbe p;
   p.compiled = true;
-  for (int i = 0; i < n; ++i) p.devices.push_back(CudaDeviceInfo{i, "fake", 1, 1, 8, 0});
+  p.driver_version = 13000;
+  p.build.runtime_version = 13000;
+  p.build.archs_text = "80,90";
+  p.build.archs = *parse_cuda_architectures(p.build.archs_text);
+  for (int i = 0; i < n; ++i) {
+    CudaDeviceInfo d;
+    d.index = i;
+    d.name = "fake";
+    d.memory_bytes = 1;
+    d.multiprocessors = 1;
+    d.cc_major = 8;
+    p.devices.push_back(d);
+  }
   if (n == 0) p.error = "cudaErrorInsufficientDriver";
   return p;
 }
 
-TEST(DeviceChoice, MissingGpusAreWarningsAndTheCpuRemains) {
-  DeviceChoice c = resolve_devices(parse_device_list("cpu,cuda:0"), fake_probe(0));
+TEST(DeviceChoice, MissingGpusAreErrorsWhenNamedElseWarningsAndTheCpuRemains) {
+  // "cuda" asks for a GPU if there is one: a warning, and the CPU runs.
+  DeviceChoice c = resolve_devices(parse_device_list("cpu,cuda"), fake_probe(0));
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].str(), "cpu");
+  EXPECT_TRUE(c.errors.empty());
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("cuda:0 is not available: no CUDA device is visible"),
             std::string::npos)
       << c.warnings[0];
 
-  c = resolve_devices(parse_device_list("cuda:0"), fake_probe(0));  // GPU only, none there
+  c = resolve_devices(parse_device_list("cuda"), fake_probe(0));  // GPU only, none there
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].str(), "cpu");
   EXPECT_EQ(c.warnings.size(), 2u);
 
+  // A GPU named by its number that is not there: an error (a GPU job must not run CPU-only).
+  c = resolve_devices(parse_device_list("cpu,cuda:0"), fake_probe(0));
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].find("cuda:0 is not available: no CUDA device is visible"),
+            std::string::npos)
+      << c.errors[0];
   c = resolve_devices(parse_device_list("cuda:1,cuda:2"), fake_probe(2));
-  ASSERT_EQ(c.devices.size(), 1u);
-  EXPECT_EQ(c.devices[0].str(), "cuda:1");
-  EXPECT_EQ(c.warnings.size(), 1u);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].find("cuda:2 is not available"), std::string::npos) << c.errors[0];
 
   c = resolve_devices({}, fake_probe(2));  // auto: the CPU and every visible device
   ASSERT_EQ(c.devices.size(), 3u);
   EXPECT_EQ(c.devices[2].str(), "cuda:1");
   EXPECT_TRUE(c.warnings.empty());
+  EXPECT_TRUE(c.errors.empty());
 
   CudaProbe none;  // a build without CUDA
-  c = resolve_devices(parse_device_list("cpu,cuda:0"), none);
+  c = resolve_devices(parse_device_list("cpu,cuda"), none);
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("this build has no CUDA support"), std::string::npos);
+  c = resolve_devices(parse_device_list("cpu,cuda:0"), none);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_NE(c.errors[0].find("this build has no CUDA support"), std::string::npos);
 }
 
 TEST(CudaProbe, MatchesTheBuildAndNeverCrashesWithoutAGpu) {
@@ -97,11 +124,20 @@ TEST(CudaProbe, MatchesTheBuildAndNeverCrashesWithoutAGpu) {
     // be made (an error, not a crash).
     EXPECT_NE(describe_devices(p, 2).find("no CUDA device"), std::string::npos);
     const std::vector<BalancedDevice> d =
-        make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, best_isa());
+        make_balanced_devices(parse_device_list("cpu,cuda"), 2, best_isa());
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].name, "cpu");
     EXPECT_EQ(d[0].cpu_threads, 2u);
+    EXPECT_EQ(d[0].width, 2u * isa_lanes(best_isa()));  // the CPU's parallel width
     EXPECT_THROW(make_cuda_runner(0), std::runtime_error);
+    // A GPU named by its number whose runner cannot start stops the run.
+    EXPECT_THROW(make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, best_isa()),
+                 std::runtime_error);
+    // The kernel cannot be loaded either; that is a message, not a crash.
+    EXPECT_FALSE(load_cuda_kernel(0).error.empty());
+    CudaProbe loaded = p;
+    load_cuda_kernels(loaded, {});
+    EXPECT_TRUE(loaded.devices.empty());
   }
   for (const CudaDeviceInfo& d : p.devices) {
     EXPECT_FALSE(d.name.empty());

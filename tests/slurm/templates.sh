@@ -301,6 +301,15 @@ wrapped() { env "$@" bash "$lib" gpu-exec -- bash -c 'echo "${CUDA_VISIBLE_DEVIC
 [ "$(wrapped OMPI_COMM_WORLD_LOCAL_RANK=0 OMPI_COMM_WORLD_LOCAL_SIZE=2 SLURM_GPUS_PER_TASK=2 CUDA_VISIBLE_DEVICES=0,1,2,3)" = 0,1 ] \
   || fail "mpirun local rank 0 of 2: not bound to GPUs 0,1"
 [ "$(wrapped SLURM_LOCALID=0 SLURM_STEP_TASKS_PER_NODE=2)" = unset ] || fail "no GPUs: CUDA_VISIBLE_DEVICES set"
+# ...and tells threadx how many ranks share each of the rank's GPUs (its memory budget).
+sharers() { env "$@" bash "$lib" gpu-exec -- bash -c 'echo "${THREADX_RANKS_PER_GPU-unset}"' 2> /dev/null; }
+[ "$(sharers SLURM_LOCALID=1 SLURM_STEP_TASKS_PER_NODE=2 CUDA_VISIBLE_DEVICES=4,5,6,7)" = 1 ] \
+  || fail "2 ranks, 4 GPUs: THREADX_RANKS_PER_GPU is not 1"
+[ "$(sharers SLURM_LOCALID=5 SLURM_STEP_TASKS_PER_NODE=8 CUDA_VISIBLE_DEVICES=0,1,2)" = 3 ] \
+  || fail "8 ranks, 3 GPUs: THREADX_RANKS_PER_GPU is not 3"
+[ "$(sharers SLURM_LOCALID=1 SLURM_STEP_TASKS_PER_NODE=2 SLURM_GPUS_PER_TASK=1 CUDA_VISIBLE_DEVICES=3)" = 1 ] \
+  || fail "srun --gpus-per-task: THREADX_RANKS_PER_GPU is not 1"
+[ "$(sharers SLURM_LOCALID=0 SLURM_STEP_TASKS_PER_NODE=2)" = unset ] || fail "no GPUs: THREADX_RANKS_PER_GPU set"
 # gpu.sbatch in a (made-up) job of 2 ranks on a node with 8 CPUs and 4 GPUs: srun gets the CPUs,
 # threadx 4 - 2 threads per rank, each rank its own 2 GPUs.
 rm -f o.h5 "$FAKE_LOG"
