@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/bb_atr.hpp"
 #include "strategy/block_recorder.hpp"
 #include "strategy/block_stats.hpp"
 
@@ -18,7 +18,7 @@ struct BatchView {
   const bb_atr::SeriesView* views;  // one per piece
   const std::uint64_t* piece_end;   // exclusive end offset of each piece in the batch
   std::uint32_t n_pieces;
-  const StrategyParams* params;  // one per combination of the batch
+  const bb_atr::Params* params;  // one per combination of the batch
   std::uint64_t n_combos;        // = piece_end[n_pieces - 1]
   double bars_per_year;
   // Per-block statistics (--blocks S): block_starts holds S + 1 bars (block_start_bars) and

@@ -328,7 +328,7 @@ class CudaRunner final : public UnitRunner {
     CudaRunnerInfo i;
     i.wave = kernel_.wave;
     i.batch_bytes = budget_.batch_bytes / 3 * 2;
-    i.bytes_per_combo = sizeof(StrategyParams) + sizeof(Metrics);
+    i.bytes_per_combo = sizeof(bb_atr::Params) + sizeof(Metrics);
     if (!warning_.empty()) i.warnings.push_back(warning_);
     return i;
   }
@@ -395,7 +395,7 @@ class CudaRunner final : public UnitRunner {
   std::unique_ptr<SeriesMirror> mirror_;
   DeviceBuffer<bb_atr::SeriesView> views_;
   DeviceBuffer<std::uint64_t> piece_end_;
-  DeviceBuffer<StrategyParams> params_;
+  DeviceBuffer<bb_atr::Params> params_;
   DeviceBuffer<Metrics> out_;
   DeviceBuffer<std::int64_t> block_starts_;
   DeviceBuffer<BlockStats> block_out_;

@@ -11,10 +11,9 @@
 #include <type_traits>
 
 #include "gpu/batch_kernel.hpp"
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/bb_atr.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
-#include "strategy/params.hpp"
 
 namespace threadx::gpu::layout {
 
@@ -34,21 +33,21 @@ static_assert(offsetof(bb_atr::SeriesView, ema) == 32);
 static_assert(offsetof(bb_atr::SeriesView, n_bars) == 40);
 static_assert(offsetof(bb_atr::SeriesView, warmup) == 48);
 
-static_assert(kCopyable<StrategyParams>);
-static_assert(sizeof(StrategyParams) == 88 && alignof(StrategyParams) == 8);
-static_assert(offsetof(StrategyParams, bb_period) == 0);
-static_assert(offsetof(StrategyParams, bb_std) == 8);
-static_assert(offsetof(StrategyParams, atr_period) == 16);
-static_assert(offsetof(StrategyParams, atr_multiplier) == 24);
-static_assert(offsetof(StrategyParams, max_hold_bars) == 32);
-static_assert(offsetof(StrategyParams, spacing_bars) == 36);
-static_assert(offsetof(StrategyParams, trend_period) == 40);
-static_assert(offsetof(StrategyParams, trailing_stop) == 44);
-static_assert(offsetof(StrategyParams, risk_per_trade) == 48);
-static_assert(offsetof(StrategyParams, leverage) == 56);
-static_assert(offsetof(StrategyParams, fee_bps) == 64);
-static_assert(offsetof(StrategyParams, slippage_bps) == 72);
-static_assert(offsetof(StrategyParams, initial_capital) == 80);
+static_assert(kCopyable<bb_atr::Params>);
+static_assert(sizeof(bb_atr::Params) == 88 && alignof(bb_atr::Params) == 8);
+static_assert(offsetof(bb_atr::Params, bb_period) == 0);
+static_assert(offsetof(bb_atr::Params, bb_std) == 8);
+static_assert(offsetof(bb_atr::Params, atr_period) == 16);
+static_assert(offsetof(bb_atr::Params, atr_multiplier) == 24);
+static_assert(offsetof(bb_atr::Params, max_hold_bars) == 32);
+static_assert(offsetof(bb_atr::Params, spacing_bars) == 36);
+static_assert(offsetof(bb_atr::Params, trend_period) == 40);
+static_assert(offsetof(bb_atr::Params, trailing_stop) == 44);
+static_assert(offsetof(bb_atr::Params, risk_per_trade) == 48);
+static_assert(offsetof(bb_atr::Params, leverage) == 56);
+static_assert(offsetof(bb_atr::Params, fee_bps) == 64);
+static_assert(offsetof(bb_atr::Params, slippage_bps) == 72);
+static_assert(offsetof(bb_atr::Params, initial_capital) == 80);
 
 static_assert(kCopyable<Metrics>);
 static_assert(sizeof(Metrics) == 88 && alignof(Metrics) == 8);

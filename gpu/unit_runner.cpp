@@ -1,5 +1,6 @@
 // Host-side batch layout and the host batch runner (see unit_runner.hpp).
 #include "gpu/unit_runner.hpp"
+#include "strategies/bb_atr/spec.hpp"
 
 #include <stdexcept>
 
@@ -27,9 +28,10 @@ HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const Work
   b.params.reserve(n);
   for (const WorkUnit& p : pieces) {
     if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
-    const Grid::Key key = grid.key_of_group(p.group);
+    const bb_atr::Params key = bb_atr::decode(grid.key_of_group(p.group));
     b.views.push_back(bank.group_view(key.bb_period, key.atr_period, key.trend_period));
-    for (ComboId id = p.begin; id < p.end; ++id) b.params.push_back(grid.params_of(id));
+    for (ComboId id = p.begin; id < p.end; ++id)
+      b.params.push_back(bb_atr::decode(grid.values_of(id)));
     b.piece_end.push_back(b.params.size());
   }
   return b;

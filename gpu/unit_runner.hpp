@@ -19,7 +19,7 @@ namespace threadx::gpu {
 struct HostBatch {
   std::vector<bb_atr::SeriesView> views;  // one per piece
   std::vector<std::uint64_t> piece_end;   // exclusive end offset of each piece
-  std::vector<StrategyParams> params;     // one per combination, in batch order
+  std::vector<bb_atr::Params> params;     // one per combination, in batch order
   double bars_per_year = 0;
 
   [[nodiscard]] BatchView view() const;

@@ -149,9 +149,9 @@ int run_report(const ReportOptions& o) {
   std::string swept, fixed;
   for (const report::Axis& a : ag.axes)
     swept += (swept.empty() ? "" : "\n") + a.name + ": " + value_range(a.values);
-  for (std::size_t p = 0; p < kParamCount; ++p)
+  for (std::size_t p = 0; p < grid.param_count(); ++p)
     if (!grid.swept[p])
-      fixed += (fixed.empty() ? "" : ", ") + std::string(kParams[p].name) + "=" +
+      fixed += (fixed.empty() ? "" : ", ") + std::string(grid.param(p).name) + "=" +
                format_double(grid.values[p].front());
   h.emplace_back("grid", attr("grid_file"));
   h.emplace_back("swept", swept);

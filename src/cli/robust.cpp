@@ -27,7 +27,6 @@
 #include "common/time_format.hpp"
 #include "engine/replay.hpp"
 #include "grid/grid.hpp"
-#include "grid/params.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "mpi/cluster_sweep.hpp"
 #include "mpi/mpi_transport.hpp"
@@ -40,6 +39,7 @@
 #include "robust/splits.hpp"
 #include "robust/walk_forward.hpp"
 #include "strategy/block_stats.hpp"
+#include "strategy/catalog.hpp"
 
 namespace threadx {
 namespace {
@@ -97,10 +97,16 @@ Input open_input(const RobustOptions& o) {
   // The DSR re-runs combinations with this program's strategy: refuse another one before any work.
   const std::string strategy = r.attribute("strategy").value_or("?");
   const std::string version = r.attribute("strategy_version").value_or("?");
-  if (strategy != kStrategyName || version != std::to_string(kStrategyVersion))
+  const StrategySpec* known = find_strategy(strategy);
+  if (known == nullptr || version != std::to_string(known->version)) {
+    std::string runs;  // this strategy's version, or every strategy when it is unknown
+    for (const StrategySpec* s : strategy_catalog())
+      if (known == nullptr || s == known)
+        runs += (runs.empty() ? "" : ", ") + std::string(s->name) + " version " +
+                std::to_string(s->version);
     throw InputError(o.file + ": made by strategy " + strategy + " version " + version +
-                     "; this threadx runs " + std::string(kStrategyName) + " version " +
-                     std::to_string(kStrategyVersion));
+                     "; this threadx runs " + runs);
+  }
   if (r.attribute("complete").value_or("0") != "1") {
     const std::vector<std::uint8_t> done = r.read_done();
     throw InputError(

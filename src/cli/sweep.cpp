@@ -93,8 +93,10 @@ void check_room(const std::string& path, const Grid& grid, int blocks) {
 
 // The largest warm-up of the grid; combinations whose warm-up reaches N cannot trade.
 int max_warmup(const Grid& g) {
-  return static_cast<int>(std::max(
-      {g.values[kBbPeriod].back(), g.values[kAtrPeriod].back(), g.values[kTrendPeriod].back()}));
+  // A warm-up never decreases in a key parameter: the largest is that of the largest values.
+  ParamValues last{};
+  for (std::size_t p = 0; p < g.param_count(); ++p) last[p] = g.values[p].back();
+  return g.strategy->warmup(last);
 }
 
 void log_data(const BarSeries& bars, const LoadReport& report, const std::string& timeframe) {
@@ -269,9 +271,9 @@ int run_sweep(const SweepOptions& o) {
     devices = choose_devices(o);
     log_data(bars, in->load_report, o.timeframe);
     std::string swept;
-    for (std::size_t p = 0; p < kParamCount; ++p)
+    for (std::size_t p = 0; p < grid.param_count(); ++p)
       if (grid.swept[p])
-        swept += fmt::format("{}{}({})", swept.empty() ? "" : " x ", kParams[p].name,
+        swept += fmt::format("{}{}({})", swept.empty() ? "" : " x ", grid.param(p).name,
                              grid.values[p].size());
     spdlog::info("grid {}: {} combinations = {}; {} indicator-key groups of {}", o.grid,
                  thousands(grid.size()), swept.empty() ? "defaults only" : swept,
@@ -406,8 +408,8 @@ int run_sweep(const SweepOptions& o) {
   q.n = 5;
   const RankResult best = rank_rows(reader, q);
   std::vector<std::string> shown{"combo_id"};
-  for (std::size_t p = 0; p < kParamCount; ++p)
-    if (grid.swept[p]) shown.emplace_back(kParams[p].name);
+  for (std::size_t p = 0; p < grid.param_count(); ++p)
+    if (grid.swept[p]) shown.emplace_back(grid.param(p).name);
   for (const char* m : {"sharpe", "total_return", "max_drawdown", "trades", "win_rate"})
     shown.emplace_back(m);
   std::ostringstream table;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/lanes/lane_kernel.hpp"
+#include "strategies/bb_atr/spec.hpp"
 
 namespace threadx {
 namespace {
@@ -52,7 +53,7 @@ class Candidates {
   }
 
   // The union of the lists of the lanes' k values (usually all equal).
-  const std::vector<std::int32_t>& of(const StrategyParams* sp, std::size_t lanes) {
+  const std::vector<std::int32_t>& of(const bb_atr::Params* sp, std::size_t lanes) {
     bool same = true;
     for (std::size_t j = 1; j < lanes; ++j) same = same && sp[j].bb_std == sp[0].bb_std;
     if (same) return of(sp[0].bb_std);
@@ -81,7 +82,7 @@ class Candidates {
 
 void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
                   Isa isa, const BlockOutput& blocks) {
-  const Grid::Key key = grid.key_of_group(unit.group);
+  const bb_atr::Params key = bb_atr::decode(grid.key_of_group(unit.group));
   const bb_atr::SeriesView view = bank.group_view(key.bb_period, key.atr_period, key.trend_period);
   const double bars_per_year = bank.bars().bars_per_year();
   const auto n_bars = static_cast<double>(view.n_bars);
@@ -90,11 +91,12 @@ void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, M
     BlockCell<double> cells[kMaxBlocks];
     for (ComboId id = unit.begin; id < unit.end; ++id) {
       if (!blocks.enabled()) {
-        out[id - unit.begin] = bb_atr::run_one(view, grid.params_of(id), bars_per_year);
+        out[id - unit.begin] =
+            bb_atr::run_one(view, bb_atr::decode(grid.values_of(id)), bars_per_year);
         continue;
       }
       out[id - unit.begin] =
-          bb_atr::run_one(view, grid.params_of(id), bars_per_year,
+          bb_atr::run_one(view, bb_atr::decode(grid.values_of(id)), bars_per_year,
                           BlockRecorder<double>(blocks.starts, blocks.blocks, cells));
       BlockStats* row = blocks.at(id - unit.begin).cells;
       for (int b = 0; b < blocks.blocks; ++b)
@@ -105,18 +107,18 @@ void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, M
   }
   const std::size_t lanes = isa_lanes(isa);
   Candidates candidates(view);
-  std::array<StrategyParams, kMaxLanes> sp{};
+  std::array<bb_atr::Params, kMaxLanes> sp{};
   std::array<bb_atr::LaneParams<double>, kMaxLanes> params{};
   std::array<bb_atr::State<double>, kMaxLanes> states{};
   // A short last block's spare lanes write their block rows here, not past the unit's rows.
   std::vector<BlockStats> spare(
       blocks.enabled() ? kMaxLanes * static_cast<std::size_t>(blocks.blocks) : 0);
   // The value indices of id, stepped like an odometer (no division per id).
-  std::array<std::uint32_t, kParamCount> idx = grid.indices_of(unit.begin);
+  ParamIndex idx = grid.indices_of(unit.begin);
   for (ComboId id = unit.begin; id < unit.end; id += lanes) {
     const std::size_t used = static_cast<std::size_t>(std::min<ComboId>(lanes, unit.end - id));
     for (std::size_t j = 0; j < used; ++j) {
-      sp[j] = grid.params_at(idx);
+      sp[j] = bb_atr::decode(grid.values_at(idx));
       grid.advance(idx);
     }
     for (std::size_t j = used; j < lanes; ++j) sp[j] = sp[used - 1];

@@ -17,24 +17,22 @@
 
 #include "common/error.hpp"
 #include "common/time_format.hpp"
+#include "strategy/catalog.hpp"
 
 namespace threadx {
-
-// key_of_group() and the group arithmetic below rely on this order of the key digits.
-static_assert(kKeyParamCount == 3 && kIdOrder[0] == kBbPeriod && kIdOrder[1] == kAtrPeriod &&
-                  kIdOrder[2] == kTrendPeriod,
-              "indicator-key parameters must be the most significant id digits");
 
 // ---- id mapping ---------------------------------------------------------------------------------
 //
 // An id is a number in mixed radix: digit k (k = 0 most significant) is the value index of
-// parameter kIdOrder[k], and its radix is the number of values of that parameter. A Grid from
+// parameter id_order[k], and its radix is the number of values of that parameter. A Grid from
 // defaults() or parse_grid_*() has at least one value per parameter and a size that fits 64 bits;
 // the functions below assume such a grid and an id < size().
 
-Grid Grid::defaults() {
+Grid Grid::defaults(const StrategySpec* strategy) {
   Grid g;
-  for (std::size_t p = 0; p < kParamCount; ++p) g.values[p] = {kParams[p].default_value};
+  g.strategy = strategy != nullptr ? strategy : &default_strategy();
+  for (std::size_t p = 0; p < g.param_count(); ++p)
+    g.values[p] = {g.strategy->params[p].default_value};
   return g;
 }
 
@@ -43,28 +41,28 @@ namespace {
 // Product of the radices of the id digits [first, last).
 ComboId radix_product(const Grid& g, std::size_t first, std::size_t last) {
   ComboId n = 1;
-  for (std::size_t k = first; k < last; ++k) n *= g.values[kIdOrder[k]].size();
+  for (std::size_t k = first; k < last; ++k) n *= g.values[g.strategy->id_order[k]].size();
   return n;
 }
 
 }  // namespace
 
 ComboId Grid::size() const {
-  return radix_product(*this, 0, kParamCount);
+  return radix_product(*this, 0, param_count());
 }
 
 ComboId Grid::group_size() const {
-  return radix_product(*this, kKeyParamCount, kParamCount);
+  return radix_product(*this, strategy->key_count, param_count());
 }
 
 ComboId Grid::group_count() const {
-  return radix_product(*this, 0, kKeyParamCount);
+  return radix_product(*this, 0, strategy->key_count);
 }
 
-std::array<std::uint32_t, kParamCount> Grid::indices_of(ComboId id) const {
-  std::array<std::uint32_t, kParamCount> idx{};
-  for (std::size_t k = kParamCount; k-- > 0;) {  // least significant digit first
-    const ParamId p = kIdOrder[k];
+ParamIndex Grid::indices_of(ComboId id) const {
+  ParamIndex idx{};
+  for (std::size_t k = param_count(); k-- > 0;) {  // least significant digit first
+    const std::size_t p = strategy->id_order[k];
     const ComboId radix = values[p].size();
     idx[p] = static_cast<std::uint32_t>(id % radix);
     id /= radix;
@@ -72,60 +70,36 @@ std::array<std::uint32_t, kParamCount> Grid::indices_of(ComboId id) const {
   return idx;
 }
 
-void Grid::advance(std::array<std::uint32_t, kParamCount>& idx) const {
-  for (std::size_t k = kParamCount; k-- > 0;) {  // least significant digit first
-    const ParamId p = kIdOrder[k];
+void Grid::advance(ParamIndex& idx) const {
+  for (std::size_t k = param_count(); k-- > 0;) {  // least significant digit first
+    const std::size_t p = strategy->id_order[k];
     if (++idx[p] < values[p].size()) return;
     idx[p] = 0;  // carry into the next digit
   }
 }
 
-ComboId Grid::id_of(const std::array<std::uint32_t, kParamCount>& idx) const {
+ComboId Grid::id_of(const ParamIndex& idx) const {
   ComboId id = 0;
-  for (std::size_t k = 0; k < kParamCount; ++k) {  // most significant digit first
-    const ParamId p = kIdOrder[k];
+  for (std::size_t k = 0; k < param_count(); ++k) {  // most significant digit first
+    const std::size_t p = strategy->id_order[k];
     id = id * values[p].size() + idx[p];
   }
   return id;
 }
 
-StrategyParams Grid::params_of(ComboId id) const {
-  return params_at(indices_of(id));
+ParamValues Grid::values_of(ComboId id) const {
+  return values_at(indices_of(id));
 }
 
-StrategyParams Grid::params_at(const std::array<std::uint32_t, kParamCount>& idx) const {
-  // Int and Bool values are integral and within int32 (in_domain), so the casts are exact.
-  auto v = [&](ParamId p) { return values[p][idx[p]]; };
-  auto i = [&](ParamId p) { return static_cast<int>(values[p][idx[p]]); };
-  StrategyParams s;
-  s.bb_period = i(kBbPeriod);
-  s.bb_std = v(kBbStd);
-  s.atr_period = i(kAtrPeriod);
-  s.atr_multiplier = v(kAtrMultiplier);
-  s.max_hold_bars = i(kMaxHoldBars);
-  s.spacing_bars = i(kSpacingBars);
-  s.trend_period = i(kTrendPeriod);
-  s.trailing_stop = i(kTrailingStop);
-  s.risk_per_trade = v(kRiskPerTrade);
-  s.leverage = v(kLeverage);
-  s.fee_bps = v(kFeeBps);
-  s.slippage_bps = v(kSlippageBps);
-  s.initial_capital = v(kInitialCapital);
-  return s;
+ParamValues Grid::values_at(const ParamIndex& idx) const {
+  ParamValues v{};
+  for (std::size_t p = 0; p < param_count(); ++p) v[p] = values[p][idx[p]];
+  return v;
 }
 
-// Group g holds ids [g * group_size(), (g + 1) * group_size()); its number is the id's key digits
-// (bb_period, atr_period, trend_period) read as a mixed-radix number, trend_period fastest.
-Grid::Key Grid::key_of_group(ComboId group) const {
-  const ComboId trend_n = values[kTrendPeriod].size();
-  const ComboId atr_n = values[kAtrPeriod].size();
-  Key k{};
-  k.trend_period = static_cast<int>(values[kTrendPeriod][group % trend_n]);
-  group /= trend_n;
-  k.atr_period = static_cast<int>(values[kAtrPeriod][group % atr_n]);
-  group /= atr_n;
-  k.bb_period = static_cast<int>(values[kBbPeriod][group]);
-  return k;
+// Group g holds ids [g * group_size(), (g + 1) * group_size()): its first id's key digits are g's.
+ParamValues Grid::key_of_group(ComboId group) const {
+  return values_of(group * group_size());
 }
 
 // ---- parsing ------------------------------------------------------------------------------------
@@ -181,8 +155,8 @@ const char* type_name(const Value& v) {
   return "a date or time";
 }
 
-const char* expected_type(ParamId p) {
-  switch (kParams[p].type) {
+const char* expected_type(const ParamSpec& s) {
+  switch (s.type) {
     case ParamType::Int:
       return "an integer";
     case ParamType::Bool:
@@ -208,16 +182,14 @@ std::string value_text(double x) {
   return format_double(x);
 }
 
-std::string outside_domain(ParamId p, double x) {
-  return std::string(kParams[p].name) + " = " + value_text(x) + " is outside " +
-         std::string(kParams[p].domain);
+std::string outside_domain(const ParamSpec& s, double x) {
+  return std::string(s.name) + " = " + value_text(x) + " is outside " + std::string(s.domain);
 }
 
 // One parameter value (an element of a list, a [fixed] value or a range bound): type-checked and
 // domain-checked. `what` prefixes the reason ("range start: ") when the value is part of a range.
-double scalar(const std::string& file, const Value& v, const std::string& key, ParamId p,
+double scalar(const std::string& file, const Value& v, const std::string& key, const ParamSpec& s,
               const std::string& what = "") {
-  const ParamSpec& s = kParams[p];
   double x = 0;
   if (v.is_integer()) {
     // toml11 3.7 saturates an integer literal that does not fit 64 bits instead of rejecting it.
@@ -229,18 +201,18 @@ double scalar(const std::string& file, const Value& v, const std::string& key, P
   } else if (v.is_floating()) {
     x = v.as_floating();
     if (s.type != ParamType::Double)
-      fail(file, v, key, what + "expected " + expected_type(p) + ", got " + float_text(x));
+      fail(file, v, key, what + "expected " + expected_type(s) + ", got " + float_text(x));
     // toml11 3.7 saturates a float literal beyond the double range (1e400) to the largest double.
     if (std::fabs(x) == std::numeric_limits<double>::max())
       fail(file, v, key, what + "number out of the double range");
   } else if (v.is_boolean() && s.type == ParamType::Bool) {
     x = v.as_boolean() ? 1 : 0;
   } else {
-    std::string reason = what + "expected " + expected_type(p) + ", got " + type_name(v);
+    std::string reason = what + "expected " + expected_type(s) + ", got " + type_name(v);
     if (v.is_array() || v.is_table()) reason += " (lists and ranges go under [grid])";
     fail(file, v, key, reason);
   }
-  if (!in_domain(p, x)) fail(file, v, key, what + outside_domain(p, x));
+  if (!in_domain(s, x)) fail(file, v, key, what + outside_domain(s, x));
   return x + 0.0;  // -0.0 -> +0.0, so that every backend and the results file see one zero
 }
 
@@ -258,12 +230,12 @@ std::vector<std::pair<std::string, const Value*>> in_file_order(const Value& tab
 
 // A list of values: each element checked, no duplicates, sorted ascending.
 std::vector<double> list_values(const std::string& file, const Value& v, const std::string& key,
-                                ParamId p) {
+                                const ParamSpec& s) {
   const auto& elems = v.as_array();
   if (elems.empty()) fail(file, v, key, "empty list");
   std::vector<double> out;
   out.reserve(elems.size());
-  for (const Value& e : elems) out.push_back(scalar(file, e, key, p));
+  for (const Value& e : elems) out.push_back(scalar(file, e, key, s));
 
   // Duplicates: report the first element (in file order) whose value appeared before it.
   std::vector<std::size_t> order(out.size());
@@ -283,8 +255,7 @@ std::vector<double> list_values(const std::string& file, const Value& v, const s
 // i = 0..floor((stop - start)/step + 1e-9). `room` is the largest value count that keeps the
 // combination count within 64 bits.
 std::vector<double> range_values(const std::string& file, const Value& v, const std::string& key,
-                                 ParamId p, ComboId room) {
-  const ParamSpec& s = kParams[p];
+                                 const ParamSpec& s, ComboId room) {
   const auto& fields = in_file_order(v);
   for (const auto& [field, e] : fields)
     if (field != "start" && field != "stop" && field != "step")
@@ -295,8 +266,8 @@ std::vector<double> range_values(const std::string& file, const Value& v, const 
       fail(file, v, key,
            std::string("range needs '") + need + "' (a range is {start, stop, step})");
 
-  const double start = scalar(file, t.at("start"), key, p, "range start: ");
-  const double stop = scalar(file, t.at("stop"), key, p, "range stop: ");
+  const double start = scalar(file, t.at("start"), key, s, "range start: ");
+  const double stop = scalar(file, t.at("stop"), key, s, "range stop: ");
   const Value& sv = t.at("step");
   const bool integral = s.type != ParamType::Double;
   double step = 0;
@@ -329,7 +300,7 @@ std::vector<double> range_values(const std::string& file, const Value& v, const 
   out.reserve(count);
   for (ComboId i = 0; i < count; ++i) {
     const double x = start + static_cast<double>(i) * step;
-    if (!in_domain(p, x)) fail(file, v, key, outside_domain(p, x));
+    if (!in_domain(s, x)) fail(file, v, key, outside_domain(s, x));
     // start + i*step never decreases in i; equal neighbours mean a step below the resolution.
     if (!out.empty() && x == out.back())
       fail(file, v, key, "duplicate value " + value_text(x) + " (step too small for start)");
@@ -338,21 +309,22 @@ std::vector<double> range_values(const std::string& file, const Value& v, const 
   return out;
 }
 
-ParamId param_of(const std::string& file, const Value& v, const std::string& section,
-                 const std::string& name) {
-  const std::size_t p = param_index(name);
-  if (p == kParamCount) {
+std::size_t param_of(const std::string& file, const Value& v, const StrategySpec& strategy,
+                     const std::string& section, const std::string& name) {
+  const std::size_t p = strategy.index_of(name);
+  if (p == strategy.param_count()) {
     std::string reason = "unknown parameter";
     if (name == "strategy") {
       reason += " (strategy = \"...\" goes at the top of the file, before any [table])";
     } else {
       std::string names;
-      for (const ParamSpec& s : kParams) names += (names.empty() ? "" : ", ") + std::string(s.name);
+      for (const ParamSpec& s : strategy.params)
+        names += (names.empty() ? "" : ", ") + std::string(s.name);
       reason += " (parameters: " + names + ")";
     }
     fail(file, v, section + "." + name, reason);
   }
-  return static_cast<ParamId>(p);
+  return p;
 }
 
 // The line a toml11 error is about: its location, else the last " <n> | " line of its message.
@@ -476,9 +448,7 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
         one_line(name + (line != 0 ? ":" + std::to_string(line) : std::string()) + ": " + msg));
   }
 
-  Grid g = Grid::defaults();
-  g.path = name;
-  g.source_text = text;
+  const StrategySpec* strategy = &default_strategy();
   const Value* fixed = nullptr;
   const Value* grid = nullptr;
   for (const auto& [key, v] : in_file_order(root)) {
@@ -486,10 +456,9 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
       if (!v->is_string())
         fail(name, *v, key, std::string("expected a string, got ") + type_name(*v));
       const std::string& s = v->as_string().str;
-      if (s != kStrategyName)
-        fail(name, *v, key,
-             "unknown strategy '" + s + "' (known: " + std::string(kStrategyName) + ")");
-      g.strategy = s;
+      strategy = find_strategy(s);
+      if (strategy == nullptr)
+        fail(name, *v, key, "unknown strategy '" + s + "' (known: " + strategy_names() + ")");
     } else if (key == "fixed" || key == "grid") {
       if (!v->is_table())
         fail(name, *v, key, "expected a table [" + key + "], got " + type_name(*v));
@@ -501,11 +470,20 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
     }
   }
 
+  Grid g = Grid::defaults(strategy);
+  g.path = name;
+  g.source_text = text;
+  // The entry that set each parameter, for the cross-parameter rules; checked in this order.
+  std::array<const Value*, kMaxParams> entry{};
+  std::array<std::string, kMaxParams> entry_key;
+  std::array<int, kMaxParams> entry_order{};
+  int order = 0;
   if (fixed != nullptr) {
     for (const auto& [pname, v] : in_file_order(*fixed)) {
-      const ParamId p = param_of(name, *v, "fixed", pname);
-      g.values[p] = {scalar(name, *v, "fixed." + pname, p)};
+      const std::size_t p = param_of(name, *v, *strategy, "fixed", pname);
+      g.values[p] = {scalar(name, *v, "fixed." + pname, strategy->params[p])};
       g.fixed[p] = true;
+      entry[p] = v, entry_key[p] = "fixed." + pname, entry_order[p] = ++order;
     }
   }
 
@@ -513,7 +491,8 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
     constexpr ComboId kMax = std::numeric_limits<ComboId>::max();
     ComboId total = 1;  // combinations so far: fixed and default parameters count 1
     for (const auto& [pname, v] : in_file_order(*grid)) {
-      const ParamId p = param_of(name, *v, "grid", pname);
+      const std::size_t p = param_of(name, *v, *strategy, "grid", pname);
+      const ParamSpec& spec = strategy->params[p];
       const std::string key = "grid." + pname;
       if (g.fixed[p])
         fail(name, *v, key,
@@ -521,18 +500,32 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
                  std::to_string(fixed->as_table().at(pname).location().line()) +
                  "); a parameter is either fixed or swept");
       if (v->is_array()) {
-        g.values[p] = list_values(name, *v, key, p);
+        g.values[p] = list_values(name, *v, key, spec);
       } else if (v->is_table()) {
-        g.values[p] = range_values(name, *v, key, p, kMax / total);
+        g.values[p] = range_values(name, *v, key, spec, kMax / total);
       } else {
         fail(name, *v, key,
              std::string("expected a list or a range {start, stop, step}, got ") + type_name(*v));
       }
       g.swept[p] = true;
+      entry[p] = v, entry_key[p] = key, entry_order[p] = ++order;
       const ComboId n = g.values[p].size();
       if (n > kMax / total) fail(name, *v, key, "the grid has more than 2^64-1 combinations");
       total *= n;
     }
+  }
+
+  // Cross-parameter rules, once every entry passed its own checks: reported at the later of the
+  // two entries in checking order (the only one written when the other keeps its default).
+  for (const OrderedPair& rule : strategy->ordered) {
+    const double hi = g.values[rule.lower].back(), lo = g.values[rule.upper].front();
+    if (hi < lo) continue;
+    const std::size_t at =
+        entry_order[rule.upper] >= entry_order[rule.lower] ? rule.upper : rule.lower;
+    const std::string a(strategy->params[rule.lower].name), b(strategy->params[rule.upper].name);
+    fail(name, *entry[at], entry_key[at],
+         a + " must be < " + b + " in every combination, but " + a + " = " + value_text(hi) +
+             " meets " + b + " = " + value_text(lo));
   }
   return g;
 }

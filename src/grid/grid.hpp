@@ -1,8 +1,8 @@
-// A parsed sweep grid and the pure mapping between combination ids and parameters.
+// A parsed sweep grid and the pure mapping between combination ids and parameter values.
 //
-// Combination ids are mixed radix over kIdOrder (indicator-key parameters most significant),
-// values of each parameter ascending. Each indicator-key group (bb_period, atr_period,
-// trend_period) is therefore one contiguous id range of group_size() ids.
+// Combination ids are mixed radix over the strategy's id order (indicator-key parameters most
+// significant), values of each parameter ascending. Each indicator-key group is therefore one
+// contiguous id range of group_size() ids.
 #pragma once
 
 #include <array>
@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "grid/params.hpp"
-#include "strategy/params.hpp"
+#include "strategy/spec.hpp"
 
 namespace threadx {
 
@@ -20,41 +19,43 @@ using ComboId = std::uint64_t;
 struct Grid {
   std::string path;         // file it came from ("" when built in code)
   std::string source_text;  // the file's exact text, recorded in results for provenance
-  std::string strategy = "bb_atr";
-  // values[p]: ascending, distinct; one value (the fixed value or the default) when not swept.
-  std::array<std::vector<double>, kParamCount> values;
-  std::array<bool, kParamCount> swept{};  // listed under [grid]
-  std::array<bool, kParamCount> fixed{};  // listed under [fixed]
+  const StrategySpec* strategy = nullptr;
+  // values[p] (p in table order, p < param_count()): ascending, distinct; one value (the fixed
+  // value or the default) when not swept.
+  std::array<std::vector<double>, kMaxParams> values;
+  std::array<bool, kMaxParams> swept{};  // listed under [grid]
+  std::array<bool, kMaxParams> fixed{};  // listed under [fixed]
 
-  // A grid with every parameter at its default, nothing swept.
-  static Grid defaults();
+  // A grid of `strategy` (the default strategy if null) with every parameter at its default.
+  static Grid defaults(const StrategySpec* strategy = nullptr);
+
+  [[nodiscard]] std::size_t param_count() const { return strategy->param_count(); }
+  [[nodiscard]] const ParamSpec& param(std::size_t p) const { return strategy->params[p]; }
 
   [[nodiscard]] ComboId size() const;        // number of combinations
   [[nodiscard]] ComboId group_size() const;  // combinations per indicator-key group
   [[nodiscard]] ComboId group_count() const;
 
-  // Value indices of every parameter (indexed by ParamId) for a combination id.
-  [[nodiscard]] std::array<std::uint32_t, kParamCount> indices_of(ComboId id) const;
-  // Steps idx from id to id + 1 (an odometer over kIdOrder): indices_of for a run of ids without
-  // a division per parameter per id. From the last id, idx wraps to the indices of id 0.
-  void advance(std::array<std::uint32_t, kParamCount>& idx) const;
+  // Value indices of every parameter (table order) for a combination id.
+  [[nodiscard]] ParamIndex indices_of(ComboId id) const;
+  // Steps idx from id to id + 1 (an odometer over the id order): indices_of for a run of ids
+  // without a division per parameter per id. From the last id, idx wraps to the indices of id 0.
+  void advance(ParamIndex& idx) const;
   // Inverse of indices_of.
-  [[nodiscard]] ComboId id_of(const std::array<std::uint32_t, kParamCount>& idx) const;
-  [[nodiscard]] StrategyParams params_of(ComboId id) const;
-  // The parameters at value indices idx (params_of(id) = params_at(indices_of(id))).
-  [[nodiscard]] StrategyParams params_at(const std::array<std::uint32_t, kParamCount>& idx) const;
-
-  // The indicator key of group g: values of bb_period, atr_period, trend_period.
-  struct Key {
-    int bb_period, atr_period, trend_period;
-  };
-  [[nodiscard]] Key key_of_group(ComboId group) const;
+  [[nodiscard]] ComboId id_of(const ParamIndex& idx) const;
+  // The parameter values of a combination id; values_at(indices_of(id)) = values_of(id).
+  [[nodiscard]] ParamValues values_of(ComboId id) const;
+  [[nodiscard]] ParamValues values_at(const ParamIndex& idx) const;
+  // The values of the first combination of key group g: its indicator-key parameters are the
+  // group's key (the other parameters are at their first values).
+  [[nodiscard]] ParamValues key_of_group(ComboId group) const;
 };
 
 // Parses a grid file (TOML). Errors: InputError "<file>:<line>: key '<key>': <reason>" for
 // TOML syntax, unknown key, wrong type, value outside the domain, empty list, step <= 0,
 // a range that is empty, duplicate values, a key in both [fixed] and [grid], an unknown strategy,
-// and a combination count that overflows 64 bits. A file over 1 MiB is refused unparsed.
+// a broken cross-parameter rule, and a combination count that overflows 64 bits. A file over
+// 1 MiB is refused unparsed.
 Grid parse_grid_file(const std::string& path);
 Grid parse_grid_text(const std::string& text, const std::string& name);
 

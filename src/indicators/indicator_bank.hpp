@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "data/bars.hpp"
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/bb_atr.hpp"
 
 namespace threadx {
 

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "common/error.hpp"
-#include "grid/params.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx::report {
@@ -98,8 +97,8 @@ Aggregator::Aggregator(const Grid& grid, const std::vector<std::string>& axis_na
   out_.higher_is_better = !lower_is_better(o.metric);
   out_.rows = grid.size();
   for (const std::string& name : axis_names) {
-    for (std::size_t p = 0; p < kParamCount; ++p) {
-      if (kParams[p].name != name || !grid.swept[p]) continue;
+    for (std::size_t p = 0; p < grid.param_count(); ++p) {
+      if (grid.param(p).name != name || !grid.swept[p]) continue;
       if (grid.values[p].size() > std::numeric_limits<std::uint16_t>::max())
         throw InputError("parameter " + name + " has more than 65,535 values: too many to chart");
       out_.axes.push_back({name, p, grid.values[p]});
@@ -107,8 +106,7 @@ Aggregator::Aggregator(const Grid& grid, const std::vector<std::string>& axis_na
   }
 }
 
-void Aggregator::add(ComboId id, const std::array<std::uint32_t, kParamCount>& idx, double metric,
-                     double trades) {
+void Aggregator::add(ComboId id, const ParamIndex& idx, double metric, double trades) {
   ++out_.done;
   if (trades < static_cast<double>(o_.min_trades)) {
     ++out_.too_few_trades;
@@ -239,7 +237,7 @@ Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const Aggreg
 
   // One pass over /results in chunks.
   const std::vector<std::uint8_t> done = reader.read_done();
-  std::array<std::uint32_t, kParamCount> idx = grid.indices_of(0);
+  ParamIndex idx = grid.indices_of(0);
   for (std::uint64_t begin = 0; begin < reader.rows(); begin += o.chunk_rows) {
     const std::uint64_t count = std::min<std::uint64_t>(o.chunk_rows, reader.rows() - begin);
     const std::vector<unsigned char> rows = reader.read_rows(begin, count);

@@ -87,8 +87,7 @@ class Aggregator {
   Aggregator(const Grid& grid, const std::vector<std::string>& axis_names,
              const AggregateOptions& o);
   // One done combination; idx = grid.indices_of(id).
-  void add(ComboId id, const std::array<std::uint32_t, kParamCount>& idx, double metric,
-           double trades);
+  void add(ComboId id, const ParamIndex& idx, double metric, double trades);
   // The summaries (call once).
   Aggregates finish();
 

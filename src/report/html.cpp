@@ -127,7 +127,7 @@ std::string json_list(const std::vector<std::string>& items) {
 
 // "#id: name=value name=value ..." over the swept parameters.
 std::string combo_label(const Aggregates& a, const Grid& grid, ComboId id) {
-  const std::array<std::uint32_t, kParamCount> idx = grid.indices_of(id);
+  const ParamIndex idx = grid.indices_of(id);
   std::string s = "#";
   s += std::to_string(id);
   s += ':';

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "common/error.hpp"
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "strategy/block_recorder.hpp"
 
 namespace threadx::report {
@@ -12,9 +12,9 @@ Rerun rerun_combination(const Grid& grid, IndicatorBank& bank, ComboId id) {
   if (id >= grid.size())
     throw InputError("combination id " + std::to_string(id) + " is outside the grid (" +
                      std::to_string(grid.size()) + " combinations)");
-  const Grid::Key key = grid.key_of_group(id / grid.group_size());
+  const bb_atr::Params key = bb_atr::decode(grid.key_of_group(id / grid.group_size()));
   const bb_atr::SeriesView s = bank.group_view(key.bb_period, key.atr_period, key.trend_period);
-  const StrategyParams sp = grid.params_of(id);
+  const bb_atr::Params sp = bb_atr::decode(grid.values_of(id));
   const bb_atr::LaneParams<double> p = bb_atr::lane_params<double>(sp);
   const auto n = static_cast<std::size_t>(s.n_bars);
 

@@ -1,8 +1,8 @@
 // The best combination re-run bar by bar for the report's price chart: its equity at every bar,
 // the price overlays its strategy draws (bb_atr: the Bollinger bands at its bb_std) and its trades.
 // The only strategy-specific part of `threadx report`: it drives the strategy's own kernel steps
-// (strategy/bb_atr.hpp: init, step, finish, observe, the functions the sweep runs), so the trades
-// are the ones behind the row, and its metrics equal the row's bit for bit.
+// (strategies/bb_atr/bb_atr.hpp: init, step, finish, observe, the functions the sweep runs), so the
+// trades are the ones behind the row, and its metrics equal the row's bit for bit.
 #pragma once
 
 #include <cstdint>

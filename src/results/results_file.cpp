@@ -187,8 +187,8 @@ std::string data_sha(const BarSeries& bars) {
 
 std::string swept_names(const Grid& grid) {
   std::vector<std::string> v;
-  for (std::size_t p = 0; p < kParamCount; ++p)
-    if (grid.swept[p]) v.emplace_back(kParams[p].name);
+  for (std::size_t p = 0; p < grid.param_count(); ++p)
+    if (grid.swept[p]) v.emplace_back(grid.param(p).name);
   return join(v, ",");
 }
 
@@ -216,8 +216,8 @@ void expect_same_run(hid_t file, const std::string& path, const Grid& grid, cons
       fail(path, std::string("--resume: the file was made for ") + what + " (attribute " + name +
                      " differs); use another --out, or --force to start over");
   };
-  expect("strategy", std::string(kStrategyName), "another strategy");
-  expect("strategy_version", std::to_string(kStrategyVersion), "another strategy version");
+  expect("strategy", std::string(grid.strategy->name), "another strategy");
+  expect("strategy_version", std::to_string(grid.strategy->version), "another strategy version");
   expect("grid_text", grid.source_text, "another grid");
   expect("data_sha256", data_sha(bars), "other data");
   expect("bar_count", std::to_string(bars.size()), "other data");
@@ -251,23 +251,22 @@ RowLayout::RowLayout(const Grid& grid, int blocks) : blocks_(blocks) {
     row_size_ += size;
   };
   add("combo_id", Column::Kind::U64, 8);
-  for (std::size_t p = 0; p < kParamCount; ++p) {
+  for (std::size_t p = 0; p < grid.param_count(); ++p) {
     if (!grid.swept[p]) continue;
-    if (kParams[p].type == ParamType::Double)
-      add(std::string(kParams[p].name), Column::Kind::F64, 8);
+    if (grid.param(p).type == ParamType::Double)
+      add(std::string(grid.param(p).name), Column::Kind::F64, 8);
     else
-      add(std::string(kParams[p].name), Column::Kind::I32, 4);
+      add(std::string(grid.param(p).name), Column::Kind::I32, 4);
   }
   for (const MetricSpec& m : kMetrics)
     add(std::string(m.name), m.name == "trades" ? Column::Kind::I64 : Column::Kind::F64, 8);
 }
 
-void RowLayout::pack(const Grid& grid, ComboId id,
-                     const std::array<std::uint32_t, kParamCount>& idx, const Metrics& m,
+void RowLayout::pack(const Grid& grid, ComboId id, const ParamIndex& idx, const Metrics& m,
                      unsigned char* row) const {
   std::size_t c = 0;
   std::memcpy(row + columns_[c++].offset, &id, 8);
-  for (std::size_t p = 0; p < kParamCount; ++p) {
+  for (std::size_t p = 0; p < grid.param_count(); ++p) {
     if (!grid.swept[p]) continue;
     const double v = grid.values[p][idx[p]];
     if (columns_[c].kind == Column::Kind::F64) {
@@ -468,8 +467,8 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   }
 
   const hid_t root = f.file_;
-  write_attr(root, path, "strategy", std::string(kStrategyName));
-  write_attr(root, path, "strategy_version", std::int64_t{kStrategyVersion});
+  write_attr(root, path, "strategy", std::string(grid.strategy->name));
+  write_attr(root, path, "strategy_version", std::int64_t{grid.strategy->version});
   write_attr(root, path, "grid_file", grid.path);
   write_attr(root, path, "grid_text", grid.source_text);
   write_attr(root, path, "swept_parameters", swept_names(grid));
@@ -486,9 +485,9 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   write_attr(root, path, "last_timestamp_ms", bars.time_ms.back());
   write_attr(root, path, "first_time", format_utc_ms(bars.time_ms.front()));
   write_attr(root, path, "last_time", format_utc_ms(bars.time_ms.back()));
-  for (std::size_t p = 0; p < kParamCount; ++p)
+  for (std::size_t p = 0; p < grid.param_count(); ++p)
     if (!grid.swept[p])
-      write_attr(root, path, "param." + std::string(kParams[p].name), grid.values[p].front());
+      write_attr(root, path, "param." + std::string(grid.param(p).name), grid.values[p].front());
   if (f.layout_.blocks() > 0)
     write_attr(root, path, "blocks", static_cast<std::int64_t>(f.layout_.blocks()));
   write_run_attrs(root, path, prov);

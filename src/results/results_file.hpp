@@ -66,8 +66,8 @@ class RowLayout {
 
  private:
   // Fills one row: id, the swept parameters at value indices idx (grid.indices_of(id)), metrics.
-  void pack(const Grid& grid, ComboId id, const std::array<std::uint32_t, kParamCount>& idx,
-            const Metrics& m, unsigned char* row) const;
+  void pack(const Grid& grid, ComboId id, const ParamIndex& idx, const Metrics& m,
+            unsigned char* row) const;
 
   std::vector<Column> columns_;
   std::size_t row_size_ = 0;

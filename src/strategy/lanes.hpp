@@ -1,4 +1,4 @@
-// Lane operations of the strategy kernels (strategy/bb_atr.hpp, strategies/*/, the shared
+// Lane operations of the strategy kernels (strategies/bb_atr/bb_atr.hpp, strategies/*/, the shared
 // bookkeeping of strategy/account.hpp): select, min, max and uniform-mask "and", for one
 // combination (double, bool masks: CPU reference and CUDA threads) and, on the host, for SIMD
 // vectors of kLanes combinations (GCC/Clang vector extensions, mapped to AVX-512, AVX2 or SSE2).

@@ -10,6 +10,7 @@
 #include "data/loader.hpp"
 #include "engine/cpu_backtest.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "strategy/block_stats.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
@@ -85,7 +86,7 @@ TEST(Blocks, ScalarPathMatchesTheReferenceOnRealBars) {
       Metrics m{};
       run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &m, Isa::Scalar,
                    {blocks, starts.data(), got.data()});
-      const StrategyParams p = g.params_of(id);
+      const bb_atr::Params p = bb_atr::decode(g.values_of(id));
       const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
                                                      p.atr_period, p.trend_period);
       const auto ref = testing::reference_backtest(bars.close, ind, p, bars.bars_per_year());

@@ -15,6 +15,7 @@
 #include "engine/plan.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
 #include "support/reference_backtest.hpp"
@@ -82,7 +83,7 @@ void check_against_reference(const Grid& g, const BarSeries& bars,
   IndicatorBank bank(bars);
   std::size_t with_trades = 0;
   for (ComboId id : ids) {
-    const StrategyParams p = g.params_of(id);
+    const bb_atr::Params p = bb_atr::decode(g.values_of(id));
     Metrics got{};
     run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &got, Isa::Scalar);
     const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
@@ -194,7 +195,8 @@ trend_period = [0, 40]
     for (ComboId group = 0; group < g.group_count(); ++group) {
       const WorkUnit u{group * g.group_size(), (group + 1) * g.group_size(), group};
       // Every block of this unit holds several k values: each id is its own bb_std.
-      ASSERT_NE(g.params_of(u.begin).bb_std, g.params_of(u.begin + 1).bb_std);
+      ASSERT_NE(bb_atr::decode(g.values_of(u.begin)).bb_std,
+                bb_atr::decode(g.values_of(u.begin + 1)).bb_std);
       std::vector<Metrics> simd(u.size()), scalar(u.size());
       run_unit_cpu(g, bank, u, simd.data(), isa);
       run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);

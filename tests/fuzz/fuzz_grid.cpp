@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "fuzz_contract.hpp"
 #include "grid/grid.hpp"
+#include "strategies/bb_atr/spec.hpp"
 
 namespace {
 
@@ -13,13 +14,13 @@ using threadx::fuzz::require;
 
 void check_grid(const threadx::Grid& g) {
   unsigned __int128 total = 1;
-  for (std::size_t p = 0; p < threadx::kParamCount; ++p) {
+  for (std::size_t p = 0; p < g.param_count(); ++p) {
     const auto& v = g.values[p];
     require(!v.empty(), "a parameter without values");
     require(g.swept[p] || v.size() == 1, "an unswept parameter with several values");
     require(!(g.swept[p] && g.fixed[p]), "a parameter both swept and fixed");
     for (std::size_t i = 0; i < v.size(); ++i) {
-      require(threadx::in_domain(static_cast<threadx::ParamId>(p), v[i]), "value outside domain");
+      require(threadx::in_domain(g.param(p), v[i]), "value outside domain");
       if (i > 0) require(v[i] > v[i - 1], "values not strictly ascending");
     }
     total *= v.size();
@@ -29,12 +30,16 @@ void check_grid(const threadx::Grid& g) {
   require(g.group_count() * g.group_size() == g.size(), "groups do not tile the ids");
   for (const threadx::ComboId id : {threadx::ComboId{0}, g.size() / 2, g.size() - 1}) {
     require(g.id_of(g.indices_of(id)) == id, "id_of(indices_of(id)) != id");
-    const threadx::StrategyParams s = g.params_of(id);
-    require(s.bb_period >= 2 && s.atr_period >= 1, "params_of out of domain");
+    const threadx::ParamValues v = g.values_of(id);
+    for (std::size_t p = 0; p < g.param_count(); ++p)
+      require(threadx::in_domain(g.param(p), v[p]), "values_of out of domain");
   }
-  const threadx::Grid::Key k = g.key_of_group(g.group_count() - 1);
-  require(k.bb_period == static_cast<int>(g.values[threadx::kBbPeriod].back()),
-          "last group's key is not the largest bb_period");
+  // The last group's key digits are the largest values of the key parameters.
+  const threadx::ParamValues k = g.key_of_group(g.group_count() - 1);
+  for (std::size_t d = 0; d < g.strategy->key_count; ++d) {
+    const std::size_t p = g.strategy->id_order[d];
+    require(k[p] == g.values[p].back(), "the last group's key is not the largest");
+  }
 }
 
 }  // namespace

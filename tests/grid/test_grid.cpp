@@ -18,13 +18,21 @@
 
 #include "common/error.hpp"
 #include "grid/grid.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "support/paths.hpp"
 
 namespace threadx {
 namespace {
 
 using testing::repo_path;
-using Indices = std::array<std::uint32_t, kParamCount>;
+using Indices = ParamIndex;
+// The grids here are bb_atr's (the default strategy): its parameter indices by name.
+using namespace bb_atr;  // NOLINT(google-build-using-namespace)
+using ParamId = bb_atr::Param;
+
+bool in_domain(ParamId p, double v) {
+  return threadx::in_domain(kParams[p], v);
+}
 
 // start + i*step, i = 0..n-1, computed by multiplication as SWEEP.md requires.
 std::vector<double> range(double start, double step, int n) {
@@ -111,7 +119,7 @@ TEST(Grid, DefaultsAreTheStrategyDefaults) {
   EXPECT_EQ(g.size(), 1u);
   EXPECT_EQ(g.group_size(), 1u);
   EXPECT_EQ(g.group_count(), 1u);
-  const StrategyParams p = g.params_of(0), d;
+  const Params p = decode(g.values_of(0)), d;
   EXPECT_EQ(p.bb_period, d.bb_period);
   EXPECT_EQ(p.bb_std, d.bb_std);
   EXPECT_EQ(p.atr_period, d.atr_period);
@@ -128,7 +136,7 @@ TEST(Grid, DefaultsAreTheStrategyDefaults) {
   // An empty file is the default grid too.
   const Grid e = parse_grid_text("", "empty.toml");
   EXPECT_EQ(e.size(), 1u);
-  EXPECT_EQ(e.strategy, "bb_atr");
+  EXPECT_EQ(e.strategy->name, "bb_atr");
   for (std::size_t q = 0; q < kParamCount; ++q) {
     EXPECT_EQ(e.values[q], std::vector<double>{kParams[q].default_value});
     EXPECT_FALSE(e.swept[q]);
@@ -147,7 +155,7 @@ TEST(Grid, ReferenceGrids) {
   EXPECT_EQ(small.values[kAtrPeriod], (std::vector<double>{10, 14, 21}));
   EXPECT_EQ(small.path, small_path);
   EXPECT_EQ(small.source_text, read_file(small_path));
-  EXPECT_EQ(small.strategy, "bb_atr");
+  EXPECT_EQ(small.strategy->name, "bb_atr");
 
   const Grid g = parse_grid_file(repo_path("data/grids/reference_2p9m.toml"));
   EXPECT_EQ(g.size(), 2903040u);
@@ -192,7 +200,7 @@ TEST(Grid, HandComputedIds) {
   idx[kBbStd] = 1;
   EXPECT_EQ(g.id_of(idx), 11u);
   EXPECT_EQ(g.indices_of(11), idx);
-  const StrategyParams p = g.params_of(11);
+  const Params p = decode(g.values_of(11));
   EXPECT_EQ(p.bb_period, 20);
   EXPECT_EQ(p.atr_period, 21);
   EXPECT_EQ(p.bb_std, 2.5);
@@ -200,13 +208,13 @@ TEST(Grid, HandComputedIds) {
   EXPECT_EQ(p.fee_bps, 4.5);     // default
   // bb_period=30 (3), atr_period=10 (0), bb_std=2.0 (0): id = ((3*3 + 0)*1 + 0)*2 + 0 = 18,
   // in group 9 (ids 18, 19).
-  const StrategyParams q = g.params_of(18);
+  const Params q = decode(g.values_of(18));
   EXPECT_EQ(q.bb_period, 30);
   EXPECT_EQ(q.atr_period, 10);
   EXPECT_EQ(q.bb_std, 2.0);
-  EXPECT_EQ(g.params_of(19).bb_std, 2.5);
-  EXPECT_EQ(g.key_of_group(9).bb_period, 30);
-  EXPECT_EQ(g.key_of_group(9).atr_period, 10);
+  EXPECT_EQ(decode(g.values_of(19)).bb_std, 2.5);
+  EXPECT_EQ(decode(g.key_of_group(9)).bb_period, 30);
+  EXPECT_EQ(decode(g.key_of_group(9)).atr_period, 10);
 
   const Grid big = parse_grid_file(repo_path("data/grids/reference_2p9m.toml"));
   // Radices: bb_period 20, atr_period 8, trend_period 9 | bb_std 7, atr_multiplier 9,
@@ -214,7 +222,7 @@ TEST(Grid, HandComputedIds) {
   // bb_std=2.0 (2), atr_multiplier=1.5 (2), max_hold_bars=100 (3), spacing_bars=5 (1):
   //   group = (5*8 + 2)*9 + 2 = 380; offset = ((2*9 + 2)*8 + 3)*4 + 1 = 653;
   //   id = 380*2016 + 653 = 766733.
-  const StrategyParams r = big.params_of(766733);
+  const Params r = decode(big.values_of(766733));
   EXPECT_EQ(r.bb_period, 20);
   EXPECT_EQ(r.atr_period, 13);
   EXPECT_EQ(r.trend_period, 50);
@@ -222,14 +230,14 @@ TEST(Grid, HandComputedIds) {
   EXPECT_EQ(r.atr_multiplier, 1.5);
   EXPECT_EQ(r.max_hold_bars, 100);
   EXPECT_EQ(r.spacing_bars, 5);
-  const Grid::Key k = big.key_of_group(380);
+  const Params k = decode(big.key_of_group(380));
   EXPECT_EQ(k.bb_period, 20);
   EXPECT_EQ(k.atr_period, 13);
   EXPECT_EQ(k.trend_period, 50);
   // trend_period is the fastest key digit, then atr_period.
-  EXPECT_EQ(big.key_of_group(1).trend_period, 25);
-  EXPECT_EQ(big.key_of_group(9).atr_period, 10);
-  EXPECT_EQ(big.key_of_group(72).bb_period, 12);
+  EXPECT_EQ(decode(big.key_of_group(1)).trend_period, 25);
+  EXPECT_EQ(decode(big.key_of_group(9)).atr_period, 10);
+  EXPECT_EQ(decode(big.key_of_group(72)).bb_period, 12);
 }
 
 // The id order on one grid: round trip, first and last ids, lexicographic order over kIdOrder
@@ -246,7 +254,7 @@ void check_id_order(const Grid& g, ComboId stride) {
     EXPECT_EQ(first[p], 0u) << kParams[p].name;
     EXPECT_EQ(last[p], g.values[p].size() - 1) << kParams[p].name;
   }
-  const StrategyParams lo = g.params_of(0), hi = g.params_of(n - 1);
+  const Params lo = decode(g.values_of(0)), hi = decode(g.values_of(n - 1));
   EXPECT_EQ(lo.bb_period, g.values[kBbPeriod].front());
   EXPECT_EQ(lo.bb_std, g.values[kBbStd].front());
   EXPECT_EQ(lo.atr_multiplier, g.values[kAtrMultiplier].front());
@@ -256,7 +264,7 @@ void check_id_order(const Grid& g, ComboId stride) {
   EXPECT_EQ(hi.bb_std, g.values[kBbStd].back());
 
   auto digits = [](const Indices& idx) {
-    std::array<std::uint32_t, kParamCount> d{};
+    ParamIndex d{};
     for (std::size_t k = 0; k < kParamCount; ++k) d[k] = idx[kIdOrder[k]];
     return d;
   };
@@ -265,7 +273,7 @@ void check_id_order(const Grid& g, ComboId stride) {
     const Indices idx = g.indices_of(id);
     if (g.id_of(idx) != id) ++bad_round_trip;
     // ids [grp*gs, (grp+1)*gs) share the key of group grp.
-    const Grid::Key k = g.key_of_group(id / gs);
+    const Params k = decode(g.key_of_group(id / gs));
     if (g.values[kBbPeriod][idx[kBbPeriod]] != k.bb_period ||
         g.values[kAtrPeriod][idx[kAtrPeriod]] != k.atr_period ||
         g.values[kTrendPeriod][idx[kTrendPeriod]] != k.trend_period)
@@ -320,7 +328,7 @@ TEST(Grid, FileOrderDoesNotChangeIds) {
   EXPECT_EQ(a.fixed, b.fixed);
   for (ComboId id = 0; id < a.size(); ++id) {
     EXPECT_EQ(a.indices_of(id), b.indices_of(id));
-    const StrategyParams p = a.params_of(id), q = b.params_of(id);
+    const Params p = decode(a.values_of(id)), q = decode(b.values_of(id));
     EXPECT_EQ(p.bb_period, q.bb_period);
     EXPECT_EQ(p.bb_std, q.bb_std);
     EXPECT_EQ(p.atr_period, q.atr_period);
@@ -331,7 +339,7 @@ TEST(Grid, FileOrderDoesNotChangeIds) {
   EXPECT_EQ(a.values[kBbPeriod], (std::vector<double>{15, 20}));
   // Same ids as the reference grid with bb_period 15/20, atr_period 10/14: bb_period=20,
   // atr_period=10, bb_std=2.5, max_hold_bars=40 = ((1*2 + 0)*2 + 1)*3 + 1 = 16.
-  const StrategyParams p = a.params_of(16);
+  const Params p = decode(a.values_of(16));
   EXPECT_EQ(p.bb_period, 20);
   EXPECT_EQ(p.atr_period, 10);
   EXPECT_EQ(p.bb_std, 2.5);
@@ -382,8 +390,8 @@ TEST(Grid, TypesConvert) {
       "i.toml");
   EXPECT_EQ(g.values[kBbStd], (std::vector<double>{2.0, 3.0}));
   EXPECT_EQ(g.values[kAtrMultiplier], (std::vector<double>{1.0, 2.0}));
-  EXPECT_EQ(g.params_of(0).leverage, 2.0);
-  EXPECT_EQ(g.params_of(0).initial_capital, 5000.0);
+  EXPECT_EQ(decode(g.values_of(0)).leverage, 2.0);
+  EXPECT_EQ(decode(g.values_of(0)).initial_capital, 5000.0);
   // A float and an integer for the same double parameter mix in a list.
   EXPECT_EQ(parse_grid_text("[grid]\nbb_std = [2, 2.5]\n", "m.toml").values[kBbStd],
             (std::vector<double>{2.0, 2.5}));
@@ -393,15 +401,15 @@ TEST(Grid, TypesConvert) {
        {"[true, false]", "[0, 1]", "[1, false]", "{ start = 0, stop = 1, step = 1 }"}) {
     const Grid t = parse_grid_text(std::string("[grid]\ntrailing_stop = ") + list + "\n", "t.toml");
     EXPECT_EQ(t.values[kTrailingStop], (std::vector<double>{0.0, 1.0})) << list;
-    EXPECT_EQ(t.params_of(0).trailing_stop, 0) << list;
-    EXPECT_EQ(t.params_of(1).trailing_stop, 1) << list;
+    EXPECT_EQ(decode(t.values_of(0)).trailing_stop, 0) << list;
+    EXPECT_EQ(decode(t.values_of(1)).trailing_stop, 1) << list;
   }
   for (const auto& [text, want] :
        std::vector<std::pair<std::string, int>>{{"false", 0}, {"true", 1}, {"0", 0}, {"1", 1}}) {
     const Grid f = parse_grid_text("[fixed]\ntrailing_stop = " + text + "\n", "f.toml");
     EXPECT_EQ(f.size(), 1u);
     EXPECT_TRUE(f.fixed[kTrailingStop]);
-    EXPECT_EQ(f.params_of(0).trailing_stop, want) << text;
+    EXPECT_EQ(decode(f.values_of(0)).trailing_stop, want) << text;
   }
 
   // -0.0 is stored as +0.0 (one zero for every backend and the results file).
@@ -560,7 +568,7 @@ TEST(Grid, CombinationCountMustFit64Bits) {
   EXPECT_EQ(g.size(), want);
   EXPECT_EQ(g.group_count(), 40u * 40u * 40u);
   EXPECT_EQ(g.id_of(g.indices_of(g.size() - 1)), g.size() - 1);
-  EXPECT_EQ(g.params_of(g.size() - 1).trend_period, 41);
+  EXPECT_EQ(decode(g.values_of(g.size() - 1)).trend_period, 41);
 
   expect_error("[grid]\ntrailing_stop = [0, 1]\n" + fits, 14, "grid.trend_period",
                "the grid has more than 2^64-1 combinations");

@@ -11,6 +11,7 @@
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "indicators/indicators.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "support/paths.hpp"
 
 namespace threadx {
@@ -74,7 +75,7 @@ TEST(IndicatorBank, BuildsEachSeriesOnceForTheProductionGrid) {
   // Every group, from two threads at once: 20 bands + 8 ATR + 8 EMA (trend 0 needs none).
   auto visit = [&](ComboId from, ComboId step) {
     for (ComboId g = from; g < grid.group_count(); g += step) {
-      const Grid::Key k = grid.key_of_group(g);
+      const bb_atr::Params k = bb_atr::decode(grid.key_of_group(g));
       const bb_atr::SeriesView v = bank.group_view(k.bb_period, k.atr_period, k.trend_period);
       ASSERT_EQ(v.ema == nullptr, k.trend_period == 0);
       ASSERT_EQ(v.warmup, std::max({k.bb_period, k.atr_period, k.trend_period}));

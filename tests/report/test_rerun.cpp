@@ -9,7 +9,7 @@
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "report/rerun.hpp"
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "support/paths.hpp"
 #include "support/reference_backtest.hpp"
 
@@ -26,13 +26,13 @@ TEST(ReportRerun, MatchesTheSweepAndTheReferenceTrades) {
   std::size_t traded = 0;
   for (ComboId id = 0; id < g.size(); ++id) {
     const Rerun r = rerun_combination(g, bank, id);
-    const Grid::Key key = g.key_of_group(id / g.group_size());
+    const bb_atr::Params key = bb_atr::decode(g.key_of_group(id / g.group_size()));
     const Metrics want =
         bb_atr::run_one(bank.group_view(key.bb_period, key.atr_period, key.trend_period),
-                        g.params_of(id), bars.bars_per_year());
+                        bb_atr::decode(g.values_of(id)), bars.bars_per_year());
     EXPECT_EQ(std::memcmp(&r.metrics, &want, sizeof want), 0) << "id " << id;
 
-    const StrategyParams p = g.params_of(id);
+    const bb_atr::Params p = bb_atr::decode(g.values_of(id));
     const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
                                                    p.atr_period, p.trend_period);
     const auto ref = testing::reference_backtest(bars.close, ind, p, bars.bars_per_year());

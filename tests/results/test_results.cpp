@@ -14,6 +14,7 @@
 #include "indicators/indicator_bank.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "support/paths.hpp"
 
 namespace threadx {
@@ -92,7 +93,7 @@ TEST_F(ResultsFileTest, RoundTripLayoutAndProvenance) {
   const auto raw = r.read_rows(0, r.rows());
   for (ComboId id = 0; id < grid_.size(); ++id) {
     const unsigned char* row = raw.data() + id * r.row_size();
-    const StrategyParams sp = grid_.params_of(id);
+    const bb_atr::Params sp = bb_atr::decode(grid_.values_of(id));
     EXPECT_EQ(r.value(row, *r.find("combo_id")), static_cast<double>(id));
     EXPECT_EQ(r.value(row, *r.find("bb_period")), sp.bb_period);
     EXPECT_EQ(r.value(row, *r.find("bb_std")), sp.bb_std);

@@ -10,8 +10,11 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -120,9 +123,13 @@ const char* const kExampleCsv =
 // The example's bars, read by the project's loader from the bar file of section 9.
 const BarSeries& example_bars() {
   static const BarSeries bars = [] {
-    const std::string path = ::testing::TempDir() + "ma_cross_worked_example.csv";
+    // ctest runs each test in its own process, several at once: one file per process.
+    const std::string path =
+        ::testing::TempDir() + "ma_cross_worked_example." + std::to_string(::getpid()) + ".csv";
     std::ofstream(path) << kExampleCsv;
-    return load_bars({path});
+    BarSeries loaded = load_bars({path});
+    std::remove(path.c_str());
+    return loaded;
   }();
   return bars;
 }

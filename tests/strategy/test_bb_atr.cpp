@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/spec.hpp"
 #include "support/reference_backtest.hpp"
 
 namespace threadx {
@@ -37,8 +37,8 @@ struct Hand {
 };
 
 // Defaults except the costs, which the hand cases set explicitly.
-StrategyParams base() {
-  StrategyParams p;
+bb_atr::Params base() {
+  bb_atr::Params p;
   p.bb_period = 2;
   p.atr_period = 1;
   p.fee_bps = 0;
@@ -50,7 +50,7 @@ StrategyParams base() {
 // Mid 100, sd 2, k 2 -> lower 96, upper 104. atr 5, a 1.5 -> stop distance d = 7.5.
 TEST(BbAtrRules, LongEntryOnLowerCrossThenTakeProfitAtMid) {
   Hand h({100, 100, 100, 90, 95, 101, 101}, 100, 2, 5);
-  const StrategyParams p = base();
+  const bb_atr::Params p = base();
   const Metrics m = bb_atr::run_one(h.view(), p, kP);
   // i=3: 90 < 96 and 100 >= 96 -> long at 90, qty = min(10000*0.01/7.5, 10000/90) = 13.333...
   const double qty = 10000 * 0.01 / 7.5;
@@ -69,7 +69,7 @@ TEST(BbAtrRules, LongEntryOnLowerCrossThenTakeProfitAtMid) {
 
 TEST(BbAtrRules, ShortEntryWithSlippageAndFeesStoppedOut) {
   Hand h({100, 100, 100, 105, 113, 113}, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   p.fee_bps = 4.5;
   p.slippage_bps = 10;
   const double f = 4.5e-4, s = 1e-3;
@@ -96,7 +96,7 @@ TEST(BbAtrRules, ShortEntryWithSlippageAndFeesStoppedOut) {
 
 TEST(BbAtrRules, TimeExitAfterMaxHoldBars) {
   Hand h({100, 100, 100, 90, 92, 92, 92, 92}, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   p.max_hold_bars = 2;
   p.trailing_stop = 0;
   const Metrics m = bb_atr::run_one(h.view(), p, kP);
@@ -113,7 +113,7 @@ TEST(BbAtrRules, TrailingStopRatchetsAndExits) {
   // 87 <= 87.5 -> stopped out at 87.
   const std::vector<double> c{100, 100, 100, 90, 95, 88, 87, 87};
   Hand h(c, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   const double qty = 10000 * 0.01 / 7.5;
   Metrics m = bb_atr::run_one(h.view(), p, kP);
   EXPECT_EQ(m.trades, 1);
@@ -133,7 +133,7 @@ TEST(BbAtrRules, NoEntryOnExitBarAndSpacingBetweenEntries) {
   // i=6: 101 exits.  Spacing 0 allows the second entry (5-3 >= 0)...
   const std::vector<double> c{100, 100, 100, 90, 101, 90, 101, 101};
   Hand h(c, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   EXPECT_EQ(bb_atr::run_one(h.view(), p, kP).trades, 2);
   // ...spacing 3 blocks it (5-3 = 2 < 3), spacing 2 does not.
   p.spacing_bars = 3;
@@ -174,7 +174,7 @@ TEST(BbAtrRules, TrendFilterGatesEachSide) {
 
 TEST(BbAtrRules, LeverageCapBindsTheSize) {
   Hand h({100, 100, 100, 90, 101, 101}, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   p.risk_per_trade = 1.0;  // risk sizing: 10000/7.5 = 1333 units, notional far above equity
   p.leverage = 2.0;        // cap: 10000*2/90 = 222.2 units
   const Metrics m = bb_atr::run_one(h.view(), p, kP);
@@ -206,7 +206,7 @@ TEST(BbAtrRules, NoTradeLeavesEquityFlat) {
 TEST(BbAtrRules, ForcedExitAtTheLastBar) {
   // Long at 90 and never exits by rule: closed at the last close 93, counted as a trade.
   Hand h({100, 100, 100, 90, 91, 93}, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   p.fee_bps = 10;
   const Metrics m = bb_atr::run_one(h.view(), p, kP);
   const double qty = std::min(10000 * 0.01 / 7.5, 10000 / 90.0);
@@ -219,7 +219,7 @@ TEST(BbAtrRules, ForcedExitAtTheLastBar) {
 TEST(BbAtrMetrics, SharpeSortinoDrawdownMatchTwoPassOnTheEquityCurve) {
   // Two winning longs with a dip in between (85, 80 under the entry at 90): ups and downs.
   Hand h({100, 100, 100, 90, 85, 80, 100, 100, 90, 95, 102, 102}, 100, 2, 5);
-  StrategyParams p = base();
+  bb_atr::Params p = base();
   p.trailing_stop = 0;
   p.atr_multiplier = 3;  // stop 75: the first long survives 80 and exits at 100 (tp)
   const Metrics m = bb_atr::run_one(h.view(), p, kP);

@@ -9,8 +9,8 @@
 #include <limits>
 #include <vector>
 
+#include "strategies/bb_atr/spec.hpp"
 #include "strategy/metrics.hpp"
-#include "strategy/params.hpp"
 
 namespace threadx::testing {
 
@@ -74,7 +74,7 @@ struct RefResult {
 };
 
 inline RefResult reference_backtest(const std::vector<double>& c, const RefSeries& ind,
-                                    const StrategyParams& p, double bars_per_year) {
+                                    const bb_atr::Params& p, double bars_per_year) {
   const auto N = static_cast<std::int64_t>(c.size());
   const double f = p.fee_bps / 1e4, s = p.slippage_bps / 1e4, a = p.atr_multiplier;
   const std::int64_t warmup = std::max({p.bb_period, p.atr_period, p.trend_period});

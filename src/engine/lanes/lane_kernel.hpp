@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "strategy/bb_atr.hpp"
+#include "strategies/bb_atr/bb_atr.hpp"
 #include "strategy/block_stats.hpp"
 
 namespace threadx::lanes {

@@ -1,12 +1,12 @@
 // The per-combination ma_cross backtest of docs/strategies/ma_cross.md: a small state struct and a
 // per-bar step, O(1) memory per combination, no allocation, no branches on per-combination data.
 //
-// The same shape as strategy/bb_atr.hpp: compiled for the CPU and by nvcc (THREADX_HD), generic
-// over the lane type V (double: one combination; a SIMD vector of doubles: several combinations
-// of one indicator-key group in lock-step). Every per-lane decision is a select, so all lane
-// types execute the same IEEE operations in the same order and give bit-identical results. The
-// only branches are on values shared by every lane (the cross of the key group) and on "does any
-// lane need this?" (a position to manage, an exit, an entry, a changed equity): skipped work is
+// The same shape as strategies/bb_atr/bb_atr.hpp: compiled for the CPU and by nvcc (THREADX_HD),
+// generic over the lane type V (double: one combination; a SIMD vector of doubles: several
+// combinations of one indicator-key group in lock-step). Every per-lane decision is a select, so
+// all lane types execute the same IEEE operations in the same order and give bit-identical results.
+// The only branches are on values shared by every lane (the cross of the key group) and on "does
+// any lane need this?" (a position to manage, an exit, an entry, a changed equity): skipped work is
 // work that would have left every lane's state bit for bit unchanged.
 //
 // Sizing, fees, the exit, the equity, the forced exit, the returns and the metrics are the shared

@@ -20,9 +20,26 @@
 #include "strategy/block_recorder.hpp"
 #include "strategy/lanes.hpp"
 #include "strategy/metrics.hpp"
-#include "strategy/params.hpp"
 
 namespace threadx::bb_atr {
+
+// Parameters of one combination, as the kernel consumes them (the strategy's parameter table is
+// strategies/bb_atr/spec.hpp; the layout crosses to the GPU: gpu/layout.hpp).
+struct Params {
+  int bb_period = 20;
+  double bb_std = 2.0;
+  int atr_period = 14;
+  double atr_multiplier = 1.5;
+  int max_hold_bars = 72;
+  int spacing_bars = 6;
+  int trend_period = 0;
+  int trailing_stop = 1;
+  double risk_per_trade = 0.01;
+  double leverage = 1.0;
+  double fee_bps = 4.5;
+  double slippage_bps = 0.0;
+  double initial_capital = 10000.0;
+};
 
 // "No entry yet": i - last_entry_bar is then >= any spacing without a separate flag.
 inline constexpr double kNoEntryBar = -1e300;
@@ -182,7 +199,7 @@ THREADX_HD inline Metrics metrics_of(const State<double>& st, double initial, do
 }
 
 template <class V>
-THREADX_HD THREADX_FORCEINLINE LaneParams<V> lane_params(const StrategyParams& sp) {
+THREADX_HD THREADX_FORCEINLINE LaneParams<V> lane_params(const Params& sp) {
   LaneParams<V> p;
   p.k = sp.bb_std;
   p.a = sp.atr_multiplier;
@@ -231,8 +248,8 @@ THREADX_HD THREADX_FORCEINLINE std::int64_t first_bar(const SeriesView& s) {
 // One combination over the whole series: the reference path, and the body of a CUDA thread.
 // blocks: NoBlocks, or a BlockRecorder<double> for per-block statistics.
 template <class Blocks = NoBlocks>
-THREADX_HD inline Metrics run_one(const SeriesView& s, const StrategyParams& sp,
-                                  double bars_per_year, Blocks&& blocks = Blocks{}) {
+THREADX_HD inline Metrics run_one(const SeriesView& s, const Params& sp, double bars_per_year,
+                                  Blocks&& blocks = Blocks{}) {
   const LaneParams<double> p = lane_params<double>(sp);
   State<double> st;
   init(st, p);
