@@ -1,8 +1,11 @@
 // Host-side batch layout and the host batch runner (see unit_runner.hpp).
 #include "gpu/unit_runner.hpp"
-#include "strategies/bb_atr/spec.hpp"
 
 #include <stdexcept>
+#include <string>
+
+#include "common/error.hpp"
+#include "strategies/bb_atr/policy.hpp"
 
 namespace threadx::gpu {
 
@@ -19,6 +22,10 @@ BatchView HostBatch::view() const {
 
 HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces) {
   if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
+  // The device kernel is bb_atr's for now; other strategies run on the CPU (--devices cpu).
+  if (grid.strategy != &bb_atr::kSpec)
+    throw InputError("strategy " + std::string(grid.strategy->name) +
+                     " has no GPU kernel in this build: run it with --devices cpu");
   HostBatch b;
   b.bars_per_year = bank.bars().bars_per_year();
   b.views.reserve(pieces.size());
@@ -28,8 +35,7 @@ HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const Work
   b.params.reserve(n);
   for (const WorkUnit& p : pieces) {
     if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
-    const bb_atr::Params key = bb_atr::decode(grid.key_of_group(p.group));
-    b.views.push_back(bank.group_view(key.bb_period, key.atr_period, key.trend_period));
+    b.views.push_back(bb_atr::Policy::series(bank, grid.key_of_group(p.group)));
     for (ComboId id = p.begin; id < p.end; ++id)
       b.params.push_back(bb_atr::decode(grid.values_of(id)));
     b.piece_end.push_back(b.params.size());

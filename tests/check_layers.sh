@@ -9,7 +9,9 @@ root="${1:?usage: check_layers.sh SOURCE_DIR}"
 cd "$root"
 
 # Lowest first; directories on one line share a layer. engine/lanes is part of engine, and
-# strategies/<name>/ (one strategy's kernel) of strategies.
+# strategies/<name>/ (one strategy's kernel, table and policy headers) of strategies. The
+# strategies' .cpp files (src/strategies/registry.cpp, src/strategies/<name>/lanes.cpp)
+# instantiate the engine's drivers over the policies: they form the "drivers" layer.
 layers=(
   "common"
   "data strategy"
@@ -17,6 +19,7 @@ layers=(
   "grid indicators"
   "engine"
   "results gpu"
+  "drivers"
   "robust report"
   "mpi"
   "cli"
@@ -31,6 +34,7 @@ dir_of() {
   local p="${1#src/}"
   case "$p" in
     main.cpp) echo main ;;
+    strategies/*.cpp) echo drivers ;;
     */*) echo "${p%%/*}" ;;
     *) echo "" ;;
   esac

@@ -69,12 +69,12 @@ int run_bench(const BenchOptions& o) {
   getrusage(RUSAGE_SELF, &usage);
   std::cout << fmt::format(
       "{:<27} {:>9} combos x {:>6} bars {:>7.3f} s {:>9.0f} combos/s {:>9.3e} bar-steps/s "
-      "({:.3e}/core) peak RSS {} MB, {} series ({} band, {} ATR, {} EMA) ({} threads, {}{}, "
+      "({:.3e}/core) peak RSS {} MB, {} series ({}) ({} threads, {}{}, "
       "best of {})\n",
       o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s,
-      steps_s / threads, usage.ru_maxrss / 1024, series.built, series.band_built, series.atr_built,
-      series.ema_built, threads, isa_label(run.isa),
-      o.blocks > 0 ? fmt::format(", {} blocks", o.blocks) : std::string(), o.repeat);
+      steps_s / threads, usage.ru_maxrss / 1024, series.built, series.by_kind(), threads,
+      isa_label(run.isa), o.blocks > 0 ? fmt::format(", {} blocks", o.blocks) : std::string(),
+      o.repeat);
   return 0;
 }
 

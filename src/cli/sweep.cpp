@@ -392,10 +392,8 @@ int run_sweep(const SweepOptions& o) {
       "done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({} ranks, {} threads)",
       thousands(report.combos_done), format_duration(report.wall_s),
       thousands(static_cast<std::uint64_t>(rate)), bar_steps, t.size(), all_threads);
-  spdlog::info(
-      "indicator bank: {} series built ({} bands, {} ATR, {} EMA) for {} requested on rank 0",
-      bank_stats.built, bank_stats.band_built, bank_stats.atr_built, bank_stats.ema_built,
-      thousands(static_cast<std::uint64_t>(bank_stats.requested)));
+  spdlog::info("indicator bank: {} series built ({}) for {} requested on rank 0", bank_stats.built,
+               bank_stats.by_kind(), thousands(static_cast<std::uint64_t>(bank_stats.requested)));
   spdlog::info(
       "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row)",
       o.out, thousands(report.combos_done), report.writer_busy_s,

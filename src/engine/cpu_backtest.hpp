@@ -12,10 +12,10 @@
 namespace threadx {
 
 // out must hold unit.size() rows. isa: the lane path (a supported one: see isa.hpp); every path
-// gives the same bits. Isa::Scalar runs one combination at a time through bb_atr::run_one (the
-// reference path, as on the GPU); the others run isa_lanes(isa) combinations per vector, bars in
-// the outer loop. blocks: where to record the per-block statistics of the unit's rows, if at all
-// (the same single pass; the metrics do not change).
+// gives the same bits. Isa::Scalar runs one combination at a time through the strategy's run_one
+// (the reference path, as on the GPU); the others run isa_lanes(isa) combinations per vector, bars
+// in the outer loop (engine/cpu_driver.hpp). blocks: where to record the per-block statistics of
+// the unit's rows, if at all (the same single pass; the metrics do not change).
 void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
                   Isa isa = best_isa(), const BlockOutput& blocks = {});
 

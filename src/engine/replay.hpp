@@ -1,6 +1,6 @@
 // One combination re-run over the whole bar series for its return series (docs/ROBUST.md,
 // "Deflated Sharpe Ratio": the selected combinations' moments need every return, which the
-// results file does not keep). The sweep's own reference path (bb_atr::run_one) with a
+// results file does not keep). The sweep's own reference path (the strategy's run_one) with a
 // ReturnsRecorder, so the returns are those the sweep summed into /blocks, bit for bit.
 #pragma once
 

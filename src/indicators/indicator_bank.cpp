@@ -1,8 +1,9 @@
 // IndicatorBank (see indicator_bank.hpp).
 #include "indicators/indicator_bank.hpp"
 
-#include <algorithm>
 #include <atomic>
+#include <stdexcept>
+#include <string>
 
 #include "indicators/indicators.hpp"
 
@@ -17,51 +18,54 @@ IndicatorBank::IndicatorBank(const BarSeries& bars)
       generation_(++bank_generations),
       true_range_(true_range(bars.high, bars.low, bars.close)) {}
 
-template <class T>
-IndicatorBank::Slot<T>& IndicatorBank::slot(std::map<int, std::unique_ptr<Slot<T>>>& table,
-                                            int key) {
+IndicatorBank::Slot& IndicatorBank::slot(Indicator kind, int window, bool requested) {
   std::lock_guard lock(mutex_);
-  ++stats_.requested;
-  auto& entry = table[key];
-  if (!entry) entry = std::make_unique<Slot<T>>();
+  if (requested) ++stats_.requested;
+  auto& entry = slots_[{kind, window}];
+  if (!entry) entry = std::make_unique<Slot>();
   return *entry;
 }
 
-bb_atr::SeriesView IndicatorBank::group_view(int bb_period, int atr_period, int trend_period) {
-  auto count = [this](std::int64_t& kind) {
+const double* IndicatorBank::series(Indicator kind, int window) {
+  return build(kind, window, true);
+}
+
+const double* IndicatorBank::build(Indicator kind, int window, bool requested) {
+  if (window < 1)
+    throw std::invalid_argument("IndicatorBank: window " + std::to_string(window) + " < 1");
+  // The std's mean is the bank's own Sma series of the window (asked for before taking the slot,
+  // so that the two once-flags are never held together).
+  const double* mean = kind == Indicator::Pstd ? build(Indicator::Sma, window, false) : nullptr;
+  Slot& s = slot(kind, window, requested);
+  std::call_once(s.once, [&] {
+    const std::vector<double>& close = bars_.close;
+    switch (kind) {
+      case Indicator::Sma:
+        s.value = rolling_mean(close, window);
+        break;
+      case Indicator::Pstd:
+        s.value = rolling_pstd(close, std::span<const double>(mean, close.size()), window);
+        break;
+      case Indicator::Ema:
+        s.value = ema(close, window);
+        break;
+      case Indicator::Atr:
+        s.value = atr_wilder(true_range_, window);
+        break;
+    }
     std::lock_guard lock(mutex_);
     ++stats_.built;
-    ++kind;
-  };
-  Slot<Band>& band = slot(bands_, bb_period);
-  std::call_once(band.once, [&] {
-    band.value.mid = rolling_mean(bars_.close, bb_period);
-    band.value.sd = rolling_pstd(bars_.close, band.value.mid, bb_period);
-    count(stats_.band_built);
+    ++stats_.built_of[static_cast<std::size_t>(kind)];
   });
-  Slot<std::vector<double>>& atr = slot(atrs_, atr_period);
-  std::call_once(atr.once, [&] {
-    atr.value = atr_wilder(true_range_, atr_period);
-    count(stats_.atr_built);
-  });
-  const double* ema_ptr = nullptr;
-  if (trend_period > 0) {
-    Slot<std::vector<double>>& e = slot(emas_, trend_period);
-    std::call_once(e.once, [&] {
-      e.value = ema(bars_.close, trend_period);
-      count(stats_.ema_built);
-    });
-    ema_ptr = e.value.data();
-  }
-  bb_atr::SeriesView v{};
-  v.close = bars_.close.data();
-  v.mid = band.value.mid.data();
-  v.sd = band.value.sd.data();
-  v.atr = atr.value.data();
-  v.ema = ema_ptr;
-  v.n_bars = static_cast<std::int64_t>(bars_.size());
-  v.warmup = std::max({bb_period, atr_period, trend_period});
-  return v;
+  return s.value.data();
+}
+
+std::string IndicatorBank::Stats::by_kind() const {
+  std::string out;
+  for (std::size_t k = 0; k < kIndicatorKinds; ++k)
+    out +=
+        (k == 0 ? "" : ", ") + std::to_string(built_of[k]) + " " + std::string(kIndicatorNames[k]);
+  return out;
 }
 
 IndicatorBank::Stats IndicatorBank::stats() const {

@@ -26,7 +26,7 @@ std::vector<double> rolling_mean(const std::vector<double>& x, int n) {
   return out;
 }
 
-std::vector<double> rolling_pstd(const std::vector<double>& x, const std::vector<double>& mean,
+std::vector<double> rolling_pstd(const std::vector<double>& x, std::span<const double> mean,
                                  int n) {
   const std::size_t w = to_size(n);
   std::vector<double> out(x.size(), kNaN);

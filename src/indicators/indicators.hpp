@@ -4,6 +4,7 @@
 // so every backend reads the same doubles.
 #pragma once
 
+#include <span>
 #include <vector>
 
 namespace threadx {
@@ -11,8 +12,7 @@ namespace threadx {
 // mid_n[i] = mean(x[i-n+1 .. i]), defined for i >= n-1.
 std::vector<double> rolling_mean(const std::vector<double>& x, int n);
 // Population standard deviation (divide by n) of the same window, around rolling_mean.
-std::vector<double> rolling_pstd(const std::vector<double>& x, const std::vector<double>& mean,
-                                 int n);
+std::vector<double> rolling_pstd(const std::vector<double>& x, std::span<const double> mean, int n);
 // tr[0] = h[0]-l[0]; tr[i] = max(h[i]-l[i], |h[i]-c[i-1]|, |l[i]-c[i-1]|).
 std::vector<double> true_range(const std::vector<double>& high, const std::vector<double>& low,
                                const std::vector<double>& close);

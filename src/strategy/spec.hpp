@@ -71,6 +71,31 @@ struct StrategySpec {
   }
 };
 
+// The sizing, cost and capital parameters of the bookkeeping every strategy shares
+// (strategy/account.hpp; docs/STRATEGY.md section 3), the last rows of each strategy's table.
+inline constexpr std::array<ParamSpec, 5> kAccountParams{{
+    {"risk_per_trade", ParamType::Double, 0.01, 0, false, 1, true, "double in (0,1]",
+     "equity fraction risked to the stop"},
+    {"leverage", ParamType::Double, 1.0, 0, false, kInf, false, "double > 0",
+     "notional cap = equity * leverage"},
+    {"fee_bps", ParamType::Double, 4.5, 0, true, kInf, false, "double >= 0",
+     "fee per side, on notional"},
+    {"slippage_bps", ParamType::Double, 0.0, 0, true, kInf, false, "double >= 0",
+     "adverse fill per side"},
+    {"initial_capital", ParamType::Double, 10000, 0, false, kInf, false, "double > 0",
+     "starting equity"},
+}};
+
+// A strategy's own rows followed by kAccountParams: its whole table.
+template <std::size_t N>
+constexpr std::array<ParamSpec, N + kAccountParams.size()> with_account_params(
+    const std::array<ParamSpec, N>& own) {
+  std::array<ParamSpec, N + kAccountParams.size()> all{};
+  for (std::size_t i = 0; i < N; ++i) all[i] = own[i];
+  for (std::size_t i = 0; i < kAccountParams.size(); ++i) all[N + i] = kAccountParams[i];
+  return all;
+}
+
 // True when v lies in the parameter's domain (finite, within bounds, integral for Int/Bool).
 bool in_domain(const ParamSpec& spec, double v);
 

@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$bin" sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/a.h5" \
   2> "$work/a.log" || { cat "$work/a.log"; fail "sweep failed"; }
 grep -q "done: 24 combinations" "$work/a.log" || fail "no summary line: $(cat "$work/a.log")"
-grep -q "indicator bank: 7 series built (4 bands, 3 ATR, 0 EMA)" "$work/a.log" \
+grep -q "indicator bank: 11 series built (4 SMA, 4 std, 0 EMA, 3 ATR)" "$work/a.log" \
   || fail "bank accounting: $(grep 'indicator bank' "$work/a.log")"
 [ -f "$work/a.h5" ] && [ ! -e "$work/a.h5.partial" ] || fail "file not renamed into place"
 h5dump -H "$work/a.h5" >"$work/a.header" || fail "h5dump failed"

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -11,7 +12,7 @@
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "indicators/indicators.hpp"
-#include "strategies/bb_atr/spec.hpp"
+#include "strategies/bb_atr/policy.hpp"
 #include "support/paths.hpp"
 
 namespace threadx {
@@ -72,11 +73,12 @@ TEST(IndicatorBank, BuildsEachSeriesOnceForTheProductionGrid) {
   const BarSeries bars = load_bars({testing::btc_960()});
   const Grid grid = parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml"));
   IndicatorBank bank(bars);
-  // Every group, from two threads at once: 20 bands + 8 ATR + 8 EMA (trend 0 needs none).
+  // Every group, from two threads at once: 20 windows of SMA and std, 8 ATR, 8 EMA (trend 0
+  // needs none).
   auto visit = [&](ComboId from, ComboId step) {
     for (ComboId g = from; g < grid.group_count(); g += step) {
       const bb_atr::Params k = bb_atr::decode(grid.key_of_group(g));
-      const bb_atr::SeriesView v = bank.group_view(k.bb_period, k.atr_period, k.trend_period);
+      const bb_atr::SeriesView v = bb_atr::Policy::series(bank, grid.key_of_group(g));
       ASSERT_EQ(v.ema == nullptr, k.trend_period == 0);
       ASSERT_EQ(v.warmup, std::max({k.bb_period, k.atr_period, k.trend_period}));
     }
@@ -85,16 +87,26 @@ TEST(IndicatorBank, BuildsEachSeriesOnceForTheProductionGrid) {
   a.join();
   b.join();
   const IndicatorBank::Stats s = bank.stats();
-  EXPECT_EQ(s.band_built, 20);
-  EXPECT_EQ(s.atr_built, 8);
-  EXPECT_EQ(s.ema_built, 8);
-  EXPECT_EQ(s.built, 36);
-  // Two passes over 1,440 groups, each asking for a band, an ATR and (8 of 9 trend values) an EMA.
-  EXPECT_EQ(s.requested, 2 * (1440 * 2 + 1440 * 8 / 9));
-  // The view points at the bank's series: same pointer for the same key.
-  const auto v1 = bank.group_view(20, 13, 0), v2 = bank.group_view(20, 16, 25);
-  EXPECT_EQ(v1.mid, v2.mid);
-  EXPECT_NE(v1.atr, v2.atr);
+  auto built = [&](Indicator kind) { return s.built_of[static_cast<std::size_t>(kind)]; };
+  EXPECT_EQ(built(Indicator::Sma), 20);
+  EXPECT_EQ(built(Indicator::Pstd), 20);
+  EXPECT_EQ(built(Indicator::Atr), 8);
+  EXPECT_EQ(built(Indicator::Ema), 8);
+  EXPECT_EQ(s.built, 56);
+  EXPECT_EQ(s.by_kind(), "20 SMA, 20 std, 8 EMA, 8 ATR");
+  // Two passes over 1,440 groups, each asking for a mean, a std, an ATR and (8 of 9 trend
+  // values) an EMA.
+  EXPECT_EQ(s.requested, 2 * (1440 * 3 + 1440 * 8 / 9));
+  // The same (kind, window) is the same series; the std's mean is the bank's SMA.
+  EXPECT_EQ(bank.series(Indicator::Sma, 20), bank.series(Indicator::Sma, 20));
+  EXPECT_NE(bank.series(Indicator::Atr, 13), bank.series(Indicator::Atr, 16));
+  EXPECT_NE(bank.series(Indicator::Sma, 25), bank.series(Indicator::Ema, 25));
+  const double* mean = bank.series(Indicator::Sma, 20);
+  const double* sd = bank.series(Indicator::Pstd, 20);
+  const std::vector<double> want =
+      rolling_pstd(bars.close, std::vector<double>(mean, mean + bars.size()), 20);
+  for (std::size_t i = 19; i < bars.size(); ++i) ASSERT_EQ(sd[i], want[i]) << i;
+  EXPECT_THROW(bank.series(Indicator::Sma, 0), std::invalid_argument);
 }
 
 }  // namespace

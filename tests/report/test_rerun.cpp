@@ -9,7 +9,7 @@
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
 #include "report/rerun.hpp"
-#include "strategies/bb_atr/spec.hpp"
+#include "strategies/bb_atr/policy.hpp"
 #include "support/paths.hpp"
 #include "support/reference_backtest.hpp"
 
@@ -26,9 +26,8 @@ TEST(ReportRerun, MatchesTheSweepAndTheReferenceTrades) {
   std::size_t traded = 0;
   for (ComboId id = 0; id < g.size(); ++id) {
     const Rerun r = rerun_combination(g, bank, id);
-    const bb_atr::Params key = bb_atr::decode(g.key_of_group(id / g.group_size()));
     const Metrics want =
-        bb_atr::run_one(bank.group_view(key.bb_period, key.atr_period, key.trend_period),
+        bb_atr::run_one(bb_atr::Policy::series(bank, g.key_of_group(id / g.group_size())),
                         bb_atr::decode(g.values_of(id)), bars.bars_per_year());
     EXPECT_EQ(std::memcmp(&r.metrics, &want, sizeof want), 0) << "id " << id;
 

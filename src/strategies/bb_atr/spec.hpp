@@ -31,7 +31,7 @@ enum Param : std::size_t {
   kParamCount
 };
 
-inline constexpr std::array<ParamSpec, kParamCount> kParams{{
+inline constexpr std::array<ParamSpec, kParamCount> kParams = with_account_params<kRiskPerTrade>({{
     {"bb_period", ParamType::Int, 20, 2, true, kIntMax, true, "int >= 2", "band window n"},
     {"bb_std", ParamType::Double, 2.0, 0, false, kInf, false, "double > 0", "band width k"},
     {"atr_period", ParamType::Int, 14, 1, true, kIntMax, true, "int >= 1", "ATR window m"},
@@ -43,17 +43,9 @@ inline constexpr std::array<ParamSpec, kParamCount> kParams{{
     {"trend_period", ParamType::Int, 0, 0, true, kIntMax, true, "int >= 0",
      "EMA trend filter; 0 = off"},
     {"trailing_stop", ParamType::Bool, 1, 0, true, 1, true, "0/1", "ratchet the stop"},
-    {"risk_per_trade", ParamType::Double, 0.01, 0, false, 1, true, "double in (0,1]",
-     "equity fraction risked to the stop"},
-    {"leverage", ParamType::Double, 1.0, 0, false, kInf, false, "double > 0",
-     "notional cap = equity * leverage"},
-    {"fee_bps", ParamType::Double, 4.5, 0, true, kInf, false, "double >= 0",
-     "fee per side, on notional"},
-    {"slippage_bps", ParamType::Double, 0.0, 0, true, kInf, false, "double >= 0",
-     "adverse fill per side"},
-    {"initial_capital", ParamType::Double, 10000, 0, false, kInf, false, "double > 0",
-     "starting equity"},
-}};
+}});
+static_assert(kParams[kRiskPerTrade].name == "risk_per_trade" &&
+              kParams[kInitialCapital].name == "initial_capital");
 
 // The indicator key (bb_period, atr_period, trend_period) is the most significant digits of an
 // id, then the others in table order (docs/SWEEP.md, "Combination ids").

@@ -1,0 +1,111 @@
+// bb_atr as the engine's drivers see a strategy (the policy type: engine/cpu_driver.hpp and
+// gpu/ are templates over it). Everything here forwards to the kernel (bb_atr.hpp) or the table
+// (spec.hpp); the only decisions are which indicator series a key group reads and which lanes
+// share an entry-candidate list.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "common/hd.hpp"
+#include "strategies/bb_atr/bb_atr.hpp"
+#include "strategies/bb_atr/spec.hpp"
+#include "strategy/indicator.hpp"
+#include "strategy/trace.hpp"
+
+namespace threadx::bb_atr {
+
+struct Policy {
+  static const StrategySpec& spec() { return kSpec; }
+  using Params = bb_atr::Params;
+  template <class V>
+  using LaneParams = bb_atr::LaneParams<V>;
+  template <class V>
+  using State = bb_atr::State<V>;
+  using Series = SeriesView;
+
+  static Params decode(const ParamValues& v) { return bb_atr::decode(v); }
+
+  // The series of the key group whose key parameters have the values in `key` (Bank:
+  // indicators/indicator_bank.hpp).
+  template <class Bank>
+  static Series series(Bank& bank, const ParamValues& key) {
+    const auto n = static_cast<int>(key[kBbPeriod]);
+    const auto m = static_cast<int>(key[kAtrPeriod]);
+    const auto t = static_cast<int>(key[kTrendPeriod]);
+    Series s{};
+    s.close = bank.close();
+    s.mid = bank.series(Indicator::Sma, n);
+    s.sd = bank.series(Indicator::Pstd, n);
+    s.atr = bank.series(Indicator::Atr, m);
+    s.ema = t > 0 ? bank.series(Indicator::Ema, t) : nullptr;
+    s.n_bars = bank.n_bars();
+    s.warmup = std::max({n, m, t});
+    return s;
+  }
+
+  // Combinations of a key group with the same candidate key have the same entry-candidate bars:
+  // the bars with a band signal at their bb_std.
+  static double candidate_key(const Params& p) { return p.bb_std; }
+  static bool candidate(const Series& s, std::int64_t i, double key) {
+    return entry_candidate(s, i, key);
+  }
+
+  template <class V>
+  THREADX_HD static LaneParams<V> lane_params(const Params& p) {
+    return bb_atr::lane_params<V>(p);
+  }
+  static double initial_capital(const Params& p) { return p.initial_capital; }
+
+  template <class V>
+  THREADX_HD THREADX_FORCEINLINE static void init(State<V>& st, const LaneParams<V>& p) {
+    bb_atr::init(st, p);
+  }
+  template <class V, class Blocks>
+  THREADX_HD THREADX_FORCEINLINE static void run_bars(State<V>& st, const LaneParams<V>& p,
+                                                      const Series& s, const std::int32_t* cand,
+                                                      const std::int32_t* cand_end,
+                                                      Blocks& blocks) {
+    bb_atr::run_bars(st, p, s, cand, cand_end, blocks);
+  }
+  template <class Blocks = NoBlocks>
+  THREADX_HD static Metrics run_one(const Series& s, const Params& p, double bars_per_year,
+                                    Blocks&& blocks = Blocks{}) {
+    return bb_atr::run_one(s, p, bars_per_year, std::forward<Blocks>(blocks));
+  }
+  static Metrics metrics_of(const State<double>& st, const Params& p, double n_bars,
+                            double bars_per_year) {
+    return bb_atr::metrics_of(st, p.initial_capital, n_bars, bars_per_year);
+  }
+
+  // run_one's loop, one bar at a time (engine/trace.hpp): step returns E[i] before the final
+  // exit, finish the last bar's E after it.
+  static std::int64_t first_bar(const Series& s) { return bb_atr::first_bar(s); }
+  static double step(State<double>& st, const LaneParams<double>& p, const Series& s,
+                     std::int64_t i) {
+    return bb_atr::step(st, p, bar_inputs(s, i), static_cast<double>(i), i >= s.warmup,
+                        s.ema != nullptr);
+  }
+  static double finish(State<double>& st, const LaneParams<double>& p, const Series& s) {
+    return bb_atr::finish(st, p, s.close[s.n_bars - 1]);
+  }
+
+  // The price overlays of the report: the bands at the combination's bb_std.
+  static std::vector<Overlay> overlays(const Series& s, const Params& p) {
+    const auto n = static_cast<std::size_t>(s.n_bars);
+    Overlay upper{"upper band", std::vector<double>(n, std::nan(""))};
+    Overlay mid{"middle band", std::vector<double>(n, std::nan(""))};
+    Overlay lower{"lower band", std::vector<double>(n, std::nan(""))};
+    for (std::size_t i = static_cast<std::size_t>(p.bb_period) - 1; i < n; ++i) {
+      mid.value[i] = s.mid[i];
+      upper.value[i] = s.mid[i] + p.bb_std * s.sd[i];
+      lower.value[i] = s.mid[i] - p.bb_std * s.sd[i];
+    }
+    return {upper, mid, lower};
+  }
+};
+
+}  // namespace threadx::bb_atr
