@@ -150,6 +150,14 @@ int main(int argc, char** argv) {
   m->add_option("--csv", sim.csv, "also write the table as CSV");
   CLI::App* d = app.add_subcommand("devices", "list the CPU and the visible CUDA devices");
 
+  threadx::StrategiesOptions strategies;
+  CLI::App* g = app.add_subcommand(
+      "strategies", "list the strategies a grid file can name, with their parameters");
+  g->add_option("name", strategies.name, "one strategy: its parameters only");
+  g->add_flag("--example-grid", strategies.example_grid,
+              "print a small valid grid file for NAME (to start a grid from)")
+      ->needs(g->get_option("name"));
+
   threadx::ReportOptions report;
   CLI::App* r = app.add_subcommand("report",
                                    "write one self-contained HTML page about a results "
@@ -206,6 +214,7 @@ int main(int argc, char** argv) {
     if (*b) return threadx::run_bench(bench);
     if (*m) return threadx::run_simulate(sim);
     if (*d) return threadx::run_devices_list();
+    if (*g) return threadx::run_strategies(strategies);
     if (*r) return threadx::run_report(report);
     if (*u) return threadx::run_robust(robust);
   } catch (const threadx::InputError& e) {

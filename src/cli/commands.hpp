@@ -112,6 +112,14 @@ int run_robust(const RobustOptions& options);
 // `threadx devices`: the CPU and the visible CUDA devices (stdout).
 int run_devices_list();
 
+// `threadx strategies [NAME] [--example-grid]`: the registered strategies and their parameters,
+// or a small valid grid file for NAME (stdout).
+struct StrategiesOptions {
+  std::string name;  // "" = every strategy
+  bool example_grid = false;
+};
+int run_strategies(const StrategiesOptions& options);
+
 // Set by SIGINT/SIGTERM/SIGUSR1: running sweeps stop after the units in flight, flush, and exit
 // with kExitStopped. Repeated SIGTERM/SIGUSR1 are ignored; a SIGINT while stopping exits at once.
 std::atomic<bool>& stop_flag();
