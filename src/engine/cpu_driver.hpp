@@ -55,13 +55,12 @@ class CpuDriver final : public StrategyDriver {
     // A short last block's spare lanes write their block rows here, not past the unit's rows.
     std::vector<BlockStats> spare(
         blocks.enabled() ? kMaxLanes * static_cast<std::size_t>(blocks.blocks) : 0);
-    // The value indices of id, stepped like an odometer (no division per id).
-    ParamIndex idx = grid.indices_of(unit.begin);
+    Grid::Odometer odometer(grid, unit.begin);
     for (ComboId id = unit.begin; id < unit.end; id += lanes) {
       const auto used = static_cast<std::size_t>(std::min<ComboId>(lanes, unit.end - id));
       for (std::size_t j = 0; j < used; ++j) {
-        sp[j] = P::decode(grid.values_at(idx));
-        grid.advance(idx);
+        sp[j] = P::decode(odometer.values());
+        odometer.next();
       }
       for (std::size_t j = used; j < lanes; ++j) sp[j] = sp[used - 1];
       for (std::size_t j = 0; j < lanes; ++j) params[j] = P::template lane_params<double>(sp[j]);

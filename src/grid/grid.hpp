@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,39 @@ struct Grid {
   // The values of the first combination of key group g: its indicator-key parameters are the
   // group's key (the other parameters are at their first values).
   [[nodiscard]] ParamValues key_of_group(ComboId group) const;
+
+  class Odometer;
+};
+
+// The values of a run of consecutive ids, kept current as the ids advance: a step changes the
+// least significant digit (and the digits a carry reaches) only, so walking a unit costs no
+// division and no full decoding per id. values() = grid.values_of(id) at every step.
+class Grid::Odometer {
+ public:
+  Odometer(const Grid& grid, ComboId id)
+      : grid_(grid), idx_(grid.indices_of(id)), values_(grid.values_at(idx_)) {}
+
+  [[nodiscard]] const ParamValues& values() const { return values_; }
+
+  // To id + 1 (from the last id: to id 0, as Grid::advance).
+  void next() {
+    const std::span<const std::size_t> order = grid_.strategy->id_order;
+    for (std::size_t k = order.size(); k-- > 0;) {  // least significant digit first
+      const std::size_t p = order[k];
+      const std::vector<double>& list = grid_.values[p];
+      if (++idx_[p] < list.size()) {
+        values_[p] = list[idx_[p]];
+        return;
+      }
+      idx_[p] = 0;  // carry into the next digit
+      values_[p] = list[0];
+    }
+  }
+
+ private:
+  const Grid& grid_;
+  ParamIndex idx_;
+  ParamValues values_;
 };
 
 // Parses a grid file (TOML). Errors: InputError "<file>:<line>: key '<key>': <reason>" for

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstring>
 
 #include "engine/lanes/lane_kernel.hpp"
 #include "strategy/block_recorder.hpp"
@@ -19,44 +18,37 @@
 
 namespace threadx::lanes {
 
-// A lane-generic struct is a row of members of its lane type and nothing else (checked below
-// through its size), so lane j of a vector struct is packed from, and unpacked to, the j-th
-// one-lane struct member by member through arrays of doubles: no member list to keep in step.
-template <template <class> class S>
-struct LaneRows {
-  static constexpr std::size_t kMembers = sizeof(S<double>) / sizeof(double);
-  static_assert(sizeof(S<double>) == kMembers * sizeof(double) &&
-                    sizeof(S<VecD>) == kMembers * sizeof(VecD),
-                "a lane-generic struct must hold members of its lane type only");
-
-  THREADX_FORCEINLINE static void pack(const S<double>* one, S<VecD>& all) {
-    VecD rows[kMembers];
-    for (std::size_t j = 0; j < kLanes; ++j) {
-      double lane[kMembers];
-      std::memcpy(lane, &one[j], sizeof lane);
-      for (std::size_t m = 0; m < kMembers; ++m) rows[m][j] = lane[m];
-    }
-    std::memcpy(&all, rows, sizeof rows);
+// How many members P's each_param / each_state visit: all of them, checked against the struct's
+// size (every member is one lane value), so that packing cannot miss one.
+template <class P, class S, bool kParams>
+constexpr std::size_t visited() {
+  S a{}, b{};
+  std::size_t n = 0;
+  auto count = [&](double&, double&) { ++n; };
+  if constexpr (kParams) {
+    P::each_param(a, b, count);
+  } else {
+    P::each_state(a, b, count);
   }
-
-  THREADX_FORCEINLINE static void unpack(const S<VecD>& all, S<double>* one) {
-    VecD rows[kMembers];
-    std::memcpy(rows, &all, sizeof rows);
-    for (std::size_t j = 0; j < kLanes; ++j) {
-      double lane[kMembers];
-      for (std::size_t m = 0; m < kMembers; ++m) lane[m] = rows[m][j];
-      std::memcpy(&one[j], lane, sizeof lane);
-    }
-  }
-};
+  return n;
+}
 
 template <class P>
 void THREADX_LANE_ENTRY(const typename P::Series& view,
                         const typename P::template LaneParams<double>* params,
                         const std::int32_t* cand, const std::int32_t* cand_end,
                         const BlockOutput& blocks, typename P::template State<double>* out) {
-  typename P::template LaneParams<VecD> p;
-  LaneRows<P::template LaneParams>::pack(params, p);
+  using One = typename P::template LaneParams<double>;
+  using Lanes = typename P::template LaneParams<VecD>;
+  using OneState = typename P::template State<double>;
+  static_assert(visited<P, One, true>() * sizeof(double) == sizeof(One) &&
+                    sizeof(Lanes) == sizeof(One) / sizeof(double) * sizeof(VecD),
+                "P::each_param misses a member of LaneParams");
+  static_assert(visited<P, OneState, false>() * sizeof(double) == sizeof(OneState),
+                "P::each_state misses a member of State");
+  Lanes p;
+  for (std::size_t j = 0; j < kLanes; ++j)
+    P::each_param(p, params[j], [j](VecD& all, const double& one) { all[j] = one; });
   typename P::template State<VecD> st;
   P::init(st, p);
   if (!blocks.enabled()) {
@@ -74,7 +66,8 @@ void THREADX_LANE_ENTRY(const typename P::Series& view,
                        static_cast<std::int32_t>(c.trades[j])};
       }
   }
-  LaneRows<P::template State>::unpack(st, out);
+  for (std::size_t j = 0; j < kLanes; ++j)
+    P::each_state(st, out[j], [j](const VecD& all, double& one) { one = all[j]; });
 }
 
 }  // namespace threadx::lanes

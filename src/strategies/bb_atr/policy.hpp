@@ -60,6 +60,46 @@ struct Policy {
   }
   static double initial_capital(const Params& p) { return p.initial_capital; }
 
+  // Every member of LaneParams and of State, by name: f(a.m, b.m) for each (the lane kernels
+  // pack and unpack lanes through these; engine/lanes/lane_block.hpp checks that none is missing).
+  template <class A, class B, class F>
+  THREADX_FORCEINLINE static constexpr void each_param(A& a, B& b, F&& f) {
+    f(a.k, b.k);
+    f(a.a, b.a);
+    f(a.max_hold, b.max_hold);
+    f(a.spacing, b.spacing);
+    f(a.trailing, b.trailing);
+    f(a.risk, b.risk);
+    f(a.leverage, b.leverage);
+    f(a.f, b.f);
+    f(a.s, b.s);
+    f(a.initial, b.initial);
+  }
+  template <class A, class B, class F>
+  THREADX_FORCEINLINE static constexpr void each_state(A& a, B& b, F&& f) {
+    f(a.side, b.side);
+    f(a.qty, b.qty);
+    f(a.entry_price, b.entry_price);
+    f(a.entry_bar, b.entry_bar);
+    f(a.stop, b.stop);
+    f(a.fee_in, b.fee_in);
+    f(a.last_entry_bar, b.last_entry_bar);
+    f(a.cash, b.cash);
+    f(a.trades, b.trades);
+    f(a.wins, b.wins);
+    f(a.gross_win, b.gross_win);
+    f(a.gross_loss, b.gross_loss);
+    f(a.pnl_sum, b.pnl_sum);
+    f(a.fees, b.fees);
+    f(a.exposure_bars, b.exposure_bars);
+    f(a.prev_equity, b.prev_equity);
+    f(a.peak, b.peak);
+    f(a.max_dd, b.max_dd);
+    f(a.sum_r, b.sum_r);
+    f(a.sum_r2, b.sum_r2);
+    f(a.sum_neg_r2, b.sum_neg_r2);
+  }
+
   template <class V>
   THREADX_HD THREADX_FORCEINLINE static void init(State<V>& st, const LaneParams<V>& p) {
     bb_atr::init(st, p);
