@@ -5,9 +5,11 @@
 // state and walks the bars once for all of them (the block kernel of the chosen instruction set,
 // engine/lanes/); a short last block repeats its last combination in the spare lanes and discards
 // them. Bars at which every lane of a block is flat and none has an entry candidate are skipped
-// (P::run_bars): the unit lists, once per candidate key (P::candidate_key), the candidate bars.
-// Isa::Scalar runs one combination at a time through P::run_one, the reference path (as on the
-// GPU).
+// (run_bars): the unit lists, once per candidate key (P::candidate_key), the candidate bars.
+// Isa::Scalar runs one combination at a time through run_one, the reference path (as on the GPU).
+//
+// The kernel's own functions are found in the strategy's namespace by argument-dependent lookup
+// (see strategies/bb_atr/policy.hpp): lane_params, init, run_bars, run_one, first_bar, metrics_of.
 #pragma once
 
 #include <algorithm>
@@ -63,7 +65,7 @@ class CpuDriver final : public StrategyDriver {
         odometer.next();
       }
       for (std::size_t j = used; j < lanes; ++j) sp[j] = sp[used - 1];
-      for (std::size_t j = 0; j < lanes; ++j) params[j] = P::template lane_params<double>(sp[j]);
+      for (std::size_t j = 0; j < lanes; ++j) params[j] = lane_params<double>(sp[j]);
       const std::vector<std::int32_t>& cand = candidates.of(sp.data(), lanes);
       const BlockOutput lane_blocks = used == lanes || !blocks.enabled()
                                           ? blocks.at(id - unit.begin)
@@ -74,7 +76,8 @@ class CpuDriver final : public StrategyDriver {
         std::copy_n(spare.begin(), used * static_cast<std::size_t>(blocks.blocks),
                     blocks.at(id - unit.begin).cells);
       for (std::size_t j = 0; j < used; ++j)
-        out[id - unit.begin + j] = P::metrics_of(states[j], sp[j], n_bars, bars_per_year);
+        out[id - unit.begin + j] =
+            metrics_of(states[j], P::initial_capital(sp[j]), n_bars, bars_per_year);
     }
   }
 
@@ -82,7 +85,7 @@ class CpuDriver final : public StrategyDriver {
                                      ComboId id) const override {
     const Series s = P::series(bank, grid.key_of_group(id / grid.group_size()));
     ReturnsRecorder recorder(s.n_bars);
-    P::run_one(s, P::decode(grid.values_of(id)), bank.bars().bars_per_year(), recorder);
+    run_one(s, P::decode(grid.values_of(id)), bank.bars().bars_per_year(), recorder);
     return std::move(recorder).take();
   }
 
@@ -92,12 +95,12 @@ class CpuDriver final : public StrategyDriver {
   Trace trace(const Grid& grid, IndicatorBank& bank, ComboId id) const override {
     const Series s = P::series(bank, grid.key_of_group(id / grid.group_size()));
     const Params sp = P::decode(grid.values_of(id));
-    const LaneParams<double> p = P::template lane_params<double>(sp);
+    const LaneParams<double> p = lane_params<double>(sp);
     Trace out;
     out.equity.assign(static_cast<std::size_t>(s.n_bars), P::initial_capital(sp));
     out.overlays = P::overlays(s, sp);
     State<double> st;
-    P::init(st, p);
+    init(st, p);
     NoBlocks blocks;
     Trade open;
     auto watch = [&](std::int64_t i, double trades_before, double pnl_before) {
@@ -108,7 +111,7 @@ class CpuDriver final : public StrategyDriver {
         out.trades.push_back(open);
       }
     };
-    for (std::int64_t i = P::first_bar(s); i < s.n_bars; ++i) {
+    for (std::int64_t i = first_bar(s); i < s.n_bars; ++i) {
       double trades_before = st.trades, pnl_before = st.pnl_sum;
       double e = P::step(st, p, s, i);
       watch(i, trades_before, pnl_before);
@@ -126,7 +129,8 @@ class CpuDriver final : public StrategyDriver {
       account::observe(st, e, i > 0, blocks);
       out.equity[static_cast<std::size_t>(i)] = e;
     }
-    out.metrics = P::metrics_of(st, sp, static_cast<double>(s.n_bars), bank.bars().bars_per_year());
+    out.metrics = metrics_of(st, P::initial_capital(sp), static_cast<double>(s.n_bars),
+                             bank.bars().bars_per_year());
     return out;
   }
 
@@ -155,11 +159,11 @@ class CpuDriver final : public StrategyDriver {
     for (ComboId id = unit.begin; id < unit.end; ++id) {
       const Params sp = P::decode(grid.values_of(id));
       if (!blocks.enabled()) {
-        out[id - unit.begin] = P::run_one(view, sp, bars_per_year);
+        out[id - unit.begin] = run_one(view, sp, bars_per_year);
         continue;
       }
-      out[id - unit.begin] = P::run_one(view, sp, bars_per_year,
-                                        BlockRecorder<double>(blocks.starts, blocks.blocks, cells));
+      out[id - unit.begin] = run_one(view, sp, bars_per_year,
+                                     BlockRecorder<double>(blocks.starts, blocks.blocks, cells));
       BlockStats* row = blocks.at(id - unit.begin).cells;
       for (int b = 0; b < blocks.blocks; ++b)
         row[b] = BlockStats{cells[b].sum_r, cells[b].sum_r2, cells[b].equity,

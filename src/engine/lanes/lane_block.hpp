@@ -50,14 +50,14 @@ void THREADX_LANE_ENTRY(const typename P::Series& view,
   for (std::size_t j = 0; j < kLanes; ++j)
     P::each_param(p, params[j], [j](VecD& all, const double& one) { all[j] = one; });
   typename P::template State<VecD> st;
-  P::init(st, p);
+  init(st, p);
   if (!blocks.enabled()) {
     NoBlocks none;
-    P::run_bars(st, p, view, cand, cand_end, none);
+    run_bars(st, p, view, cand, cand_end, none);
   } else {
     BlockCell<VecD> cells[kMaxBlocks];
     BlockRecorder<VecD> recorder(blocks.starts, blocks.blocks, cells);
-    P::run_bars(st, p, view, cand, cand_end, recorder);
+    run_bars(st, p, view, cand, cand_end, recorder);
     for (std::size_t j = 0; j < kLanes; ++j)
       for (int b = 0; b < blocks.blocks; ++b) {
         const BlockCell<VecD>& c = cells[b];

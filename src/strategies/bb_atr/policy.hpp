@@ -1,7 +1,15 @@
-// bb_atr as the engine's drivers see a strategy (the policy type: engine/cpu_driver.hpp and
-// gpu/ are templates over it). Everything here forwards to the kernel (bb_atr.hpp) or the table
-// (spec.hpp); the only decisions are which indicator series a key group reads and which lanes
-// share an entry-candidate list.
+// bb_atr as the engine's drivers see a strategy: the policy type that engine/cpu_driver.hpp and
+// engine/lanes/ are templates over. A policy names the strategy's table (spec.hpp) and kernel
+// types, and decides what only the strategy knows: the indicator series a key group reads, which
+// bars are entry candidates (the bars the kernel may not skip), how a lane's members are packed,
+// one bar for the report's trace, and the report's price overlays.
+//
+// The kernel's own functions are not repeated here: the drivers call them unqualified, and
+// argument-dependent lookup finds them in the strategy's namespace (bb_atr.hpp): lane_params<V>
+// (Params), init(State, LaneParams), run_bars(State, LaneParams, Series, cand, cand_end, Blocks),
+// run_one(Series, Params, bars_per_year, Blocks), first_bar(Series) and metrics_of(State,
+// initial_capital, n_bars, bars_per_year). A new strategy provides the same (see README.md,
+// "Adding a strategy").
 #pragma once
 
 #include <algorithm>
@@ -54,10 +62,6 @@ struct Policy {
     return entry_candidate(s, i, key);
   }
 
-  template <class V>
-  THREADX_HD static LaneParams<V> lane_params(const Params& p) {
-    return bb_atr::lane_params<V>(p);
-  }
   static double initial_capital(const Params& p) { return p.initial_capital; }
 
   // Every member of LaneParams and of State, by name: f(a.m, b.m) for each (the lane kernels
@@ -100,30 +104,8 @@ struct Policy {
     f(a.sum_neg_r2, b.sum_neg_r2);
   }
 
-  template <class V>
-  THREADX_HD THREADX_FORCEINLINE static void init(State<V>& st, const LaneParams<V>& p) {
-    bb_atr::init(st, p);
-  }
-  template <class V, class Blocks>
-  THREADX_HD THREADX_FORCEINLINE static void run_bars(State<V>& st, const LaneParams<V>& p,
-                                                      const Series& s, const std::int32_t* cand,
-                                                      const std::int32_t* cand_end,
-                                                      Blocks& blocks) {
-    bb_atr::run_bars(st, p, s, cand, cand_end, blocks);
-  }
-  template <class Blocks = NoBlocks>
-  THREADX_HD static Metrics run_one(const Series& s, const Params& p, double bars_per_year,
-                                    Blocks&& blocks = Blocks{}) {
-    return bb_atr::run_one(s, p, bars_per_year, std::forward<Blocks>(blocks));
-  }
-  static Metrics metrics_of(const State<double>& st, const Params& p, double n_bars,
-                            double bars_per_year) {
-    return bb_atr::metrics_of(st, p.initial_capital, n_bars, bars_per_year);
-  }
-
   // run_one's loop, one bar at a time (engine/trace.hpp): step returns E[i] before the final
   // exit, finish the last bar's E after it.
-  static std::int64_t first_bar(const Series& s) { return bb_atr::first_bar(s); }
   static double step(State<double>& st, const LaneParams<double>& p, const Series& s,
                      std::int64_t i) {
     return bb_atr::step(st, p, bar_inputs(s, i), static_cast<double>(i), i >= s.warmup,
