@@ -46,6 +46,10 @@ $bin bench --data "$long" --grid "$grid" --first 100000 --repeat "$repeat" --thr
   --label "2p9m first 100k / 49,632"
 $bin bench --data "$long" --grid "$grid" --first 100000 --repeat "$repeat" --threads "$threads" \
   --blocks 16 --label "  the same, --blocks 16"
+$bin bench --data "$short" --grid data/grids/ma_cross_2p4m.toml --repeat "$repeat" \
+  --threads "$threads" --label "ma_cross_2p4m / 960 bars"
+$bin bench --data "$long" --grid data/grids/ma_cross_2p4m.toml --first 100000 --repeat "$repeat" \
+  --threads "$threads" --label "ma_cross first 100k / 49,632"
 
 out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT
 

@@ -8,6 +8,7 @@
 
 #include "engine/cpu_driver.hpp"
 #include "strategies/bb_atr/policy.hpp"
+#include "strategies/ma_cross/policy.hpp"
 #include "strategy/catalog.hpp"
 
 namespace threadx {
@@ -27,6 +28,7 @@ Registered registered() {
 const std::vector<Registered>& registry() {
   static const std::vector<Registered> all{
       registered<bb_atr::Policy>(),
+      registered<ma_cross::Policy>(),
   };
   return all;
 }
