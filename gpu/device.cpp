@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -129,6 +130,25 @@ DeviceChoice choose_devices(const std::vector<Device>& wanted) {
   CudaProbe probe = probe_cuda();
   load_cuda_kernels(probe, wanted);
   return resolve_devices(wanted, probe);
+}
+
+DeviceChoice for_strategy(DeviceChoice choice, const StrategySpec& strategy) {
+  if (has_device_kernel(strategy)) return choice;
+  const std::string why = "strategy " + std::string(strategy.name) +
+                          " has no GPU kernel in this build (only bb_atr has)";
+  std::vector<Device> kept;
+  for (const Device& d : choice.devices) {
+    if (d.kind == Device::Kind::Cpu) {
+      kept.push_back(d);
+    } else if (d.required) {
+      choice.errors.push_back(d.str() + ": " + why + "; use --devices cpu");
+    } else {
+      choice.warnings.push_back(d.str() + " is not used: " + why);
+    }
+  }
+  if (kept.empty()) kept.push_back(Device{});
+  choice.devices = std::move(kept);
+  return choice;
 }
 
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,

@@ -99,6 +99,9 @@ struct DeviceChoice {
 DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe& probe);
 // probe_cuda, load_cuda_kernels and resolve_devices in one.
 DeviceChoice choose_devices(const std::vector<Device>& wanted);
+// The choice for a strategy without a GPU kernel (has_device_kernel): its GPUs dropped, a
+// required one (cuda:N) as an error, the others as warnings; the CPU when nothing is left.
+DeviceChoice for_strategy(DeviceChoice choice, const StrategySpec& strategy);
 
 // The balancer's devices for a choice: a runner per CUDA device and the CPU with `cpu_threads`
 // threads (0: every hardware thread but one per CUDA device, whose driver thread mostly

@@ -20,10 +20,14 @@ BatchView HostBatch::view() const {
   return b;
 }
 
+bool has_device_kernel(const StrategySpec& strategy) {
+  return &strategy == &bb_atr::kSpec;
+}
+
 HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces) {
   if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
   // The device kernel is bb_atr's for now; other strategies run on the CPU (--devices cpu).
-  if (grid.strategy != &bb_atr::kSpec)
+  if (!has_device_kernel(*grid.strategy))
     throw InputError("strategy " + std::string(grid.strategy->name) +
                      " has no GPU kernel in this build: run it with --devices cpu");
   HostBatch b;

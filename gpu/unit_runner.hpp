@@ -25,6 +25,10 @@ struct HostBatch {
   [[nodiscard]] BatchView view() const;
 };
 
+// True when the strategy has a kernel for one-combination-per-thread devices (CUDA and the host
+// batch runner): bb_atr only for now; the others run on the CPU devices.
+bool has_device_kernel(const StrategySpec& strategy);
+
 // Lays out `pieces` (non-empty, each inside one key group) end to end.
 HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces);
 

@@ -53,8 +53,11 @@ void validate(const SweepOptions& o) {
 // This rank's devices: the CPU and the CUDA devices asked for (or every visible one that can run
 // this build). A GPU named as cuda:N that is not there or cannot run is an error (one line,
 // before any work); with auto or cuda it is a warning and the CPU runs.
-std::vector<gpu::Device> choose_devices(const SweepOptions& o) {
-  const gpu::DeviceChoice choice = gpu::choose_devices(gpu::parse_device_list(o.devices));
+// A strategy without a GPU kernel runs on the CPU: a GPU named as cuda:N is then an error, one
+// found by auto or cuda a warning.
+std::vector<gpu::Device> choose_devices(const SweepOptions& o, const Grid& grid) {
+  const gpu::DeviceChoice choice =
+      gpu::for_strategy(gpu::choose_devices(gpu::parse_device_list(o.devices)), *grid.strategy);
   if (!choice.errors.empty()) {
     std::string all;
     for (const std::string& e : choice.errors) all += (all.empty() ? "" : "; ") + e;
@@ -213,7 +216,8 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   std::vector<gpu::Device> devices;
   try {
     in = load_inputs(o);
-    devices = choose_devices(o);  // a GPU this rank was told to use and cannot: reported by rank 0
+    devices = choose_devices(
+        o, *in->grid);  // a GPU this rank was told to use and cannot: reported by rank 0
   } catch (const std::exception& e) {
     hello.error = e.what();
   }
@@ -268,7 +272,7 @@ int run_sweep(const SweepOptions& o) {
   std::vector<std::uint8_t> done;
   const std::string partial = o.out + ".partial";
   try {
-    devices = choose_devices(o);
+    devices = choose_devices(o, grid);
     log_data(bars, in->load_report, o.timeframe);
     std::string swept;
     for (std::size_t p = 0; p < grid.param_count(); ++p)

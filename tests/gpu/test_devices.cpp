@@ -9,6 +9,7 @@
 #include "gpu/device.hpp"
 #include "gpu/unit_runner.hpp"
 #include "gpu_test_support.hpp"
+#include "strategy/catalog.hpp"
 
 namespace threadx::gpu {
 namespace {
@@ -69,6 +70,33 @@ CudaProbe fake_probe(int n) {
   }
   if (n == 0) p.error = "cudaErrorInsufficientDriver";
   return p;
+}
+
+// A strategy without a GPU kernel (ma_cross) keeps the CPU only: a GPU named by its number is an
+// error naming the strategy, one found by auto a warning; bb_atr keeps every GPU.
+TEST(DeviceChoice, AStrategyWithoutAGpuKernelRunsOnTheCpu) {
+  const StrategySpec& bb = *find_strategy("bb_atr");
+  const StrategySpec& ma = *find_strategy("ma_cross");
+  EXPECT_TRUE(has_device_kernel(bb));
+  EXPECT_FALSE(has_device_kernel(ma));
+  DeviceChoice c = for_strategy(resolve_devices({}, fake_probe(2)), bb);
+  EXPECT_EQ(c.devices.size(), 3u);
+  c = for_strategy(resolve_devices({}, fake_probe(2)), ma);  // auto
+  ASSERT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.devices[0].str(), "cpu");
+  EXPECT_TRUE(c.errors.empty());
+  ASSERT_EQ(c.warnings.size(), 2u);
+  EXPECT_EQ(c.warnings[1],
+            "cuda:1 is not used: strategy ma_cross has no GPU kernel in this build (only bb_atr "
+            "has)");
+  c = for_strategy(resolve_devices(parse_device_list("cuda"), fake_probe(1)), ma);
+  ASSERT_EQ(c.devices.size(), 1u);  // the CPU runs instead
+  EXPECT_EQ(c.devices[0].str(), "cpu");
+  c = for_strategy(resolve_devices(parse_device_list("cpu,cuda:1"), fake_probe(2)), ma);
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0],
+            "cuda:1: strategy ma_cross has no GPU kernel in this build (only bb_atr has); use "
+            "--devices cpu");
 }
 
 TEST(DeviceChoice, MissingGpusAreErrorsWhenNamedElseWarningsAndTheCpuRemains) {
