@@ -40,8 +40,9 @@ HostBatch make_batch(const Grid& grid, IndicatorBank& bank, std::span<const Work
   for (const WorkUnit& p : pieces) {
     if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
     b.views.push_back(bb_atr::Policy::series(bank, grid.key_of_group(p.group)));
-    for (ComboId id = p.begin; id < p.end; ++id)
-      b.params.push_back(bb_atr::decode(grid.values_of(id)));
+    Grid::Odometer odometer(grid, p.begin);
+    for (ComboId id = p.begin; id < p.end; ++id, odometer.next())
+      b.params.push_back(bb_atr::decode(odometer.values()));
     b.piece_end.push_back(b.params.size());
   }
   return b;

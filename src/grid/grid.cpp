@@ -70,14 +70,6 @@ ParamIndex Grid::indices_of(ComboId id) const {
   return idx;
 }
 
-void Grid::advance(ParamIndex& idx) const {
-  for (std::size_t k = param_count(); k-- > 0;) {  // least significant digit first
-    const std::size_t p = strategy->id_order[k];
-    if (++idx[p] < values[p].size()) return;
-    idx[p] = 0;  // carry into the next digit
-  }
-}
-
 ComboId Grid::id_of(const ParamIndex& idx) const {
   ComboId id = 0;
   for (std::size_t k = 0; k < param_count(); ++k) {  // most significant digit first

@@ -41,7 +41,22 @@ struct Grid {
   [[nodiscard]] ParamIndex indices_of(ComboId id) const;
   // Steps idx from id to id + 1 (an odometer over the id order): indices_of for a run of ids
   // without a division per parameter per id. From the last id, idx wraps to the indices of id 0.
-  void advance(ParamIndex& idx) const;
+  void advance(ParamIndex& idx) const {
+    step(idx, [](std::size_t) {});
+  }
+  // advance, calling changed(p) for each parameter whose index it changed (the least significant
+  // digit, and those a carry reached).
+  template <class F>
+  void step(ParamIndex& idx, F&& changed) const {
+    const std::span<const std::size_t> order = strategy->id_order;
+    for (std::size_t k = order.size(); k-- > 0;) {  // least significant digit first
+      const std::size_t p = order[k];
+      const bool carry = ++idx[p] == values[p].size();
+      if (carry) idx[p] = 0;
+      changed(p);
+      if (!carry) return;
+    }
+  }
   // Inverse of indices_of.
   [[nodiscard]] ComboId id_of(const ParamIndex& idx) const;
   // The parameter values of a combination id; values_at(indices_of(id)) = values_of(id).
@@ -64,19 +79,11 @@ class Grid::Odometer {
 
   [[nodiscard]] const ParamValues& values() const { return values_; }
 
+  [[nodiscard]] const ParamIndex& indices() const { return idx_; }
+
   // To id + 1 (from the last id: to id 0, as Grid::advance).
   void next() {
-    const std::span<const std::size_t> order = grid_.strategy->id_order;
-    for (std::size_t k = order.size(); k-- > 0;) {  // least significant digit first
-      const std::size_t p = order[k];
-      const std::vector<double>& list = grid_.values[p];
-      if (++idx_[p] < list.size()) {
-        values_[p] = list[idx_[p]];
-        return;
-      }
-      idx_[p] = 0;  // carry into the next digit
-      values_[p] = list[0];
-    }
+    grid_.step(idx_, [this](std::size_t p) { values_[p] = grid_.values[p][idx_[p]]; });
   }
 
  private:
