@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # slurm/one_node.sbatch and slurm/array.sbatch submitted with sbatch to a real local slurmctld +
-# slurmd: the results files are complete and bit-identical to direct `threadx sweep` runs.
+# slurmd: the results files are complete and bit-identical to direct `threadx sweep` runs, for
+# bb_atr and for ma_cross.
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$work"
 big="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
@@ -23,6 +24,11 @@ for tf in 15m 1h; do
   "$bin" sweep --data "$small" --grid "$src/data/grids/reference_24.toml" --timeframe "$tf" \
     --out "direct_$tf.h5" 2> "direct_$tf.log" || { cat "direct_$tf.log"; fail "direct $tf"; }
 done
+
+# The second strategy through the same template.
+ma="$src/tests/grids/ma_cross_3024.toml"
+"$bin" sweep --data "$small" --grid "$ma" --out direct_ma.h5 2> direct_ma.log \
+  || { cat direct_ma.log; fail "direct ma_cross run"; }
 
 slurm_up
 export THREADX="$bin" THREADX_THREADS=1
@@ -47,6 +53,15 @@ wait_job "$jid" 120
 grep -q "one.h5 is complete already; nothing to do" "again-$jid.out" || { cat "again-$jid.out"; fail "resubmit of a complete file"; }
 [ "$(job_field "$jid" ExitCode)" = 0:0 ] || fail "resubmit exit code $(job_field "$jid" ExitCode)"
 check_same one.h5 direct.h5
+
+# ---- ma_cross: the template knows no strategy; the grid file names it ----
+jid="$(sbatch --parsable "${job_opts[@]}" -o ma-%j.out "$src/slurm/one_node.sbatch" \
+  "$small" "$ma" ma.h5)"
+wait_job "$jid" 300
+[ "$(job_field "$jid" JobState)" = COMPLETED ] || { cat "ma-$jid.out"; fail "ma_cross job $jid: $(job_field "$jid" JobState)"; }
+check_same ma.h5 direct_ma.h5 "$ntasks"
+[ "$("$bin" info ma.h5 | sed -n 's/^strategy: //p')" = ma_cross ] || fail "ma.h5: strategy attribute"
+note "ma_cross through one_node.sbatch: identical to the direct run"
 
 # ---- job array over two timeframes, inputs from the environment ----
 mkdir arr
