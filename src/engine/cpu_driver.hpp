@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -50,6 +51,7 @@ class CpuDriver final : public StrategyDriver {
     }
     const auto n_bars = static_cast<double>(view.n_bars);
     const std::size_t lanes = isa_lanes(isa);
+    if (lanes > kMaxLanes) throw std::logic_error("a lane path wider than CpuDriver::kMaxLanes");
     Candidates candidates(view);
     std::array<Params, kMaxLanes> sp{};
     std::array<LaneParams<double>, kMaxLanes> params{};

@@ -1,7 +1,7 @@
 // The CPU's instruction-set paths for the backtest lanes. One portable binary carries the lane
-// kernel compiled once per path (engine/lanes/lane_kernel.cpp: AVX-512, AVX2 and the x86-64
-// baseline SSE2, or the baseline vector path of another architecture) and picks one at start-up
-// from what the CPU supports; `--isa` overrides. Every path gives bit-identical results.
+// kernel compiled once per path (each strategy's src/strategies/<name>/lanes.cpp: AVX-512, AVX2 and
+// the x86-64 baseline SSE2, or the baseline vector path of another architecture) and picks one at
+// start-up from what the CPU supports; `--isa` overrides. Every path gives bit-identical results.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +12,7 @@
 namespace threadx {
 
 enum class Isa {
-  Scalar,    // one combination at a time through the reference kernel (bb_atr::run_one)
+  Scalar,    // one combination at a time through the reference kernel (the strategy's run_one)
   Baseline,  // 2 lanes: SSE2 on x86-64 (every x86-64 CPU), the plain vector path elsewhere
   Avx2,      // 4 lanes
   Avx512     // 8 lanes (AVX-512 F and DQ)

@@ -11,6 +11,7 @@
 #include <memory>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
 
 #include <toml.hpp>
@@ -514,6 +515,9 @@ Grid parse_grid_text(const std::string& text, const std::string& name) {
     if (hi < lo) continue;
     const std::size_t at =
         entry_order[rule.upper] >= entry_order[rule.lower] ? rule.upper : rule.lower;
+    if (entry[at] == nullptr)  // both at their defaults: the strategy's table is at fault
+      throw std::logic_error("strategy " + std::string(strategy->name) +
+                             ": the defaults break a cross-parameter rule");
     const std::string a(strategy->params[rule.lower].name), b(strategy->params[rule.upper].name);
     fail(name, *entry[at], entry_key[at],
          a + " must be < " + b + " in every combination, but " + a + " = " + value_text(hi) +

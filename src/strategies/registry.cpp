@@ -21,6 +21,7 @@ struct Registered {
 
 template <class P>
 Registered registered() {
+  static_assert(well_formed(P::spec()), "a strategy's table breaks the rules of strategy/spec.hpp");
   static const CpuDriver<P> cpu;
   return {&P::spec(), &cpu};
 }

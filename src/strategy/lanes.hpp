@@ -38,8 +38,9 @@ THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
 #if defined(THREADX_LANES) && !defined(__CUDACC__)
 // The vector of one instruction-set path: THREADX_LANES doubles in one native register (a wider
 // GCC vector would be split into several). Defined only in the per-path kernel objects
-// (engine/lanes/lane_kernel.cpp); everything here is inlined into them.
-inline constexpr std::size_t kLanes = THREADX_LANES;
+// (src/strategies/<name>/lanes.cpp, engine/lanes/lane_block.hpp); everything here is inlined
+// into them.
+static constexpr std::size_t kLanes = THREADX_LANES;  // per object: internal linkage
 static_assert(kLanes == 2 || kLanes == 4 || kLanes == 8, "THREADX_LANES must be 2, 4 or 8");
 using VecD = double __attribute__((vector_size(kLanes * sizeof(double))));
 using VecM = long __attribute__((vector_size(kLanes * sizeof(double))));

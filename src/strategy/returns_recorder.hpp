@@ -3,7 +3,7 @@
 // loop), but keeping r[i] itself instead of per-block sums. Strategy-agnostic; used to recompute
 // a selected combination's return series for the Deflated Sharpe Ratio (engine/replay.hpp).
 //
-// A bar whose equity does not change gets no add() call (bb_atr::observe skips it, because its
+// A bar whose equity does not change gets no add() call (account::observe skips it, because its
 // return E/E - 1 is exactly +0), so every entry not added keeps its initial +0: the series is the
 // one the run's metrics and block sums were accumulated from, bit for bit.
 #pragma once

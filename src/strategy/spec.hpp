@@ -58,7 +58,9 @@ struct StrategySpec {
   std::span<const std::size_t> id_order;
   std::size_t key_count;
   std::span<const OrderedPair> ordered;  // cross-parameter rules of a grid
-  // The first bar at which a combination with these values may trade (a function of the key).
+  // The first bar at which a combination with these values may trade: a function of the key that
+  // never decreases as a key parameter grows (the sweep takes the grid's largest values for the
+  // largest warm-up).
   int (*warmup)(const ParamValues& values);
   std::string_view example_grid;  // a small valid grid file, for `strategies NAME --example-grid`
 
@@ -94,6 +96,25 @@ constexpr std::array<ParamSpec, N + kAccountParams.size()> with_account_params(
   for (std::size_t i = 0; i < N; ++i) all[i] = own[i];
   for (std::size_t i = 0; i < kAccountParams.size(); ++i) all[N + i] = kAccountParams[i];
   return all;
+}
+
+// The structural rules a strategy's table must keep (checked at compile time by the registry): at
+// most kMaxParams parameters, an id order that lists each once, a key within it, rules between
+// existing parameters that the defaults keep.
+constexpr bool well_formed(const StrategySpec& s) {
+  const std::size_t n = s.params.size();
+  if (n == 0 || n > kMaxParams || s.id_order.size() != n || s.key_count > n) return false;
+  for (std::size_t p = 0; p < n; ++p) {
+    std::size_t seen = 0;
+    for (std::size_t k = 0; k < n; ++k)
+      if (s.id_order[k] == p) ++seen;
+    if (seen != 1) return false;
+  }
+  for (const OrderedPair& o : s.ordered)
+    if (o.lower >= n || o.upper >= n || o.lower == o.upper ||
+        !(s.params[o.lower].default_value < s.params[o.upper].default_value))
+      return false;
+  return s.warmup != nullptr && !s.name.empty();
 }
 
 // True when v lies in the parameter's domain (finite, within bounds, integral for Int/Bool).

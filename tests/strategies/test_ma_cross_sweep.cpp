@@ -66,6 +66,19 @@ TEST(MaCrossGrid, IsRegisteredWithItsTable) {
   EXPECT_EQ(p.atr_multiplier, d.atr_multiplier);
   EXPECT_EQ(p.max_hold_bars, d.max_hold_bars);
   EXPECT_EQ(p.initial_capital, d.initial_capital);
+  // The table keeps the structural rules the registry checks at compile time; broken copies fail.
+  EXPECT_TRUE(well_formed(kSpec));
+  static constexpr OrderedPair kBackwards[] = {{kSlowPeriod, kFastPeriod}};
+  static constexpr std::size_t kTwice[] = {0, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  StrategySpec bad = kSpec;
+  bad.ordered = kBackwards;  // the defaults (10, 30) break slow < fast
+  EXPECT_FALSE(well_formed(bad));
+  bad = kSpec;
+  bad.id_order = kTwice;
+  EXPECT_FALSE(well_formed(bad));
+  bad = kSpec;
+  bad.key_count = 12;
+  EXPECT_FALSE(well_formed(bad));
   // The example grid is valid.
   EXPECT_EQ(parse_grid_text(std::string(kSpec.example_grid), "example.toml").size(), 36u);
 }

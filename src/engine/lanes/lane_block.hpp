@@ -18,8 +18,9 @@
 
 namespace threadx::lanes {
 
-// How many members P's each_param / each_state visit: all of them, checked against the struct's
-// size (every member is one lane value), so that packing cannot miss one.
+// How many members P's each_param / each_state visit, checked against the struct's size (every
+// member is one lane value): a forgotten member fails the build (one listed twice in place of
+// another would not: the lists are short and written next to the structs).
 template <class P, class S, bool kParams>
 constexpr std::size_t visited() {
   S a{}, b{};
@@ -43,9 +44,9 @@ void THREADX_LANE_ENTRY(const typename P::Series& view,
   using OneState = typename P::template State<double>;
   static_assert(visited<P, One, true>() * sizeof(double) == sizeof(One) &&
                     sizeof(Lanes) == sizeof(One) / sizeof(double) * sizeof(VecD),
-                "P::each_param misses a member of LaneParams");
+                "P::each_param visits fewer or more members than LaneParams has");
   static_assert(visited<P, OneState, false>() * sizeof(double) == sizeof(OneState),
-                "P::each_state misses a member of State");
+                "P::each_state visits fewer or more members than State has");
   Lanes p;
   for (std::size_t j = 0; j < kLanes; ++j)
     P::each_param(p, params[j], [j](VecD& all, const double& one) { all[j] = one; });

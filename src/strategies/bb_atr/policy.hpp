@@ -27,7 +27,7 @@
 namespace threadx::bb_atr {
 
 struct Policy {
-  static const StrategySpec& spec() { return kSpec; }
+  static constexpr const StrategySpec& spec() { return kSpec; }
   using Params = bb_atr::Params;
   template <class V>
   using LaneParams = bb_atr::LaneParams<V>;
@@ -104,7 +104,7 @@ struct Policy {
     f(a.sum_neg_r2, b.sum_neg_r2);
   }
 
-  // run_one's loop, one bar at a time (engine/trace.hpp): step returns E[i] before the final
+  // run_one's loop, one bar at a time (CpuDriver::trace): step returns E[i] before the final
   // exit, finish the last bar's E after it.
   static double step(State<double>& st, const LaneParams<double>& p, const Series& s,
                      std::int64_t i) {

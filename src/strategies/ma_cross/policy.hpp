@@ -18,7 +18,7 @@
 namespace threadx::ma_cross {
 
 struct Policy {
-  static const StrategySpec& spec() { return kSpec; }
+  static constexpr const StrategySpec& spec() { return kSpec; }
   using Params = ma_cross::Params;
   template <class V>
   using LaneParams = ma_cross::LaneParams<V>;
