@@ -43,7 +43,9 @@ THREADX_HD THREADX_FORCEINLINE bool mask_and(bool m, bool uniform) {
 static constexpr std::size_t kLanes = THREADX_LANES;  // per object: internal linkage
 static_assert(kLanes == 2 || kLanes == 4 || kLanes == 8, "THREADX_LANES must be 2, 4 or 8");
 using VecD = double __attribute__((vector_size(kLanes * sizeof(double))));
-using VecM = long __attribute__((vector_size(kLanes * sizeof(double))));
+// The type a comparison of two VecD gives (a vector of 64-bit integers: long with GCC, long long
+// with Clang), so that masks from comparisons and from mask_and are one type.
+using VecM = decltype(VecD{} < VecD{});
 
 THREADX_FORCEINLINE VecD select(VecM m, VecD a, VecD b) {
   return m ? a : b;
