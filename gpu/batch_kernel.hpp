@@ -50,9 +50,7 @@ THREADX_HD inline Metrics run_batch_thread(const BatchView& b, std::uint64_t t) 
   const Metrics m = bb_atr::run_one(view, b.params[t], b.bars_per_year,
                                     BlockRecorder<double>(b.block_starts, b.blocks, cells));
   BlockStats* row = b.block_out + t * static_cast<std::uint64_t>(b.blocks);
-  for (int k = 0; k < b.blocks; ++k)
-    row[k] = BlockStats{cells[k].sum_r, cells[k].sum_r2, cells[k].equity,
-                        static_cast<std::int32_t>(cells[k].trades)};
+  for (int k = 0; k < b.blocks; ++k) row[k] = to_stats(cells[k]);
   return m;
 }
 

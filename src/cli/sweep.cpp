@@ -216,8 +216,8 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   std::vector<gpu::Device> devices;
   try {
     in = load_inputs(o);
-    devices = choose_devices(
-        o, *in->grid);  // a GPU this rank was told to use and cannot: reported by rank 0
+    // A GPU this rank was told to use and cannot: reported by rank 0.
+    devices = choose_devices(o, *in->grid);
   } catch (const std::exception& e) {
     hello.error = e.what();
   }

@@ -158,8 +158,9 @@ class CpuDriver final : public StrategyDriver {
   static void run_scalar(const Grid& grid, const Series& view, double bars_per_year,
                          const WorkUnit& unit, Metrics* out, const BlockOutput& blocks) {
     BlockCell<double> cells[kMaxBlocks];
-    for (ComboId id = unit.begin; id < unit.end; ++id) {
-      const Params sp = P::decode(grid.values_of(id));
+    Grid::Odometer odometer(grid, unit.begin);
+    for (ComboId id = unit.begin; id < unit.end; ++id, odometer.next()) {
+      const Params sp = P::decode(odometer.values());
       if (!blocks.enabled()) {
         out[id - unit.begin] = run_one(view, sp, bars_per_year);
         continue;
@@ -167,9 +168,7 @@ class CpuDriver final : public StrategyDriver {
       out[id - unit.begin] = run_one(view, sp, bars_per_year,
                                      BlockRecorder<double>(blocks.starts, blocks.blocks, cells));
       BlockStats* row = blocks.at(id - unit.begin).cells;
-      for (int b = 0; b < blocks.blocks; ++b)
-        row[b] = BlockStats{cells[b].sum_r, cells[b].sum_r2, cells[b].equity,
-                            static_cast<std::int32_t>(cells[b].trades)};
+      for (int b = 0; b < blocks.blocks; ++b) row[b] = to_stats(cells[b]);
     }
   }
 

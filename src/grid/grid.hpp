@@ -79,8 +79,6 @@ class Grid::Odometer {
 
   [[nodiscard]] const ParamValues& values() const { return values_; }
 
-  [[nodiscard]] const ParamIndex& indices() const { return idx_; }
-
   // To id + 1 (from the last id: to id 0, as Grid::advance).
   void next() {
     grid_.step(idx_, [this](std::size_t p) { values_[p] = grid_.values[p][idx_[p]]; });

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
+#include "strategy/block_stats.hpp"
 
 namespace threadx {
 
@@ -22,6 +23,11 @@ struct BlockCell {
   V equity;  // E at the block's last bar
   V trades;  // trades that exited in the block
 };
+
+// One combination's cell as the results file stores it (/blocks).
+THREADX_HD inline BlockStats to_stats(const BlockCell<double>& c) {
+  return BlockStats{c.sum_r, c.sum_r2, c.equity, static_cast<std::int32_t>(c.trades)};
+}
 
 template <class V>
 class BlockRecorder {
