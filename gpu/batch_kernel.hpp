@@ -1,25 +1,29 @@
 // One batch of work for a one-combination-per-thread device: the pieces (sub-units, possibly of
 // different key groups) laid end to end, thread t runs combination t of the batch. The thread
-// body is compiled unchanged for the host (simulated devices, tests) and by nvcc (the CUDA
-// kernel), and calls the same per-combination backtest as the CPU's reference path.
+// body is a template over the strategy policy P (strategies/<name>/policy.hpp), compiled
+// unchanged for the host (simulated devices, tests) and by nvcc (the CUDA kernel), and calls the
+// same per-combination backtest as the CPU's reference path (the kernel's run_one, found by
+// argument-dependent lookup).
 #pragma once
 
 #include <cstdint>
 
 #include "common/hd.hpp"
-#include "strategies/bb_atr/bb_atr.hpp"
 #include "strategy/block_recorder.hpp"
 #include "strategy/block_stats.hpp"
+#include "strategy/metrics.hpp"
 
 namespace threadx::gpu {
 
-// Pointers are host or device pointers, whichever side runs the threads.
+// Pointers are host or device pointers, whichever side runs the threads. The layout does not
+// depend on P (gpu/layout.hpp).
+template <class P>
 struct BatchView {
-  const bb_atr::SeriesView* views;  // one per piece
+  const typename P::Series* views;  // one per piece
   const std::uint64_t* piece_end;   // exclusive end offset of each piece in the batch
   std::uint32_t n_pieces;
-  const bb_atr::Params* params;  // one per combination of the batch
-  std::uint64_t n_combos;        // = piece_end[n_pieces - 1]
+  const typename P::Params* params;  // one per combination of the batch
+  std::uint64_t n_combos;            // = piece_end[n_pieces - 1]
   double bars_per_year;
   // Per-block statistics (--blocks S): block_starts holds S + 1 bars (block_start_bars) and
   // block_out n_combos * S cells, row t at t * S. blocks == 0: none recorded.
@@ -28,12 +32,14 @@ struct BatchView {
   BlockStats* block_out;
 };
 
-// The piece that holds batch offset t (t < n_combos): the first piece whose end is past t.
-THREADX_HD inline std::uint32_t piece_of(const BatchView& b, std::uint64_t t) {
-  std::uint32_t lo = 0, hi = b.n_pieces - 1;
+// The piece that holds batch offset t (t < piece_end[n_pieces - 1]): the first piece whose end
+// is past t.
+THREADX_HD inline std::uint32_t piece_of(const std::uint64_t* piece_end, std::uint32_t n_pieces,
+                                         std::uint64_t t) {
+  std::uint32_t lo = 0, hi = n_pieces - 1;
   while (lo < hi) {
     const std::uint32_t mid = lo + (hi - lo) / 2;
-    if (b.piece_end[mid] > t) {
+    if (piece_end[mid] > t) {
       hi = mid;
     } else {
       lo = mid + 1;
@@ -43,12 +49,13 @@ THREADX_HD inline std::uint32_t piece_of(const BatchView& b, std::uint64_t t) {
 }
 
 // The body of one thread: combination t of the batch.
-THREADX_HD inline Metrics run_batch_thread(const BatchView& b, std::uint64_t t) {
-  const bb_atr::SeriesView& view = b.views[piece_of(b, t)];
-  if (b.blocks == 0) return bb_atr::run_one(view, b.params[t], b.bars_per_year);
+template <class P>
+THREADX_HD inline Metrics run_batch_thread(const BatchView<P>& b, std::uint64_t t) {
+  const typename P::Series& view = b.views[piece_of(b.piece_end, b.n_pieces, t)];
+  if (b.blocks == 0) return run_one(view, b.params[t], b.bars_per_year);
   BlockCell<double> cells[kMaxBlocks];
-  const Metrics m = bb_atr::run_one(view, b.params[t], b.bars_per_year,
-                                    BlockRecorder<double>(b.block_starts, b.blocks, cells));
+  const Metrics m = run_one(view, b.params[t], b.bars_per_year,
+                            BlockRecorder<double>(b.block_starts, b.blocks, cells));
   BlockStats* row = b.block_out + t * static_cast<std::uint64_t>(b.blocks);
   for (int k = 0; k < b.blocks; ++k) row[k] = to_stats(cells[k]);
   return m;

@@ -1,12 +1,14 @@
 // The CUDA backend: device probe and a runner that backtests a batch with one thread per
-// combination. The thread body is gpu::run_batch_thread, which calls bb_atr::run_one, the same
-// per-combination code as the CPU's reference path. Indicator series are copied to the device
-// once and kept (a device-side mirror of the IndicatorBank) for every later batch that reads
-// them. Every CUDA call is checked; device memory, streams and the current device are RAII.
-// Compiled with --fmad=false (the host side uses -ffp-contract=off): the kernel does only
-// correctly rounded IEEE double operations (+ - * / sqrt) in the same order as the CPU.
-// A runner checks when it starts that the device can run this binary (driver version, kernel
-// image) and fails with one line naming the GPU and what the binary was built for.
+// combination. The kernel and the runner are templates over the strategy policy P, instantiated
+// for every strategy of strategies/all.hpp; the thread body is gpu::run_batch_thread<P>, which
+// calls the strategy's run_one, the same per-combination code as the CPU's reference path.
+// Indicator series are copied to the device once and kept (a device-side mirror of the
+// IndicatorBank) for every later batch that reads them. Every CUDA call is checked; device memory,
+// streams and the current device are RAII. Compiled with --fmad=false (the host side uses
+// -ffp-contract=off): the kernel does only correctly rounded IEEE double operations (+ - * / sqrt)
+// in the same order as the CPU. A runner checks when it starts that the device can run this binary
+// (driver version, kernel image) and fails with one line naming the GPU and what the binary was
+// built for.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -22,7 +24,9 @@
 #include "gpu/batch_kernel.hpp"
 #include "gpu/cuda_fit.hpp"
 #include "gpu/device.hpp"
+#include "gpu/host_batch.hpp"
 #include "gpu/layout.hpp"  // host/device struct layouts, asserted in nvcc's passes too
+#include "strategies/all.hpp"
 
 #if !defined(THREADX_CUDA_ARCHITECTURES)
 #error "THREADX_CUDA_ARCHITECTURES (CMAKE_CUDA_ARCHITECTURES, ',' for ';') must be defined"
@@ -198,7 +202,8 @@ class SeriesMirror {
 
 constexpr unsigned kBlock = 128;
 
-__global__ void __launch_bounds__(kBlock) batch_kernel(BatchView batch, Metrics* out) {
+template <class P>
+__global__ void __launch_bounds__(kBlock) batch_kernel(BatchView<P> batch, Metrics* out) {
   const std::uint64_t t =
       static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + static_cast<std::uint64_t>(threadIdx.x);
   if (t < batch.n_combos) out[t] = run_batch_thread(batch, t);
@@ -223,14 +228,18 @@ int driver_version() {
   return v;
 }
 
-// Loads the batch kernel on the current device: what cudaFuncGetAttributes reports (a "no kernel
-// image" error shows here, not at the first launch) and the resident blocks per multiprocessor.
+// Loads strategy P's batch kernel on the current device: what cudaFuncGetAttributes reports (a
+// "no kernel image" error shows here, not at the first launch) and the resident blocks per
+// multiprocessor.
+template <class P>
 CudaKernelInfo kernel_on_current_device(int multiprocessors) {
   CudaKernelInfo k;
+  k.strategy = P::spec().name;
+  const auto* kernel = reinterpret_cast<const void*>(&batch_kernel<P>);
   cudaFuncAttributes attr{};
-  cudaError_t e = cudaFuncGetAttributes(&attr, batch_kernel);
+  cudaError_t e = cudaFuncGetAttributes(&attr, kernel);
   if (e == cudaSuccess)
-    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&k.blocks_per_sm, batch_kernel,
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&k.blocks_per_sm, kernel,
                                                       static_cast<int>(kBlock), 0);
   if (e != cudaSuccess) {
     k.error = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
@@ -247,11 +256,12 @@ CudaKernelInfo kernel_on_current_device(int multiprocessors) {
 }
 
 // Throws, in one line naming the GPU, its compute capability and what the binary was built for,
-// when the current device cannot run the kernel; else what the kernel takes on it.
+// when the current device cannot run P's kernel; else what the kernel takes on it.
+template <class P>
 CudaKernelInfo require_runnable(int index) {
   cudaDeviceProp prop{};
   THREADX_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
-  const CudaKernelInfo kernel = kernel_on_current_device(prop.multiProcessorCount);
+  const CudaKernelInfo kernel = kernel_on_current_device<P>(prop.multiProcessorCount);
   CudaDeviceFacts facts;
   facts.index = index;
   facts.name = prop.name;
@@ -295,13 +305,18 @@ std::string verify_blocking_sync(int index) {
          "): its driver thread spins on a CPU core while the GPU runs";
 }
 
+// Runs batches of strategy P's grids on one device.
+template <class P>
 class CudaRunner final : public UnitRunner {
  public:
+  using Series = typename P::Series;
+  using Params = typename P::Params;
+
   explicit CudaRunner(int index) : index_(index) {
     ask_blocking_sync(index_);
     DeviceScope scope(index_);
     warning_ = verify_blocking_sync(index_);
-    kernel_ = require_runnable(index_);
+    kernel_ = require_runnable<P>(index_);
     std::size_t free = 0, total = 0;
     THREADX_CUDA_CHECK(cudaMemGetInfo(&free, &total));
     budget_ = cuda_memory_budget(free, total, ranks_per_gpu());
@@ -328,7 +343,7 @@ class CudaRunner final : public UnitRunner {
     CudaRunnerInfo i;
     i.wave = kernel_.wave;
     i.batch_bytes = budget_.batch_bytes / 3 * 2;
-    i.bytes_per_combo = sizeof(bb_atr::Params) + sizeof(Metrics);
+    i.bytes_per_combo = sizeof(Params) + sizeof(Metrics);
     if (!warning_.empty()) i.warnings.push_back(warning_);
     return i;
   }
@@ -338,24 +353,20 @@ class CudaRunner final : public UnitRunner {
     DeviceScope scope(index_);
     const cudaStream_t s = stream_->get();
     mirror_->use_bank(bank.generation(), bank.bars().size());  // the mirror is per bank
-    const HostBatch host = make_batch(grid, bank, pieces);
+    const HostBatch<P> host = make_batch<P>(grid, bank, pieces);
 
     // Series this batch needs that are not on the device yet (distinct ones; views share some).
     std::vector<const double*> missing;
-    for (const bb_atr::SeriesView& v : host.views)
-      for (const double* p : {v.close, v.mid, v.sd, v.atr, v.ema})
+    std::vector<Series> device_views = host.views;
+    for (Series& v : device_views)
+      P::each_series(v, [&](const double* p) {
         if (p != nullptr && !mirror_->contains(p) &&
             std::find(missing.begin(), missing.end(), p) == missing.end())
           missing.push_back(p);
+      });
     mirror_->make_room(missing.size());
-    std::vector<bb_atr::SeriesView> device_views = host.views;
-    for (bb_atr::SeriesView& v : device_views) {
-      v.close = mirror_->on_device(v.close, s);
-      v.mid = mirror_->on_device(v.mid, s);
-      v.sd = mirror_->on_device(v.sd, s);
-      v.atr = mirror_->on_device(v.atr, s);
-      v.ema = mirror_->on_device(v.ema, s);
-    }
+    for (Series& v : device_views)
+      P::each_series(v, [&](const double*& p) { p = mirror_->on_device(p, s); });
 
     const std::size_t n = host.params.size();
     views_.upload(device_views.data(), device_views.size(), s);
@@ -368,7 +379,7 @@ class CudaRunner final : public UnitRunner {
       block_out_.reserve(cells);
     }
 
-    BatchView b = host.view();
+    BatchView<P> b = host.view();
     b.views = views_.get();
     b.piece_end = piece_end_.get();
     b.params = params_.get();
@@ -376,7 +387,7 @@ class CudaRunner final : public UnitRunner {
     b.block_starts = blocks.enabled() ? block_starts_.get() : nullptr;
     b.block_out = blocks.enabled() ? block_out_.get() : nullptr;
     const auto grid_blocks = static_cast<unsigned>((n + kBlock - 1) / kBlock);
-    batch_kernel<<<grid_blocks, kBlock, 0, s>>>(b, out_.get());
+    batch_kernel<P><<<grid_blocks, kBlock, 0, s>>>(b, out_.get());
     THREADX_CUDA_CHECK(cudaGetLastError());
     THREADX_CUDA_CHECK(
         cudaMemcpyAsync(out, out_.get(), n * sizeof(Metrics), cudaMemcpyDeviceToHost, s));
@@ -393,9 +404,9 @@ class CudaRunner final : public UnitRunner {
   CudaMemoryBudget budget_;
   std::unique_ptr<Stream> stream_;
   std::unique_ptr<SeriesMirror> mirror_;
-  DeviceBuffer<bb_atr::SeriesView> views_;
+  DeviceBuffer<Series> views_;
   DeviceBuffer<std::uint64_t> piece_end_;
-  DeviceBuffer<bb_atr::Params> params_;
+  DeviceBuffer<Params> params_;
   DeviceBuffer<Metrics> out_;
   DeviceBuffer<std::int64_t> block_starts_;
   DeviceBuffer<BlockStats> block_out_;
@@ -434,24 +445,31 @@ CudaProbe probe_cuda() {
   return p;
 }
 
-CudaKernelInfo load_cuda_kernel(int index) {
+CudaKernelInfo load_cuda_kernel(int index, const StrategySpec& strategy) {
+  CudaKernelInfo k;
+  k.strategy = strategy.name;
   try {
     ask_blocking_sync(index);  // this creates the context the runner will use
     DeviceScope scope(index);
     cudaDeviceProp prop{};
     THREADX_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
-    return kernel_on_current_device(prop.multiProcessorCount);
+    with_policy(strategy,
+                [&]<class P>() { k = kernel_on_current_device<P>(prop.multiProcessorCount); });
   } catch (const std::exception& e) {
-    CudaKernelInfo k;
     k.error = e.what();
-    return k;
   }
+  return k;
 }
 
-std::unique_ptr<UnitRunner> make_cuda_runner(int index, CudaRunnerInfo* info) {
-  auto runner = std::make_unique<CudaRunner>(index);
-  if (info != nullptr) *info = runner->info();
-  return runner;
+std::unique_ptr<UnitRunner> make_cuda_runner(int index, const StrategySpec& strategy,
+                                             CudaRunnerInfo* info) {
+  std::unique_ptr<UnitRunner> made;
+  with_policy(strategy, [&]<class P>() {
+    auto runner = std::make_unique<CudaRunner<P>>(index);
+    if (info != nullptr) *info = runner->info();
+    made = std::move(runner);
+  });
+  return made;
 }
 
 }  // namespace threadx::gpu

@@ -10,13 +10,15 @@ CudaProbe probe_cuda() {
   return CudaProbe{};
 }
 
-CudaKernelInfo load_cuda_kernel(int index) {
+CudaKernelInfo load_cuda_kernel(int index, const StrategySpec& strategy) {
   CudaKernelInfo k;
+  k.strategy = strategy.name;
   k.error = "cuda:" + std::to_string(index) + ": this build has no CUDA support";
   return k;
 }
 
-std::unique_ptr<UnitRunner> make_cuda_runner(int index, CudaRunnerInfo* /*info*/) {
+std::unique_ptr<UnitRunner> make_cuda_runner(int index, const StrategySpec& /*strategy*/,
+                                             CudaRunnerInfo* /*info*/) {
   throw std::runtime_error("cuda:" + std::to_string(index) + ": this build has no CUDA support");
 }
 

@@ -64,16 +64,27 @@ CudaDeviceFacts facts_of(const CudaDeviceInfo& d) {
   f.name = d.name;
   f.cc_major = d.cc_major;
   f.cc_minor = d.cc_minor;
-  if (d.kernel) f.kernel_error = d.kernel->error;
+  for (const CudaKernelInfo& k : d.kernels)
+    if (!k.error.empty()) {
+      f.kernel_error = k.error;
+      break;
+    }
   return f;
 }
 
-void load_cuda_kernels(CudaProbe& probe, const std::vector<Device>& wanted) {
+void load_cuda_kernels(CudaProbe& probe, const std::vector<Device>& wanted,
+                       std::span<const StrategySpec* const> strategies) {
   for (CudaDeviceInfo& d : probe.devices) {
     const bool named = std::any_of(wanted.begin(), wanted.end(), [&](const Device& w) {
       return w.kind == Device::Kind::Cuda && w.index == d.index;
     });
-    if ((wanted.empty() || named) && !d.kernel) d.kernel = load_cuda_kernel(d.index);
+    if (!wanted.empty() && !named) continue;
+    for (const StrategySpec* s : strategies) {
+      const bool loaded =
+          std::any_of(d.kernels.begin(), d.kernels.end(),
+                      [&](const CudaKernelInfo& k) { return k.strategy == s->name; });
+      if (!loaded) d.kernels.push_back(load_cuda_kernel(d.index, *s));
+    }
   }
 }
 
@@ -126,33 +137,16 @@ DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe&
   return c;
 }
 
-DeviceChoice choose_devices(const std::vector<Device>& wanted) {
+DeviceChoice choose_devices(const std::vector<Device>& wanted, const StrategySpec& strategy) {
   CudaProbe probe = probe_cuda();
-  load_cuda_kernels(probe, wanted);
+  const StrategySpec* const one[] = {&strategy};
+  load_cuda_kernels(probe, wanted, one);
   return resolve_devices(wanted, probe);
 }
 
-DeviceChoice for_strategy(DeviceChoice choice, const StrategySpec& strategy) {
-  if (has_device_kernel(strategy)) return choice;
-  const std::string why = "strategy " + std::string(strategy.name) +
-                          " has no GPU kernel in this build (only bb_atr has)";
-  std::vector<Device> kept;
-  for (const Device& d : choice.devices) {
-    if (d.kind == Device::Kind::Cpu) {
-      kept.push_back(d);
-    } else if (d.required) {
-      choice.errors.push_back(d.str() + ": " + why + "; use --devices cpu");
-    } else {
-      choice.warnings.push_back(d.str() + " is not used: " + why);
-    }
-  }
-  if (kept.empty()) kept.push_back(Device{});
-  choice.devices = std::move(kept);
-  return choice;
-}
-
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,
-                                                  unsigned cpu_threads, Isa isa) {
+                                                  unsigned cpu_threads, Isa isa,
+                                                  const StrategySpec& strategy) {
   std::vector<BalancedDevice> out;
   bool want_cpu = false;
   for (const Device& d : chosen) {
@@ -162,7 +156,7 @@ std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& cho
     }
     try {
       CudaRunnerInfo info;
-      std::unique_ptr<UnitRunner> runner = make_cuda_runner(d.index, &info);
+      std::unique_ptr<UnitRunner> runner = make_cuda_runner(d.index, strategy, &info);
       for (const std::string& w : info.warnings) spdlog::warn("{}", w);
       BalancedDevice b = BalancedDevice::waves(d.str(), std::move(runner), info.wave);
       b.batch_bytes = info.batch_bytes;
@@ -200,12 +194,12 @@ std::string describe_devices(const CudaProbe& probe, unsigned cpu_threads) {
     const CudaVerdict v = judge_cuda_device(facts_of(d), probe.build, probe.driver_version);
     if (!v.usable) {
       s += "         cannot run: " + v.reason + "\n";
-    } else if (d.kernel) {
-      s += fmt::format(
-          "         kernel: {} registers/thread, {} B local/thread, {} blocks of {} per SM, one "
-          "wave = {} combinations\n",
-          d.kernel->registers, d.kernel->local_bytes, d.kernel->blocks_per_sm,
-          d.kernel->block_threads, d.kernel->wave);
+    } else {
+      for (const CudaKernelInfo& k : d.kernels)
+        s += fmt::format(
+            "         {} kernel: {} registers/thread, {} B local/thread, {} blocks of {} per SM, "
+            "one wave = {} combinations\n",
+            k.strategy, k.registers, k.local_bytes, k.blocks_per_sm, k.block_threads, k.wave);
     }
     if (v.usable && !v.note.empty()) s += "         note: " + v.note + "\n";
   }

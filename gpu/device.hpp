@@ -5,7 +5,7 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +13,7 @@
 #include "gpu/balancer.hpp"
 #include "gpu/cuda_fit.hpp"
 #include "gpu/unit_runner.hpp"
+#include "strategy/spec.hpp"
 
 namespace threadx::gpu {
 
@@ -37,8 +38,10 @@ struct Device {
 // device (returned as an empty list). InputError for a bad or repeated item.
 std::vector<Device> parse_device_list(std::string_view list);
 
-// The batch kernel as loaded on one device (cudaFuncGetAttributes and the occupancy calculator).
+// A strategy's batch kernel as loaded on one device (cudaFuncGetAttributes and the occupancy
+// calculator).
 struct CudaKernelInfo {
+  std::string strategy;           // whose kernel
   std::string error;              // empty: the kernel loaded
   int registers = 0;              // per thread
   int block_threads = 0;          // threads per block of a launch
@@ -53,7 +56,7 @@ struct CudaDeviceInfo {
   std::uint64_t memory_bytes = 0;
   int multiprocessors = 0;
   int cc_major = 0, cc_minor = 0;
-  std::optional<CudaKernelInfo> kernel;  // once load_cuda_kernels tried it
+  std::vector<CudaKernelInfo> kernels;  // those load_cuda_kernels tried, one per strategy
 };
 
 struct CudaProbe {
@@ -66,9 +69,9 @@ struct CudaProbe {
 
 // ---- implemented by cuda_runtime.cu (CUDA builds) or cuda_stub.cpp ----
 CudaProbe probe_cuda();
-// Loads the batch kernel on CUDA device `index` (creating its context) and reports what it
-// takes; never throws (a failure is in .error).
-CudaKernelInfo load_cuda_kernel(int index);
+// Loads the batch kernel of `strategy` on CUDA device `index` (creating its context) and reports
+// what it takes; never throws (a failure is in .error).
+CudaKernelInfo load_cuda_kernel(int index, const StrategySpec& strategy);
 // What the balancer needs to know of a runner: the parallel width of the device and how much
 // of its memory one batch may take.
 struct CudaRunnerInfo {
@@ -77,14 +80,18 @@ struct CudaRunnerInfo {
   std::uint64_t bytes_per_combo = 0;  // what one combination takes there, without block cells
   std::vector<std::string> warnings;  // from its start-up, for the caller to log
 };
-// A runner for CUDA device `index`; throws std::runtime_error (one line naming the GPU, its
-// compute capability and what the binary was built for) when the device cannot run it.
-std::unique_ptr<UnitRunner> make_cuda_runner(int index, CudaRunnerInfo* info = nullptr);
+// A runner of `strategy`'s grids for CUDA device `index`; throws std::runtime_error (one line
+// naming the GPU, its compute capability and what the binary was built for) when the device
+// cannot run it.
+std::unique_ptr<UnitRunner> make_cuda_runner(int index, const StrategySpec& strategy,
+                                             CudaRunnerInfo* info = nullptr);
 
-// The facts judge_cuda_device needs about a probed device.
+// The facts judge_cuda_device needs about a probed device (the first kernel that failed to load).
 CudaDeviceFacts facts_of(const CudaDeviceInfo& device);
-// Loads the kernel on each visible device that `wanted` (empty = auto: all) names.
-void load_cuda_kernels(CudaProbe& probe, const std::vector<Device>& wanted);
+// Loads the kernels of `strategies` on each visible device that `wanted` (empty = auto: all)
+// names.
+void load_cuda_kernels(CudaProbe& probe, const std::vector<Device>& wanted,
+                       std::span<const StrategySpec* const> strategies);
 
 // The devices to use: `wanted` (empty = auto) against what is visible and can run this build
 // (judge_cuda_device). A required device (cuda:N) that is not visible or cannot run is an error;
@@ -97,18 +104,17 @@ struct DeviceChoice {
   std::vector<std::string> notes;   // worth logging (e.g. a kernel compiled from PTX)
 };
 DeviceChoice resolve_devices(const std::vector<Device>& wanted, const CudaProbe& probe);
-// probe_cuda, load_cuda_kernels and resolve_devices in one.
-DeviceChoice choose_devices(const std::vector<Device>& wanted);
-// The choice for a strategy without a GPU kernel (has_device_kernel): its GPUs dropped, a
-// required one (cuda:N) as an error, the others as warnings; the CPU when nothing is left.
-DeviceChoice for_strategy(DeviceChoice choice, const StrategySpec& strategy);
+// probe_cuda, load_cuda_kernels (of `strategy`) and resolve_devices in one.
+DeviceChoice choose_devices(const std::vector<Device>& wanted, const StrategySpec& strategy);
 
 // The balancer's devices for a choice: a runner per CUDA device and the CPU with `cpu_threads`
 // threads (0: every hardware thread but one per CUDA device, whose driver thread mostly
 // waits). A required GPU whose runner cannot be set up throws; another is skipped with a
 // warning. Falls back to the CPU alone when no device is left.
+// The GPUs' runners run `strategy`'s grids.
 std::vector<BalancedDevice> make_balanced_devices(const std::vector<Device>& chosen,
-                                                  unsigned cpu_threads, Isa isa);
+                                                  unsigned cpu_threads, Isa isa,
+                                                  const StrategySpec& strategy);
 
 // "threadx devices": the CPU and every CUDA device, one line each, and why none is visible.
 std::string describe_devices(const CudaProbe& probe, unsigned cpu_threads);

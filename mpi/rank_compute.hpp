@@ -169,9 +169,9 @@ class ComputeThread {
             b.stop = stop;
             b.blocks = o.blocks;
             b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
-            const gpu::BalancerReport r =
-                gpu::run_devices(grid, bank, assembler, assembler,
-                                 gpu::make_balanced_devices(o.devices, o.threads, o.isa), b);
+            const gpu::BalancerReport r = gpu::run_devices(
+                grid, bank, assembler, assembler,
+                gpu::make_balanced_devices(o.devices, o.threads, o.isa, *grid.strategy), b);
             report_.units = assembler.units_done();
             report_.combos = assembler.combos_done();
             report_.idle_s = assembler.idle_s();

@@ -53,11 +53,9 @@ void validate(const SweepOptions& o) {
 // This rank's devices: the CPU and the CUDA devices asked for (or every visible one that can run
 // this build). A GPU named as cuda:N that is not there or cannot run is an error (one line,
 // before any work); with auto or cuda it is a warning and the CPU runs.
-// A strategy without a GPU kernel runs on the CPU: a GPU named as cuda:N is then an error, one
-// found by auto or cuda a warning.
 std::vector<gpu::Device> choose_devices(const SweepOptions& o, const Grid& grid) {
   const gpu::DeviceChoice choice =
-      gpu::for_strategy(gpu::choose_devices(gpu::parse_device_list(o.devices)), *grid.strategy);
+      gpu::choose_devices(gpu::parse_device_list(o.devices), *grid.strategy);
   if (!choice.errors.empty()) {
     std::string all;
     for (const std::string& e : choice.errors) all += (all.empty() ? "" : "; ") + e;

@@ -1,14 +1,13 @@
-// The strategies this program runs: one line each (strategy/catalog.hpp). A strategy is its
-// folder (src/strategies/<name>/: kernel, parameter table, policy, lanes.cpp) and its line here,
-// which gives it its CPU driver (engine/cpu_driver.hpp).
+// The catalog (strategy/catalog.hpp) and the CPU drivers (engine/cpu_driver.hpp) of the
+// strategies listed in strategies/all.hpp. A strategy is its folder (src/strategies/<name>/:
+// kernel, parameter table, policy, lanes.cpp) and its entry in that list.
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "engine/cpu_driver.hpp"
-#include "strategies/bb_atr/policy.hpp"
-#include "strategies/ma_cross/policy.hpp"
+#include "strategies/all.hpp"
 #include "strategy/catalog.hpp"
 
 namespace threadx {
@@ -27,10 +26,11 @@ Registered registered() {
 }
 
 const std::vector<Registered>& registry() {
-  static const std::vector<Registered> all{
-      registered<bb_atr::Policy>(),
-      registered<ma_cross::Policy>(),
-  };
+  static const std::vector<Registered> all = [] {
+    std::vector<Registered> v;
+    Strategies::each([&]<class P>() { v.push_back(registered<P>()); });
+    return v;
+  }();
   return all;
 }
 

@@ -20,6 +20,7 @@
 namespace threadx::gpu_testing {
 
 using testing::grid_2p9m;
+using testing::ma_cross_grid;
 using testing::mixed_grid;
 using testing::same_bits;
 

@@ -226,8 +226,8 @@ TEST(CudaFit, NoVisibleDeviceIsExplainedByTheDriver) {
 
 TEST(CudaFit, AKernelLoadFailureSeenByTheProbeStopsANamedGpu) {
   CudaProbe p = probe_with({{"NVIDIA H100", {9, 0}}});
-  p.devices[0].kernel = CudaKernelInfo{};
-  p.devices[0].kernel->error =
+  p.devices[0].kernels.push_back(CudaKernelInfo{});
+  p.devices[0].kernels[0].error =
       "cudaErrorUnsupportedPtxVersion: the provided PTX was compiled with an "
       "unsupported toolchain";
   const DeviceChoice c = resolve_devices(parse_device_list("cuda:0"), p);

@@ -57,7 +57,8 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
     const BarSeries bars =
         load_bars({std::string(data) == "960" ? testing::btc_960() : testing::btc_49632()});
     IndicatorBank bank(bars);
-    for (const Grid& g : {gpu_testing::grid_2p9m(), gpu_testing::mixed_grid()}) {
+    for (const Grid& g :
+         {gpu_testing::grid_2p9m(), gpu_testing::mixed_grid(), gpu_testing::ma_cross_grid()}) {
       const ComboId gs = g.group_size(), last = g.group_count() - 1;
       // Several groups in one launch, mid-group starts, the trend filter on and off.
       const std::vector<WorkUnit> pieces{{0, gs, 0},
@@ -66,7 +67,7 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
       std::uint64_t n = 0;
       for (const WorkUnit& p : pieces) n += p.size();
       std::vector<Metrics> gpu(n), cpu(n);
-      make_cuda_runner(0)->run(g, bank, pieces, gpu.data(), {});
+      make_cuda_runner(0, *g.strategy)->run(g, bank, pieces, gpu.data(), {});
       std::size_t at = 0;
       for (const WorkUnit& p : pieces) {
         run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar);
@@ -79,7 +80,8 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
       const std::vector<std::int64_t> starts =
           block_start_bars(static_cast<std::int64_t>(bars.size()), kS);
       std::vector<BlockStats> gpu_blocks(n * kS), cpu_blocks(n * kS);
-      make_cuda_runner(0)->run(g, bank, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
+      make_cuda_runner(0, *g.strategy)
+          ->run(g, bank, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
       at = 0;
       for (const WorkUnit& p : pieces) {
         run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar,
@@ -108,7 +110,7 @@ TEST(CudaParity, BalancedSweepOverCpuAndGpusEqualsOneDevice) {
   gpu_testing::RowSink sink(n, g.group_size());
   UnitListSource source(units);
   const BalancerReport r =
-      run_devices(g, bank, source, sink, make_balanced_devices({}, 0, best_isa()), {});
+      run_devices(g, bank, source, sink, make_balanced_devices({}, 0, best_isa(), *g.strategy), {});
   for (const std::string& line : device_summary_lines(r)) std::printf("  %s\n", line.c_str());
   std::vector<Metrics> got(sink.rows.begin(), sink.rows.begin() + static_cast<std::ptrdiff_t>(n));
   for (ComboId id = 0; id < n; ++id) ASSERT_EQ(sink.writes[id], 1) << id;

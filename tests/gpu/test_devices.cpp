@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "gpu/batch_kernel.hpp"
 #include "gpu/device.hpp"
 #include "gpu/unit_runner.hpp"
 #include "gpu_test_support.hpp"
@@ -72,33 +73,6 @@ CudaProbe fake_probe(int n) {
   return p;
 }
 
-// A strategy without a GPU kernel (ma_cross) keeps the CPU only: a GPU named by its number is an
-// error naming the strategy, one found by auto a warning; bb_atr keeps every GPU.
-TEST(DeviceChoice, AStrategyWithoutAGpuKernelRunsOnTheCpu) {
-  const StrategySpec& bb = *find_strategy("bb_atr");
-  const StrategySpec& ma = *find_strategy("ma_cross");
-  EXPECT_TRUE(has_device_kernel(bb));
-  EXPECT_FALSE(has_device_kernel(ma));
-  DeviceChoice c = for_strategy(resolve_devices({}, fake_probe(2)), bb);
-  EXPECT_EQ(c.devices.size(), 3u);
-  c = for_strategy(resolve_devices({}, fake_probe(2)), ma);  // auto
-  ASSERT_EQ(c.devices.size(), 1u);
-  EXPECT_EQ(c.devices[0].str(), "cpu");
-  EXPECT_TRUE(c.errors.empty());
-  ASSERT_EQ(c.warnings.size(), 2u);
-  EXPECT_EQ(c.warnings[1],
-            "cuda:1 is not used: strategy ma_cross has no GPU kernel in this build (only bb_atr "
-            "has)");
-  c = for_strategy(resolve_devices(parse_device_list("cuda"), fake_probe(1)), ma);
-  ASSERT_EQ(c.devices.size(), 1u);  // the CPU runs instead
-  EXPECT_EQ(c.devices[0].str(), "cpu");
-  c = for_strategy(resolve_devices(parse_device_list("cpu,cuda:1"), fake_probe(2)), ma);
-  ASSERT_EQ(c.errors.size(), 1u);
-  EXPECT_EQ(c.errors[0],
-            "cuda:1: strategy ma_cross has no GPU kernel in this build (only bb_atr has); use "
-            "--devices cpu");
-}
-
 TEST(DeviceChoice, MissingGpusAreErrorsWhenNamedElseWarningsAndTheCpuRemains) {
   // "cuda" asks for a GPU if there is one: a warning, and the CPU runs.
   DeviceChoice c = resolve_devices(parse_device_list("cpu,cuda"), fake_probe(0));
@@ -152,19 +126,20 @@ TEST(CudaProbe, MatchesTheBuildAndNeverCrashesWithoutAGpu) {
     // be made (an error, not a crash).
     EXPECT_NE(describe_devices(p, 2).find("no CUDA device"), std::string::npos);
     const std::vector<BalancedDevice> d =
-        make_balanced_devices(parse_device_list("cpu,cuda"), 2, best_isa());
+        make_balanced_devices(parse_device_list("cpu,cuda"), 2, best_isa(), default_strategy());
     ASSERT_EQ(d.size(), 1u);
     EXPECT_EQ(d[0].name, "cpu");
     EXPECT_EQ(d[0].cpu_threads, 2u);
     EXPECT_EQ(d[0].width, 2u * isa_lanes(best_isa()));  // the CPU's parallel width
-    EXPECT_THROW(make_cuda_runner(0), std::runtime_error);
+    EXPECT_THROW(make_cuda_runner(0, default_strategy()), std::runtime_error);
     // A GPU named by its number whose runner cannot start stops the run.
-    EXPECT_THROW(make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, best_isa()),
-                 std::runtime_error);
+    EXPECT_THROW(
+        make_balanced_devices(parse_device_list("cpu,cuda:0"), 2, best_isa(), default_strategy()),
+        std::runtime_error);
     // The kernel cannot be loaded either; that is a message, not a crash.
-    EXPECT_FALSE(load_cuda_kernel(0).error.empty());
+    EXPECT_FALSE(load_cuda_kernel(0, default_strategy()).error.empty());
     CudaProbe loaded = p;
-    load_cuda_kernels(loaded, {});
+    load_cuda_kernels(loaded, {}, strategy_catalog());
     EXPECT_TRUE(loaded.devices.empty());
   }
   for (const CudaDeviceInfo& d : p.devices) {
@@ -176,21 +151,19 @@ TEST(CudaProbe, MatchesTheBuildAndNeverCrashesWithoutAGpu) {
 
 TEST(BatchKernel, PieceLookupFindsTheOwnerOfEveryThread) {
   const std::uint64_t ends[] = {3, 4, 10, 11};
-  BatchView b{};
-  b.piece_end = ends;
-  b.n_pieces = 4;
   const std::uint32_t want[] = {0, 0, 0, 1, 2, 2, 2, 2, 2, 2, 3};
-  for (std::uint64_t t = 0; t < 11; ++t) EXPECT_EQ(piece_of(b, t), want[t]) << t;
-  b.n_pieces = 1;
-  EXPECT_EQ(piece_of(b, 2), 0u);
+  for (std::uint64_t t = 0; t < 11; ++t) EXPECT_EQ(piece_of(ends, 4, t), want[t]) << t;
+  EXPECT_EQ(piece_of(ends, 1, 2), 0u);
 }
 
-// The CUDA thread body on the host: pieces of several key groups in one batch, starting and
-// ending mid-group, trend filter on and off; rows must equal the CPU reference path bit for bit.
+// The CUDA thread body on the host, for every strategy: pieces of several key groups in one
+// batch, starting and ending mid-group, bb_atr's trend filter on and off, ma_cross's SMA and EMA
+// lines; rows must equal the CPU reference path bit for bit.
 TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOnRealBars) {
   const BarSeries bars = load_bars({testing::btc_960()});
   IndicatorBank bank(bars);
-  for (const Grid& g : {gpu_testing::grid_2p9m(), gpu_testing::mixed_grid()}) {
+  for (const Grid& g :
+       {gpu_testing::grid_2p9m(), gpu_testing::mixed_grid(), gpu_testing::ma_cross_grid()}) {
     const ComboId gs = g.group_size();
     const ComboId last = g.group_count() - 1;
     const std::vector<WorkUnit> pieces{{5, gs, 0},

@@ -31,4 +31,9 @@ slippage_bps = [0, 2]
                          "mixed.toml");
 }
 
+// The second strategy: 3,024 ma_cross combinations, SMA and EMA lines, time exit on and off.
+inline Grid ma_cross_grid() {
+  return parse_grid_file(repo_path("tests/grids/ma_cross_3024.toml"));
+}
+
 }  // namespace threadx::testing

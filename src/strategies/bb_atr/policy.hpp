@@ -20,6 +20,7 @@
 
 #include "common/hd.hpp"
 #include "strategies/bb_atr/bb_atr.hpp"
+#include "strategies/bb_atr/layout.hpp"
 #include "strategies/bb_atr/spec.hpp"
 #include "strategy/indicator.hpp"
 #include "strategy/trace.hpp"
@@ -63,6 +64,17 @@ struct Policy {
   }
 
   static double initial_capital(const Params& p) { return p.initial_capital; }
+
+  // Every indicator series pointer of a view, f(pointer&) for each (the CUDA runner copies each
+  // series to the device and points its copy of the view there).
+  template <class F>
+  static void each_series(Series& s, F&& f) {
+    f(s.close);
+    f(s.mid);
+    f(s.sd);
+    f(s.atr);
+    f(s.ema);
+  }
 
   // Every member of LaneParams and of State, by name: f(a.m, b.m) for each (the lane kernels
   // pack and unpack lanes through these; engine/lanes/lane_block.hpp checks that none is missing).

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/hd.hpp"
+#include "strategies/ma_cross/layout.hpp"
 #include "strategies/ma_cross/ma_cross.hpp"
 #include "strategies/ma_cross/spec.hpp"
 #include "strategy/indicator.hpp"
@@ -50,6 +51,16 @@ struct Policy {
   static bool candidate(const Series& s, std::int64_t i, double /*key*/) { return cross_bar(s, i); }
 
   static double initial_capital(const Params& p) { return p.initial_capital; }
+
+  // Every indicator series pointer of a view, f(pointer&) for each (the CUDA runner copies each
+  // series to the device and points its copy of the view there).
+  template <class F>
+  static void each_series(Series& s, F&& f) {
+    f(s.close);
+    f(s.fast);
+    f(s.slow);
+    f(s.atr);
+  }
 
   // Every member of LaneParams and of State, by name: f(a.m, b.m) for each (the lane kernels
   // pack and unpack lanes through these; engine/lanes/lane_block.hpp checks that none is missing).

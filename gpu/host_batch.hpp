@@ -1,0 +1,62 @@
+// A batch as built on the host for strategy policy P: the series views of its pieces (the bank's
+// host pointers), where each piece ends, and every combination's parameters in batch order. The
+// host batch runner runs it in place; the CUDA runner copies it to the device.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "engine/plan.hpp"
+#include "gpu/batch_kernel.hpp"
+#include "grid/grid.hpp"
+#include "indicators/indicator_bank.hpp"
+
+namespace threadx::gpu {
+
+template <class P>
+struct HostBatch {
+  std::vector<typename P::Series> views;   // one per piece
+  std::vector<std::uint64_t> piece_end;    // exclusive end offset of each piece
+  std::vector<typename P::Params> params;  // one per combination, in batch order
+  double bars_per_year = 0;
+
+  // The batch over these host arrays, without block statistics.
+  [[nodiscard]] BatchView<P> view() const {
+    BatchView<P> b{};
+    b.views = views.data();
+    b.piece_end = piece_end.data();
+    b.n_pieces = static_cast<std::uint32_t>(views.size());
+    b.params = params.data();
+    b.n_combos = piece_end.empty() ? 0 : piece_end.back();
+    b.bars_per_year = bars_per_year;
+    return b;
+  }
+};
+
+// Lays out `pieces` (non-empty, each non-empty and inside one key group of `grid`, whose
+// strategy is P's) end to end; the parameters come from one odometer walk per piece.
+template <class P>
+HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces) {
+  if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
+  if (grid.strategy != &P::spec()) throw std::logic_error("make_batch: another strategy's grid");
+  HostBatch<P> b;
+  b.bars_per_year = bank.bars().bars_per_year();
+  b.views.reserve(pieces.size());
+  b.piece_end.reserve(pieces.size());
+  std::uint64_t n = 0;
+  for (const WorkUnit& p : pieces) n += p.size();
+  b.params.reserve(n);
+  for (const WorkUnit& p : pieces) {
+    if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
+    b.views.push_back(P::series(bank, grid.key_of_group(p.group)));
+    Grid::Odometer odometer(grid, p.begin);
+    for (ComboId id = p.begin; id < p.end; ++id, odometer.next())
+      b.params.push_back(P::decode(odometer.values()));
+    b.piece_end.push_back(b.params.size());
+  }
+  return b;
+}
+
+}  // namespace threadx::gpu
