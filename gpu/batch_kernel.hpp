@@ -1,9 +1,15 @@
 // One batch of work for a one-combination-per-thread device: the pieces (sub-units, possibly of
 // different key groups) laid end to end, thread t runs combination t of the batch. The thread
 // body is a template over the strategy policy P (strategies/<name>/policy.hpp), compiled
-// unchanged for the host (simulated devices, tests) and by nvcc (the CUDA kernel), and calls the
-// same per-combination backtest as the CPU's reference path (the kernel's run_one, found by
-// argument-dependent lookup).
+// unchanged for the host (simulated devices, tests) and by nvcc (the CUDA kernel).
+//
+// A thread steps only the bars the CPU's lane blocks step: the strategy's run_bars (found by
+// argument-dependent lookup, like lane_params, init and metrics_of) skips every bar at which the
+// combination is flat and that is not in its candidate list, which leaves every state bit as
+// run_one's full loop would (the CPU's reference path; the tests compare them bit for bit). The
+// lists (strategy/candidates.hpp) are built on the host once per key group and candidate key and
+// shared by every thread with that key; ids run through a key group's candidate key first (bb_atr:
+// bb_std right after the key), so the threads of a warp mostly share a list and trade in step.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +36,11 @@ struct BatchView {
   int blocks;
   const std::int64_t* block_starts;
   BlockStats* block_out;
+  // Candidate lists laid end to end: list k is cand[list_end[k - 1] (0 for k = 0), list_end[k]);
+  // combination t reads list list_of[t].
+  const std::int32_t* cand;
+  const std::uint64_t* list_end;
+  const std::uint32_t* list_of;
 };
 
 // The piece that holds batch offset t (t < piece_end[n_pieces - 1]): the first piece whose end
@@ -48,14 +59,36 @@ THREADX_HD inline std::uint32_t piece_of(const std::uint64_t* piece_end, std::ui
   return lo;
 }
 
+// One combination through run_bars over its candidate bars [cand, cand_end): run_one's rows.
+template <class P, class Blocks>
+THREADX_HD THREADX_FORCEINLINE Metrics run_skipping(const typename P::Series& view,
+                                                    const typename P::Params& sp,
+                                                    const std::int32_t* cand,
+                                                    const std::int32_t* cand_end,
+                                                    double bars_per_year, Blocks& blocks) {
+  using LaneParams = typename P::template LaneParams<double>;
+  using State = typename P::template State<double>;
+  const LaneParams p = lane_params<double>(sp);
+  State st;
+  init(st, p);
+  run_bars(st, p, view, cand, cand_end, blocks);
+  return metrics_of(st, P::initial_capital(sp), static_cast<double>(view.n_bars), bars_per_year);
+}
+
 // The body of one thread: combination t of the batch.
 template <class P>
 THREADX_HD inline Metrics run_batch_thread(const BatchView<P>& b, std::uint64_t t) {
   const typename P::Series& view = b.views[piece_of(b.piece_end, b.n_pieces, t)];
-  if (b.blocks == 0) return run_one(view, b.params[t], b.bars_per_year);
+  const std::uint32_t list = b.list_of[t];
+  const std::int32_t* cand = b.cand + (list == 0 ? 0 : b.list_end[list - 1]);
+  const std::int32_t* cand_end = b.cand + b.list_end[list];
+  if (b.blocks == 0) {
+    NoBlocks none;
+    return run_skipping<P>(view, b.params[t], cand, cand_end, b.bars_per_year, none);
+  }
   BlockCell<double> cells[kMaxBlocks];
-  const Metrics m = run_one(view, b.params[t], b.bars_per_year,
-                            BlockRecorder<double>(b.block_starts, b.blocks, cells));
+  BlockRecorder<double> recorder(b.block_starts, b.blocks, cells);
+  const Metrics m = run_skipping<P>(view, b.params[t], cand, cand_end, b.bars_per_year, recorder);
   BlockStats* row = b.block_out + t * static_cast<std::uint64_t>(b.blocks);
   for (int k = 0; k < b.blocks; ++k) row[k] = to_stats(cells[k]);
   return m;

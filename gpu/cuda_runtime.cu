@@ -111,6 +111,7 @@ class DeviceBuffer {
     n_ = 0;
   }
   void upload(const T* host, std::size_t n, cudaStream_t s) {
+    if (n == 0) return;
     reserve(n);
     THREADX_CUDA_CHECK(cudaMemcpyAsync(p_, host, n * sizeof(T), cudaMemcpyHostToDevice, s));
   }
@@ -331,6 +332,9 @@ class CudaRunner final : public UnitRunner {
     views_ = {};
     piece_end_ = {};
     params_ = {};
+    cand_ = {};
+    list_end_ = {};
+    list_of_ = {};
     out_ = {};
     block_starts_ = {};
     block_out_ = {};
@@ -343,7 +347,9 @@ class CudaRunner final : public UnitRunner {
     CudaRunnerInfo i;
     i.wave = kernel_.wave;
     i.batch_bytes = budget_.batch_bytes / 3 * 2;
-    i.bytes_per_combo = sizeof(Params) + sizeof(Metrics);
+    // Its parameters, its row and its candidate list's number; the lists themselves (at most one
+    // per key group and candidate key of a batch) are not counted.
+    i.bytes_per_combo = sizeof(Params) + sizeof(Metrics) + sizeof(std::uint32_t);
     if (!warning_.empty()) i.warnings.push_back(warning_);
     return i;
   }
@@ -372,6 +378,9 @@ class CudaRunner final : public UnitRunner {
     views_.upload(device_views.data(), device_views.size(), s);
     piece_end_.upload(host.piece_end.data(), host.piece_end.size(), s);
     params_.upload(host.params.data(), n, s);
+    cand_.upload(host.cand.data(), host.cand.size(), s);
+    list_end_.upload(host.list_end.data(), host.list_end.size(), s);
+    list_of_.upload(host.list_of.data(), n, s);
     out_.reserve(n);
     const std::size_t cells = n * static_cast<std::size_t>(blocks.blocks);
     if (blocks.enabled()) {
@@ -383,6 +392,9 @@ class CudaRunner final : public UnitRunner {
     b.views = views_.get();
     b.piece_end = piece_end_.get();
     b.params = params_.get();
+    b.cand = cand_.get();
+    b.list_end = list_end_.get();
+    b.list_of = list_of_.get();
     b.blocks = blocks.blocks;
     b.block_starts = blocks.enabled() ? block_starts_.get() : nullptr;
     b.block_out = blocks.enabled() ? block_out_.get() : nullptr;
@@ -407,6 +419,9 @@ class CudaRunner final : public UnitRunner {
   DeviceBuffer<Series> views_;
   DeviceBuffer<std::uint64_t> piece_end_;
   DeviceBuffer<Params> params_;
+  DeviceBuffer<std::int32_t> cand_;
+  DeviceBuffer<std::uint64_t> list_end_;
+  DeviceBuffer<std::uint32_t> list_of_;
   DeviceBuffer<Metrics> out_;
   DeviceBuffer<std::int64_t> block_starts_;
   DeviceBuffer<BlockStats> block_out_;

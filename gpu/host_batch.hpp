@@ -1,17 +1,21 @@
 // A batch as built on the host for strategy policy P: the series views of its pieces (the bank's
-// host pointers), where each piece ends, and every combination's parameters in batch order. The
-// host batch runner runs it in place; the CUDA runner copies it to the device.
+// host pointers), where each piece ends, every combination's parameters in batch order, and the
+// candidate lists (one per key group and candidate key of the batch) with each combination's
+// list. The host batch runner runs it in place; the CUDA runner copies it to the device.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "engine/plan.hpp"
 #include "gpu/batch_kernel.hpp"
 #include "grid/grid.hpp"
 #include "indicators/indicator_bank.hpp"
+#include "strategy/candidates.hpp"
 
 namespace threadx::gpu {
 
@@ -20,6 +24,9 @@ struct HostBatch {
   std::vector<typename P::Series> views;   // one per piece
   std::vector<std::uint64_t> piece_end;    // exclusive end offset of each piece
   std::vector<typename P::Params> params;  // one per combination, in batch order
+  std::vector<std::int32_t> cand;          // the candidate lists, end to end
+  std::vector<std::uint64_t> list_end;     // exclusive end of each list in cand
+  std::vector<std::uint32_t> list_of;      // one per combination: its list
   double bars_per_year = 0;
 
   // The batch over these host arrays, without block statistics.
@@ -31,6 +38,9 @@ struct HostBatch {
     b.params = params.data();
     b.n_combos = piece_end.empty() ? 0 : piece_end.back();
     b.bars_per_year = bars_per_year;
+    b.cand = cand.data();
+    b.list_end = list_end.data();
+    b.list_of = list_of.data();
     return b;
   }
 };
@@ -48,12 +58,23 @@ HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const W
   std::uint64_t n = 0;
   for (const WorkUnit& p : pieces) n += p.size();
   b.params.reserve(n);
+  b.list_of.reserve(n);
+  std::map<std::pair<ComboId, double>, std::uint32_t> lists;  // (group, candidate key) -> list
   for (const WorkUnit& p : pieces) {
     if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
-    b.views.push_back(P::series(bank, grid.key_of_group(p.group)));
+    const typename P::Series& view =
+        b.views.emplace_back(P::series(bank, grid.key_of_group(p.group)));
     Grid::Odometer odometer(grid, p.begin);
-    for (ComboId id = p.begin; id < p.end; ++id, odometer.next())
-      b.params.push_back(P::decode(odometer.values()));
+    for (ComboId id = p.begin; id < p.end; ++id, odometer.next()) {
+      const typename P::Params& sp = b.params.emplace_back(P::decode(odometer.values()));
+      const auto [at, added] = lists.try_emplace({p.group, P::candidate_key(sp)},
+                                                 static_cast<std::uint32_t>(b.list_end.size()));
+      if (added) {
+        append_candidate_bars<P>(view, at->first.second, b.cand);
+        b.list_end.push_back(b.cand.size());
+      }
+      b.list_of.push_back(at->second);
+    }
     b.piece_end.push_back(b.params.size());
   }
   return b;

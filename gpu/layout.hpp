@@ -49,11 +49,12 @@ static_assert(offsetof(BlockStats, trades) == 24);
 template <class P>
 constexpr bool batch_view_laid_out() {
   using B = BatchView<P>;
-  return kCopyable<B> && sizeof(B) == 72 && alignof(B) == 8 && offsetof(B, views) == 0 &&
+  return kCopyable<B> && sizeof(B) == 96 && alignof(B) == 8 && offsetof(B, views) == 0 &&
          offsetof(B, piece_end) == 8 && offsetof(B, n_pieces) == 16 && offsetof(B, params) == 24 &&
          offsetof(B, n_combos) == 32 && offsetof(B, bars_per_year) == 40 &&
          offsetof(B, blocks) == 48 && offsetof(B, block_starts) == 56 &&
-         offsetof(B, block_out) == 64;
+         offsetof(B, block_out) == 64 && offsetof(B, cand) == 72 && offsetof(B, list_end) == 80 &&
+         offsetof(B, list_of) == 88;
 }
 template <class... P>
 constexpr bool batch_views_laid_out(const StrategyList<P...>* /*list*/) {

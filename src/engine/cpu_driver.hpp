@@ -26,6 +26,7 @@
 #include "engine/strategy_driver.hpp"
 #include "strategy/account.hpp"
 #include "strategy/block_recorder.hpp"
+#include "strategy/candidates.hpp"
 #include "strategy/returns_recorder.hpp"
 
 namespace threadx {
@@ -182,8 +183,7 @@ class CpuDriver final : public StrategyDriver {
         if (e.key == key) return e.bars;
       Entry& e = lists_.emplace_back();
       e.key = key;
-      for (std::int64_t i = view_.warmup; i < view_.n_bars; ++i)
-        if (P::candidate(view_, i, key)) e.bars.push_back(static_cast<std::int32_t>(i));
+      append_candidate_bars<P>(view_, key, e.bars);
       return e.bars;
     }
 

@@ -3,13 +3,20 @@
 // run by the host compiler against the CPU's reference path on real bars.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "common/error.hpp"
 #include "gpu/batch_kernel.hpp"
 #include "gpu/device.hpp"
+#include "gpu/host_batch.hpp"
 #include "gpu/unit_runner.hpp"
 #include "gpu_test_support.hpp"
+#include "strategies/bb_atr/policy.hpp"
+#include "strategies/ma_cross/policy.hpp"
 #include "strategy/catalog.hpp"
 
 namespace threadx::gpu {
@@ -156,6 +163,64 @@ TEST(BatchKernel, PieceLookupFindsTheOwnerOfEveryThread) {
   EXPECT_EQ(piece_of(ends, 1, 2), 0u);
 }
 
+// A batch's candidate lists: one per key group and candidate key (two pieces of one group share
+// them), each the bars from the warm-up on at which P::candidate holds, and each combination
+// pointing at its own. On 49,632 bars the threads step a fraction of the bars; the share of
+// 32-thread warps whose threads all read one list is printed.
+template <class P>
+void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkUnit> pieces) {
+  const HostBatch<P> b = make_batch<P>(g, bank, pieces);
+  std::set<std::pair<ComboId, double>> keys;
+  std::size_t t = 0;
+  for (const WorkUnit& p : pieces)
+    for (ComboId id = p.begin; id < p.end; ++id, ++t)
+      keys.insert({p.group, P::candidate_key(b.params[t])});
+  ASSERT_EQ(b.list_end.size(), keys.size());
+  ASSERT_EQ(b.list_of.size(), b.params.size());
+  t = 0;
+  std::uint64_t stepped = 0;
+  for (std::size_t k = 0; k < pieces.size(); ++k) {
+    const typename P::Series& view = b.views[k];
+    for (ComboId id = pieces[k].begin; id < pieces[k].end; ++id, ++t) {
+      const std::uint32_t l = b.list_of[t];
+      ASSERT_LT(l, b.list_end.size());
+      const auto* first = b.cand.data() + (l == 0 ? 0 : b.list_end[l - 1]);
+      const auto* last = b.cand.data() + b.list_end[l];
+      std::vector<std::int32_t> want;
+      for (std::int64_t i = view.warmup; i < view.n_bars; ++i)
+        if (P::candidate(view, i, P::candidate_key(b.params[t])))
+          want.push_back(static_cast<std::int32_t>(i));
+      ASSERT_TRUE(std::equal(first, last, want.begin(), want.end())) << "id " << id;
+      stepped += static_cast<std::uint64_t>(last - first);
+    }
+  }
+  std::size_t warps = 0, uniform = 0;
+  for (std::size_t w = 0; w + 32 <= b.list_of.size(); w += 32, ++warps)
+    if (std::all_of(b.list_of.begin() + static_cast<std::ptrdiff_t>(w),
+                    b.list_of.begin() + static_cast<std::ptrdiff_t>(w + 32),
+                    [&](std::uint32_t l) { return l == b.list_of[w]; }))
+      ++uniform;
+  std::printf(
+      "  %s: %zu lists for %zu combinations; candidate bars %.1f%% of all bars; %zu of %zu "
+      "warps read one list\n",
+      P::spec().name.data(), b.list_end.size(), b.params.size(),
+      100.0 * static_cast<double>(stepped) /
+          (static_cast<double>(b.params.size()) * static_cast<double>(bank.n_bars())),
+      uniform, warps);
+}
+
+TEST(BatchKernel, CandidateListsOnePerGroupAndKeyOnRealBars) {
+  const BarSeries bars = load_bars({testing::btc_49632()});
+  IndicatorBank bank(bars);
+  const Grid bb = gpu_testing::grid_2p9m();
+  const ComboId gs = bb.group_size();
+  check_candidate_lists<bb_atr::Policy>(bb, bank,
+                                        {{0, gs / 2, 0}, {gs * 7, gs * 8, 7}, {gs / 2, gs, 0}});
+  const Grid ma = gpu_testing::ma_cross_grid();
+  const ComboId ms = ma.group_size();
+  check_candidate_lists<ma_cross::Policy>(ma, bank, {{0, ms, 0}, {ms * 5 + 3, ms * 6, 5}});
+}
+
 // The CUDA thread body on the host, for every strategy: pieces of several key groups in one
 // batch, starting and ending mid-group, bb_atr's trend filter on and off, ma_cross's SMA and EMA
 // lines; rows must equal the CPU reference path bit for bit.
@@ -190,6 +255,26 @@ TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOnRealBars) {
       for (std::size_t c = 0; c < want_blocks.size(); ++c)
         ASSERT_TRUE(same_bits(got_blocks[at * kS + c], want_blocks[c]))
             << "id " << p.begin + c / kS << " block " << c % kS;
+      at += p.size();
+    }
+  }
+}
+
+// The same on 49,632 bars, where a flat thread skips most bars: a few pieces per strategy.
+TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOn49632Bars) {
+  const BarSeries bars = load_bars({testing::btc_49632()});
+  IndicatorBank bank(bars);
+  for (const Grid& g : {gpu_testing::grid_2p9m(), gpu_testing::ma_cross_grid()}) {
+    const ComboId gs = g.group_size(), last = g.group_count() - 1;
+    const std::vector<WorkUnit> pieces{{0, 40, 0}, {last * gs + 3, last * gs + 50, last}};
+    std::vector<Metrics> got(87);
+    HostBatchRunner().run(g, bank, pieces, got.data(), {});
+    std::size_t at = 0;
+    for (const WorkUnit& p : pieces) {
+      std::vector<Metrics> want(p.size());
+      run_unit_cpu(g, bank, p, want.data(), Isa::Scalar);
+      for (std::size_t k = 0; k < p.size(); ++k)
+        ASSERT_TRUE(same_bits(got[at + k], want[k])) << g.strategy->name << " id " << p.begin + k;
       at += p.size();
     }
   }

@@ -63,7 +63,7 @@ struct Policy {
     return entry_candidate(s, i, key);
   }
 
-  static double initial_capital(const Params& p) { return p.initial_capital; }
+  THREADX_HD static double initial_capital(const Params& p) { return p.initial_capital; }
 
   // Every indicator series pointer of a view, f(pointer&) for each (the CUDA runner copies each
   // series to the device and points its copy of the view there).

@@ -50,7 +50,7 @@ struct Policy {
   static double candidate_key(const Params& /*p*/) { return 0.0; }
   static bool candidate(const Series& s, std::int64_t i, double /*key*/) { return cross_bar(s, i); }
 
-  static double initial_capital(const Params& p) { return p.initial_capital; }
+  THREADX_HD static double initial_capital(const Params& p) { return p.initial_capital; }
 
   // Every indicator series pointer of a view, f(pointer&) for each (the CUDA runner copies each
   // series to the device and points its copy of the view there).
