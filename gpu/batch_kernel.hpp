@@ -15,21 +15,26 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
+#include "grid/id_digits.hpp"
 #include "strategy/block_recorder.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
+#include "strategy/spec.hpp"
 
 namespace threadx::gpu {
 
 // Pointers are host or device pointers, whichever side runs the threads. The layout does not
 // depend on P (gpu/layout.hpp).
+// A thread decodes its own combination from its id (digits: the grid's, as plain data), so a
+// batch carries no parameters: the pieces, the candidate lists and one list number per
+// combination go to the device, the rows come back.
 template <class P>
 struct BatchView {
-  const typename P::Series* views;  // one per piece
-  const std::uint64_t* piece_end;   // exclusive end offset of each piece in the batch
+  const typename P::Series* views;   // one per piece
+  const std::uint64_t* piece_end;    // exclusive end offset of each piece in the batch
+  const std::uint64_t* piece_first;  // the first combination id of each piece
   std::uint32_t n_pieces;
-  const typename P::Params* params;  // one per combination of the batch
-  std::uint64_t n_combos;            // = piece_end[n_pieces - 1]
+  std::uint64_t n_combos;  // = piece_end[n_pieces - 1]
   double bars_per_year;
   // Per-block statistics (--blocks S): block_starts holds S + 1 bars (block_start_bars) and
   // block_out n_combos * S cells, row t at t * S. blocks == 0: none recorded.
@@ -41,6 +46,7 @@ struct BatchView {
   const std::int32_t* cand;
   const std::uint64_t* list_end;
   const std::uint32_t* list_of;
+  IdDigits digits;
 };
 
 // The piece that holds batch offset t (t < piece_end[n_pieces - 1]): the first piece whose end
@@ -75,20 +81,32 @@ THREADX_HD THREADX_FORCEINLINE Metrics run_skipping(const typename P::Series& vi
   return metrics_of(st, P::initial_capital(sp), static_cast<double>(view.n_bars), bars_per_year);
 }
 
+// The parameters of combination t of the batch, decoded from its id.
+template <class P>
+THREADX_HD inline typename P::Params params_of(const BatchView<P>& b, std::uint32_t piece,
+                                               std::uint64_t t) {
+  const std::uint64_t start = piece == 0 ? 0 : b.piece_end[piece - 1];
+  ParamValues v{};
+  b.digits.values_of(b.piece_first[piece] + (t - start), v.data());
+  return P::decode(v);
+}
+
 // The body of one thread: combination t of the batch.
 template <class P>
 THREADX_HD inline Metrics run_batch_thread(const BatchView<P>& b, std::uint64_t t) {
-  const typename P::Series& view = b.views[piece_of(b.piece_end, b.n_pieces, t)];
+  const std::uint32_t piece = piece_of(b.piece_end, b.n_pieces, t);
+  const typename P::Series& view = b.views[piece];
+  const typename P::Params sp = params_of(b, piece, t);
   const std::uint32_t list = b.list_of[t];
   const std::int32_t* cand = b.cand + (list == 0 ? 0 : b.list_end[list - 1]);
   const std::int32_t* cand_end = b.cand + b.list_end[list];
   if (b.blocks == 0) {
     NoBlocks none;
-    return run_skipping<P>(view, b.params[t], cand, cand_end, b.bars_per_year, none);
+    return run_skipping<P>(view, sp, cand, cand_end, b.bars_per_year, none);
   }
   BlockCell<double> cells[kMaxBlocks];
   BlockRecorder<double> recorder(b.block_starts, b.blocks, cells);
-  const Metrics m = run_skipping<P>(view, b.params[t], cand, cand_end, b.bars_per_year, recorder);
+  const Metrics m = run_skipping<P>(view, sp, cand, cand_end, b.bars_per_year, recorder);
   BlockStats* row = b.block_out + t * static_cast<std::uint64_t>(b.blocks);
   for (int k = 0; k < b.blocks; ++k) row[k] = to_stats(cells[k]);
   return m;

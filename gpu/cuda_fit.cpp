@@ -171,4 +171,18 @@ CudaMemoryBudget cuda_memory_budget(std::uint64_t free_bytes, std::uint64_t tota
   return b;
 }
 
+std::vector<BatchSlice> batch_slices(std::uint64_t n, std::uint64_t wave, unsigned max_slices) {
+  if (n == 0) return {};
+  if (wave == 0) return {{0, n}};  // no wave known: one launch
+  const std::uint64_t waves = (n + wave - 1) / wave;
+  const std::uint64_t slices = waves < 2 * std::max(1u, max_slices)
+                                   ? std::max<std::uint64_t>(1, waves / 2)
+                                   : std::max(1u, max_slices);
+  const std::uint64_t per = (waves + slices - 1) / slices * wave;  // whole waves per slice
+  std::vector<BatchSlice> out;
+  for (std::uint64_t first = 0; first < n; first += per)
+    out.push_back({first, std::min(n, first + per)});
+  return out;
+}
+
 }  // namespace threadx::gpu

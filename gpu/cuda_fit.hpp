@@ -93,4 +93,16 @@ struct CudaMemoryBudget {
 CudaMemoryBudget cuda_memory_budget(std::uint64_t free_bytes, std::uint64_t total_bytes,
                                     int ranks_per_gpu);
 
+// ---- the feeder ----
+// How a batch of n combinations is cut into launches so that the rows of one slice are copied
+// back while the next slice runs (two streams, alternating): at most max_slices slices, each a
+// whole number of waves except the last and at least two waves unless n is less (one slice
+// below four waves; one when the wave is not known, 0), none empty. The slices are [first, end)
+// pairs covering [0, n) in order.
+struct BatchSlice {
+  std::uint64_t first = 0, end = 0;
+  friend bool operator==(const BatchSlice&, const BatchSlice&) = default;
+};
+std::vector<BatchSlice> batch_slices(std::uint64_t n, std::uint64_t wave, unsigned max_slices);
+
 }  // namespace threadx::gpu

@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -123,6 +124,56 @@ class DeviceBuffer {
   std::size_t n_ = 0;
 };
 
+// Page-locked host memory for n values of T (the rows copied back land here, so the copies run
+// asynchronously); grown like DeviceBuffer, the old block freed first. Move-only.
+template <class T>
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer() { release(); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  void reserve(std::size_t n) {
+    if (n <= n_) return;
+    const std::size_t grown = std::max(n + n / 4, n_ + n_ / 2);
+    release();
+    if (cudaHostAlloc(reinterpret_cast<void**>(&p_), grown * sizeof(T), cudaHostAllocDefault) ==
+        cudaSuccess) {
+      n_ = grown;
+      return;
+    }
+    (void)cudaGetLastError();
+    p_ = nullptr;
+    THREADX_CUDA_CHECK(
+        cudaHostAlloc(reinterpret_cast<void**>(&p_), n * sizeof(T), cudaHostAllocDefault));
+    n_ = n;
+  }
+  void release() {
+    if (p_ != nullptr) (void)cudaFreeHost(p_);
+    p_ = nullptr;
+    n_ = 0;
+  }
+  [[nodiscard]] T* get() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+// An event that orders one stream after work queued on another (no timing).
+class Event {
+ public:
+  Event() { THREADX_CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  ~Event() { (void)cudaEventDestroy(e_); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  [[nodiscard]] cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
 class Stream {
  public:
   Stream() { THREADX_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
@@ -203,12 +254,19 @@ class SeriesMirror {
 
 constexpr unsigned kBlock = 128;
 
+// Combinations [first, end) of the batch, one per thread; row t goes to out[t].
 template <class P>
-__global__ void __launch_bounds__(kBlock) batch_kernel(BatchView<P> batch, Metrics* out) {
-  const std::uint64_t t =
-      static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + static_cast<std::uint64_t>(threadIdx.x);
-  if (t < batch.n_combos) out[t] = run_batch_thread(batch, t);
+__global__ void __launch_bounds__(kBlock)
+    batch_kernel(BatchView<P> batch, std::uint64_t first, std::uint64_t end, Metrics* out) {
+  const std::uint64_t t = first + static_cast<std::uint64_t>(blockIdx.x) * blockDim.x +
+                          static_cast<std::uint64_t>(threadIdx.x);
+  if (t < end) out[t] = run_batch_thread(batch, t);
 }
+
+// Launches in flight at once: a slice's rows are copied back on its stream while the next slice
+// runs on the other.
+constexpr unsigned kStreams = 2;
+constexpr unsigned kMaxSlices = 4;
 
 // ---- what this binary carries, and whether a device can run it ----------------------------------
 
@@ -311,7 +369,6 @@ template <class P>
 class CudaRunner final : public UnitRunner {
  public:
   using Series = typename P::Series;
-  using Params = typename P::Params;
 
   explicit CudaRunner(int index) : index_(index) {
     ask_blocking_sync(index_);
@@ -322,7 +379,8 @@ class CudaRunner final : public UnitRunner {
     THREADX_CUDA_CHECK(cudaMemGetInfo(&free, &total));
     budget_ = cuda_memory_budget(free, total, ranks_per_gpu());
     mirror_ = std::make_unique<SeriesMirror>(budget_.mirror_bytes);
-    stream_ = std::make_unique<Stream>();
+    for (auto& st : streams_) st = std::make_unique<Stream>();
+    uploaded_ = std::make_unique<Event>();
   }
   ~CudaRunner() override {
     int previous = 0;  // frees on this runner's device, without throwing
@@ -331,14 +389,18 @@ class CudaRunner final : public UnitRunner {
     mirror_.reset();
     views_ = {};
     piece_end_ = {};
-    params_ = {};
+    piece_first_ = {};
+    values_ = {};
     cand_ = {};
     list_end_ = {};
     list_of_ = {};
     out_ = {};
     block_starts_ = {};
     block_out_ = {};
-    stream_.reset();
+    rows_.release();
+    cells_.release();
+    uploaded_.reset();
+    for (auto& st : streams_) st.reset();
     if (restore) (void)cudaSetDevice(previous);
   }
 
@@ -347,9 +409,9 @@ class CudaRunner final : public UnitRunner {
     CudaRunnerInfo i;
     i.wave = kernel_.wave;
     i.batch_bytes = budget_.batch_bytes / 3 * 2;
-    // Its parameters, its row and its candidate list's number; the lists themselves (at most one
-    // per key group and candidate key of a batch) are not counted.
-    i.bytes_per_combo = sizeof(Params) + sizeof(Metrics) + sizeof(std::uint32_t);
+    // Its row and its candidate list's number (threads decode their parameters); the lists
+    // themselves (at most one per key group and candidate key of a batch) are not counted.
+    i.bytes_per_combo = sizeof(Metrics) + sizeof(std::uint32_t);
     if (!warning_.empty()) i.warnings.push_back(warning_);
     return i;
   }
@@ -357,7 +419,7 @@ class CudaRunner final : public UnitRunner {
   void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput& blocks) override {
     DeviceScope scope(index_);
-    const cudaStream_t s = stream_->get();
+    const cudaStream_t s = streams_[0]->get();                 // uploads, then the even slices
     mirror_->use_bank(bank.generation(), bank.bars().size());  // the mirror is per bank
     const HostBatch<P> host = make_batch<P>(grid, bank, pieces);
 
@@ -374,10 +436,11 @@ class CudaRunner final : public UnitRunner {
     for (Series& v : device_views)
       P::each_series(v, [&](const double*& p) { p = mirror_->on_device(p, s); });
 
-    const std::size_t n = host.params.size();
+    const std::size_t n = host.list_of.size();
     views_.upload(device_views.data(), device_views.size(), s);
     piece_end_.upload(host.piece_end.data(), host.piece_end.size(), s);
-    params_.upload(host.params.data(), n, s);
+    piece_first_.upload(host.piece_first.data(), host.piece_first.size(), s);
+    values_.upload(host.values.data(), host.values.size(), s);
     cand_.upload(host.cand.data(), host.cand.size(), s);
     list_end_.upload(host.list_end.data(), host.list_end.size(), s);
     list_of_.upload(host.list_of.data(), n, s);
@@ -391,22 +454,41 @@ class CudaRunner final : public UnitRunner {
     BatchView<P> b = host.view();
     b.views = views_.get();
     b.piece_end = piece_end_.get();
-    b.params = params_.get();
+    b.piece_first = piece_first_.get();
+    b.digits.values = values_.get();
     b.cand = cand_.get();
     b.list_end = list_end_.get();
     b.list_of = list_of_.get();
     b.blocks = blocks.blocks;
     b.block_starts = blocks.enabled() ? block_starts_.get() : nullptr;
     b.block_out = blocks.enabled() ? block_out_.get() : nullptr;
-    const auto grid_blocks = static_cast<unsigned>((n + kBlock - 1) / kBlock);
-    batch_kernel<P><<<grid_blocks, kBlock, 0, s>>>(b, out_.get());
-    THREADX_CUDA_CHECK(cudaGetLastError());
-    THREADX_CUDA_CHECK(
-        cudaMemcpyAsync(out, out_.get(), n * sizeof(Metrics), cudaMemcpyDeviceToHost, s));
-    if (blocks.enabled())
-      THREADX_CUDA_CHECK(cudaMemcpyAsync(blocks.cells, block_out_.get(), cells * sizeof(BlockStats),
-                                         cudaMemcpyDeviceToHost, s));
-    THREADX_CUDA_CHECK(cudaStreamSynchronize(s));
+
+    // The slices alternate between the streams; the second waits for the uploads. Each slice's
+    // rows (and cells) are copied back into pinned memory on its own stream as soon as it is done,
+    // while the next slice runs, then to the caller's buffers once both streams are through.
+    rows_.reserve(n);
+    if (blocks.enabled()) cells_.reserve(cells);
+    THREADX_CUDA_CHECK(cudaEventRecord(uploaded_->get(), s));
+    THREADX_CUDA_CHECK(cudaStreamWaitEvent(streams_[1]->get(), uploaded_->get(), 0));
+    const std::vector<BatchSlice> slices = batch_slices(n, kernel_.wave, kMaxSlices);
+    const auto row_cells = static_cast<std::size_t>(blocks.blocks);
+    for (std::size_t k = 0; k < slices.size(); ++k) {
+      const cudaStream_t st = streams_[k % kStreams]->get();
+      const BatchSlice& sl = slices[k];
+      const std::uint64_t count = sl.end - sl.first;
+      const auto grid_blocks = static_cast<unsigned>((count + kBlock - 1) / kBlock);
+      batch_kernel<P><<<grid_blocks, kBlock, 0, st>>>(b, sl.first, sl.end, out_.get());
+      THREADX_CUDA_CHECK(cudaGetLastError());
+      THREADX_CUDA_CHECK(cudaMemcpyAsync(rows_.get() + sl.first, out_.get() + sl.first,
+                                         count * sizeof(Metrics), cudaMemcpyDeviceToHost, st));
+      if (blocks.enabled())
+        THREADX_CUDA_CHECK(cudaMemcpyAsync(
+            cells_.get() + sl.first * row_cells, block_out_.get() + sl.first * row_cells,
+            count * row_cells * sizeof(BlockStats), cudaMemcpyDeviceToHost, st));
+    }
+    for (const auto& st : streams_) THREADX_CUDA_CHECK(cudaStreamSynchronize(st->get()));
+    std::copy_n(rows_.get(), n, out);
+    if (blocks.enabled()) std::copy_n(cells_.get(), cells, blocks.cells);
   }
 
  private:
@@ -414,11 +496,15 @@ class CudaRunner final : public UnitRunner {
   std::string warning_;  // from start-up, for the caller to log
   CudaKernelInfo kernel_;
   CudaMemoryBudget budget_;
-  std::unique_ptr<Stream> stream_;
+  std::array<std::unique_ptr<Stream>, kStreams> streams_;
+  std::unique_ptr<Event> uploaded_;
+  PinnedBuffer<Metrics> rows_;
+  PinnedBuffer<BlockStats> cells_;
   std::unique_ptr<SeriesMirror> mirror_;
   DeviceBuffer<Series> views_;
   DeviceBuffer<std::uint64_t> piece_end_;
-  DeviceBuffer<Params> params_;
+  DeviceBuffer<std::uint64_t> piece_first_;
+  DeviceBuffer<double> values_;
   DeviceBuffer<std::int32_t> cand_;
   DeviceBuffer<std::uint64_t> list_end_;
   DeviceBuffer<std::uint32_t> list_of_;

@@ -1,7 +1,7 @@
 // A batch as built on the host for strategy policy P: the series views of its pieces (the bank's
-// host pointers), where each piece ends, every combination's parameters in batch order, and the
-// candidate lists (one per key group and candidate key of the batch) with each combination's
-// list. The host batch runner runs it in place; the CUDA runner copies it to the device.
+// host pointers), where each piece ends and its first id, the grid's id digits, and the candidate
+// lists (one per key group and candidate key of the batch) with each combination's list. The
+// host batch runner runs it in place; the CUDA runner copies it to the device.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,9 @@ template <class P>
 struct HostBatch {
   std::vector<typename P::Series> views;   // one per piece
   std::vector<std::uint64_t> piece_end;    // exclusive end offset of each piece
-  std::vector<typename P::Params> params;  // one per combination, in batch order
+  std::vector<std::uint64_t> piece_first;  // first id of each piece
+  std::vector<double> values;              // the grid's values, end to end
+  IdDigits digits;                         // the grid's digits (view() points them at values)
   std::vector<std::int32_t> cand;          // the candidate lists, end to end
   std::vector<std::uint64_t> list_end;     // exclusive end of each list in cand
   std::vector<std::uint32_t> list_of;      // one per combination: its list
@@ -34,13 +36,15 @@ struct HostBatch {
     BatchView<P> b{};
     b.views = views.data();
     b.piece_end = piece_end.data();
+    b.piece_first = piece_first.data();
     b.n_pieces = static_cast<std::uint32_t>(views.size());
-    b.params = params.data();
     b.n_combos = piece_end.empty() ? 0 : piece_end.back();
     b.bars_per_year = bars_per_year;
     b.cand = cand.data();
     b.list_end = list_end.data();
     b.list_of = list_of.data();
+    b.digits = digits;
+    b.digits.values = values.data();
     return b;
   }
 };
@@ -52,30 +56,32 @@ HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const W
   if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
   if (grid.strategy != &P::spec()) throw std::logic_error("make_batch: another strategy's grid");
   HostBatch<P> b;
+  b.digits = grid.digits(b.values);
   b.bars_per_year = bank.bars().bars_per_year();
   b.views.reserve(pieces.size());
   b.piece_end.reserve(pieces.size());
   std::uint64_t n = 0;
   for (const WorkUnit& p : pieces) n += p.size();
-  b.params.reserve(n);
+  b.piece_first.reserve(pieces.size());
   b.list_of.reserve(n);
   std::map<std::pair<ComboId, double>, std::uint32_t> lists;  // (group, candidate key) -> list
   for (const WorkUnit& p : pieces) {
     if (p.size() == 0) throw std::invalid_argument("make_batch: empty piece");
     const typename P::Series& view =
         b.views.emplace_back(P::series(bank, grid.key_of_group(p.group)));
+    b.piece_first.push_back(p.begin);
     Grid::Odometer odometer(grid, p.begin);
     for (ComboId id = p.begin; id < p.end; ++id, odometer.next()) {
-      const typename P::Params& sp = b.params.emplace_back(P::decode(odometer.values()));
-      const auto [at, added] = lists.try_emplace({p.group, P::candidate_key(sp)},
-                                                 static_cast<std::uint32_t>(b.list_end.size()));
+      const double key = P::candidate_key(P::decode(odometer.values()));
+      const auto [at, added] =
+          lists.try_emplace({p.group, key}, static_cast<std::uint32_t>(b.list_end.size()));
       if (added) {
         append_candidate_bars<P>(view, at->first.second, b.cand);
         b.list_end.push_back(b.cand.size());
       }
       b.list_of.push_back(at->second);
     }
-    b.piece_end.push_back(b.params.size());
+    b.piece_end.push_back(b.list_of.size());
   }
   return b;
 }

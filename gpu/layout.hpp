@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "gpu/batch_kernel.hpp"
+#include "grid/id_digits.hpp"
 #include "strategies/all.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
@@ -45,16 +46,25 @@ static_assert(offsetof(BlockStats, sum_r2) == 8);
 static_assert(offsetof(BlockStats, equity) == 16);
 static_assert(offsetof(BlockStats, trades) == 24);
 
-// BatchView<P> holds pointers and scalars only: one layout for every strategy.
+static_assert(kCopyable<IdDigits>);
+static_assert(sizeof(IdDigits) == 336 && alignof(IdDigits) == 8);
+static_assert(offsetof(IdDigits, count) == 0);
+static_assert(offsetof(IdDigits, param) == 4);
+static_assert(offsetof(IdDigits, radix) == 72);
+static_assert(offsetof(IdDigits, first) == 200);
+static_assert(offsetof(IdDigits, values) == 328);
+
+// BatchView<P> holds pointers, scalars and the digits only: one layout for every strategy.
 template <class P>
 constexpr bool batch_view_laid_out() {
   using B = BatchView<P>;
-  return kCopyable<B> && sizeof(B) == 96 && alignof(B) == 8 && offsetof(B, views) == 0 &&
-         offsetof(B, piece_end) == 8 && offsetof(B, n_pieces) == 16 && offsetof(B, params) == 24 &&
-         offsetof(B, n_combos) == 32 && offsetof(B, bars_per_year) == 40 &&
-         offsetof(B, blocks) == 48 && offsetof(B, block_starts) == 56 &&
-         offsetof(B, block_out) == 64 && offsetof(B, cand) == 72 && offsetof(B, list_end) == 80 &&
-         offsetof(B, list_of) == 88;
+  return kCopyable<B> && sizeof(B) == 432 && alignof(B) == 8 && offsetof(B, views) == 0 &&
+         offsetof(B, piece_end) == 8 && offsetof(B, piece_first) == 16 &&
+         offsetof(B, n_pieces) == 24 && offsetof(B, n_combos) == 32 &&
+         offsetof(B, bars_per_year) == 40 && offsetof(B, blocks) == 48 &&
+         offsetof(B, block_starts) == 56 && offsetof(B, block_out) == 64 &&
+         offsetof(B, cand) == 72 && offsetof(B, list_end) == 80 && offsetof(B, list_of) == 88 &&
+         offsetof(B, digits) == 96;
 }
 template <class... P>
 constexpr bool batch_views_laid_out(const StrategyList<P...>* /*list*/) {

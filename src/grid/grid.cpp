@@ -90,6 +90,21 @@ ParamValues Grid::values_at(const ParamIndex& idx) const {
   return v;
 }
 
+IdDigits Grid::digits(std::vector<double>& flat) const {
+  IdDigits d;
+  flat.clear();
+  d.count = static_cast<std::uint32_t>(param_count());
+  for (std::size_t k = 0; k < param_count(); ++k) {
+    const std::size_t p = strategy->id_order[k];
+    d.param[k] = static_cast<std::uint32_t>(p);
+    d.radix[k] = values[p].size();
+    d.first[k] = flat.size();
+    flat.insert(flat.end(), values[p].begin(), values[p].end());
+  }
+  d.values = flat.data();
+  return d;
+}
+
 // Group g holds ids [g * group_size(), (g + 1) * group_size()): its first id's key digits are g's.
 ParamValues Grid::key_of_group(ComboId group) const {
   return values_of(group * group_size());

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "grid/id_digits.hpp"
 #include "strategy/spec.hpp"
 
 namespace threadx {
@@ -65,6 +66,9 @@ struct Grid {
   // The values of the first combination of key group g: its indicator-key parameters are the
   // group's key (the other parameters are at their first values).
   [[nodiscard]] ParamValues key_of_group(ComboId group) const;
+  // The id digits as plain data (grid/id_digits.hpp); `flat` receives every parameter's values
+  // end to end and must outlive the result, whose values point into it.
+  [[nodiscard]] IdDigits digits(std::vector<double>& flat) const;
 
   class Odometer;
 };

@@ -279,3 +279,42 @@ TEST(CudaFit, TheMemoryBudgetIsAShareOfTheDevicePerRank) {
 
 }  // namespace
 }  // namespace threadx::gpu
+
+namespace threadx::gpu {
+namespace {
+
+// ---- the feeder's slices -------------------------------------------------------------------
+
+TEST(CudaFit, BatchSlicesCoverTheBatchInWholeWaves) {
+  EXPECT_TRUE(batch_slices(0, 100, 4).empty());
+  EXPECT_EQ(batch_slices(50, 100, 4), (std::vector<BatchSlice>{{0, 50}}));
+  EXPECT_EQ(batch_slices(300, 100, 4), (std::vector<BatchSlice>{{0, 300}}));  // below 4 waves
+  EXPECT_EQ(batch_slices(350, 100, 4), (std::vector<BatchSlice>{{0, 200}, {200, 350}}));
+  EXPECT_EQ(batch_slices(400, 100, 4), (std::vector<BatchSlice>{{0, 200}, {200, 400}}));
+  EXPECT_EQ(batch_slices(1000, 100, 4),
+            (std::vector<BatchSlice>{{0, 300}, {300, 600}, {600, 900}, {900, 1000}}));
+  EXPECT_EQ(batch_slices(1000, 100, 1), (std::vector<BatchSlice>{{0, 1000}}));
+  EXPECT_EQ(batch_slices(5, 0, 4), (std::vector<BatchSlice>{{0, 5}}));  // no wave known
+  for (const std::uint64_t n : {1ull, 7ull, 128ull, 999ull, 55296ull, 1000001ull, 12345678ull})
+    for (const std::uint64_t wave : {1ull, 128ull, 20480ull, 67584ull})
+      for (const unsigned max : {1u, 2u, 4u, 8u}) {
+        const std::vector<BatchSlice> s = batch_slices(n, wave, max);
+        ASSERT_FALSE(s.empty());
+        EXPECT_LE(s.size(), max);
+        EXPECT_EQ(s.front().first, 0u);
+        EXPECT_EQ(s.back().end, n);
+        for (std::size_t k = 0; k < s.size(); ++k) {
+          EXPECT_LT(s[k].first, s[k].end);
+          if (k > 0) {
+            EXPECT_EQ(s[k].first, s[k - 1].end);
+          }
+          if (k + 1 < s.size()) {
+            EXPECT_EQ((s[k].end - s[k].first) % wave, 0u) << n << " " << wave;
+            EXPECT_GE(s[k].end - s[k].first, 2 * wave);
+          }
+        }
+      }
+}
+
+}  // namespace
+}  // namespace threadx::gpu

@@ -174,9 +174,8 @@ void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkU
   std::size_t t = 0;
   for (const WorkUnit& p : pieces)
     for (ComboId id = p.begin; id < p.end; ++id, ++t)
-      keys.insert({p.group, P::candidate_key(b.params[t])});
+      keys.insert({p.group, P::candidate_key(P::decode(g.values_of(id)))});
   ASSERT_EQ(b.list_end.size(), keys.size());
-  ASSERT_EQ(b.list_of.size(), b.params.size());
   t = 0;
   std::uint64_t stepped = 0;
   for (std::size_t k = 0; k < pieces.size(); ++k) {
@@ -188,7 +187,7 @@ void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkU
       const auto* last = b.cand.data() + b.list_end[l];
       std::vector<std::int32_t> want;
       for (std::int64_t i = view.warmup; i < view.n_bars; ++i)
-        if (P::candidate(view, i, P::candidate_key(b.params[t])))
+        if (P::candidate(view, i, P::candidate_key(P::decode(g.values_of(id)))))
           want.push_back(static_cast<std::int32_t>(i));
       ASSERT_TRUE(std::equal(first, last, want.begin(), want.end())) << "id " << id;
       stepped += static_cast<std::uint64_t>(last - first);
@@ -203,9 +202,9 @@ void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkU
   std::printf(
       "  %s: %zu lists for %zu combinations; candidate bars %.1f%% of all bars; %zu of %zu "
       "warps read one list\n",
-      P::spec().name.data(), b.list_end.size(), b.params.size(),
+      P::spec().name.data(), b.list_end.size(), b.list_of.size(),
       100.0 * static_cast<double>(stepped) /
-          (static_cast<double>(b.params.size()) * static_cast<double>(bank.n_bars())),
+          (static_cast<double>(b.list_of.size()) * static_cast<double>(bank.n_bars())),
       uniform, warps);
 }
 

@@ -310,6 +310,27 @@ TEST(Grid, IdsAreMixedRadixWithKeyParametersMostSignificant) {
   check_id_order(parse_grid_file(repo_path("data/grids/reference_2p9m.toml")), 997);
 }
 
+// The plain-data digits a device decodes with give Grid::values_of for every id (sampled on the
+// 2.9M grid; every id of a ma_cross grid with a fixed parameter and one of a single value).
+void check_digits(const Grid& g, ComboId step) {
+  std::vector<double> flat;
+  const IdDigits d = g.digits(flat);
+  ASSERT_EQ(d.count, g.param_count());
+  std::size_t bad = 0;
+  for (ComboId id = 0; id < g.size(); id += step) {
+    ParamValues v{};
+    d.values_of(id, v.data());
+    if (v != g.values_of(id)) ++bad;
+  }
+  EXPECT_EQ(bad, 0u) << g.path;
+}
+
+TEST(Grid, PlainDigitsDecodeLikeTheGrid) {
+  check_digits(parse_grid_file(repo_path("data/grids/reference_2p9m.toml")), 613);
+  check_digits(parse_grid_file(repo_path("tests/grids/ma_cross_3024.toml")), 1);
+  check_digits(parse_grid_text("[grid]\nbb_std = [2.5, 2.0]\n[fixed]\nfee_bps = 1\n", "f.toml"), 1);
+}
+
 TEST(Grid, FileOrderDoesNotChangeIds) {
   const Grid a = parse_grid_text(
       "[grid]\nbb_std = [2.5, 2.0]\natr_period = [10, 14]\nbb_period = [20, 15]\n"

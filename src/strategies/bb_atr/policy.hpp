@@ -36,7 +36,7 @@ struct Policy {
   using State = bb_atr::State<V>;
   using Series = SeriesView;
 
-  static Params decode(const ParamValues& v) { return bb_atr::decode(v); }
+  THREADX_HD static Params decode(const ParamValues& v) { return bb_atr::decode(v); }
 
   // The series of the key group whose key parameters have the values in `key` (Bank:
   // indicators/indicator_bank.hpp).

@@ -84,7 +84,7 @@ inline constexpr StrategySpec kSpec{
 
 // One combination's values (table order) as the kernel's Params. Int and Bool values are
 // integral and within int32 (the grid checked their domains), so the casts are exact.
-inline Params decode(const ParamValues& v) {
+THREADX_HD inline Params decode(const ParamValues& v) {
   Params p;
   p.bb_period = static_cast<int>(v[kBbPeriod]);
   p.bb_std = v[kBbStd];

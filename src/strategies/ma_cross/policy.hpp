@@ -27,7 +27,7 @@ struct Policy {
   using State = ma_cross::State<V>;
   using Series = ma_cross::Series;
 
-  static Params decode(const ParamValues& v) { return ma_cross::decode(v); }
+  THREADX_HD static Params decode(const ParamValues& v) { return ma_cross::decode(v); }
 
   // Both lines of one kind (ma_cross.md section 3, "The two lines") and the ATR.
   template <class Bank>

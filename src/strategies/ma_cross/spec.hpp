@@ -82,7 +82,7 @@ inline constexpr StrategySpec kSpec{
     kExampleGrid,
 };
 
-inline Params decode(const ParamValues& v) {
+THREADX_HD inline Params decode(const ParamValues& v) {
   Params p;
   p.fast_period = static_cast<int>(v[kFastPeriod]);
   p.slow_period = static_cast<int>(v[kSlowPeriod]);
