@@ -6,7 +6,8 @@
 #   3. the GPU tests (CudaParity: kernel rows bit-identical to the CPU's), then compute-sanitizer
 #      (memcheck, initcheck) over them
 #   4. a sweep of the 49,632-bar BTC file with --devices cuda:0, one with --devices cpu, one with
-#      both: /results compared bit for bit (h5diff), the GPU's file must come from the GPU alone
+#      both: /results compared bit for bit (h5diff), the GPU's file must come from the GPU alone;
+#      then ma_cross (tests/grids/ma_cross_313344.toml) on the GPU and on the CPU, compared too
 #   5. bench lines per device (wall time, combinations/s, bar-steps/s, the balancer's shares)
 #
 #   bash scripts/gpu_check.sh [--device N] [--grid FILE] [--quick] [--out DIR] [--build DIR]
@@ -151,10 +152,10 @@ if [ "$quick" = 1 ]; then
 fi
 step "4. sweep of $(basename "$data") over $(basename "$grid"): cuda:$device vs cpu"
 # A GPU numbered N in this process is cuda:N; CUDA_VISIBLE_DEVICES is left alone.
-sweep() {  # sweep NAME DEVICES: times a whole sweep, log in $out/NAME.log
+sweep() {  # sweep NAME DEVICES [GRID]: times a whole sweep, log in $out/NAME.log
   local t0 t1
   t0=$(date +%s.%N)
-  if "$bin" sweep --force --data "$data" --grid "$grid" --out "$out/$1.h5" --devices "$2" \
+  if "$bin" sweep --force --data "$data" --grid "${3:-$grid}" --out "$out/$1.h5" --devices "$2" \
     --progress-interval 10 > "$out/$1.log" 2>&1; then
     t1=$(date +%s.%N)
     echo "$t0 $t1" > "$out/$1.time"
@@ -194,11 +195,28 @@ if [ "$ok_both" = 1 ] && [ "$ok_cpu" = 1 ]; then
   fi
 fi
 
+# ---- 4b. the second strategy: ma_cross on the GPU vs the CPU, bit for bit ------------------------
+ma_grid="$src/tests/grids/ma_cross_313344.toml"
+step "4b. sweep of $(basename "$data") over $(basename "$ma_grid"): cuda:$device vs cpu"
+ok_ma_gpu=0 ok_ma_cpu=0
+if sweep ma_gpu "cuda:$device" "$ma_grid"; then ok_ma_gpu=1; else
+  fail "ma_cross sweep --devices cuda:$device ($out/ma_gpu.log)"
+fi
+if sweep ma_cpu cpu "$ma_grid"; then ok_ma_cpu=1; else fail "ma_cross sweep --devices cpu ($out/ma_cpu.log)"; fi
+if [ "$ok_ma_gpu" = 1 ] && [ "$ok_ma_cpu" = 1 ]; then
+  if h5diff "$out/ma_cpu.h5" "$out/ma_gpu.h5" /results /results > "$out/h5diff_ma.txt" 2>&1; then
+    pass "ma_cross /results of cuda:$device == cpu, bit for bit (h5diff)"
+  else
+    head -20 "$out/h5diff_ma.txt"
+    fail "ma_cross /results of cuda:$device differ from the CPU's ($out/h5diff_ma.txt)"
+  fi
+fi
+
 # ---- 5. bench lines per device -------------------------------------------------------------------
 step "5. bench"
 bars="$(grep -o 'bars: [0-9,]*' "$out/cpu.log" 2>/dev/null | head -1 | tr -dc '0-9')"
 {
-  for run in gpu cpu both; do
+  for run in gpu cpu both ma_gpu ma_cpu; do
     [ -f "$out/$run.time" ] || continue
     read -r t0 t1 < "$out/$run.time"
     combos="$(sed -n 's/.*done: \([0-9,]*\) combinations.*/\1/p' "$out/$run.log" | tr -d ',')"
