@@ -18,6 +18,7 @@
 
 #include "gpu/balancer.hpp"
 #include "mpi/cluster_sweep.hpp"
+#include "results/row_layout.hpp"
 
 namespace threadx::dist::detail {
 

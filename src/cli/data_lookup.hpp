@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/bars.hpp"
-#include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 
 namespace threadx {
 

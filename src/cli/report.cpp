@@ -20,7 +20,7 @@
 #include "report/html.hpp"
 #include "report/rerun.hpp"
 #include "report/robust_file.hpp"
-#include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 
 namespace threadx {
 namespace {

@@ -32,6 +32,7 @@
 #include "mpi/mpi_transport.hpp"
 #include "mpi/robust_gather.hpp"
 #include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 #include "robust/cscv.hpp"
 #include "robust/dsr.hpp"
 #include "robust/partials.hpp"

@@ -28,6 +28,7 @@
 #include "mpi/mpi_transport.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 
 namespace threadx {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "results/results_file.hpp"
+#include "results/row_layout.hpp"
 
 namespace threadx {
 

@@ -7,7 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/table.hpp"
 #include "results/ranking.hpp"
-#include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 
 namespace threadx {
 

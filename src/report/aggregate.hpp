@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "grid/grid.hpp"
-#include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 
 namespace threadx::report {
 

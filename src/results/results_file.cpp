@@ -17,29 +17,19 @@
 #include "common/error.hpp"
 #include "common/time_format.hpp"
 #include "results/h5_id.hpp"
+#include "results/h5_support.hpp"
 
 namespace threadx {
 namespace {
 
+using h5::check;
+using h5::check_status;
+using h5::fail;
+using h5::read_attr_text;
+using h5::silence_hdf5;
+
 constexpr std::uint64_t kRowsPerChunk = 16384;
 constexpr std::uint64_t kFlagsPerChunk = 1 << 20;
-
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw OutputError(path + ": " + what);
-}
-
-hid_t check(hid_t id, const std::string& path, const char* what) {
-  if (id < 0) fail(path, std::string("HDF5 ") + what + " failed");
-  return id;
-}
-
-void check_status(herr_t status, const std::string& path, const char* what) {
-  if (status < 0) fail(path, std::string("HDF5 ") + what + " failed (disk full or unwritable?)");
-}
-
-void silence_hdf5() {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-}
 
 hid_t native_type(Column::Kind kind) {
   switch (kind) {
@@ -125,49 +115,6 @@ void write_attr(hid_t obj, const std::string& path, const Attribute& a) {
       a.value);
 }
 
-// An attribute's value as text (strings as they are, numbers printed, arrays as "[a, b]"), or
-// nullopt.
-std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
-  if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
-  H5Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
-  H5Id type(H5Aget_type(attr.get()));
-  switch (H5Tget_class(type.get())) {
-    case H5T_STRING: {
-      if (H5Tis_variable_str(type.get()) > 0) return std::string("<variable-length string>");
-      // One byte more than stored, for the terminator the null-terminated memory type adds.
-      std::string s(H5Tget_size(type.get()) + 1, '\0');
-      H5Id mem(H5Tcopy(H5T_C_S1));
-      H5Tset_size(mem.get(), s.size());
-      H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
-      H5Aread(attr.get(), mem.get(), s.data());
-      s.resize(std::strlen(s.c_str()));
-      return s;
-    }
-    case H5T_INTEGER:
-    case H5T_FLOAT: {
-      H5Id space(H5Aget_space(attr.get()));
-      const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-      const bool is_int = H5Tget_class(type.get()) == H5T_INTEGER;
-      std::vector<std::int64_t> ints(static_cast<std::size_t>(std::max<hssize_t>(n, 1)));
-      std::vector<double> reals(ints.size());
-      if (is_int)
-        H5Aread(attr.get(), H5T_NATIVE_INT64, ints.data());
-      else
-        H5Aread(attr.get(), H5T_NATIVE_DOUBLE, reals.data());
-      auto text = [&](std::size_t i) {
-        return is_int ? std::to_string(ints[i]) : format_double(reals[i]);
-      };
-      if (H5Sget_simple_extent_type(space.get()) == H5S_SCALAR) return text(0);
-      std::string out = "[";
-      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i)
-        out += (i ? ", " : "") + text(i);
-      return out + "]";
-    }
-    default:
-      return std::string("<unsupported type>");
-  }
-}
-
 std::string join(const std::vector<std::string>& parts, const char* sep) {
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
@@ -241,109 +188,6 @@ void check_same_run(const std::string& path, const Grid& grid, const BarSeries& 
   if (file < 0) fail(path, "--resume: not an HDF5 file, or not readable");
   H5Id closer(file);
   expect_same_run(file, path, grid, bars, timeframe, blocks);
-}
-
-// ---- RowLayout ---------------------------------------------------------------------------------
-
-RowLayout::RowLayout(const Grid& grid, int blocks) : blocks_(blocks) {
-  auto add = [this](std::string name, Column::Kind kind, std::size_t size) {
-    columns_.push_back({std::move(name), kind, row_size_, size});
-    row_size_ += size;
-  };
-  add("combo_id", Column::Kind::U64, 8);
-  for (std::size_t p = 0; p < grid.param_count(); ++p) {
-    if (!grid.swept[p]) continue;
-    if (grid.param(p).type == ParamType::Double)
-      add(std::string(grid.param(p).name), Column::Kind::F64, 8);
-    else
-      add(std::string(grid.param(p).name), Column::Kind::I32, 4);
-  }
-  for (const MetricSpec& m : kMetrics)
-    add(std::string(m.name), m.name == "trades" ? Column::Kind::I64 : Column::Kind::F64, 8);
-}
-
-void RowLayout::pack(const Grid& grid, ComboId id, const ParamIndex& idx, const Metrics& m,
-                     unsigned char* row) const {
-  std::size_t c = 0;
-  std::memcpy(row + columns_[c++].offset, &id, 8);
-  for (std::size_t p = 0; p < grid.param_count(); ++p) {
-    if (!grid.swept[p]) continue;
-    const double v = grid.values[p][idx[p]];
-    if (columns_[c].kind == Column::Kind::F64) {
-      std::memcpy(row + columns_[c].offset, &v, 8);
-    } else {
-      const auto iv = static_cast<std::int32_t>(v);
-      std::memcpy(row + columns_[c].offset, &iv, 4);
-    }
-    ++c;
-  }
-  for (std::size_t k = 0; k < kMetrics.size(); ++k, ++c) {
-    if (columns_[c].kind == Column::Kind::I64) {
-      std::memcpy(row + columns_[c].offset, &m.trades, 8);
-    } else {
-      const double v = metric_value(m, k);
-      std::memcpy(row + columns_[c].offset, &v, 8);
-    }
-  }
-}
-
-void RowLayout::pack_run(const Grid& grid, ComboId begin, const RowsView& rows,
-                         unsigned char* out) const {
-  if (rows.block_count != blocks_ ||
-      rows.blocks.size() != rows.size() * static_cast<std::size_t>(blocks_))
-    throw std::logic_error("pack_run: rows without the layout's blocks");
-  auto idx = grid.indices_of(begin);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) grid.advance(idx);
-    pack(grid, begin + i, idx, rows.metrics[i], out + i * row_size_);
-  }
-  unsigned char* cell = out + rows.size() * row_size_;
-  for (const BlockStats& b : rows.blocks) {
-    std::memcpy(cell, &b.sum_r, 8);
-    std::memcpy(cell + 8, &b.sum_r2, 8);
-    std::memcpy(cell + 16, &b.equity, 8);
-    std::memcpy(cell + 24, &b.trades, 4);
-    cell += kBlockCellSize;
-  }
-}
-
-const Column* find_column(const std::vector<Column>& columns, const std::string& name) {
-  for (const Column& c : columns)
-    if (c.name == name) return &c;
-  return nullptr;
-}
-
-const Column* RowLayout::find(const std::string& name) const {
-  return find_column(columns_, name);
-}
-
-double ResultsReader::value(const unsigned char* row, const Column& c) {
-  switch (c.kind) {
-    case Column::Kind::U64: {
-      std::uint64_t v;
-      std::memcpy(&v, row + c.offset, 8);
-      return static_cast<double>(v);
-    }
-    case Column::Kind::I32: {
-      std::int32_t v;
-      std::memcpy(&v, row + c.offset, 4);
-      return v;
-    }
-    case Column::Kind::I64: {
-      std::int64_t v;
-      std::memcpy(&v, row + c.offset, 8);
-      return static_cast<double>(v);
-    }
-    default: {
-      double v;
-      std::memcpy(&v, row + c.offset, 8);
-      return v;
-    }
-  }
-}
-
-double RowLayout::value(const unsigned char* row, const Column& c) const {
-  return ResultsReader::value(row, c);
 }
 
 // ---- ResultsFile -------------------------------------------------------------------------------
@@ -590,122 +434,6 @@ void ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
 
 void write_attribute(std::int64_t object, const std::string& path, const Attribute& attribute) {
   write_attr(object, path, attribute);
-}
-
-// ---- ResultsReader -----------------------------------------------------------------------------
-
-ResultsReader::ResultsReader(const std::string& path) : path_(path) {
-  silence_hdf5();
-  if (!std::filesystem::exists(path)) fail(path, "no such file");
-  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file_ < 0) fail(path, "not an HDF5 file");
-  results_ = H5Dopen2(file_, "results", H5P_DEFAULT);
-  if (results_ < 0) fail(path, "no /results dataset: not a threadx results file");
-  type_ = H5Dget_type(results_);
-  row_size_ = H5Tget_size(type_);
-  const int members = H5Tget_nmembers(type_);
-  for (int m = 0; m < members; ++m) {
-    const auto idx = static_cast<unsigned>(m);
-    char* name = H5Tget_member_name(type_, idx);
-    H5Id mt(H5Tget_member_type(type_, idx));
-    const std::size_t size = H5Tget_size(mt.get());
-    Column::Kind kind = Column::Kind::F64;
-    if (H5Tget_class(mt.get()) == H5T_INTEGER) {
-      if (size == 4)
-        kind = Column::Kind::I32;
-      else
-        kind = H5Tget_sign(mt.get()) == H5T_SGN_NONE ? Column::Kind::U64 : Column::Kind::I64;
-    }
-    columns_.push_back({name, kind, H5Tget_member_offset(type_, idx), size});
-    H5free_memory(name);
-  }
-  H5Id space(H5Dget_space(results_));
-  hsize_t n = 0;
-  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
-  rows_ = n;
-  if (H5Lexists(file_, "blocks", H5P_DEFAULT) > 0) {
-    blocks_set_ = H5Dopen2(file_, "blocks", H5P_DEFAULT);
-    if (blocks_set_ < 0) fail(path, "cannot open /blocks");
-    H5Id bspace(H5Dget_space(blocks_set_));
-    hsize_t dims[2] = {0, 0};
-    if (H5Sget_simple_extent_ndims(bspace.get()) != 2 ||
-        H5Sget_simple_extent_dims(bspace.get(), dims, nullptr) < 0 || dims[0] != rows_ ||
-        dims[1] < static_cast<hsize_t>(kMinBlocks) || dims[1] > static_cast<hsize_t>(kMaxBlocks))
-      fail(path, "/blocks is not a (combinations, S) table with 2 <= S <= 64");
-    blocks_ = static_cast<int>(dims[1]);
-  }
-}
-
-ResultsReader::~ResultsReader() {
-  for (std::int64_t h : {blocks_set_, type_, results_, file_})
-    if (h >= 0) H5Idec_ref(h);
-}
-
-std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uint64_t count) const {
-  if (blocks_ == 0) throw InputError(path_ + ": no /blocks: run the sweep with --blocks S");
-  if (begin + count > rows_) throw std::logic_error("read_blocks: rows outside /blocks");
-  const auto s = static_cast<std::uint64_t>(blocks_);
-  std::vector<BlockStats> out(count * s);
-  if (count == 0) return out;
-  // The file's packed 28-byte cells, converted by field name into the padded struct.
-  H5Id mem_type(H5Tcreate(H5T_COMPOUND, sizeof(BlockStats)));
-  H5Tinsert(mem_type.get(), "sum_r", offsetof(BlockStats, sum_r), H5T_NATIVE_DOUBLE);
-  H5Tinsert(mem_type.get(), "sum_r2", offsetof(BlockStats, sum_r2), H5T_NATIVE_DOUBLE);
-  H5Tinsert(mem_type.get(), "equity", offsetof(BlockStats, equity), H5T_NATIVE_DOUBLE);
-  H5Tinsert(mem_type.get(), "trades", offsetof(BlockStats, trades), H5T_NATIVE_INT32);
-  const hsize_t start[2] = {begin, 0}, cnt[2] = {count, s};
-  H5Id mem(H5Screate_simple(2, cnt, nullptr));
-  H5Id fs(H5Dget_space(blocks_set_));
-  H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, start, nullptr, cnt, nullptr);
-  if (H5Dread(blocks_set_, mem_type.get(), mem.get(), fs.get(), H5P_DEFAULT, out.data()) < 0)
-    throw InputError(path_ +
-                     ": cannot read /blocks (its cells must be {sum_r, sum_r2, equity, "
-                     "trades})");
-  return out;
-}
-
-std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
-                                                    std::uint64_t count) const {
-  std::vector<unsigned char> out(count * row_size_);
-  if (count == 0) return out;
-  const hsize_t start = begin, cnt = count;
-  H5Id mem(H5Screate_simple(1, &cnt, nullptr));
-  H5Id fs(H5Dget_space(results_));
-  H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, &start, nullptr, &cnt, nullptr);
-  check_status(H5Dread(results_, type_, mem.get(), fs.get(), H5P_DEFAULT, out.data()), path_,
-               "read /results");
-  return out;
-}
-
-std::vector<std::uint8_t> ResultsReader::read_done() const {
-  H5Id done(H5Dopen2(file_, "done", H5P_DEFAULT));
-  if (done.get() < 0) fail(path_, "no /done dataset");
-  std::vector<std::uint8_t> flags(rows_);
-  check_status(H5Dread(done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()),
-               path_, "read /done");
-  return flags;
-}
-
-std::vector<std::pair<std::string, std::string>> ResultsReader::attributes() const {
-  std::vector<std::string> names;
-  H5Aiterate2(
-      file_, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-      [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-        static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-        return 0;
-      },
-      &names);
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const std::string& n : names) out.emplace_back(n, read_attr_text(file_, n).value_or(""));
-  return out;
-}
-
-std::optional<std::string> ResultsReader::attribute(const std::string& name) const {
-  return read_attr_text(file_, name);
-}
-
-const Column* ResultsReader::find(const std::string& name) const {
-  return find_column(columns_, name);
 }
 
 }  // namespace threadx

@@ -14,65 +14,22 @@
 // cache, so a row reaches the operating system before its /done flag does. A process killed at
 // any moment leaves a file whose set /done flags all point to complete rows (the OS page cache
 // survives a killed process; surviving power loss would need fsync, see flush()).
+//
+// The packed row is results/row_layout.hpp's (no HDF5); the read side is
+// results/results_reader.hpp.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "data/bars.hpp"
-#include "engine/unit_rows.hpp"
 #include "grid/grid.hpp"
-#include "strategy/block_stats.hpp"
-#include "strategy/metrics.hpp"
+#include "results/row_layout.hpp"
 
 namespace threadx {
-
-// Where a column of /results sits in a packed row.
-struct Column {
-  std::string name;
-  enum class Kind { U64, I32, I64, F64 } kind;
-  std::size_t offset;
-  std::size_t size;
-};
-
-// The column called `name`, or null.
-const Column* find_column(const std::vector<Column>& columns, const std::string& name);
-
-// One /blocks cell as stored: {sum_r, sum_r2, equity: double; trades: int32}, packed.
-inline constexpr std::size_t kBlockCellSize = 28;
-
-// The packed row layout of /results for a grid: combo_id, swept parameters (table order), metrics;
-// and, with S blocks, the packed /blocks cells of each row.
-class RowLayout {
- public:
-  explicit RowLayout(const Grid& grid, int blocks = 0);
-  [[nodiscard]] std::size_t row_size() const { return row_size_; }
-  [[nodiscard]] int blocks() const { return blocks_; }
-  [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
-  // Bytes of a packed run of n rows: n rows, then their n * S cells.
-  [[nodiscard]] std::size_t run_size(std::size_t n) const {
-    return n * (row_size_ + static_cast<std::size_t>(blocks_) * kBlockCellSize);
-  }
-  // The rows of ids [begin, begin + rows.size()) into out (run_size bytes): the /results rows back
-  // to back (row_size() each), then their /blocks cells. What a rank sends to the writer, so that
-  // rank 0 only copies bytes into the file. rows must carry S blocks per row.
-  void pack_run(const Grid& grid, ComboId begin, const RowsView& rows, unsigned char* out) const;
-  [[nodiscard]] const Column* find(const std::string& name) const;
-  [[nodiscard]] double value(const unsigned char* row, const Column& c) const;
-
- private:
-  // Fills one row: id, the swept parameters at value indices idx (grid.indices_of(id)), metrics.
-  void pack(const Grid& grid, ComboId id, const ParamIndex& idx, const Metrics& m,
-            unsigned char* row) const;
-
-  std::vector<Column> columns_;
-  std::size_t row_size_ = 0;
-  int blocks_ = 0;
-};
 
 struct Provenance {
   std::string program_version;
@@ -145,40 +102,5 @@ class ResultsFile {
 // file as the result of a --resume.
 void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
                     const std::string& timeframe, int blocks = 0);
-
-// Read side, for `threadx top` / `threadx info` and tests.
-class ResultsReader {
- public:
-  explicit ResultsReader(const std::string& path);
-  ResultsReader(const ResultsReader&) = delete;
-  ResultsReader& operator=(const ResultsReader&) = delete;
-  ~ResultsReader();
-
-  [[nodiscard]] std::uint64_t rows() const { return rows_; }
-  [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
-  [[nodiscard]] std::size_t row_size() const { return row_size_; }
-  // Raw packed rows [begin, begin + count).
-  [[nodiscard]] std::vector<unsigned char> read_rows(std::uint64_t begin,
-                                                     std::uint64_t count) const;
-  [[nodiscard]] std::vector<std::uint8_t> read_done() const;
-  // S of /blocks (the per-block statistics of docs/ROBUST.md), 0 when the file has none.
-  [[nodiscard]] int blocks() const { return blocks_; }
-  // The S cells of each combination id in [begin, begin + count), row-major; InputError naming
-  // the file when it has no /blocks.
-  [[nodiscard]] std::vector<BlockStats> read_blocks(std::uint64_t begin, std::uint64_t count) const;
-  // All attributes as text, in name order.
-  [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;
-  [[nodiscard]] std::optional<std::string> attribute(const std::string& name) const;
-  [[nodiscard]] const Column* find(const std::string& name) const;
-  [[nodiscard]] static double value(const unsigned char* row, const Column& c);
-
- private:
-  std::string path_;
-  std::int64_t file_ = -1, results_ = -1, type_ = -1, blocks_set_ = -1;
-  std::uint64_t rows_ = 0;
-  std::size_t row_size_ = 0;
-  int blocks_ = 0;
-  std::vector<Column> columns_;
-};
 
 }  // namespace threadx

@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 #include "robust/cscv.hpp"
 #include "robust/dsr.hpp"
 #include "robust/streams.hpp"

@@ -20,6 +20,7 @@
 #include "mpi/cluster_sweep.hpp"
 #include "mpi/loopback_transport.hpp"
 #include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
 

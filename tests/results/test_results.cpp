@@ -14,6 +14,7 @@
 #include "indicators/indicator_bank.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
+#include "results/results_reader.hpp"
 #include "strategies/bb_atr/spec.hpp"
 #include "support/paths.hpp"
 

@@ -1,0 +1,73 @@
+// HDF5 helpers of the results file (see h5_support.hpp).
+#include "results/h5_support.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/time_format.hpp"
+#include "results/h5_id.hpp"
+
+namespace threadx::h5 {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw OutputError(path + ": " + what);
+}
+
+hid_t check(hid_t id, const std::string& path, const char* what) {
+  if (id < 0) fail(path, std::string("HDF5 ") + what + " failed");
+  return id;
+}
+
+void check_status(herr_t status, const std::string& path, const char* what) {
+  if (status < 0) fail(path, std::string("HDF5 ") + what + " failed (disk full or unwritable?)");
+}
+
+void silence_hdf5() {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
+  if (H5Aexists(obj, name.c_str()) <= 0) return std::nullopt;
+  H5Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+  H5Id type(H5Aget_type(attr.get()));
+  switch (H5Tget_class(type.get())) {
+    case H5T_STRING: {
+      if (H5Tis_variable_str(type.get()) > 0) return std::string("<variable-length string>");
+      // One byte more than stored, for the terminator the null-terminated memory type adds.
+      std::string s(H5Tget_size(type.get()) + 1, '\0');
+      H5Id mem(H5Tcopy(H5T_C_S1));
+      H5Tset_size(mem.get(), s.size());
+      H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
+      H5Aread(attr.get(), mem.get(), s.data());
+      s.resize(std::strlen(s.c_str()));
+      return s;
+    }
+    case H5T_INTEGER:
+    case H5T_FLOAT: {
+      H5Id space(H5Aget_space(attr.get()));
+      const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+      const bool is_int = H5Tget_class(type.get()) == H5T_INTEGER;
+      std::vector<std::int64_t> ints(static_cast<std::size_t>(std::max<hssize_t>(n, 1)));
+      std::vector<double> reals(ints.size());
+      if (is_int)
+        H5Aread(attr.get(), H5T_NATIVE_INT64, ints.data());
+      else
+        H5Aread(attr.get(), H5T_NATIVE_DOUBLE, reals.data());
+      auto text = [&](std::size_t i) {
+        return is_int ? std::to_string(ints[i]) : format_double(reals[i]);
+      };
+      if (H5Sget_simple_extent_type(space.get()) == H5S_SCALAR) return text(0);
+      std::string out = "[";
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i)
+        out += (i ? ", " : "") + text(i);
+      return out + "]";
+    }
+    default:
+      return std::string("<unsupported type>");
+  }
+}
+
+}  // namespace threadx::h5

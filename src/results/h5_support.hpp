@@ -1,0 +1,25 @@
+// What the HDF5 writer (results_file.cpp) and reader (results_reader.cpp) of the results file
+// share: failures as OutputError naming the file, HDF5's own error printing off, attributes read
+// as text.
+#pragma once
+
+#include <hdf5.h>
+
+#include <optional>
+#include <string>
+
+namespace threadx::h5 {
+
+// OutputError "<path>: <what>".
+[[noreturn]] void fail(const std::string& path, const std::string& what);
+// id, or OutputError "<path>: HDF5 <what> failed" when it is negative.
+hid_t check(hid_t id, const std::string& path, const char* what);
+// OutputError naming the file (and a likely cause) when status is negative.
+void check_status(herr_t status, const std::string& path, const char* what);
+// Turns off HDF5's printing of its error stack (every failure is reported by the caller).
+void silence_hdf5();
+// An attribute's value as text (strings as they are, numbers printed, arrays as "[a, b]"), or
+// nullopt when the object has no such attribute.
+std::optional<std::string> read_attr_text(hid_t obj, const std::string& name);
+
+}  // namespace threadx::h5

@@ -1,0 +1,52 @@
+// The read side of the results file (results_file.hpp), for `threadx top`, `info`, `robust`,
+// `report` and tests: its columns as stored, rows, /done flags, /blocks cells and attributes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "results/row_layout.hpp"
+#include "strategy/block_stats.hpp"
+
+namespace threadx {
+
+class ResultsReader {
+ public:
+  explicit ResultsReader(const std::string& path);
+  ResultsReader(const ResultsReader&) = delete;
+  ResultsReader& operator=(const ResultsReader&) = delete;
+  ~ResultsReader();
+
+  [[nodiscard]] std::uint64_t rows() const { return rows_; }
+  [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
+  [[nodiscard]] std::size_t row_size() const { return row_size_; }
+  // Raw packed rows [begin, begin + count).
+  [[nodiscard]] std::vector<unsigned char> read_rows(std::uint64_t begin,
+                                                     std::uint64_t count) const;
+  [[nodiscard]] std::vector<std::uint8_t> read_done() const;
+  // S of /blocks (the per-block statistics of docs/ROBUST.md), 0 when the file has none.
+  [[nodiscard]] int blocks() const { return blocks_; }
+  // The S cells of each combination id in [begin, begin + count), row-major; InputError naming
+  // the file when it has no /blocks.
+  [[nodiscard]] std::vector<BlockStats> read_blocks(std::uint64_t begin, std::uint64_t count) const;
+  // All attributes as text, in name order.
+  [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;
+  [[nodiscard]] std::optional<std::string> attribute(const std::string& name) const;
+  [[nodiscard]] const Column* find(const std::string& name) const;
+  [[nodiscard]] static double value(const unsigned char* row, const Column& c) {
+    return column_value(row, c);
+  }
+
+ private:
+  std::string path_;
+  std::int64_t file_ = -1, results_ = -1, type_ = -1, blocks_set_ = -1;
+  std::uint64_t rows_ = 0;
+  std::size_t row_size_ = 0;
+  int blocks_ = 0;
+  std::vector<Column> columns_;
+};
+
+}  // namespace threadx
