@@ -1,7 +1,8 @@
 // The CUDA backend: device probe and a runner that backtests a batch with one thread per
 // combination. The kernel and the runner are templates over the strategy policy P, instantiated
 // for every strategy of strategies/all.hpp; the thread body is gpu::run_batch_thread<P>, which
-// calls the strategy's run_one, the same per-combination code as the CPU's reference path.
+// steps the strategy's run_bars over the combination's candidate bars: the bars the CPU's lane
+// blocks step, giving run_one's rows (the CPU's reference path) bit for bit.
 // Indicator series are copied to the device once and kept (a device-side mirror of the
 // IndicatorBank) for every later batch that reads them. Every CUDA call is checked; device memory,
 // streams and the current device are RAII. Compiled with --fmad=false (the host side uses
@@ -161,10 +162,13 @@ class PinnedBuffer {
   std::size_t n_ = 0;
 };
 
-// An event that orders one stream after work queued on another (no timing).
+// An event that orders one stream after work queued on another, or that the host waits for
+// (flags: cudaEventBlockingSync, so that the waiting thread sleeps); no timing.
 class Event {
  public:
-  Event() { THREADX_CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming)); }
+  explicit Event(unsigned flags = 0) {
+    THREADX_CUDA_CHECK(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming | flags));
+  }
   ~Event() { (void)cudaEventDestroy(e_); }
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
@@ -381,6 +385,7 @@ class CudaRunner final : public UnitRunner {
     mirror_ = std::make_unique<SeriesMirror>(budget_.mirror_bytes);
     for (auto& st : streams_) st = std::make_unique<Stream>();
     uploaded_ = std::make_unique<Event>();
+    for (auto& e : slice_done_) e = std::make_unique<Event>(cudaEventBlockingSync);
   }
   ~CudaRunner() override {
     int previous = 0;  // frees on this runner's device, without throwing
@@ -400,6 +405,7 @@ class CudaRunner final : public UnitRunner {
     rows_.release();
     cells_.release();
     uploaded_.reset();
+    for (auto& e : slice_done_) e.reset();
     for (auto& st : streams_) st.reset();
     if (restore) (void)cudaSetDevice(previous);
   }
@@ -419,9 +425,35 @@ class CudaRunner final : public UnitRunner {
   void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput& blocks) override {
     DeviceScope scope(index_);
-    const cudaStream_t s = streams_[0]->get();                 // uploads, then the even slices
     mirror_->use_bank(bank.generation(), bank.bars().size());  // the mirror is per bank
-    const HostBatch<P> host = make_batch<P>(grid, bank, pieces);
+    run_fitting(grid, bank, pieces, out, blocks);
+  }
+
+ private:
+  // Candidate lists are not in the balancer's per-combination budget (their size depends on the
+  // grid: one list per key group and candidate key, up to n_bars each); a batch whose lists
+  // take more than a quarter of the batch memory runs as two halves, recursively (one
+  // combination has one list, which always fits).
+  void run_fitting(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
+                   Metrics* out, const BlockOutput& blocks) {
+    HostBatch<P> host = make_batch<P>(grid, bank, pieces, &candidates_);
+    const std::size_t n = host.list_of.size();
+    if (host.cand.size() * sizeof(std::int32_t) > budget_.batch_bytes / 4 && n > 1) {
+      const auto [head, tail] = split_pieces(pieces, n / 2);
+      run_fitting(grid, bank, head, out, blocks);
+      run_fitting(grid, bank, tail, out + n / 2, blocks.at(n / 2));
+      return;
+    }
+    try {
+      launch(host, out, blocks);
+    } catch (...) {
+      for (const auto& st : streams_) (void)cudaStreamSynchronize(st->get());
+      throw;
+    }
+  }
+
+  void launch(const HostBatch<P>& host, Metrics* out, const BlockOutput& blocks) {
+    const cudaStream_t s = streams_[0]->get();  // uploads, then the even slices
 
     // Series this batch needs that are not on the device yet (distinct ones; views share some).
     std::vector<const double*> missing;
@@ -456,7 +488,7 @@ class CudaRunner final : public UnitRunner {
     b.piece_end = piece_end_.get();
     b.piece_first = piece_first_.get();
     b.digits.values = values_.get();
-    b.cand = cand_.get();
+    b.cand = host.cand.empty() ? nullptr : cand_.get();
     b.list_end = list_end_.get();
     b.list_of = list_of_.get();
     b.blocks = blocks.blocks;
@@ -465,7 +497,8 @@ class CudaRunner final : public UnitRunner {
 
     // The slices alternate between the streams; the second waits for the uploads. Each slice's
     // rows (and cells) are copied back into pinned memory on its own stream as soon as it is done,
-    // while the next slice runs, then to the caller's buffers once both streams are through.
+    // while the next slice runs, and from there to the caller's buffers as each slice's copy
+    // completes (its event), while later slices still run.
     rows_.reserve(n);
     if (blocks.enabled()) cells_.reserve(cells);
     THREADX_CUDA_CHECK(cudaEventRecord(uploaded_->get(), s));
@@ -485,19 +518,48 @@ class CudaRunner final : public UnitRunner {
         THREADX_CUDA_CHECK(cudaMemcpyAsync(
             cells_.get() + sl.first * row_cells, block_out_.get() + sl.first * row_cells,
             count * row_cells * sizeof(BlockStats), cudaMemcpyDeviceToHost, st));
+      THREADX_CUDA_CHECK(cudaEventRecord(slice_done_[k]->get(), st));
+    }
+    for (std::size_t k = 0; k < slices.size(); ++k) {
+      const BatchSlice& sl = slices[k];
+      THREADX_CUDA_CHECK(cudaEventSynchronize(slice_done_[k]->get()));
+      std::copy(rows_.get() + sl.first, rows_.get() + sl.end, out + sl.first);
+      if (blocks.enabled())
+        std::copy(cells_.get() + sl.first * row_cells, cells_.get() + sl.end * row_cells,
+                  blocks.cells + sl.first * row_cells);
     }
     for (const auto& st : streams_) THREADX_CUDA_CHECK(cudaStreamSynchronize(st->get()));
-    std::copy_n(rows_.get(), n, out);
-    if (blocks.enabled()) std::copy_n(cells_.get(), cells, blocks.cells);
   }
 
- private:
+  // `pieces` cut after their first `first` combinations (0 < first < their total): the pieces
+  // before the cut and after it (a piece straddling it becomes two).
+  static std::pair<std::vector<WorkUnit>, std::vector<WorkUnit>> split_pieces(
+      std::span<const WorkUnit> pieces, std::uint64_t first) {
+    std::pair<std::vector<WorkUnit>, std::vector<WorkUnit>> out;
+    std::uint64_t at = 0;
+    for (const WorkUnit& p : pieces) {
+      if (at + p.size() <= first) {
+        out.first.push_back(p);
+      } else if (at >= first) {
+        out.second.push_back(p);
+      } else {
+        const ComboId cut = p.begin + (first - at);
+        out.first.push_back({p.begin, cut, p.group});
+        out.second.push_back({cut, p.end, p.group});
+      }
+      at += p.size();
+    }
+    return out;
+  }
+
   int index_;
   std::string warning_;  // from start-up, for the caller to log
   CudaKernelInfo kernel_;
   CudaMemoryBudget budget_;
   std::array<std::unique_ptr<Stream>, kStreams> streams_;
   std::unique_ptr<Event> uploaded_;
+  std::array<std::unique_ptr<Event>, kMaxSlices> slice_done_;  // a slice's rows are in rows_
+  CandidateCache<P> candidates_;
   PinnedBuffer<Metrics> rows_;
   PinnedBuffer<BlockStats> cells_;
   std::unique_ptr<SeriesMirror> mirror_;

@@ -1,7 +1,8 @@
 // A batch as built on the host for strategy policy P: the series views of its pieces (the bank's
 // host pointers), where each piece ends and its first id, the grid's id digits, and the candidate
-// lists (one per key group and candidate key of the batch) with each combination's list. The
-// host batch runner runs it in place; the CUDA runner copies it to the device.
+// lists (one per key group and candidate key of the batch) with each combination's list; no
+// parameters (threads decode their own). The host batch runner runs it in place; the CUDA runner
+// copies it to the device.
 #pragma once
 
 #include <cstdint>
@@ -49,10 +50,46 @@ struct HostBatch {
   }
 };
 
-// Lays out `pieces` (non-empty, each non-empty and inside one key group of `grid`, whose
-// strategy is P's) end to end; the parameters come from one odometer walk per piece.
+// Candidate lists kept across the batches of one runner, so that a key group's list at a
+// candidate key is built once (as the CPU builds it once per unit), not once per batch: the
+// balancer cuts a unit into many chunks. Dropped when the bank changes, and all at once when they
+// exceed `budget_bytes` (the balancer hands out ids in order, so old groups are not needed again).
 template <class P>
-HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces) {
+class CandidateCache {
+ public:
+  explicit CandidateCache(std::size_t budget_bytes = std::size_t{64} << 20)
+      : budget_(budget_bytes) {}
+
+  const std::vector<std::int32_t>& of(const IndicatorBank& bank, ComboId group, double key,
+                                      const typename P::Series& view) {
+    if (bank.generation() != generation_) {
+      lists_.clear();
+      bytes_ = 0;
+      generation_ = bank.generation();
+    }
+    if (const auto it = lists_.find({group, key}); it != lists_.end()) return it->second;
+    std::vector<std::int32_t> bars;
+    append_candidate_bars<P>(view, key, bars);
+    if (bytes_ + bars.size() * sizeof(std::int32_t) > budget_) {
+      lists_.clear();
+      bytes_ = 0;
+    }
+    bytes_ += bars.size() * sizeof(std::int32_t);
+    return lists_.emplace(std::pair{group, key}, std::move(bars)).first->second;
+  }
+
+ private:
+  std::size_t budget_, bytes_ = 0;
+  std::uint64_t generation_ = 0;
+  std::map<std::pair<ComboId, double>, std::vector<std::int32_t>> lists_;
+};
+
+// Lays out `pieces` (non-empty, each non-empty and inside one key group of `grid`, whose
+// strategy is P's) end to end: one odometer walk per piece finds each combination's candidate
+// key, and each (group, key) of the batch gets its list once (from `cache` when given).
+template <class P>
+HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
+                        CandidateCache<P>* cache = nullptr) {
   if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
   if (grid.strategy != &P::spec()) throw std::logic_error("make_batch: another strategy's grid");
   HostBatch<P> b;
@@ -71,15 +108,27 @@ HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const W
         b.views.emplace_back(P::series(bank, grid.key_of_group(p.group)));
     b.piece_first.push_back(p.begin);
     Grid::Odometer odometer(grid, p.begin);
+    // Ids run through the candidate key in long stretches: look up only when it changes.
+    double last_key = 0;
+    std::uint32_t last_list = 0;
     for (ComboId id = p.begin; id < p.end; ++id, odometer.next()) {
       const double key = P::candidate_key(P::decode(odometer.values()));
-      const auto [at, added] =
-          lists.try_emplace({p.group, key}, static_cast<std::uint32_t>(b.list_end.size()));
-      if (added) {
-        append_candidate_bars<P>(view, at->first.second, b.cand);
-        b.list_end.push_back(b.cand.size());
+      if (id == p.begin || key != last_key) {
+        const auto [at, added] =
+            lists.try_emplace({p.group, key}, static_cast<std::uint32_t>(b.list_end.size()));
+        if (added) {
+          if (cache != nullptr) {
+            const std::vector<std::int32_t>& l = cache->of(bank, p.group, key, view);
+            b.cand.insert(b.cand.end(), l.begin(), l.end());
+          } else {
+            append_candidate_bars<P>(view, key, b.cand);
+          }
+          b.list_end.push_back(b.cand.size());
+        }
+        last_key = key;
+        last_list = at->second;
       }
-      b.list_of.push_back(at->second);
+      b.list_of.push_back(last_list);
     }
     b.piece_end.push_back(b.list_of.size());
   }

@@ -6,7 +6,8 @@
 // engine/lanes/); a short last block repeats its last combination in the spare lanes and discards
 // them. Bars at which every lane of a block is flat and none has an entry candidate are skipped
 // (run_bars): the unit lists, once per candidate key (P::candidate_key), the candidate bars.
-// Isa::Scalar runs one combination at a time through run_one, the reference path (as on the GPU).
+// Isa::Scalar runs one combination at a time through run_one, the reference path (the GPU's
+// threads step run_bars over the same candidate lists and give its rows).
 //
 // The kernel's own functions are found in the strategy's namespace by argument-dependent lookup
 // (see strategies/bb_atr/policy.hpp): lane_params, init, run_bars, run_one, first_bar, metrics_of.

@@ -1,16 +1,19 @@
 // CPU vs CUDA on real bars. Runs where a CUDA device is visible and is reported as skipped
 // otherwise (no GPU was available where this was written: these tests have never run).
 //
-// Tolerance: none -- rows must be bit-identical. The kernel's thread body is the CPU's
-// reference path (bb_atr::run_one), the indicator series are the host's, copied; the kernel
+// Tolerance: none -- rows must be bit-identical. The kernel's thread body steps the strategy's
+// run_bars over the combination's candidate bars, which gives the CPU's reference path's
+// (run_one's) bits; the indicator series are the host's, copied; the kernel
 // uses only IEEE-754 double +, -, *, / and sqrt, which CUDA rounds correctly by default
 // (-prec-div and -prec-sqrt are on, denormals are kept for doubles), and FMA contraction is off
 // on both sides (--fmad=false, -ffp-contract=off). A mismatch therefore means a real
 // difference, and the test prints the largest relative difference per metric to diagnose it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include "gpu/balancer.hpp"
 #include "gpu/device.hpp"
@@ -94,6 +97,48 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
         if (!same_bits(gpu_blocks[c], cpu_blocks[c])) ++differ;
       EXPECT_EQ(differ, 0u) << "of " << cpu_blocks.size() << " block cells differ from the CPU";
     }
+  }
+}
+
+// One runner, successive batches of growing then shrinking size (buffers grown, then reused),
+// the largest cut into several slices on both streams (8 waves and more), with --blocks 4: rows
+// and block cells equal the CPU's.
+TEST(CudaParity, SlicedBatchesOnOneRunnerEqualTheCpu) {
+  SKIP_WITHOUT_GPU();
+  const BarSeries bars = load_bars({testing::btc_960()});
+  IndicatorBank bank(bars);
+  const Grid g = gpu_testing::grid_2p9m();
+  CudaRunnerInfo info;
+  const std::unique_ptr<UnitRunner> runner = make_cuda_runner(0, *g.strategy, &info);
+  ASSERT_GT(info.wave, 0u);
+  constexpr int kS = 4;
+  const std::vector<std::int64_t> starts =
+      block_start_bars(static_cast<std::int64_t>(bars.size()), kS);
+  const ComboId gs = g.group_size();
+  ComboId begin = 0;
+  for (const std::uint64_t want : {std::uint64_t{1000}, 9 * info.wave + 77, std::uint64_t{300}}) {
+    std::vector<WorkUnit> pieces;  // whole or cut key groups, from `begin`
+    for (ComboId id = begin; id < begin + want;) {
+      const ComboId end = std::min(begin + want, (id / gs + 1) * gs);
+      pieces.push_back({id, end, id / gs});
+      id = end;
+    }
+    std::vector<Metrics> gpu(want), cpu(want);
+    std::vector<BlockStats> gpu_blocks(want * kS), cpu_blocks(want * kS);
+    runner->run(g, bank, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
+    std::size_t at = 0;
+    for (const WorkUnit& p : pieces) {
+      run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar,
+                   BlockOutput{kS, starts.data(), cpu_blocks.data()}.at(at));
+      at += p.size();
+    }
+    expect_rows_equal(gpu, cpu, begin);
+    std::size_t differ = 0;
+    for (std::size_t c = 0; c < cpu_blocks.size(); ++c)
+      if (!same_bits(gpu_blocks[c], cpu_blocks[c])) ++differ;
+    EXPECT_EQ(differ, 0u) << "of " << cpu_blocks.size() << " block cells differ (batch of " << want
+                          << ")";
+    begin += want;
   }
 }
 

@@ -186,8 +186,9 @@ void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkU
       const auto* first = b.cand.data() + (l == 0 ? 0 : b.list_end[l - 1]);
       const auto* last = b.cand.data() + b.list_end[l];
       std::vector<std::int32_t> want;
+      const double key = P::candidate_key(P::decode(g.values_of(id)));
       for (std::int64_t i = view.warmup; i < view.n_bars; ++i)
-        if (P::candidate(view, i, P::candidate_key(P::decode(g.values_of(id)))))
+        if (P::candidate(view, i, key))
           want.push_back(static_cast<std::int32_t>(i));
       ASSERT_TRUE(std::equal(first, last, want.begin(), want.end())) << "id " << id;
       stepped += static_cast<std::uint64_t>(last - first);
@@ -206,6 +207,29 @@ void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkU
       100.0 * static_cast<double>(stepped) /
           (static_cast<double>(b.list_of.size()) * static_cast<double>(bank.n_bars())),
       uniform, warps);
+}
+
+// A runner's candidate cache gives the batches it builds the lists they would have without it,
+// batch after batch, and when it drops everything at its budget.
+TEST(BatchKernel, CandidateCacheGivesTheSameBatches) {
+  const BarSeries bars = load_bars({testing::btc_49632()});
+  IndicatorBank bank(bars);
+  const Grid g = gpu_testing::grid_2p9m();
+  const ComboId gs = g.group_size();
+  for (const std::size_t budget : {std::size_t{64} << 20, std::size_t{1000}}) {
+    CandidateCache<bb_atr::Policy> cache(budget);
+    for (const std::vector<WorkUnit>& pieces :
+         {std::vector<WorkUnit>{{0, 700, 0}}, std::vector<WorkUnit>{{700, gs, 0}, {gs, gs + 9, 1}},
+          std::vector<WorkUnit>{{5, 17, 0}, {gs + 3, 2 * gs, 1}}}) {
+      const HostBatch<bb_atr::Policy> plain = make_batch<bb_atr::Policy>(g, bank, pieces);
+      const HostBatch<bb_atr::Policy> cached = make_batch<bb_atr::Policy>(g, bank, pieces, &cache);
+      EXPECT_EQ(cached.cand, plain.cand);
+      EXPECT_EQ(cached.list_end, plain.list_end);
+      EXPECT_EQ(cached.list_of, plain.list_of);
+      EXPECT_EQ(cached.piece_end, plain.piece_end);
+      EXPECT_FALSE(plain.cand.empty());
+    }
+  }
 }
 
 TEST(BatchKernel, CandidateListsOnePerGroupAndKeyOnRealBars) {
