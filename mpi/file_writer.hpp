@@ -1,12 +1,11 @@
 // Rank 0's writer thread of a distributed sweep (see cluster_sweep.hpp).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
 
+#include "common/bounded_queue.hpp"
 #include "mpi/rank_compute.hpp"
 #include "results/results_file.hpp"
 
@@ -24,11 +23,8 @@ class FileWriter {
   FileWriter& operator=(const FileWriter&) = delete;
 
   void push(Finished f) {
-    std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return bytes_ < kMaxQueuedBytes || error_ || closed_; });
-    bytes_ += f.rows.size();
-    items_.push_back(std::move(f));
-    ready_.notify_one();
+    const std::size_t bytes = f.rows.size();
+    queue_.push(std::move(f), bytes);
   }
   // The first write error, if any (the run must stop: nothing more can be saved).
   std::exception_ptr error() {
@@ -38,11 +34,7 @@ class FileWriter {
   // Writes what is queued, flushes, ends the thread. A write error is not thrown here: the caller
   // reads it with error().
   void close() {
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      ready_.notify_one();
-    }
+    queue_.close();
     if (thread_.joinable()) thread_.join();
   }
   // Seconds the thread spent writing and flushing (read after close()).
@@ -54,18 +46,8 @@ class FileWriter {
   void loop() {
     auto last_flush = Clock::now();
     for (;;) {
-      std::deque<Finished> batch;
-      bool closing = false;
-      {
-        std::unique_lock lock(mutex_);
-        ready_.wait_for(lock, std::chrono::milliseconds(100),
-                        [&] { return !items_.empty() || closed_; });
-        batch.swap(items_);
-        bytes_ = 0;
-        space_.notify_all();
-        closing = closed_;
-        if (batch.empty() && closing) break;
-      }
+      auto [batch, closing] = queue_.take_all(std::chrono::milliseconds(100));
+      if (batch.empty() && closing) break;
       try {
         const auto t0 = Clock::now();
         for (const Finished& f : batch) file_.write_packed(f.unit.begin, f.rows);
@@ -75,9 +57,11 @@ class FileWriter {
         }
         busy_s_ += seconds_since(t0);
       } catch (...) {
-        std::lock_guard lock(mutex_);
-        error_ = std::current_exception();
-        space_.notify_all();
+        {
+          std::lock_guard lock(mutex_);
+          error_ = std::current_exception();
+        }
+        queue_.uncap();  // nothing more is written: no push may wait for this thread
         return;
       }
     }
@@ -93,11 +77,8 @@ class FileWriter {
 
   ResultsFile& file_;
   double flush_interval_s_;
-  std::mutex mutex_;
-  std::condition_variable ready_, space_;
-  std::deque<Finished> items_;
-  std::size_t bytes_ = 0;
-  bool closed_ = false;
+  BoundedQueue<Finished> queue_{kMaxQueuedBytes};
+  std::mutex mutex_;  // guards error_
   std::exception_ptr error_;
   double busy_s_ = 0;   // written by the thread only
   std::thread thread_;  // last: starts once the members above exist

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <map>
@@ -16,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/bounded_queue.hpp"
 #include "gpu/balancer.hpp"
 #include "mpi/cluster_sweep.hpp"
 #include "results/row_layout.hpp"
@@ -47,43 +47,20 @@ class Outbox final : public ResultSink {
   void write(const WorkUnit& unit, const RowsView& rows) override {
     Finished f{unit, std::vector<unsigned char>(layout_.run_size(rows.size()))};
     layout_.pack_run(grid_, unit.begin, rows, f.rows.data());
-    std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return bytes_ < kMaxQueuedBytes || uncapped_; });
-    bytes_ += f.rows.size();
-    items_.push_back(std::move(f));
-    ready_.notify_one();
+    const std::size_t bytes = f.rows.size();
+    queue_.push(std::move(f), bytes);
   }
-  void uncap() {
-    std::lock_guard lock(mutex_);
-    uncapped_ = true;
-    space_.notify_all();
-  }
+  void uncap() { queue_.uncap(); }
   void flush() override {}
-  void close() {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    ready_.notify_one();
-  }
+  void close() { queue_.close(); }
   // Everything waiting (after up to `wait` for something), and whether the compute is over.
-  std::pair<std::deque<Finished>, bool> take(microseconds wait) {
-    std::unique_lock lock(mutex_);
-    ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
-    std::deque<Finished> out;
-    out.swap(items_);
-    bytes_ = 0;
-    space_.notify_all();
-    return {std::move(out), closed_};
-  }
+  std::pair<std::deque<Finished>, bool> take(microseconds wait) { return queue_.take_all(wait); }
 
  private:
   static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
   const Grid& grid_;
   const RowLayout layout_;
-  std::mutex mutex_;
-  std::condition_variable ready_, space_;
-  std::deque<Finished> items_;
-  std::size_t bytes_ = 0;
-  bool closed_ = false, uncapped_ = false;
+  BoundedQueue<Finished> queue_{kMaxQueuedBytes};
 };
 
 // What a rank's compute did.

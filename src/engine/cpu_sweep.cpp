@@ -1,12 +1,13 @@
 // CPU sweep driver (see cpu_sweep.hpp).
 #include "engine/cpu_sweep.hpp"
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include "common/bounded_queue.hpp"
 
 namespace threadx {
 namespace {
@@ -39,11 +40,8 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   // Finished units wait here for the consumer; the cap bounds memory when writing is slow.
-  const std::size_t queue_cap = 4 * static_cast<std::size_t>(threads) + 4;
-
-  std::mutex mutex;
-  std::condition_variable ready, space;
-  std::deque<Finished> queue;
+  BoundedQueue<Finished> queue(4 * static_cast<std::size_t>(threads) + 4);
+  std::mutex mutex;  // guards worker_error and running
   std::atomic<bool> abort{false};
   std::exception_ptr worker_error;
   unsigned running = threads;
@@ -72,21 +70,17 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         run_unit_cpu(grid, bank, f.unit, f.rows.metrics.data(), options.isa,
                      f.rows.block_output(block_starts.data()));
         report.thread_busy_s[t] += seconds_since(t0);
-        std::unique_lock lock(mutex);
-        space.wait(lock, [&] { return queue.size() < queue_cap || abort.load(); });
-        if (abort.load()) break;
-        queue.push_back(std::move(f));
-        ready.notify_one();
+        queue.push(std::move(f));
       }
     } catch (...) {
-      std::lock_guard lock(mutex);
-      if (!worker_error) worker_error = std::current_exception();
+      {
+        std::lock_guard lock(mutex);
+        if (!worker_error) worker_error = std::current_exception();
+      }
       abort = true;
-      space.notify_all();
     }
     std::lock_guard lock(mutex);
-    --running;
-    ready.notify_one();
+    if (--running == 0) queue.close();
   };
 
   std::vector<std::thread> pool;
@@ -96,22 +90,12 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   const std::uint64_t total = options.combos_total;
   auto last_flush = Clock::now(), last_progress = Clock::now();
   std::exception_ptr sink_error;
+  // Units finished before a worker failed are still written, so a resume does not redo them: the
+  // loop ends once every worker is out and the queue is drained.
   for (;;) {
-    Finished f;
-    {
-      std::unique_lock lock(mutex);
-      ready.wait_for(lock, std::chrono::milliseconds(200),
-                     [&] { return !queue.empty() || running == 0; });
-      if (queue.empty()) {
-        if (running == 0) break;
-      } else {
-        f = std::move(queue.front());
-        queue.pop_front();
-        space.notify_one();
-      }
-    }
+    auto [finished, closed] = queue.take_all(std::chrono::milliseconds(200));
     try {
-      if (f.rows.size() != 0) {
+      for (const Finished& f : finished) {
         sink.write(f.unit, f.rows.view());
         ++report.units_done;
         report.combos_done += f.unit.size();
@@ -122,27 +106,18 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
       }
     } catch (...) {
       sink_error = std::current_exception();
-      {
-        // Under the lock: a worker between its predicate check and its wait must see it.
-        std::lock_guard lock(mutex);
-        abort = true;
-      }
-      space.notify_all();
+      abort = true;
+      queue.uncap();  // nothing more is taken: no worker may wait for space
       break;
     }
     if (options.on_progress && seconds_since(last_progress) >= options.progress_interval_s) {
       options.on_progress({report.combos_done, total, report.units_done, seconds_since(start)});
       last_progress = Clock::now();
     }
+    if (closed && finished.empty()) break;
   }
   for (std::thread& t : pool) t.join();
   if (sink_error) std::rethrow_exception(sink_error);
-  // Units finished before a worker failed are still written, so a resume does not redo them.
-  for (Finished& f : queue) {
-    sink.write(f.unit, f.rows.view());
-    ++report.units_done;
-    report.combos_done += f.unit.size();
-  }
   sink.flush();
   if (worker_error) std::rethrow_exception(worker_error);
   report.wall_s = seconds_since(start);

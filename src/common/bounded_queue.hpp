@@ -1,0 +1,68 @@
+// A queue between threads with a capacity in units the producer chooses (items, or bytes): a push
+// waits while the queue holds its capacity or more, so a fast producer cannot fill the memory
+// while the consumer (the disk, the network) sets the pace. The consumer takes everything queued
+// at once. Used wherever finished rows travel between threads: the CPU pool's workers to its
+// caller, a rank's compute thread to its transport thread, rank 0's receiver to its writer.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <utility>
+
+namespace threadx {
+
+template <class T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity) : capacity_(capacity) {}
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  // Appends `item`, which takes `cost` of the capacity; first waits while the queue is full,
+  // unless it is uncapped.
+  void push(T item, std::size_t cost = 1) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] { return held_ < capacity_ || uncapped_; });
+    held_ += cost;
+    items_.push_back(std::move(item));
+    ready_.notify_one();
+  }
+  // Everything queued (after waiting up to `wait` for an item or for close()), and whether the
+  // queue was closed when it was taken: nothing more will come once a take returns closed.
+  template <class Rep, class Period>
+  std::pair<std::deque<T>, bool> take_all(std::chrono::duration<Rep, Period> wait) {
+    std::unique_lock lock(mutex_);
+    ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
+    std::deque<T> out;
+    out.swap(items_);
+    held_ = 0;
+    space_.notify_all();
+    return {std::move(out), closed_};
+  }
+  // The producers are done (or gave up): a take no longer waits once the queue is empty.
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    ready_.notify_all();
+  }
+  // A push never waits again: called before joining the producers when the consumer may not take
+  // any more (it is stopping, or failed), so that no producer waits forever.
+  void uncap() {
+    std::lock_guard lock(mutex_);
+    uncapped_ = true;
+    space_.notify_all();
+  }
+
+ private:
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<T> items_;
+  std::size_t held_ = 0;
+  bool closed_ = false, uncapped_ = false;
+};
+
+}  // namespace threadx
