@@ -188,8 +188,7 @@ void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkU
       std::vector<std::int32_t> want;
       const double key = P::candidate_key(P::decode(g.values_of(id)));
       for (std::int64_t i = view.warmup; i < view.n_bars; ++i)
-        if (P::candidate(view, i, key))
-          want.push_back(static_cast<std::int32_t>(i));
+        if (P::candidate(view, i, key)) want.push_back(static_cast<std::int32_t>(i));
       ASSERT_TRUE(std::equal(first, last, want.begin(), want.end())) << "id " << id;
       stepped += static_cast<std::uint64_t>(last - first);
     }
