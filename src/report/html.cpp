@@ -391,8 +391,8 @@ void rerun_section(std::ostream& o, Charts& charts, const RerunView& rv, std::si
     o << "; " << n << " bars drawn as " << t.size() << " points (every " << stride
       << "th bar; drawdown: the deepest in each step)";
   o << ".</p>\n";
-  o << charts.add(time_spec("price, indicators, entries and exits", "price", t, price, false, extra_data,
-                            trade_marks, 320));
+  o << charts.add(time_spec("price, indicators, entries and exits", "price", t, price, false,
+                            extra_data, trade_marks, 320));
   o << charts.add(time_spec("equity", "equity", t, {equity}, false, "", "", 200));
   o << charts.add(time_spec("drawdown (%)", "drawdown %", t, {drawdown}, true, "", "", 140));
 }
