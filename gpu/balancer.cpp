@@ -58,9 +58,7 @@ class Balancer {
   Clock::time_point start() const { return start_; }
   DeviceState& device(std::size_t d) { return devices_[d]; }
 
-  bool stop_requested() const {
-    return abort_ || (options_.stop != nullptr && options_.stop->load());
-  }
+  bool stop_requested() const { return abort_ || options_.run.stop_requested(); }
 
   // A chunk for device d, or nullopt when there is no more work for it. single: one piece
   // (a CPU thread), else a batch of pieces filled up to the device's chunk size.
@@ -417,19 +415,20 @@ class DeviceSink final : public ResultSink {
 };
 
 void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
-               IndicatorBank& bank, int blocks) {
+               IndicatorBank& bank, const RunControl& run) {
   DeviceSource source(b, d);
   DeviceSink sink(b, d);
   CpuSweepOptions o;
+  o.run = run.inner();   // the balancer flushes the real sink and reports progress
+  o.run.stop = nullptr;  // the balancer's source ends when the run stops
   o.threads = dev.cpu_threads;
   o.isa = dev.cpu_isa;
-  o.flush_interval_s = 1e300;  // the balancer's caller flushes the real sink
-  o.blocks = blocks;
   run_cpu_sweep(grid, bank, source, sink, o);
 }
 
 void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
-                 IndicatorBank& bank, int blocks) {
+                 IndicatorBank& bank, const RunControl& run) {
+  const int blocks = run.blocks;
   const std::vector<std::int64_t> starts =
       blocks > 0 ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), blocks)
                  : std::vector<std::int64_t>{};
@@ -476,6 +475,7 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
   for (const BalancedDevice& d : devices)
     if (d.cpu_threads == 0 && !d.runner)
       throw std::invalid_argument("run_devices: device " + d.name + " has no runner");
+  const RunControl& run = options.run;
   Balancer b(source, devices.size(), options);
   for (std::size_t d = 0; d < devices.size(); ++d) {
     const BalancedDevice& dev = devices[d];
@@ -486,7 +486,7 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
     state.wave = dev.wave;
     const std::uint64_t per_combo =
         dev.bytes_per_combo +
-        static_cast<std::uint64_t>(std::max(0, options.blocks)) * sizeof(BlockStats);
+        static_cast<std::uint64_t>(std::max(0, options.run.blocks)) * sizeof(BlockStats);
     if (dev.batch_bytes > 0 && per_combo > 0)
       state.max_combos = std::max<std::uint64_t>(1, dev.batch_bytes / per_combo);
   }
@@ -498,9 +498,9 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
     threads.emplace_back([&, d] {
       try {
         if (devices[d].cpu_threads > 0) {
-          drive_cpu(b, d, devices[d], grid, bank, options.blocks);
+          drive_cpu(b, d, devices[d], grid, bank, options.run);
         } else {
-          drive_batch(b, d, devices[d], grid, bank, options.blocks);
+          drive_batch(b, d, devices[d], grid, bank, options.run);
         }
       } catch (const std::exception& e) {
         b.fail(d, e.what());
@@ -525,14 +525,15 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
         if (whole && options.on_source_unit_done) options.on_source_unit_done(*whole);
       }
       batch.clear();
-      if (seconds_between(last_flush, Clock::now()) >= options.flush_interval_s) {
+      if (run.flush_interval_s &&
+          seconds_between(last_flush, Clock::now()) >= *run.flush_interval_s) {
         sink.flush();
         last_flush = Clock::now();
       }
-      if (options.on_progress &&
-          seconds_between(last_progress, Clock::now()) >= options.progress_interval_s) {
-        options.on_progress({report.combos_done, options.combos_total, report.units_done,
-                             seconds_between(b.start(), Clock::now())});
+      if (run.on_progress && run.progress_interval_s &&
+          seconds_between(last_progress, Clock::now()) >= *run.progress_interval_s) {
+        run.on_progress({report.combos_done, run.combos_total, report.units_done,
+                         seconds_between(b.start(), Clock::now())});
         last_progress = Clock::now();
       }
     }
@@ -544,7 +545,7 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
   if (sink_error) std::rethrow_exception(sink_error);
   sink.flush();
   report.wall_s = seconds_between(b.start(), Clock::now());
-  report.stopped = options.stop != nullptr && options.stop->load();
+  report.stopped = run.stop_requested();
   b.finish(report);  // rethrows a source error or "every device failed"
   return report;
 }

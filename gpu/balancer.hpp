@@ -62,16 +62,12 @@ struct BalancerOptions {
   std::uint64_t min_chunk = 32;        // smallest chunk once calibrated (end of the run)
   std::uint64_t max_chunk = 1u << 22;  // largest batch
   double growth = 8.0;  // a chunk is at most this times the previous one (not for wave devices)
-  double average_weight = 0.3;     // weight of the newest chunk in the running average
-  std::uint64_t combos_total = 0;  // for progress (0: unknown)
-  double flush_interval_s = 2.0;
-  double progress_interval_s = 2.0;
-  std::function<void(const SweepProgress&)> on_progress;  // on the calling thread
+  double average_weight = 0.3;  // weight of the newest chunk in the running average
+  // Stop (after the chunks in flight), blocks, flushing and progress (on the calling thread).
+  RunControl run;
   // Called on the calling thread once every combination of a unit taken from the source has
   // been written to the sink (e.g. to acknowledge a granted unit).
   std::function<void(const WorkUnit&)> on_source_unit_done;
-  const std::atomic<bool>* stop = nullptr;  // stop after the chunks in flight
-  int blocks = 0;  // per-block statistics recorded per row (--blocks S); 0: none
 };
 
 struct DeviceReport {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -70,10 +71,10 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     Clock::time_point t0_;
     std::optional<WorkUnit> peeked_;  // granted by ready(), handed out by the next next()
   } local_source(dispatcher, dispatcher_mutex, start);
-  Outbox outbox(grid, o.blocks);
+  Outbox outbox(grid, o.run.blocks);
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
-    compute.emplace(grid, bank, local_source, outbox, o, o.stop);
+    compute.emplace(grid, bank, local_source, outbox, o, o.run.stop);
   } else {
     outbox.close();
   }
@@ -87,7 +88,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   double slowest_unit_s = 0;
   std::uint64_t combos_done = 0;
   auto last_progress = Clock::now();
-  FileWriter writer(file, o.flush_interval_s);
+  FileWriter writer(file, o.run.flush_interval_s.value_or(std::numeric_limits<double>::infinity()));
 
   auto store = [&](int rank, Finished f) {
     if (f.rows.size() != file.layout().run_size(f.unit.size()))
@@ -133,7 +134,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   auto begin_stop = [&](const std::string& why, bool write_error = false) {
     if (stopping) return;
     stopping = true;
-    if (o.stop != nullptr) o.stop->store(true);
+    if (o.run.stop != nullptr) o.run.stop->store(true);
     std::string flight;
     {
       std::lock_guard lock(dispatcher_mutex);
@@ -155,7 +156,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   };
 
   for (;;) {
-    if (o.stop != nullptr && o.stop->load() && !stopping) begin_stop("signal");
+    if (o.run.stop_requested() && !stopping) begin_stop("signal");
 
     // Rank 0's own finished units.
     auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : 100000));
@@ -221,7 +222,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
           "combinations are saved in {}, finish with --resume",
           r, h.host, h.pid, silent, held.size(), describe_units(held), limit, slowest_unit_s,
           dispatcher.completed_combos() + (grid.size() - total), grid.size(), file.path());
-      if (o.stop != nullptr) o.stop->store(true);
+      if (o.run.stop != nullptr) o.run.stop->store(true);
       if (compute) compute->join();
       for (Finished& f : outbox.take(microseconds(0)).first) store(0, std::move(f));
       writer.close();
@@ -234,8 +235,9 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
       t.abort(4 /* kExitRankLost */);
     }
 
-    if (o.on_progress && seconds_since(last_progress) >= o.progress_interval_s) {
-      o.on_progress({combos_done, total, 0, seconds_since(start)});
+    if (o.run.on_progress && o.run.progress_interval_s &&
+        seconds_since(last_progress) >= *o.run.progress_interval_s) {
+      o.run.on_progress({combos_done, total, 0, seconds_since(start)});
       last_progress = Clock::now();
     }
     if (local_over && workers_left == 0) break;
@@ -311,7 +313,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   } queue;
 
   std::atomic<bool> stop_compute{false};
-  Outbox outbox(grid, o.blocks);
+  Outbox outbox(grid, o.run.blocks);
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(grid, bank, queue, outbox, mine, &stop_compute);
@@ -321,7 +323,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   std::uint64_t asked = 0;
   bool ended = false, told_signal = false;
   for (;;) {
-    if (o.stop != nullptr && o.stop->load() && !told_signal) {
+    if (o.run.stop_requested() && !told_signal) {
       told_signal = true;
       t.send(0, Tag::StopRequest, {});
     }

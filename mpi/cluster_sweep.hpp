@@ -30,15 +30,14 @@ struct ClusterSweepOptions {
   unsigned threads = 1;            // this rank's compute threads (rank 0: 0 = dispatch only)
   std::uint64_t unit_size = 4096;  // ids per work unit at most
   Isa isa = best_isa();
-  int blocks = 0;  // per-block statistics per row (--blocks S), written to /blocks; 0: none
   std::vector<gpu::Device> devices;  // resolved (gpu::resolve_devices); empty: the CPU
-  double flush_interval_s = 2.0;
-  double progress_interval_s = 2.0;
   // A worker that sends nothing for max(rank_timeout_s, 10 x the slowest unit so far) while it
   // holds units is declared lost: rank 0 saves the file and ends the job.
   double rank_timeout_s = 120.0;
-  std::function<void(const SweepProgress&)> on_progress;  // rank 0
-  std::atomic<bool>* stop = nullptr;                      // set by a signal on this rank
+  // The stop flag (set by a signal on this rank), --blocks S (rows written to /blocks), and on
+  // rank 0 the file's flush interval and progress (engine/run_control.hpp; combos_total is the
+  // run's own).
+  RunControl run;
 };
 
 // What one rank did (the Bye message, and rank 0's own).

@@ -137,15 +137,13 @@ class UnitAssembler final : public WorkSource, public ResultSink {
 class ComputeThread {
  public:
   ComputeThread(const Grid& grid, IndicatorBank& bank, WorkSource& source, Outbox& outbox,
-                const ClusterSweepOptions& o, const std::atomic<bool>* stop)
+                const ClusterSweepOptions& o, std::atomic<bool>* stop)
       : outbox_(outbox), thread_([&grid, &bank, &source, &o, stop, this] {
           try {
-            UnitAssembler assembler(source, outbox_, o.blocks);
+            UnitAssembler assembler(source, outbox_, o.run.blocks);
             gpu::BalancerOptions b;
-            b.flush_interval_s = 1e300;  // rank 0's writer flushes, not the devices
-            b.progress_interval_s = 1e300;
-            b.stop = stop;
-            b.blocks = o.blocks;
+            b.run = o.run.inner();  // rank 0's writer flushes and reports, not the devices
+            b.run.stop = stop;
             b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
             const gpu::BalancerReport r = gpu::run_devices(
                 grid, bank, assembler, assembler,

@@ -50,16 +50,16 @@ int run_bench(const BenchOptions& o) {
   }
   const unsigned threads =
       o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  CpuSweepOptions run;
-  run.threads = threads;
-  run.isa = parse_isa(o.isa);
-  run.blocks = o.blocks;
+  CpuSweepOptions cpu;
+  cpu.threads = threads;
+  cpu.isa = parse_isa(o.isa);
+  cpu.run.blocks = o.blocks;
   double best = 1e300;
   IndicatorBank::Stats series{};
   for (unsigned r = 0; r < o.repeat; ++r) {
     IndicatorBank bank(bars);  // fresh each time: indicator building is part of the cost
     DiscardSink sink;
-    const CpuSweepReport rep = run_cpu_sweep(grid, bank, units, sink, run);
+    const CpuSweepReport rep = run_cpu_sweep(grid, bank, units, sink, cpu);
     best = std::min(best, rep.wall_s);
     series = bank.stats();
   }
@@ -73,7 +73,7 @@ int run_bench(const BenchOptions& o) {
       "best of {})\n",
       o.label.empty() ? o.grid : o.label, n, bars.size(), best, combos_s, steps_s,
       steps_s / threads, usage.ru_maxrss / 1024, series.built, series.by_kind(), threads,
-      isa_label(run.isa), o.blocks > 0 ? fmt::format(", {} blocks", o.blocks) : std::string(),
+      isa_label(cpu.isa), o.blocks > 0 ? fmt::format(", {} blocks", o.blocks) : std::string(),
       o.repeat);
   return 0;
 }

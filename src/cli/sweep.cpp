@@ -224,14 +224,14 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   if (verdict == kStartNothing) return 0;
   if (verdict != 0) return verdict;
   IndicatorBank bank(*in->bars);
-  dist::ClusterSweepOptions run;
-  run.threads = threads;
-  run.isa = in->isa;
-  run.blocks = o.blocks;
-  run.devices = devices;
+  dist::ClusterSweepOptions cluster;
+  cluster.threads = threads;
+  cluster.isa = in->isa;
+  cluster.run.blocks = o.blocks;
+  cluster.devices = devices;
   install_stop_signals();
-  run.stop = &stop_flag();
-  dist::run_worker(t, *in->grid, bank, run);
+  cluster.run.stop = &stop_flag();
+  dist::run_worker(t, *in->grid, bank, cluster);
   ignore_stop_signals();
   return stop_flag().load() ? kExitStopped : 0;
 }
@@ -339,18 +339,18 @@ int run_sweep(const SweepOptions& o) {
       t.size(), all_threads, threads, thousands(o.unit_size), isa_label(in->isa));
 
   IndicatorBank bank(bars);
-  dist::ClusterSweepOptions run;
-  run.threads = threads;
-  run.unit_size = o.unit_size;
-  run.flush_interval_s = o.flush_interval_s;
-  run.progress_interval_s = o.progress_interval_s;
-  run.rank_timeout_s = o.rank_timeout_s;
-  run.isa = in->isa;
-  run.blocks = o.blocks;
-  run.devices = devices;
+  dist::ClusterSweepOptions cluster;
+  cluster.threads = threads;
+  cluster.unit_size = o.unit_size;
+  cluster.run.flush_interval_s = o.flush_interval_s;
+  cluster.run.progress_interval_s = o.progress_interval_s;
+  cluster.rank_timeout_s = o.rank_timeout_s;
+  cluster.isa = in->isa;
+  cluster.run.blocks = o.blocks;
+  cluster.devices = devices;
   install_stop_signals();
-  run.stop = &stop_flag();
-  run.on_progress = [&](const SweepProgress& p) {
+  cluster.run.stop = &stop_flag();
+  cluster.run.on_progress = [&](const SweepProgress& p) {
     const double rate = p.elapsed_s > 0 ? static_cast<double>(p.combos_done) / p.elapsed_s : 0;
     const double eta = rate > 0 ? static_cast<double>(p.combos_total - p.combos_done) / rate : 0;
     spdlog::info("progress {}/{} ({:.1f}%), {} combos/s, ETA {}", thousands(p.combos_done),
@@ -361,7 +361,7 @@ int run_sweep(const SweepOptions& o) {
                  thousands(static_cast<std::uint64_t>(rate)), format_duration(eta));
   };
   const dist::ClusterReport report =
-      dist::run_coordinator(t, grid, bank, *file, done, workers, run);
+      dist::run_coordinator(t, grid, bank, *file, done, workers, cluster);
 
   const double rate =
       report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;

@@ -26,17 +26,18 @@ struct Finished {
 
 CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
                              ResultSink& sink, CpuSweepOptions options) {
-  options.combos_total = 0;
-  for (const WorkUnit& u : units) options.combos_total += u.size();
+  options.run.combos_total = 0;
+  for (const WorkUnit& u : units) options.run.combos_total += u.size();
   UnitListSource source(units);
   CpuSweepReport report = run_cpu_sweep(grid, bank, source, sink, options);
-  report.stopped = report.combos_done < options.combos_total;
+  report.stopped = report.combos_done < options.run.combos_total;
   return report;
 }
 
 CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& source,
                              ResultSink& sink, const CpuSweepOptions& options) {
   const auto start = Clock::now();
+  const RunControl& run = options.run;
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   // Finished units wait here for the consumer; the cap bounds memory when writing is slow.
@@ -47,15 +48,12 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   unsigned running = threads;
   CpuSweepReport report;
   const std::vector<std::int64_t> block_starts =
-      options.blocks > 0
-          ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), options.blocks)
-          : std::vector<std::int64_t>{};
+      run.blocks > 0 ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), run.blocks)
+                     : std::vector<std::int64_t>{};
   report.thread_busy_s.assign(threads, 0.0);
   report.thread_wait_s.assign(threads, 0.0);
 
-  auto stop_requested = [&] {
-    return abort.load() || (options.stop != nullptr && options.stop->load());
-  };
+  auto stop_requested = [&] { return abort.load() || run.stop_requested(); };
 
   auto worker = [&](unsigned t) {
     try {
@@ -66,7 +64,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         report.thread_wait_s[t] += seconds_since(w0);
         if (!unit) break;
         const auto t0 = Clock::now();
-        Finished f{*unit, UnitRows(unit->size(), options.blocks)};
+        Finished f{*unit, UnitRows(unit->size(), run.blocks)};
         run_unit_cpu(grid, bank, f.unit, f.rows.metrics.data(), options.isa,
                      f.rows.block_output(block_starts.data()));
         report.thread_busy_s[t] += seconds_since(t0);
@@ -87,7 +85,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   pool.reserve(threads);
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker, t);
 
-  const std::uint64_t total = options.combos_total;
+  const std::uint64_t total = run.combos_total;
   auto last_flush = Clock::now(), last_progress = Clock::now();
   std::exception_ptr sink_error;
   // Units finished before a worker failed are still written, so a resume does not redo them: the
@@ -100,7 +98,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         ++report.units_done;
         report.combos_done += f.unit.size();
       }
-      if (seconds_since(last_flush) >= options.flush_interval_s) {
+      if (run.flush_interval_s && seconds_since(last_flush) >= *run.flush_interval_s) {
         sink.flush();
         last_flush = Clock::now();
       }
@@ -110,8 +108,9 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
       queue.uncap();  // nothing more is taken: no worker may wait for space
       break;
     }
-    if (options.on_progress && seconds_since(last_progress) >= options.progress_interval_s) {
-      options.on_progress({report.combos_done, total, report.units_done, seconds_since(start)});
+    if (run.on_progress && run.progress_interval_s &&
+        seconds_since(last_progress) >= *run.progress_interval_s) {
+      run.on_progress({report.combos_done, total, report.units_done, seconds_since(start)});
       last_progress = Clock::now();
     }
     if (closed && finished.empty()) break;
@@ -121,7 +120,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   sink.flush();
   if (worker_error) std::rethrow_exception(worker_error);
   report.wall_s = seconds_since(start);
-  report.stopped = options.stop != nullptr && options.stop->load();
+  report.stopped = run.stop_requested();
   return report;
 }
 

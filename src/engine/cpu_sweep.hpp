@@ -13,6 +13,7 @@
 
 #include "engine/cpu_backtest.hpp"
 #include "engine/plan.hpp"
+#include "engine/run_control.hpp"
 #include "engine/unit_rows.hpp"
 
 namespace threadx {
@@ -55,22 +56,10 @@ class UnitListSource final : public WorkSource {
   std::atomic<std::size_t> next_{0};
 };
 
-struct SweepProgress {
-  std::uint64_t combos_done = 0;
-  std::uint64_t combos_total = 0;
-  std::uint64_t units_done = 0;
-  double elapsed_s = 0;
-};
-
 struct CpuSweepOptions {
-  unsigned threads = 0;            // 0: every hardware thread
-  double flush_interval_s = 2.0;   // bound on the work a killed run can lose
-  std::uint64_t combos_total = 0;  // for progress when running from a WorkSource (0: unknown)
-  double progress_interval_s = 2.0;
-  std::function<void(const SweepProgress&)> on_progress;  // called on the consumer thread
-  const std::atomic<bool>* stop = nullptr;  // set (e.g. by a signal) to stop after units in flight
+  RunControl run;        // stop, blocks, flushing and progress (engine/run_control.hpp)
+  unsigned threads = 0;  // 0: every hardware thread
   Isa isa = best_isa();
-  int blocks = 0;  // per-block statistics recorded per row (--blocks S); 0: none
 };
 
 struct CpuSweepReport {

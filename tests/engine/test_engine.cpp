@@ -283,10 +283,10 @@ TEST(CpuSweep, StopFlagEndsEarlyAndKeepsFinishedUnits) {
   std::atomic<bool> stop{false};
   CpuSweepOptions o;
   o.threads = 2;
-  o.stop = &stop;
-  o.progress_interval_s = 1e-9;
+  o.run.stop = &stop;
+  o.run.progress_interval_s = 1e-9;
   int calls = 0;
-  o.on_progress = [&](const SweepProgress& p) {
+  o.run.on_progress = [&](const SweepProgress& p) {
     if (++calls == 3) stop = true;  // stop from the consumer thread, mid-run
     EXPECT_LE(p.combos_done, p.combos_total);
   };

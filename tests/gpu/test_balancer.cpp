@@ -171,7 +171,7 @@ TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
   devices.push_back(BalancedDevice::cpu(2, best_isa()));
   devices.push_back(simulated("sim", 50));
   BalancerOptions o = test_options();
-  o.blocks = kS;
+  o.run.blocks = kS;
   const BalancerReport r = run_devices(w.grid, w.bank, source, sink, std::move(devices), o);
   w.expect_all_rows_once(sink);
   EXPECT_GT(r.devices[0].combos, 0u);
@@ -345,9 +345,9 @@ TEST(Balancer, StopFlagEndsAfterTheChunksInFlight) {
   UnitListSource source(w.units);
   std::atomic<bool> stop{false};
   BalancerOptions o = test_options();
-  o.stop = &stop;
-  o.progress_interval_s = 1e-9;
-  o.on_progress = [&](const SweepProgress& p) {
+  o.run.stop = &stop;
+  o.run.progress_interval_s = 1e-9;
+  o.run.on_progress = [&](const SweepProgress& p) {
     if (p.combos_done > 0) stop = true;
   };
   std::vector<BalancedDevice> devices;

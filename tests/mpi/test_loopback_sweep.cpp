@@ -44,9 +44,9 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
   ClusterSweepOptions o;
   o.threads = 1;
   o.unit_size = unit_size;
-  o.blocks = kBlocks;
-  o.flush_interval_s = 0.05;
-  o.progress_interval_s = 1e9;
+  o.run.blocks = kBlocks;
+  o.run.flush_interval_s = 0.05;
+  o.run.progress_interval_s = 1e9;
   std::vector<std::thread> workers;
   for (int r = 1; r < ranks; ++r)
     workers.emplace_back([&, r] {
