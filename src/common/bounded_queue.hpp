@@ -22,12 +22,12 @@ class BoundedQueue {
   BoundedQueue& operator=(const BoundedQueue&) = delete;
 
   // Appends `item`, which takes `cost` of the capacity; first waits while the queue is full,
-  // unless it is uncapped.
+  // unless it is uncapped or closed (a push after close() never waits).
   void push(T item, std::size_t cost = 1) {
     std::unique_lock lock(mutex_);
-    space_.wait(lock, [&] { return held_ < capacity_ || uncapped_; });
-    held_ += cost;
+    space_.wait(lock, [&] { return held_ < capacity_ || uncapped_ || closed_; });
     items_.push_back(std::move(item));
+    held_ += cost;
     ready_.notify_one();
   }
   // Everything queued (after waiting up to `wait` for an item or for close()), and whether the
@@ -47,6 +47,7 @@ class BoundedQueue {
     std::lock_guard lock(mutex_);
     closed_ = true;
     ready_.notify_all();
+    space_.notify_all();
   }
   // A push never waits again: called before joining the producers when the consumer may not take
   // any more (it is stopping, or failed), so that no producer waits forever.

@@ -40,8 +40,10 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   const RunControl& run = options.run;
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
-  // Finished units wait here for the consumer; the cap bounds memory when writing is slow.
-  BoundedQueue<Finished> queue(4 * static_cast<std::size_t>(threads) + 4);
+  // Finished units wait here for the consumer; the cap bounds memory when writing is slow. The
+  // consumer takes them all at once, so up to twice the cap is held: the queue, and the units
+  // being written.
+  BoundedQueue<Finished> queue(2 * static_cast<std::size_t>(threads) + 2);
   std::mutex mutex;  // guards worker_error and running
   std::atomic<bool> abort{false};
   std::exception_ptr worker_error;

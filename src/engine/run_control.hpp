@@ -24,7 +24,7 @@ struct RunControl {
   int blocks = 0;                  // per-block statistics per row (--blocks S); 0: none
   std::uint64_t combos_total = 0;  // for progress (0: unknown)
   // Flush the sink at least this often (a bound on what a killed run loses); none: this layer
-  // does not flush, its caller does.
+  // does not flush periodically (its caller flushes, or the sink is flushed when the run ends).
   std::optional<double> flush_interval_s = 2.0;
   // Call on_progress at most this often; none: this layer reports no progress.
   std::optional<double> progress_interval_s = 2.0;

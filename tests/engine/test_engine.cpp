@@ -3,11 +3,15 @@
 // results independent of thread count and unit size.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
+#include <span>
+#include <stdexcept>
 
 #include "data/loader.hpp"
 #include "engine/cpu_backtest.hpp"
@@ -317,6 +321,49 @@ TEST(CpuSweep, SinkErrorStopsTheRunAndIsRethrown) {
   o.threads = 2;
   const std::vector<WorkUnit> units = plan_units(g, 8);
   EXPECT_THROW(run_cpu_sweep(g, bank, units, sink, o), std::runtime_error);
+}
+
+// A source that fails after handing out `good` units (a worker's error).
+class FailingSource final : public WorkSource {
+ public:
+  FailingSource(std::span<const WorkUnit> units, std::size_t good) : units_(units), good_(good) {}
+  std::optional<WorkUnit> next() override {
+    std::lock_guard lock(mutex_);
+    if (next_ == good_) throw std::runtime_error("source failed");
+    if (next_ == units_.size()) return std::nullopt;
+    return units_[next_++];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::span<const WorkUnit> units_;
+  std::size_t good_, next_ = 0;
+};
+
+// A worker's error stops the run and is rethrown, after every unit finished before it is written
+// (a resume then does not redo them): here the units handed out before the failure.
+TEST(CpuSweep, WorkerErrorIsRethrownAfterTheFinishedUnitsAreWritten) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = mixed_grid();
+  IndicatorBank bank(bars);
+  MemorySink sink(g.size());
+  const std::vector<WorkUnit> units = plan_units(g, 8);
+  ASSERT_GT(units.size(), 12u);
+  FailingSource source(units, 12);
+  CpuSweepOptions o;
+  o.threads = 2;
+  EXPECT_THROW(run_cpu_sweep(g, bank, source, sink, o), std::runtime_error);
+  std::size_t written = 0;
+  for (std::size_t k = 0; k < units.size(); ++k) {
+    const bool all = std::all_of(sink.writes.begin() + static_cast<std::ptrdiff_t>(units[k].begin),
+                                 sink.writes.begin() + static_cast<std::ptrdiff_t>(units[k].end),
+                                 [](int w) { return w == 1; });
+    if (k < 12) {
+      EXPECT_TRUE(all) << "unit " << k << " was finished but not written";
+    }
+    written += all ? 1 : 0;
+  }
+  EXPECT_EQ(written, 12u);
 }
 
 }  // namespace
