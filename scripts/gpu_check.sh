@@ -164,6 +164,15 @@ sweep() {  # sweep NAME DEVICES [GRID]: times a whole sweep, log in $out/NAME.lo
   tail -5 "$out/$1.log" >&2
   return 1
 }
+# same_results A B WHAT: /results of $out/A.h5 and $out/B.h5 bit for bit (h5diff), said as WHAT.
+same_results() {
+  if h5diff "$out/$1.h5" "$out/$2.h5" /results /results > "$out/h5diff_$2.txt" 2>&1; then
+    pass "$3 == cpu, bit for bit (h5diff)"
+  else
+    head -20 "$out/h5diff_$2.txt"
+    fail "$3 differ from the CPU's ($out/h5diff_$2.txt)"
+  fi
+}
 ok_gpu=0 ok_cpu=0 ok_both=0
 if sweep gpu "cuda:$device"; then ok_gpu=1; else fail "sweep --devices cuda:$device ($out/gpu.log)"; fi
 if sweep cpu cpu; then ok_cpu=1; else fail "sweep --devices cpu ($out/cpu.log)"; fi
@@ -178,21 +187,9 @@ if [ "$ok_gpu" = 1 ]; then
     fail "the cuda:$device sweep ran on '$used'"
   fi
 fi
-if [ "$ok_gpu" = 1 ] && [ "$ok_cpu" = 1 ]; then
-  if h5diff "$out/cpu.h5" "$out/gpu.h5" /results /results > "$out/h5diff_gpu.txt" 2>&1; then
-    pass "/results of cuda:$device == cpu, bit for bit (h5diff)"
-  else
-    head -20 "$out/h5diff_gpu.txt"
-    fail "/results of cuda:$device differ from the CPU's ($out/h5diff_gpu.txt)"
-  fi
-fi
+if [ "$ok_gpu" = 1 ] && [ "$ok_cpu" = 1 ]; then same_results cpu gpu "/results of cuda:$device"; fi
 if [ "$ok_both" = 1 ] && [ "$ok_cpu" = 1 ]; then
-  if h5diff "$out/cpu.h5" "$out/both.h5" /results /results > "$out/h5diff_both.txt" 2>&1; then
-    pass "/results of cpu+cuda:$device == cpu, bit for bit (h5diff)"
-  else
-    head -20 "$out/h5diff_both.txt"
-    fail "/results of cpu+cuda:$device differ from the CPU's ($out/h5diff_both.txt)"
-  fi
+  same_results cpu both "/results of cpu+cuda:$device"
 fi
 
 # ---- 4b. the second strategy: ma_cross on the GPU vs the CPU, bit for bit ------------------------
@@ -204,12 +201,7 @@ if sweep ma_gpu "cuda:$device" "$ma_grid"; then ok_ma_gpu=1; else
 fi
 if sweep ma_cpu cpu "$ma_grid"; then ok_ma_cpu=1; else fail "ma_cross sweep --devices cpu ($out/ma_cpu.log)"; fi
 if [ "$ok_ma_gpu" = 1 ] && [ "$ok_ma_cpu" = 1 ]; then
-  if h5diff "$out/ma_cpu.h5" "$out/ma_gpu.h5" /results /results > "$out/h5diff_ma.txt" 2>&1; then
-    pass "ma_cross /results of cuda:$device == cpu, bit for bit (h5diff)"
-  else
-    head -20 "$out/h5diff_ma.txt"
-    fail "ma_cross /results of cuda:$device differ from the CPU's ($out/h5diff_ma.txt)"
-  fi
+  same_results ma_cpu ma_gpu "ma_cross /results of cuda:$device"
 fi
 
 # ---- 5. bench lines per device -------------------------------------------------------------------

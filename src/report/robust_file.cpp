@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "results/h5_id.hpp"
+#include "results/h5_support.hpp"
 
 namespace threadx::report {
 namespace {
@@ -27,14 +28,7 @@ std::string number_text(double v) {
 // Every attribute of obj: text for all, and the numeric scalars as numbers too.
 void read_attributes(hid_t obj, std::vector<std::pair<std::string, std::string>>& text,
                      std::map<std::string, double>* numbers) {
-  std::vector<std::string> names;
-  H5Aiterate2(
-      obj, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-      [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-        static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-        return 0;
-      },
-      &names);
+  const std::vector<std::string> names = h5::attribute_names(obj);
   for (const std::string& name : names) {
     H5Id attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
     H5Id type(H5Aget_type(attr.get()));

@@ -70,4 +70,16 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
   }
 }
 
+std::vector<std::string> attribute_names(hid_t obj) {
+  std::vector<std::string> names;
+  H5Aiterate2(
+      obj, H5_INDEX_NAME, H5_ITER_INC, nullptr,
+      [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+        static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+        return 0;
+      },
+      &names);
+  return names;
+}
+
 }  // namespace threadx::h5

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace threadx::h5 {
 
@@ -21,5 +22,7 @@ void silence_hdf5();
 // An attribute's value as text (strings as they are, numbers printed, arrays as "[a, b]"), or
 // nullopt when the object has no such attribute.
 std::optional<std::string> read_attr_text(hid_t obj, const std::string& name);
+// The names of every attribute of obj, in name order.
+std::vector<std::string> attribute_names(hid_t obj);
 
 }  // namespace threadx::h5

@@ -112,14 +112,7 @@ std::vector<std::uint8_t> ResultsReader::read_done() const {
 }
 
 std::vector<std::pair<std::string, std::string>> ResultsReader::attributes() const {
-  std::vector<std::string> names;
-  H5Aiterate2(
-      file_, H5_INDEX_NAME, H5_ITER_INC, nullptr,
-      [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-        static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-        return 0;
-      },
-      &names);
+  const std::vector<std::string> names = h5::attribute_names(file_);
   std::vector<std::pair<std::string, std::string>> out;
   for (const std::string& n : names) out.emplace_back(n, read_attr_text(file_, n).value_or(""));
   return out;
