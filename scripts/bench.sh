@@ -2,7 +2,8 @@
 # Engine speed on the bundled real BTC data, one line per workload of the performance table:
 # wall time, combinations/s, bar-steps/s per core (one bar of one combination = one bar-step) and
 # peak RSS. Backtests only (`threadx bench`, nothing written, best of --repeat), then whole
-# `threadx sweep` runs as a user sees them (load, sweep, HDF5 file).
+# `threadx sweep` runs as a user sees them (load, sweep, HDF5 file), compressed (the default) and
+# with --compress 0.
 #   bash scripts/bench.sh [--threads N] [--repeat R] [--full] [--isa] [--native]
 # --full adds the whole reference_2p9m sweep on the 49,632-bar file (about 20 s on 2 AVX2 cores),
 # with and without --blocks 16 (the per-block statistics of `threadx robust`, 1.3 GB more file),
@@ -148,7 +149,9 @@ robust() {  # label data S
 }
 echo "-- whole threadx sweep incl. the HDF5 file"
 whole "sweep 2p9m / 960 bars" "$short" 960
+whole "  the same, --compress 0" "$short" 960 --compress 0
 whole "  the same, --blocks 16" "$short" 960 --blocks 16
+whole "  --blocks 16 --compress 0" "$short" 960 --blocks 16 --compress 0
 if [ "$full" = 1 ]; then
   whole "sweep 2p9m / 49,632 bars" "$long" 49632
   whole "  the same, --blocks 16" "$long" 49632 --blocks 16

@@ -15,6 +15,7 @@
 #
 #   bash scripts/kill_test.sh [--trials N] [--seed S] [--bin build/threadx] [--keep DIR]
 #                             [--threads T] [--unit-size U] [--mpi N] [--grid FILE] [--blocks S]
+#                             [--compress L] [--chunk-rows R]
 #   --grid FILE: the grid swept on the 49,632-bar file (default tests/grids/mid_34560.toml:
 #            34,560 combinations, about 1.3 s of one core with SIMD lanes, 270 units of 128).
 #   --mpi N: run every sweep as `mpirun --allow-run-as-root --oversubscribe -np N threadx ...` and
@@ -22,12 +23,15 @@
 #            OMPI_COMM_WORLD_RANK) instead of the whole program; the reference is a plain
 #            single-process run (rows must not depend on the rank count).
 #   --blocks S: every sweep records S per-block statistics; /blocks is compared like /results.
+#   --compress L: the sweeps' --compress (default: the sweep's own, deflate level 1; 0 = rows
+#            written uncompressed, unit by unit).
+#   --chunk-rows R: the sweeps' --chunk-rows (small chunks: many chunk writes and flushes to kill).
 # Prints one line per trial and "kill test: P/N trials passed"; exit status 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src="$PWD"
 
-trials=20 seed=1 bin=build/threadx keep="" threads=1 unit_size=128 mpi=0 blocks=0
+trials=20 seed=1 bin=build/threadx keep="" threads=1 unit_size=128 mpi=0 blocks=0 compress= chunk_rows=
 grid="$src/tests/grids/mid_34560.toml"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,7 +44,9 @@ while [ $# -gt 0 ]; do
     --mpi) mpi="$2"; shift 2 ;;
     --grid) grid="$(realpath "$2")"; shift 2 ;;
     --blocks) blocks="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --compress) compress="$2"; shift 2 ;;
+    --chunk-rows) chunk_rows="$2"; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "kill_test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -55,6 +61,8 @@ data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 cp "$grid" grid.toml
 args=(--data "$data" --grid grid.toml --threads "$threads" --unit-size "$unit_size" --flush-interval 0.05)
 if [ "$blocks" -gt 0 ]; then args+=(--blocks "$blocks"); fi
+if [ -n "$compress" ]; then args+=(--compress "$compress"); fi
+if [ -n "$chunk_rows" ]; then args+=(--chunk-rows "$chunk_rows"); fi
 launcher=()
 if [ "$mpi" -gt 0 ]; then launcher=(mpirun --allow-run-as-root --oversubscribe -np "$mpi"); fi
 

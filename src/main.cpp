@@ -89,6 +89,17 @@ int main(int argc, char** argv) {
   s->add_option("--blocks", sweep.blocks,
                 "also store per-block return statistics of every combination in /blocks, the "
                 "input of `threadx robust` (S blocks, 2..64; see ROBUST.md)");
+  s->add_option("--compress", sweep.compress,
+                "deflate level (1..9, with HDF5's shuffle) of /results and /blocks, compressed by "
+                "every core as chunks complete; 0 stores them uncompressed. A --resume keeps the "
+                "file's own setting")
+      ->check(CLI::Range(0, 9))
+      ->capture_default_str();
+  s->add_option("--chunk-rows", sweep.chunk_rows,
+                "rows per compressed chunk (64..1048576; default 16384, fewer with many --blocks): "
+                "a chunk is stored once all its rows are done, so smaller chunks lose less to a "
+                "kill and hold less memory, larger ones compress a little better")
+      ->check(CLI::Range(std::uint64_t{64}, std::uint64_t{1} << 20));
 
   threadx::TopOptions top;
   CLI::App* t = app.add_subcommand("top", "print the best combinations of a results file");

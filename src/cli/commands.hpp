@@ -33,6 +33,9 @@ struct SweepOptions {
   std::string devices = "auto";  // "cpu,cuda:0,...", or auto: the CPU and every visible GPU
   double rank_timeout_s = 120;   // MPI: a rank silent this long while holding units is lost
   int blocks = 0;                // --blocks S: per-block statistics in /blocks (0: none)
+  int compress = 1;              // --compress: deflate level of /results and /blocks (0: none)
+  std::uint64_t chunk_rows = 0;  // --chunk-rows: rows per compressed chunk (0: 16,384, fewer with
+                                 // many blocks)
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);

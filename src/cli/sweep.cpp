@@ -76,10 +76,13 @@ std::string device_names(const std::vector<gpu::Device>& devices) {
 // Refuses, before anything is written, a grid whose results file cannot fit the free space of
 // the output's file system (a huge grid would otherwise fail deep inside HDF5, or fill the disk
 // hours into the run).
-void check_room(const std::string& path, const Grid& grid, int blocks) {
+// A compressed file's size is not known before its rows are: this pre-check counts a tenth of the
+// uncompressed size (README: the bundled grids measured 3-6%), the flags in full; a disk that
+// fills later stops the run with a resumable file.
+void check_room(const std::string& path, const Grid& grid, int blocks, bool compressed) {
   const RowLayout layout(grid, blocks);
-  const double need =
-      static_cast<double>(grid.size()) * static_cast<double>(layout.run_size(1) + 1);
+  const double row_bytes = static_cast<double>(layout.run_size(1)) * (compressed ? 0.1 : 1.0);
+  const double need = static_cast<double>(grid.size()) * (row_bytes + 1);
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
@@ -87,9 +90,9 @@ void check_room(const std::string& path, const Grid& grid, int blocks) {
   if (ec) return;  // a missing directory is reported by the file creation, with its path
   if (need > static_cast<double>(space.available))
     throw OutputError(fmt::format(
-        "{}: the results file needs {:.3g} GB ({} combinations x {} bytes) but {} has {:.3g} GB "
-        "free",
-        path, need / 1e9, thousands(grid.size()), layout.run_size(1) + 1, dir.string(),
+        "{}: the results file needs {:.3g} GB ({} combinations x {:.3g} bytes) but {} has {:.3g} "
+        "GB free",
+        path, need / 1e9, thousands(grid.size()), row_bytes + 1, dir.string(),
         static_cast<double>(space.available) / 1e9));
 }
 
@@ -315,12 +318,21 @@ int run_sweep(const SweepOptions& o) {
     prov.isa = isa_label(in->isa);
     prov.start_time = start_time;
     prov.timeframe = o.timeframe;
-    if (!o.resume) check_room(partial, grid, o.blocks);
+    ResultsStorage storage;
+    storage.deflate_level = o.compress;
+    storage.chunk_rows = o.chunk_rows;
+    if (!o.resume) check_room(partial, grid, o.blocks, o.compress > 0);
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
-      file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks));
+      file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks, storage));
+      if (file->deflate_level() != o.compress)
+        spdlog::info("{}: kept as it was made ({})", partial,
+                     file->deflate_level() > 0
+                         ? fmt::format("compressed, deflate level {}", file->deflate_level())
+                         : std::string("not compressed"));
     } else {
-      file.emplace(ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true, o.blocks));
+      file.emplace(
+          ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true, o.blocks, storage));
     }
     done = file->read_done();
   } catch (...) {
@@ -376,7 +388,8 @@ int run_sweep(const SweepOptions& o) {
   };
   for (Attribute& a : rank_accounting(report)) accounting.push_back(std::move(a));
   for (auto& [name, value] : report.device_attributes) accounting.push_back({name, value});
-  file->finish(accounting);
+  const std::uint64_t bytes_in = file->bytes_in(), bytes_stored = file->bytes_stored();
+  const std::uint64_t flags_set = file->finish(accounting);
   ignore_stop_signals();
   log_ranks(report);
 
@@ -384,7 +397,7 @@ int run_sweep(const SweepOptions& o) {
     spdlog::warn(
         "stopped, resumable: {} of {} combinations done and saved in {}; run the same command "
         "with --resume to finish",
-        thousands(already + report.combos_done), thousands(grid.size()), partial);
+        thousands(flags_set), thousands(grid.size()), partial);
     return kExitStopped;
   }
   std::error_code ec;
@@ -398,12 +411,16 @@ int run_sweep(const SweepOptions& o) {
   spdlog::info("indicator bank: {} series built ({}) for {} requested on rank 0", bank_stats.built,
                bank_stats.by_kind(), thousands(static_cast<std::uint64_t>(bank_stats.requested)));
   spdlog::info(
-      "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row)",
+      "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row; "
+      "{:.1f} MB of rows stored as {:.1f} MB)",
       o.out, thousands(report.combos_done), report.writer_busy_s,
       report.combos_done ? 1e9 * report.writer_busy_s / static_cast<double>(report.combos_done)
-                         : 0.0);
+                         : 0.0,
+      static_cast<double>(bytes_in) / 1e6, static_cast<double>(bytes_stored) / 1e6);
 
-  // The five best combinations by Sharpe, as `threadx top` would show them.
+  // The five best combinations by Sharpe, as `threadx top` would show them (a pass over the whole
+  // file: not made when nothing would be shown).
+  if (!spdlog::should_log(spdlog::level::info)) return 0;
   ResultsReader reader(o.out);
   RankQuery q;
   q.n = 5;

@@ -39,6 +39,7 @@ int run_info(const InfoOptions& o) {
     std::cout << name << ": " << value << '\n';
   }
   std::cout << "rows: " << reader.rows() << " (" << n_done << " done)\n";
+  std::cout << "storage: " << reader.storage() << '\n';
   std::cout << "columns:";
   for (const Column& c : reader.columns()) std::cout << ' ' << c.name;
   std::cout << '\n';

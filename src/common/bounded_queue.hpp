@@ -1,8 +1,9 @@
 // A queue between threads with a capacity in units the producer chooses (items, or bytes): a push
 // waits while the queue holds its capacity or more, so a fast producer cannot fill the memory
-// while the consumer (the disk, the network) sets the pace. The consumer takes everything queued
-// at once. Used wherever finished rows travel between threads: the CPU pool's workers to its
-// caller, a rank's compute thread to its transport thread, rank 0's receiver to its writer.
+// while the consumer (the disk, the network) sets the pace. A consumer takes everything queued at
+// once, or (a pool of consumers) one item at a time. Used wherever finished rows travel between
+// threads: the CPU pool's workers to its caller, a rank's compute thread to its transport thread,
+// rank 0's receiver to its writer, the writer to the chunk compressors.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <utility>
 
 namespace threadx {
@@ -27,6 +29,7 @@ class BoundedQueue {
     std::unique_lock lock(mutex_);
     space_.wait(lock, [&] { return held_ < capacity_ || uncapped_ || closed_; });
     items_.push_back(std::move(item));
+    costs_.push_back(cost);
     held_ += cost;
     ready_.notify_one();
   }
@@ -38,9 +41,22 @@ class BoundedQueue {
     ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
     std::deque<T> out;
     out.swap(items_);
+    costs_.clear();
     held_ = 0;
     space_.notify_all();
     return {std::move(out), closed_};
+  }
+  // The oldest item, waiting for one; nullopt once the queue is closed and empty.
+  std::optional<T> take_one() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !items_.empty() || closed_; });
+    if (items_.empty()) return std::nullopt;
+    std::optional<T> out(std::move(items_.front()));
+    items_.pop_front();
+    held_ -= costs_.front();
+    costs_.pop_front();
+    space_.notify_all();
+    return out;
   }
   // The producers are done (or gave up): a take no longer waits once the queue is empty.
   void close() {
@@ -62,6 +78,7 @@ class BoundedQueue {
   std::mutex mutex_;
   std::condition_variable ready_, space_;
   std::deque<T> items_;
+  std::deque<std::size_t> costs_;  // what each item takes of the capacity
   std::size_t held_ = 0;
   bool closed_ = false, uncapped_ = false;
 };

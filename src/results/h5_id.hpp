@@ -12,6 +12,8 @@ class H5Id {
   explicit H5Id(hid_t id = -1) : id_(id) {}
   H5Id(const H5Id&) = delete;
   H5Id& operator=(const H5Id&) = delete;
+  H5Id(H5Id&& o) noexcept : id_(o.id_) { o.id_ = -1; }
+  H5Id& operator=(H5Id&&) = delete;
   ~H5Id() {
     if (id_ >= 0) H5Idec_ref(id_);
   }

@@ -70,6 +70,36 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
   }
 }
 
+hid_t open_read_only(const std::string& path) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file >= 0) return file;
+  return H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+}
+
+Storage storage_of(hid_t dataset) {
+  Storage st;
+  H5Id dcpl(H5Dget_create_plist(dataset));
+  if (dcpl.get() < 0 || H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return st;
+  const int rank = H5Pget_chunk(dcpl.get(), 0, nullptr);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 1)), 0);
+  if (rank < 1 || H5Pget_chunk(dcpl.get(), rank, dims.data()) != rank) return st;
+  st.chunk_rows = dims[0];
+  const int filters = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0, config = 0, values[1] = {0};
+    std::size_t nvalues = 1;
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &nvalues,
+                                           values, 0, nullptr, &config);
+    if (i == 0 && id == H5Z_FILTER_SHUFFLE) continue;
+    if (i == 1 && id == H5Z_FILTER_DEFLATE)
+      st.deflate_level = nvalues > 0 ? static_cast<int>(values[0]) : 1;
+    else
+      st.threadx_filters = false;
+  }
+  if (filters != 0 && (filters != 2 || st.deflate_level == 0)) st.threadx_filters = false;
+  return st;
+}
+
 std::vector<std::string> attribute_names(hid_t obj) {
   std::vector<std::string> names;
   H5Aiterate2(

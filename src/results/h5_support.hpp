@@ -5,6 +5,7 @@
 
 #include <hdf5.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,17 @@ void silence_hdf5();
 // An attribute's value as text (strings as they are, numbers printed, arrays as "[a, b]"), or
 // nullopt when the object has no such attribute.
 std::optional<std::string> read_attr_text(hid_t obj, const std::string& name);
+// Opens an HDF5 file read-only, also one whose compressed-results writer was killed (such a file
+// is marked as open for writing, and opens only as a SWMR reader); negative when it cannot.
+hid_t open_read_only(const std::string& path);
+// How a dataset is stored: rows per chunk (0 when not chunked), its deflate level (0: none), and
+// whether its filters are what threadx writes (none, or shuffle then deflate).
+struct Storage {
+  std::uint64_t chunk_rows = 0;
+  int deflate_level = 0;
+  bool threadx_filters = true;
+};
+Storage storage_of(hid_t dataset);
 // The names of every attribute of obj, in name order.
 std::vector<std::string> attribute_names(hid_t obj);
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "common/error.hpp"
@@ -184,7 +185,7 @@ void expect_same_run(hid_t file, const std::string& path, const Grid& grid, cons
 void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
                     const std::string& timeframe, int blocks) {
   silence_hdf5();
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  const hid_t file = h5::open_read_only(path);
   if (file < 0) fail(path, "--resume: not an HDF5 file, or not readable");
   H5Id closer(file);
   expect_same_run(file, path, grid, bars, timeframe, blocks);
@@ -195,16 +196,9 @@ void check_same_run(const std::string& path, const Grid& grid, const BarSeries& 
 ResultsFile::ResultsFile(std::string path, const Grid& grid, int blocks)
     : path_(std::move(path)), grid_(&grid), layout_(grid, blocks) {}
 
-ResultsFile::ResultsFile(ResultsFile&& o) noexcept
-    : path_(std::move(o.path_)),
-      grid_(o.grid_),
-      layout_(std::move(o.layout_)),
-      file_(std::exchange(o.file_, -1)),
-      results_(std::exchange(o.results_, -1)),
-      done_(std::exchange(o.done_, -1)),
-      row_type_(std::exchange(o.row_type_, -1)),
-      blocks_(std::exchange(o.blocks_, -1)),
-      cell_type_(std::exchange(o.cell_type_, -1)) {}
+ResultsFile::ResultsFile(ResultsFile&& o) noexcept : grid_(o.grid_), layout_(o.layout_) {
+  *this = std::move(o);
+}
 
 ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
   if (this != &o) {
@@ -212,6 +206,13 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     path_ = std::move(o.path_);
     grid_ = o.grid_;
     layout_ = std::move(o.layout_);
+    level_ = o.level_;
+    rows_per_chunk_ = o.rows_per_chunk_;
+    assembler_ = std::move(o.assembler_);
+    compressor_ = std::move(o.compressor_);
+    stored_ = std::move(o.stored_);
+    bytes_in_ = o.bytes_in_;
+    bytes_stored_ = o.bytes_stored_;
     file_ = std::exchange(o.file_, -1);
     results_ = std::exchange(o.results_, -1);
     done_ = std::exchange(o.done_, -1);
@@ -227,6 +228,8 @@ ResultsFile::~ResultsFile() {
 }
 
 void ResultsFile::close() noexcept {
+  compressor_.reset();  // joins its threads; what they still held is dropped
+  assembler_.reset();
   for (std::int64_t* h : {&results_, &done_, &blocks_, &row_type_, &cell_type_, &file_}) {
     if (*h >= 0) H5Idec_ref(*h);
     *h = -1;
@@ -234,7 +237,10 @@ void ResultsFile::close() noexcept {
 }
 
 ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const BarSeries& bars,
-                                const Provenance& prov, bool overwrite, int blocks) {
+                                const Provenance& prov, bool overwrite, int blocks,
+                                const ResultsStorage& storage) {
+  if (storage.deflate_level < 0 || storage.deflate_level > 9)
+    throw std::invalid_argument("ResultsFile::create: deflate level must be 0..9");
   silence_hdf5();
   if (!overwrite && std::filesystem::exists(path))
     fail(path, "already exists; use --resume to finish it or --force to replace it");
@@ -242,6 +248,10 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
   // file under `path` always has all its attributes and datasets, whenever the process dies.
   const std::string tmp = path + ".creating";
   ResultsFile f(path, grid, blocks);  // named by its final path in messages
+  f.level_ = storage.deflate_level;
+  f.rows_per_chunk_ = f.level_ == 0            ? kRowsPerChunk
+                      : storage.chunk_rows > 0 ? storage.chunk_rows
+                                               : threadx::rows_per_chunk(blocks);
   try {
     f.populate(tmp, grid, bars, prov);
   } catch (...) {
@@ -257,6 +267,7 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     std::filesystem::remove(tmp, ec);
     fail(path, "cannot rename " + tmp + " into place: " + ec.message());
   }
+  if (f.level_ > 0) f.start_pipeline(storage.compress_threads);
   return f;
 }
 
@@ -264,20 +275,39 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
                            const Provenance& prov) {
   ResultsFile& f = *this;
   const std::string& path = path_;
-  f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const bool compressed = f.level_ > 0;
+  if (compressed && H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
+    fail(path, "this HDF5 library has no deflate filter; use --compress 0");
+  // A compressed file is written in SWMR mode, which needs the file format of HDF5 1.10.
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (compressed) H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
   const hsize_t n = grid.size();
+  f.rows_per_chunk_ = std::min<std::uint64_t>(n, f.rows_per_chunk_);
   f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
   H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
+  // /results and /blocks: compressed, chunks allocated as they are stored; or allocated in full
+  // and never filtered, so that writing a row changes no metadata.
+  auto rows_dcpl = [&](int rank, const hsize_t* chunk) {
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(dcpl.get(), rank, chunk);
+    H5Pset_obj_track_times(dcpl.get(), 0);
+    if (compressed) {
+      H5Pset_shuffle(dcpl.get());
+      H5Pset_deflate(dcpl.get(), static_cast<unsigned>(f.level_));
+    } else {
+      H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+      H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    }
+    return dcpl;
+  };
   {
     H5Id space(H5Screate_simple(1, &n, nullptr));
-    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
-    const hsize_t chunk = std::min<hsize_t>(n, kRowsPerChunk);
-    H5Pset_chunk(dcpl.get(), 1, &chunk);
-    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    const hsize_t chunk = f.rows_per_chunk_;
+    H5Id dcpl = rows_dcpl(1, &chunk);
     f.results_ = check(H5Dcreate2(f.file_, "results", f.row_type_, space.get(), H5P_DEFAULT,
                                   dcpl.get(), no_cache.get()),
                        path, "create /results (disk full?)");
@@ -287,6 +317,7 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
     H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     const hsize_t chunk = std::min<hsize_t>(n, kFlagsPerChunk);
     H5Pset_chunk(dcpl.get(), 1, &chunk);
+    H5Pset_obj_track_times(dcpl.get(), 0);
     H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
     H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
     const std::uint8_t zero = 0;
@@ -296,14 +327,10 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
                     path, "create /done (disk full?)");
   }
   if (f.layout_.blocks() > 0) {
-    // Like /results: allocated in full, never filtered, so writing a row changes no metadata.
     const hsize_t dims[2] = {n, static_cast<hsize_t>(f.layout_.blocks())};
     H5Id space(H5Screate_simple(2, dims, nullptr));
-    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
-    const hsize_t chunk[2] = {std::min<hsize_t>(n, kRowsPerChunk), dims[1]};
-    H5Pset_chunk(dcpl.get(), 2, chunk);
-    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    const hsize_t chunk[2] = {f.rows_per_chunk_, dims[1]};
+    H5Id dcpl = rows_dcpl(2, chunk);
     f.cell_type_ = make_cell_type();
     f.blocks_ = check(H5Dcreate2(f.file_, "blocks", f.cell_type_, space.get(), H5P_DEFAULT,
                                  dcpl.get(), no_cache.get()),
@@ -336,18 +363,38 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
     write_attr(root, path, "blocks", static_cast<std::int64_t>(f.layout_.blocks()));
   write_run_attrs(root, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
+  // From here on no object or attribute is created until finish() reopens the file.
+  if (compressed) check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
 }
 
 ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& grid,
-                                         const BarSeries& bars, const Provenance& prov,
-                                         int blocks) {
+                                         const BarSeries& bars, const Provenance& prov, int blocks,
+                                         const ResultsStorage& storage) {
   silence_hdf5();
   if (!std::filesystem::exists(path)) fail(path, "--resume: no such file");
   // Checked read-only first: a file that does not match is left exactly as it was (opening it
   // for writing would touch it).
   check_same_run(path, grid, bars, prov.timeframe, blocks);
   ResultsFile f(path, grid, blocks);
-  f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  {
+    H5Id probe(h5::open_read_only(path));
+    H5Id results(check(H5Dopen2(probe.get(), "results", H5P_DEFAULT), path, "open /results"));
+    const h5::Storage st = h5::storage_of(results.get());
+    if (st.chunk_rows == 0 || !st.threadx_filters)
+      fail(path, "--resume: /results is not stored as threadx writes it (repacked?)");
+    f.level_ = st.deflate_level;
+    f.rows_per_chunk_ = st.chunk_rows;
+  }
+  // A compressed file's writer may have been killed: its file still says it is open for SWMR
+  // writing, which HDF5 refuses to open again unless told to clear that mark.
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (f.level_ > 0) {
+    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hbool_t clear = 1;
+    check_status(H5Pset(fapl.get(), "clear_status_flags", &clear), path,
+                 "setting of clear_status_flags");
+  }
+  f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
   if (f.file_ < 0)
     fail(path, "--resume: cannot open for writing (read-only, or in use by another run?)");
   expect_same_run(f.file_, path, grid, bars, prov.timeframe, blocks);
@@ -374,6 +421,10 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   }
   write_run_attrs(f.file_, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
+  if (f.level_ > 0) {
+    check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
+    f.start_pipeline(storage.compress_threads);
+  }
   return f;
 }
 
@@ -381,13 +432,64 @@ std::vector<std::uint8_t> ResultsFile::read_done() const {
   std::vector<std::uint8_t> flags(grid_->size());
   check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), path_,
                "read /done");
+  if (level_ > 0) {
+    // Flags are set a chunk at a time; a chunk with any flag unset is computed again whole.
+    for (std::uint64_t first = 0; first < flags.size(); first += rows_per_chunk_) {
+      const auto b = flags.begin() + static_cast<std::ptrdiff_t>(first);
+      const auto e = flags.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(
+                                         flags.size(), first + rows_per_chunk_));
+      if (!std::all_of(b, e, [](std::uint8_t v) { return v == 1; })) std::fill(b, e, 0);
+    }
+  }
   return flags;
+}
+
+void ResultsFile::start_pipeline(int compress_threads) {
+  if (compress_threads <= 0)
+    compress_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  assembler_ = std::make_unique<ChunkAssembler>(layout_, grid_->size(), rows_per_chunk_);
+  compressor_ = std::make_unique<ChunkCompressor>(layout_.row_size(), kBlockCellSize, level_,
+                                                  compress_threads);
+}
+
+void ResultsFile::store(std::vector<CompressedChunk> chunks) {
+  for (const CompressedChunk& c : chunks) {
+    const hsize_t offset[2] = {c.index * rows_per_chunk_, 0};
+    check_status(H5Dwrite_chunk(results_, H5P_DEFAULT, 0, offset, c.rows.size(), c.rows.data()),
+                 path_, "write of a /results chunk");
+    if (blocks_ >= 0)
+      check_status(H5Dwrite_chunk(blocks_, H5P_DEFAULT, 0, offset, c.cells.size(), c.cells.data()),
+                   path_, "write of a /blocks chunk");
+    bytes_stored_ += c.rows.size() + c.cells.size();
+    stored_.push_back(c.index);
+  }
+}
+
+void ResultsFile::set_done(std::uint64_t first, std::uint64_t count) {
+  const hsize_t start = first, n = count;
+  const std::vector<std::uint8_t> ones(count, 1);
+  H5Id mem(H5Screate_simple(1, &n, nullptr));
+  H5Id file_space(H5Dget_space(done_));
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
+  check_status(
+      H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, ones.data()),
+      path_, "write /done");
 }
 
 void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {
   const std::size_t per_row = layout_.run_size(1);
   if (rows.size() % per_row != 0 || begin + rows.size() / per_row > grid_->size())
     throw std::logic_error("write_packed: not whole rows of this grid");
+  bytes_in_ += rows.size();
+  if (level_ > 0) {
+    for (RawChunk& c : compressor_->take_spent()) assembler_->recycle(std::move(c));
+    std::vector<RawChunk> full;
+    assembler_->add(begin, rows, full);
+    for (RawChunk& c : full) compressor_->submit(std::move(c));
+    store(compressor_->take_ready());
+    return;
+  }
+  bytes_stored_ += rows.size();
   const hsize_t start = begin, count = rows.size() / per_row;
   H5Id mem(H5Screate_simple(1, &count, nullptr));
   if (layout_.blocks() > 0) {
@@ -408,21 +510,47 @@ void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> row
         "write /results");
   }
   // The flags go out only after the rows: a kill in between loses this unit, never corrupts it.
-  const std::vector<std::uint8_t> ones(count, 1);
-  H5Id file_space(H5Dget_space(done_));
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-  check_status(
-      H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, ones.data()),
-      path_, "write /done");
+  set_done(begin, count);
 }
 
 void ResultsFile::flush() {
+  if (compressor_) store(compressor_->take_ready());
   check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
+  if (stored_.empty()) return;
+  // The chunks are in the file (SWMR flushes their index after them): now their flags, in runs
+  // of neighbouring chunks.
+  std::sort(stored_.begin(), stored_.end());
+  for (std::size_t i = 0; i < stored_.size();) {
+    std::size_t j = i + 1;
+    while (j < stored_.size() && stored_[j] == stored_[j - 1] + 1) ++j;
+    const std::uint64_t first = stored_[i] * rows_per_chunk_;
+    const std::uint64_t end =
+        std::min<std::uint64_t>(grid_->size(), stored_[j - 1] * rows_per_chunk_ + rows_per_chunk_);
+    set_done(first, end - first);
+    i = j;
+  }
+  stored_.clear();
 }
 
-void ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
+void ResultsFile::drain() {
+  if (!compressor_) return;
+  store(compressor_->drain());
+  flush();
+}
+
+std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
+  drain();
   const std::vector<std::uint8_t> flags = read_done();
-  const bool complete = std::all_of(flags.begin(), flags.end(), [](std::uint8_t v) { return v; });
+  const auto done = static_cast<std::uint64_t>(std::count(flags.begin(), flags.end(), 1));
+  const bool complete = done == flags.size();
+  if (level_ > 0) {
+    // SWMR writing cannot create attributes: close (which ends it) and open again to add them.
+    close();
+    H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
+    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl.get());
+    if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
+  }
   for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);
   write_attr(file_, path_, "end_time", now_utc_iso());
   flush();
@@ -430,6 +558,14 @@ void ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
   write_attr(file_, path_, "complete", std::int64_t{complete ? 1 : 0});
   flush();
   close();
+  return done;
+}
+
+std::uint64_t rows_per_chunk(int blocks) {
+  std::uint64_t rows = kRowsPerChunk;
+  while (rows > 1024 && rows * static_cast<std::uint64_t>(std::max(blocks, 0)) > kRowsPerChunk * 8)
+    rows /= 2;
+  return rows;
 }
 
 void write_attribute(std::int64_t object, const std::string& path, const Attribute& attribute) {

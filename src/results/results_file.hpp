@@ -9,17 +9,24 @@
 //             timestamp, SHA-256, program version, ranks, devices, start/end time) and
 //             "complete" (1 only once every /done flag is set and the file was closed cleanly).
 //
-// Crash safety: both datasets are allocated in full when the file is created and are never
-// filtered, so later writes change raw data only, never HDF5 metadata; writes bypass the chunk
-// cache, so a row reaches the operating system before its /done flag does. A process killed at
-// any moment leaves a file whose set /done flags all point to complete rows (the OS page cache
-// survives a killed process; surviving power loss would need fsync, see flush()).
+// Storage. Compressed (the default, deflate level 1..9): /results and /blocks are chunked by R rows
+// (16,384, fewer with many blocks) and stored through HDF5's shuffle + deflate filters, so h5py
+// and h5dump read them as they are. A chunk is stored whole once every one of its rows has arrived
+// (results/chunk_pipeline.hpp: a pool of threads compresses it, this file's writer stores the
+// bytes with H5Dwrite_chunk), the file is then flushed, and only then are the chunk's /done flags
+// set. The file is written in HDF5's SWMR mode, whose ordered metadata flushes keep it readable
+// whenever the process dies; so a set flag always points to a stored chunk, and a killed run loses
+// only the chunks not yet complete and flushed. Level 0: as before, /results and /blocks are
+// allocated in full and never filtered, each unit's rows are written in place, then its flags.
+// Writes bypass the chunk cache, so a row reaches the operating system before its /done flag does
+// (the OS page cache survives a killed process; surviving power loss would need fsync).
 //
 // The packed row is results/row_layout.hpp's (no HDF5); the read side is
 // results/results_reader.hpp.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
@@ -27,6 +34,7 @@
 
 #include "data/bars.hpp"
 #include "grid/grid.hpp"
+#include "results/chunk_pipeline.hpp"
 #include "results/row_layout.hpp"
 
 namespace threadx {
@@ -53,6 +61,13 @@ struct Attribute {
 // (hid_t); OutputError naming `path` on failure. Strings are fixed-length.
 void write_attribute(std::int64_t object, const std::string& path, const Attribute& attribute);
 
+// How a new results file stores its rows.
+struct ResultsStorage {
+  int deflate_level = 1;         // 1..9: shuffle + deflate at that level; 0: no compression
+  int compress_threads = 0;      // threads compressing chunks; 0: one per core, at most 8
+  std::uint64_t chunk_rows = 0;  // rows per chunk when compressed; 0: rows_per_chunk(blocks)
+};
+
 class ResultsFile {
  public:
   // Creates a new file (refuses to replace an existing one unless overwrite is set). Writes all
@@ -60,11 +75,14 @@ class ResultsFile {
   // to `path` once flushed: a file under `path` is always fully formed, even if the process dies.
   // blocks: S for /blocks, 0 for none.
   static ResultsFile create(const std::string& path, const Grid& grid, const BarSeries& bars,
-                            const Provenance& prov, bool overwrite, int blocks = 0);
-  // Opens a partial file to finish it; OutputError when it was made for another grid, data file,
-  // strategy version or block count.
+                            const Provenance& prov, bool overwrite, int blocks = 0,
+                            const ResultsStorage& storage = {});
+  // Opens a partial file to finish it, with the storage it was made with (compress_threads from
+  // `storage`); OutputError when it was made for another grid, data file, strategy version or
+  // block count.
   static ResultsFile open_for_resume(const std::string& path, const Grid& grid,
-                                     const BarSeries& bars, const Provenance& prov, int blocks = 0);
+                                     const BarSeries& bars, const Provenance& prov, int blocks = 0,
+                                     const ResultsStorage& storage = {});
 
   ResultsFile(ResultsFile&&) noexcept;
   ResultsFile& operator=(ResultsFile&&) noexcept;
@@ -74,26 +92,51 @@ class ResultsFile {
 
   [[nodiscard]] const std::string& path() const { return path_; }
   [[nodiscard]] const RowLayout& layout() const { return layout_; }
+  // The deflate level of /results (0: not compressed) and its rows per chunk.
+  [[nodiscard]] int deflate_level() const { return level_; }
+  [[nodiscard]] std::uint64_t rows_per_chunk() const { return rows_per_chunk_; }
+  // The /done flags. In a compressed file a chunk counts as done only when all its flags are set.
   [[nodiscard]] std::vector<std::uint8_t> read_done() const;
 
-  // Writes a run packed by layout().pack_run (ids [begin, begin + n) where rows.size() =
-  // layout().run_size(n)): its /results rows and /blocks cells, then sets their /done flags.
+  // Takes a run packed by layout().pack_run (ids [begin, begin + n) where rows.size() =
+  // layout().run_size(n)). Not compressed: writes its /results rows and /blocks cells, then sets
+  // their /done flags. Compressed: adds it to its chunks and stores the chunks compressed so far;
+  // their flags are set by the next flush().
   void write_packed(ComboId begin, std::span<const unsigned char> rows);
-  // Pushes HDF5's buffers to the operating system.
+  // Pushes HDF5's buffers to the operating system; in a compressed file, then sets the /done flags
+  // of the chunks stored before it.
   void flush();
-  // Records end time, accounting attributes and complete = 1 when every flag is set; closes.
-  void finish(const std::vector<Attribute>& extra_attributes);
+  // Compressed: waits until every complete chunk is compressed, stores them and flushes.
+  void drain();
+  // Stores what is compressed or being compressed (rows of chunks still incomplete are dropped:
+  // a resume computes them again), records end time, accounting attributes and complete = 1 when
+  // every flag is set, and closes. Returns the number of /done flags set.
+  std::uint64_t finish(const std::vector<Attribute>& extra_attributes);
+  // Bytes of rows and cells received, and bytes stored for them (equal when not compressed).
+  [[nodiscard]] std::uint64_t bytes_in() const { return bytes_in_; }
+  [[nodiscard]] std::uint64_t bytes_stored() const { return bytes_stored_; }
 
  private:
   ResultsFile(std::string path, const Grid& grid, int blocks);
   // Creates the file at file_path (messages name path_) and writes everything create() promises.
   void populate(const std::string& file_path, const Grid& grid, const BarSeries& bars,
                 const Provenance& prov);
+  // Starts the chunk pipeline of a compressed file (level_ and rows_per_chunk_ set).
+  void start_pipeline(int compress_threads);
+  // Stores compressed chunks with H5Dwrite_chunk; their flags wait for the next flush().
+  void store(std::vector<CompressedChunk> chunks);
+  void set_done(std::uint64_t first, std::uint64_t count);
   void close() noexcept;
 
   std::string path_;
   const Grid* grid_;
   RowLayout layout_;
+  int level_ = 0;
+  std::uint64_t rows_per_chunk_ = 0;
+  std::unique_ptr<ChunkAssembler> assembler_;
+  std::unique_ptr<ChunkCompressor> compressor_;
+  std::vector<std::uint64_t> stored_;  // chunks stored since the last flush (flags not yet set)
+  std::uint64_t bytes_in_ = 0, bytes_stored_ = 0;
   std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1, blocks_ = -1, cell_type_ = -1;
 };
 
@@ -102,5 +145,9 @@ class ResultsFile {
 // file as the result of a --resume.
 void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
                     const std::string& timeframe, int blocks = 0);
+
+// Rows per storage chunk of a compressed file with S blocks: 16,384, halved while a chunk's
+// /blocks part would exceed 16,384 x 8 cells.
+std::uint64_t rows_per_chunk(int blocks);
 
 }  // namespace threadx

@@ -4,15 +4,109 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cstddef>
+#include <cstring>
+#include <exception>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "common/error.hpp"
+#include "results/chunk_codec.hpp"
 #include "results/h5_id.hpp"
 #include "results/h5_support.hpp"
 
 namespace threadx {
+
+namespace {
+
+// Rows [begin, begin + count) of a dataset whose chunks of `chunk_rows` rows (row_bytes each,
+// shuffled by elem_size) threadx deflated, read by decompressing the chunks directly: HDF5 reads
+// the stored bytes (one thread: the library is not thread-safe), then up to one thread per core
+// unshuffles and inflates them. A chunk never stored reads as zeros (its /done flags are 0).
+// False when a chunk was stored with a filter skipped: the caller reads through HDF5 instead.
+bool read_deflated(hid_t dset, std::uint64_t chunk_rows, std::size_t elem_size,
+                   std::size_t row_bytes, std::uint64_t begin, std::uint64_t count,
+                   unsigned char* out) {
+  const std::uint64_t first = begin / chunk_rows, last = (begin + count - 1) / chunk_rows;
+  std::vector<std::vector<unsigned char>> stored(last - first + 1);
+  for (std::uint64_t k = first; k <= last; ++k) {
+    const hsize_t offset[2] = {k * chunk_rows, 0};
+    hsize_t size = 0;
+    if (H5Dget_chunk_storage_size(dset, offset, &size) < 0 || size == 0) continue;
+    std::vector<unsigned char>& bytes = stored[k - first];
+    bytes.resize(size);
+    std::uint32_t mask = 0;
+    if (H5Dread_chunk(dset, H5P_DEFAULT, offset, &mask, bytes.data()) < 0 || mask != 0)
+      return false;
+  }
+  std::atomic<std::uint64_t> next{first};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  auto work = [&] {
+    for (std::uint64_t k = next++; k <= last; k = next++) {
+      const std::uint64_t lo = std::max(begin, k * chunk_rows);
+      const std::uint64_t hi = std::min(begin + count, (k + 1) * chunk_rows);
+      unsigned char* to = out + (lo - begin) * row_bytes;
+      const std::vector<unsigned char>& bytes = stored[k - first];
+      if (bytes.empty()) {
+        std::memset(to, 0, (hi - lo) * row_bytes);
+        continue;
+      }
+      try {
+        const std::vector<unsigned char> raw =
+            decompress_chunk(bytes, elem_size, chunk_rows * row_bytes);
+        std::memcpy(to, raw.data() + (lo - k * chunk_rows) * row_bytes, (hi - lo) * row_bytes);
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        error = std::current_exception();
+        return;
+      }
+    }
+  };
+  const std::uint64_t chunks = last - first + 1;
+  const unsigned helpers = static_cast<unsigned>(
+      std::min<std::uint64_t>(chunks, std::max(1u, std::thread::hardware_concurrency())) - 1);
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  return true;
+}
+
+// Rows per chunk when the dataset is stored as threadx compresses it, else 0.
+std::uint64_t deflated_chunk_rows(hid_t dset) {
+  const h5::Storage st = h5::storage_of(dset);
+  return st.threadx_filters && st.deflate_level > 0 ? st.chunk_rows : 0;
+}
+
+// Whether /blocks' cells are stored as threadx packs them: {sum_r, sum_r2, equity: f64 at 0, 8,
+// 16; trades: i32 at 24}, 28 bytes, little-endian.
+bool packed_cells(hid_t blocks) {
+  H5Id type(H5Dget_type(blocks));
+  if (H5Tget_class(type.get()) != H5T_COMPOUND || H5Tget_size(type.get()) != kBlockCellSize ||
+      H5Tget_nmembers(type.get()) != 4)
+    return false;
+  const char* names[4] = {"sum_r", "sum_r2", "equity", "trades"};
+  for (int m = 0; m < 4; ++m) {
+    const int i = H5Tget_member_index(type.get(), names[m]);
+    if (i < 0) return false;
+    H5Id mt(H5Tget_member_type(type.get(), static_cast<unsigned>(i)));
+    const hid_t want = m < 3 ? H5T_IEEE_F64LE : H5T_STD_I32LE;
+    if (H5Tget_member_offset(type.get(), static_cast<unsigned>(i)) !=
+            static_cast<std::size_t>(8 * m) ||
+        H5Tequal(mt.get(), want) <= 0)
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 using h5::check_status;
 using h5::fail;
@@ -22,7 +116,7 @@ using h5::silence_hdf5;
 ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   silence_hdf5();
   if (!std::filesystem::exists(path)) fail(path, "no such file");
-  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  file_ = h5::open_read_only(path);
   if (file_ < 0) fail(path, "not an HDF5 file");
   results_ = H5Dopen2(file_, "results", H5P_DEFAULT);
   if (results_ < 0) fail(path, "no /results dataset: not a threadx results file");
@@ -48,6 +142,8 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   rows_ = n;
+  if (std::endian::native == std::endian::little)
+    results_chunk_rows_ = deflated_chunk_rows(results_);
   if (H5Lexists(file_, "blocks", H5P_DEFAULT) > 0) {
     blocks_set_ = H5Dopen2(file_, "blocks", H5P_DEFAULT);
     if (blocks_set_ < 0) fail(path, "cannot open /blocks");
@@ -58,6 +154,8 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
         dims[1] < static_cast<hsize_t>(kMinBlocks) || dims[1] > static_cast<hsize_t>(kMaxBlocks))
       fail(path, "/blocks is not a (combinations, S) table with 2 <= S <= 64");
     blocks_ = static_cast<int>(dims[1]);
+    if (std::endian::native == std::endian::little && packed_cells(blocks_set_))
+      blocks_chunk_rows_ = deflated_chunk_rows(blocks_set_);
   }
 }
 
@@ -78,6 +176,20 @@ std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uin
   H5Tinsert(mem_type.get(), "sum_r2", offsetof(BlockStats, sum_r2), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "equity", offsetof(BlockStats, equity), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "trades", offsetof(BlockStats, trades), H5T_NATIVE_INT32);
+  if (blocks_chunk_rows_ > 0) {
+    std::vector<unsigned char> cells(count * s * kBlockCellSize);
+    if (read_deflated(blocks_set_, blocks_chunk_rows_, kBlockCellSize, s * kBlockCellSize, begin,
+                      count, cells.data())) {
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        const unsigned char* c = cells.data() + i * kBlockCellSize;
+        std::memcpy(&out[i].sum_r, c, 8);
+        std::memcpy(&out[i].sum_r2, c + 8, 8);
+        std::memcpy(&out[i].equity, c + 16, 8);
+        std::memcpy(&out[i].trades, c + 24, 4);
+      }
+      return out;
+    }
+  }
   const hsize_t start[2] = {begin, 0}, cnt[2] = {count, s};
   H5Id mem(H5Screate_simple(2, cnt, nullptr));
   H5Id fs(H5Dget_space(blocks_set_));
@@ -93,6 +205,9 @@ std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
                                                     std::uint64_t count) const {
   std::vector<unsigned char> out(count * row_size_);
   if (count == 0) return out;
+  if (results_chunk_rows_ > 0 &&
+      read_deflated(results_, results_chunk_rows_, row_size_, row_size_, begin, count, out.data()))
+    return out;
   const hsize_t start = begin, cnt = count;
   H5Id mem(H5Screate_simple(1, &cnt, nullptr));
   H5Id fs(H5Dget_space(results_));
@@ -100,6 +215,16 @@ std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
   check_status(H5Dread(results_, type_, mem.get(), fs.get(), H5P_DEFAULT, out.data()), path_,
                "read /results");
   return out;
+}
+
+std::string ResultsReader::storage() const {
+  const h5::Storage st = h5::storage_of(results_);
+  const std::string chunks = st.chunk_rows > 0
+                                 ? ", chunks of " + std::to_string(st.chunk_rows) + " rows"
+                                 : std::string(", contiguous");
+  if (!st.threadx_filters) return "filtered (not as threadx writes it)" + chunks;
+  if (st.deflate_level == 0) return "uncompressed" + chunks;
+  return "shuffle + deflate level " + std::to_string(st.deflate_level) + chunks;
 }
 
 std::vector<std::uint8_t> ResultsReader::read_done() const {

@@ -32,6 +32,9 @@ class ResultsReader {
   // The S cells of each combination id in [begin, begin + count), row-major; InputError naming
   // the file when it has no /blocks.
   [[nodiscard]] std::vector<BlockStats> read_blocks(std::uint64_t begin, std::uint64_t count) const;
+  // How /results is stored, e.g. "shuffle + deflate level 1, chunks of 16384 rows" or
+  // "uncompressed, chunks of 16384 rows".
+  [[nodiscard]] std::string storage() const;
   // All attributes as text, in name order.
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;
   [[nodiscard]] std::optional<std::string> attribute(const std::string& name) const;
@@ -43,6 +46,9 @@ class ResultsReader {
  private:
   std::string path_;
   std::int64_t file_ = -1, results_ = -1, type_ = -1, blocks_set_ = -1;
+  // Rows per chunk of /results and /blocks when they are stored as threadx compresses them (read
+  // by decompressing their chunks directly, several threads at a time), else 0.
+  std::uint64_t results_chunk_rows_ = 0, blocks_chunk_rows_ = 0;
   std::uint64_t rows_ = 0;
   std::size_t row_size_ = 0;
   int blocks_ = 0;

@@ -1,6 +1,7 @@
 // The HDF5 results file: layout, provenance, round trip, crash-safe resume and refusals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -122,29 +123,66 @@ TEST_F(ResultsFileTest, RoundTripLayoutAndProvenance) {
   EXPECT_FALSE(r.attribute("param.bb_std").has_value());  // swept: a column, not an attribute
 }
 
-TEST_F(ResultsFileTest, ResumeFinishesOnlyWhatIsMissingBitIdentical) {
+// Both storages: uncompressed (flags set unit by unit) and compressed in chunks of 4 rows (a
+// chunk's flags are set only once all its rows are stored; a chunk partly written is lost).
+class ResultsStorageTest : public ResultsFileTest, public ::testing::WithParamInterface<int> {
+ protected:
+  ResultsStorage storage() const {
+    ResultsStorage s;
+    s.deflate_level = GetParam();
+    s.chunk_rows = 4;
+    return s;
+  }
+  // How many of the ids the units cover end up flagged done.
+  std::uint64_t expected_done(const std::vector<WorkUnit>& units) const {
+    std::vector<std::uint8_t> covered(grid_.size(), 0);
+    for (const WorkUnit& u : units)
+      for (ComboId id = u.begin; id < u.end; ++id) covered[id] = 1;
+    std::uint64_t n = 0;
+    const std::uint64_t chunk = GetParam() == 0 ? 1 : 4;
+    for (std::uint64_t c = 0; c < grid_.size(); c += chunk) {
+      const std::uint64_t e = std::min<std::uint64_t>(c + chunk, grid_.size());
+      bool all = true;
+      for (std::uint64_t id = c; id < e; ++id) all = all && covered[id] == 1;
+      if (all) n += e - c;
+    }
+    return n;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Storage, ResultsStorageTest, ::testing::Values(0, 1),
+                         [](const ::testing::TestParamInfo<int>& p) {
+                           return p.param == 0 ? std::string("Uncompressed")
+                                               : std::string("Deflate1");
+                         });
+
+TEST_P(ResultsStorageTest, ResumeFinishesOnlyWhatIsMissingBitIdentical) {
   const std::string one = path("one.h5"), two = path("two.h5");
   {
-    ResultsFile f = ResultsFile::create(one, grid_, bars_, prov(), false);
+    ResultsFile f = ResultsFile::create(one, grid_, bars_, prov(), false, 0, storage());
     write(f, plan_units(grid_, 36));
     f.finish({});
   }
   const std::vector<WorkUnit> units = plan_units(grid_, 5);
   {
     // A run that dies after some units: no finish(), the object just goes away.
-    ResultsFile f = ResultsFile::create(two, grid_, bars_, prov(), false);
+    ResultsFile f = ResultsFile::create(two, grid_, bars_, prov(), false, 0, storage());
     write(f, {units[0], units[3], units[4]});
-    f.flush();
+    f.drain();
   }
   {
     ResultsReader r(two);
     EXPECT_EQ(r.attribute("complete"), "0");
   }
-  ResultsFile f = ResultsFile::open_for_resume(two, grid_, bars_, prov());
+  ResultsFile f = ResultsFile::open_for_resume(two, grid_, bars_, prov(), 0, storage());
+  EXPECT_EQ(f.deflate_level(), GetParam());
   const std::vector<std::uint8_t> done = f.read_done();
   std::uint64_t n_done = 0;
   for (std::uint8_t d : done) n_done += d;
-  EXPECT_EQ(n_done, units[0].size() + units[3].size() + units[4].size());
+  EXPECT_EQ(n_done, expected_done({units[0], units[3], units[4]}));
+  if (GetParam() > 0) {
+    EXPECT_EQ(n_done, 12u);  // chunks [0,4), [16,20), [20,24)
+  }
   const std::vector<WorkUnit> rest = plan_units(grid_, 7, &done);  // another unit size
   for (const WorkUnit& u : rest)
     for (ComboId id = u.begin; id < u.end; ++id) ASSERT_EQ(done[id], 0);
@@ -177,27 +215,30 @@ TEST_F(ResultsFileTest, RefusesToReplaceOrResumeTheWrongFile) {
                OutputError);
 }
 
-TEST_F(ResultsFileTest, RankingSkipsUnfinishedRowsAndBreaksTiesById) {
+TEST_P(ResultsStorageTest, RankingSkipsUnfinishedRowsAndBreaksTiesById) {
   const std::string p = path("r.h5");
   const std::vector<WorkUnit> units = plan_units(grid_, 6);
   {
-    ResultsFile f = ResultsFile::create(p, grid_, bars_, prov(), false);
+    ResultsFile f = ResultsFile::create(p, grid_, bars_, prov(), false, 0, storage());
     write(f, {units[1], units[2]});  // ids 6..17
+    f.drain();
   }
+  // Compressed in chunks of 4: ids 8..15 (chunks [8,12) and [12,16)) are stored.
+  const std::uint64_t first = GetParam() == 0 ? 6 : 8, end = GetParam() == 0 ? 18 : 16;
   ResultsReader r(p);
   RankQuery q;
   q.by = "sharpe";
   q.n = 100;
   const RankResult res = rank_rows(r, q);
-  EXPECT_EQ(res.done, 12u);
-  ASSERT_EQ(res.rows.size(), 12u);
+  EXPECT_EQ(res.done, end - first);
+  ASSERT_EQ(res.rows.size(), end - first);
   const Column& sharpe = *r.find("sharpe");
   const Column& id = *r.find("combo_id");
   for (std::size_t k = 0; k < res.rows.size(); ++k) {
     const double v = r.value(res.rows[k].data(), sharpe);
     const double i = r.value(res.rows[k].data(), id);
-    EXPECT_GE(i, 6);
-    EXPECT_LT(i, 18);
+    EXPECT_GE(i, static_cast<double>(first));
+    EXPECT_LT(i, static_cast<double>(end));
     EXPECT_EQ(v, rows_[static_cast<ComboId>(i)].sharpe);
     if (k > 0) {
       const double pv = r.value(res.rows[k - 1].data(), sharpe);
