@@ -4,6 +4,7 @@
 #include "mpi/cluster_sweep.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <limits>
@@ -22,6 +23,22 @@
 namespace threadx::dist {
 
 using namespace detail;  // NOLINT(google-build-using-namespace): this file is detail's user
+
+namespace {
+// Runs `f` when the scope ends, however it ends: here, what must happen before a compute thread is
+// joined when an error unwinds the loop that would have stopped it.
+template <class F>
+class OnExit {
+ public:
+  explicit OnExit(F f) : f_(std::move(f)) {}
+  ~OnExit() { f_(); }
+  OnExit(const OnExit&) = delete;
+  OnExit& operator=(const OnExit&) = delete;
+
+ private:
+  F f_;
+};
+}  // namespace
 
 // ---- rank 0 ------------------------------------------------------------------------------------
 
@@ -46,9 +63,11 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   // Rank 0's own compute threads take units straight from the dispatcher.
   class LocalSource final : public WorkSource {
    public:
-    LocalSource(Dispatcher& d, std::mutex& m, Clock::time_point t0) : d_(d), m_(m), t0_(t0) {}
+    LocalSource(Dispatcher& d, std::mutex& m, Clock::time_point t0, const std::atomic<bool>& stop)
+        : d_(d), m_(m), t0_(t0), stop_(stop) {}
     std::optional<WorkUnit> next() override {
       for (;;) {
+        if (stop_.load()) return std::nullopt;
         {
           std::lock_guard lock(m_);
           if (peeked_) return std::exchange(peeked_, std::nullopt);
@@ -69,15 +88,21 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
     Dispatcher& d_;
     std::mutex& m_;
     Clock::time_point t0_;
+    const std::atomic<bool>& stop_;
     std::optional<WorkUnit> peeked_;  // granted by ready(), handed out by the next next()
-  } local_source(dispatcher, dispatcher_mutex, start);
+  };
+  // Rank 0's compute stops when the run stops (a signal, a lost rank, a write error) or when an
+  // error leaves this function, so it never goes on granting itself units nobody will store.
+  std::atomic<bool> stop_compute{false};
+  LocalSource local_source(dispatcher, dispatcher_mutex, start, stop_compute);
   Outbox outbox(grid, o.run.blocks);
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
-    compute.emplace(grid, bank, local_source, outbox, o, o.run.stop);
+    compute.emplace(grid, bank, local_source, outbox, o, &stop_compute);
   } else {
     outbox.close();
   }
+  const OnExit stop_on_error([&] { stop_compute = true; });  // runs before ~ComputeThread
 
   std::vector<RankReport> reports(static_cast<std::size_t>(n));
   std::vector<bool> said_bye(static_cast<std::size_t>(n), false);
@@ -134,6 +159,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   auto begin_stop = [&](const std::string& why, bool write_error = false) {
     if (stopping) return;
     stopping = true;
+    stop_compute = true;
     if (o.run.stop != nullptr) o.run.stop->store(true);
     std::string flight;
     {
@@ -222,6 +248,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
           "combinations are saved in {}, finish with --resume",
           r, h.host, h.pid, silent, held.size(), describe_units(held), limit, slowest_unit_s,
           dispatcher.completed_combos() + (grid.size() - total), grid.size(), file.path());
+      stop_compute = true;
       if (o.run.stop != nullptr) o.run.stop->store(true);
       if (compute) compute->join();
       for (Finished& f : outbox.take(microseconds(0)).first) store(0, std::move(f));
@@ -317,6 +344,12 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(grid, bank, queue, outbox, mine, &stop_compute);
+  // An error leaving this function (a transport failure) must not leave the compute thread
+  // waiting for units that will never come: ~ComputeThread joins it.
+  const OnExit end_on_error([&] {
+    stop_compute = true;
+    queue.end(true);
+  });
 
   // Keep a few units queued, so no thread waits for a round trip.
   const std::uint64_t depth = prefetch_depth(mine.threads);

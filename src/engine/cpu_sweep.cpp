@@ -104,16 +104,17 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         sink.flush();
         last_flush = Clock::now();
       }
+      // The caller's callback may throw too: the workers must still be stopped and joined.
+      if (run.on_progress && run.progress_interval_s &&
+          seconds_since(last_progress) >= *run.progress_interval_s) {
+        run.on_progress({report.combos_done, total, report.units_done, seconds_since(start)});
+        last_progress = Clock::now();
+      }
     } catch (...) {
       sink_error = std::current_exception();
       abort = true;
       queue.uncap();  // nothing more is taken: no worker may wait for space
       break;
-    }
-    if (run.on_progress && run.progress_interval_s &&
-        seconds_since(last_progress) >= *run.progress_interval_s) {
-      run.on_progress({report.combos_done, total, report.units_done, seconds_since(start)});
-      last_progress = Clock::now();
     }
     if (closed && finished.empty()) break;
   }

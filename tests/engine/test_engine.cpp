@@ -323,6 +323,22 @@ TEST(CpuSweep, SinkErrorStopsTheRunAndIsRethrown) {
   EXPECT_THROW(run_cpu_sweep(g, bank, units, sink, o), std::runtime_error);
 }
 
+// A progress callback that throws (say, its output is closed) ends the run like a sink error:
+// the workers are stopped and joined, and the error reaches the caller (it once escaped with the
+// worker threads still running: std::terminate).
+TEST(CpuSweep, ProgressCallbackErrorStopsTheRunAndIsRethrown) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid g = mixed_grid();
+  IndicatorBank bank(bars);
+  MemorySink sink(g.size());
+  CpuSweepOptions o;
+  o.threads = 2;
+  o.run.progress_interval_s = 1e-9;
+  o.run.on_progress = [](const SweepProgress&) { throw std::runtime_error("stdout closed"); };
+  const std::vector<WorkUnit> units = plan_units(g, 8);
+  EXPECT_THROW(run_cpu_sweep(g, bank, units, sink, o), std::runtime_error);
+}
+
 // A source that fails after handing out `good` units (a worker's error).
 class FailingSource final : public WorkSource {
  public:

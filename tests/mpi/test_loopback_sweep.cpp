@@ -7,8 +7,12 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +23,7 @@
 #include "indicators/indicator_bank.hpp"
 #include "mpi/cluster_sweep.hpp"
 #include "mpi/loopback_transport.hpp"
+#include "mpi/protocol.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
 #include "support/grids.hpp"
@@ -138,6 +143,64 @@ TEST(LoopbackSweep, AWorkerThatCannotLoadIsNamedAndEveryoneIsReleased) {
   for (std::thread& w : workers) w.join();
   EXPECT_EQ(codes[1], 1);
   EXPECT_EQ(codes[2], 1);
+}
+
+// A transport that fails when its rank sends a result (a network error mid-run).
+class FailsOnResult final : public Transport {
+ public:
+  explicit FailsOnResult(Transport& inner) : inner_(inner) {}
+  int rank() const override { return inner_.rank(); }
+  int size() const override { return inner_.size(); }
+  int local_size() const override { return inner_.local_size(); }
+  void send(int dest, Tag tag, std::vector<std::byte> data) override {
+    if (tag == Tag::Result) throw std::runtime_error("network down");
+    inner_.send(dest, tag, std::move(data));
+  }
+  std::optional<Message> receive(std::chrono::microseconds wait) override {
+    return inner_.receive(wait);
+  }
+  void drain() override {}
+  [[noreturn]] void abort(int code) override {
+    inner_.abort(code);
+    std::_Exit(code);  // not reached: every transport's abort ends the rank
+  }
+
+ private:
+  Transport& inner_;
+};
+
+// A worker whose transport throws mid-run ends with that error: its compute thread, still waiting
+// for more units (the work is not all handed out), is stopped rather than joined forever.
+TEST(LoopbackSweep, AWorkerWhoseTransportFailsEndsWithTheError) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid grid = testing::mixed_grid();
+  LoopbackHub hub(2);
+  FailsOnResult failing(hub.rank(1));
+  ClusterSweepOptions o;
+  o.threads = 1;
+  std::future<std::string> ended = std::async(std::launch::async, [&] {
+    IndicatorBank bank(bars);
+    try {
+      run_worker(failing, grid, bank, o);
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  });
+  // Rank 0, by hand: one unit for the worker's first request, and more work said to be left.
+  Transport& zero = hub.rank(0);
+  std::optional<Message> request;
+  for (int i = 0; i < 600 && !request; ++i) request = zero.receive(std::chrono::milliseconds(100));
+  ASSERT_TRUE(request && request->tag == Tag::Request);
+  Writer w;
+  w.put<std::uint64_t>(1).put<std::uint8_t>(0).put<std::uint64_t>(1);
+  detail::put_unit(w, plan_units(grid, 8).front());
+  zero.send(1, Tag::Grant, w.take());
+  if (ended.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ADD_FAILURE() << "the worker hangs after its transport failed";
+    std::_Exit(1);  // its threads cannot be joined
+  }
+  EXPECT_EQ(ended.get(), "network down");
 }
 
 }  // namespace
