@@ -26,7 +26,7 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin            # MPI (mpi/ adapter)
   libhdf5-openmpi-dev hdf5-tools        # HDF5 results files (the MPI build), h5dump/h5diff
   libhdf5-dev                           # the serial HDF5 build too (CI builds against it)
-  zlib1g-dev                            # deflate of the results chunks (HDF5's gzip filter format)
+  libdeflate-dev                        # deflate of the results' chunks (HDF5's gzip filter format)
   libcli11-dev libspdlog-dev libfmt-dev libtoml11-dev
   libgtest-dev
   slurm-wlm munge                       # local SLURM cluster for the job-template tests

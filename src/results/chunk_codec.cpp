@@ -1,7 +1,7 @@
 // Shuffle + deflate of a whole chunk (see chunk_codec.hpp).
 #include "results/chunk_codec.hpp"
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -79,17 +79,28 @@ void unshuffle_bytes(const unsigned char* in, std::size_t elem_size, std::size_t
   transpose_bytes(in, count, elem_size, count, out, elem_size);
 }
 
+ChunkScratch::~ChunkScratch() {
+  if (compressor_ != nullptr) libdeflate_free_compressor(compressor_);
+}
+
 void compress_chunk(std::span<const unsigned char> raw, std::size_t elem_size, int level,
                     ChunkScratch& scratch) {
   if (elem_size == 0 || raw.size() % elem_size != 0)
     throw std::logic_error("compress_chunk: not whole elements");
+  if (scratch.compressor_ == nullptr || scratch.level_ != level) {
+    if (scratch.compressor_ != nullptr) libdeflate_free_compressor(scratch.compressor_);
+    scratch.compressor_ = libdeflate_alloc_compressor(level);
+    scratch.level_ = level;
+    if (scratch.compressor_ == nullptr)
+      throw std::runtime_error("libdeflate: no compressor for level " + std::to_string(level));
+  }
   scratch.shuffled.resize(raw.size());
   shuffle_bytes(raw.data(), elem_size, raw.size() / elem_size, scratch.shuffled.data());
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  scratch.deflated.resize(size);
-  if (compress2(scratch.deflated.data(), &size, scratch.shuffled.data(),
-                static_cast<uLong>(raw.size()), level) != Z_OK)
-    throw std::runtime_error("zlib compress2 failed (out of memory?)");
+  scratch.deflated.resize(libdeflate_zlib_compress_bound(scratch.compressor_, raw.size()));
+  const std::size_t size =
+      libdeflate_zlib_compress(scratch.compressor_, scratch.shuffled.data(), raw.size(),
+                               scratch.deflated.data(), scratch.deflated.size());
+  if (size == 0) throw std::runtime_error("libdeflate: a chunk did not fit its bound");
   scratch.deflated.resize(size);
 }
 
@@ -102,11 +113,18 @@ std::vector<unsigned char> compress_chunk(std::span<const unsigned char> raw, st
 
 std::vector<unsigned char> decompress_chunk(std::span<const unsigned char> stored,
                                             std::size_t elem_size, std::size_t raw_size) {
+  struct Inflater {
+    libdeflate_decompressor* d = libdeflate_alloc_decompressor();
+    Inflater() = default;
+    Inflater(const Inflater&) = delete;
+    Inflater& operator=(const Inflater&) = delete;
+    ~Inflater() { libdeflate_free_decompressor(d); }
+  };
+  thread_local Inflater inflater;  // one per reading thread, kept
+  if (inflater.d == nullptr) throw std::runtime_error("libdeflate: out of memory");
   std::vector<unsigned char> shuffled(raw_size);
-  uLongf size = static_cast<uLongf>(raw_size);
-  if (uncompress(shuffled.data(), &size, stored.data(), static_cast<uLong>(stored.size())) !=
-          Z_OK ||
-      size != raw_size)
+  if (libdeflate_zlib_decompress(inflater.d, stored.data(), stored.size(), shuffled.data(),
+                                 raw_size, nullptr) != LIBDEFLATE_SUCCESS)
     throw std::runtime_error("not a zlib stream of " + std::to_string(raw_size) + " bytes");
   std::vector<unsigned char> raw(raw_size);
   unshuffle_bytes(shuffled.data(), elem_size, raw_size / elem_size, raw.data());

@@ -1,5 +1,6 @@
 // A stored chunk of /results or /blocks as HDF5's own filters would make it: the shuffle filter
-// (byte j of every element, then byte j + 1, ...) followed by the deflate filter (a zlib stream).
+// (byte j of every element, then byte j + 1, ...) followed by the deflate filter (a zlib stream,
+// here made and read by libdeflate).
 // The ranks' rows are compressed with this, away from rank 0's writer thread, and stored with
 // H5Dwrite_chunk; any HDF5 reader (h5py, h5dump) decompresses them with its built-in filters.
 #pragma once
@@ -7,6 +8,8 @@
 #include <cstddef>
 #include <span>
 #include <vector>
+
+struct libdeflate_compressor;  // libdeflate.h
 
 namespace threadx {
 
@@ -19,9 +22,20 @@ void shuffle_bytes(const unsigned char* in, std::size_t elem_size, std::size_t c
 void unshuffle_bytes(const unsigned char* in, std::size_t elem_size, std::size_t count,
                      unsigned char* out);
 
-// Buffers compress_chunk reuses from one chunk to the next (one per thread).
-struct ChunkScratch {
+// What compress_chunk reuses from one chunk to the next (one per thread): buffers and a
+// libdeflate compressor for one level.
+class ChunkScratch {
+ public:
+  ChunkScratch() = default;
+  ChunkScratch(const ChunkScratch&) = delete;
+  ChunkScratch& operator=(const ChunkScratch&) = delete;
+  ~ChunkScratch();
   std::vector<unsigned char> shuffled, deflated;
+
+ private:
+  friend void compress_chunk(std::span<const unsigned char>, std::size_t, int, ChunkScratch&);
+  ::libdeflate_compressor* compressor_ = nullptr;
+  int level_ = -1;
 };
 
 // A whole chunk (raw.size() a multiple of elem_size), shuffled then deflated at `level` (1-9):
