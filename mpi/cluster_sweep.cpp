@@ -258,7 +258,11 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
             "and the results file could not be written completely: {} keeps only the "
             "rows whose /done flag is set",
             file.path());
-      file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}});
+      try {
+        file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}});
+      } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());  // the job still ends: the set /done flags stay valid
+      }
       t.abort(4 /* kExitRankLost */);
     }
 

@@ -11,9 +11,10 @@
 
 namespace threadx::dist::detail {
 
-// Rank 0's writer thread: stores finished units in the results file (rows, then /done flags) and
-// flushes at the interval, so that the thread answering the workers never waits for the disk.
-// Holds at most kMaxQueuedBytes of rows; past that, push() waits (the disk sets the pace).
+// Rank 0's writer thread: hands finished units to the results file (which stores rows, then sets
+// their /done flags: see results_file.hpp) and flushes at the interval, so that the thread
+// answering the workers never waits for the disk. Holds at most kMaxQueuedBytes of rows; past that,
+// push() waits (the disk sets the pace).
 class FileWriter {
  public:
   FileWriter(ResultsFile& file, double flush_interval_s)

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.hpp"
+#include "cli/output_lock.hpp"
 #include "cli/table.hpp"
 #include "common/error.hpp"
 #include "common/thousands.hpp"
@@ -270,6 +271,7 @@ int run_sweep(const SweepOptions& o) {
   for (int r = 1; r < t.size(); ++r) all_threads += workers[static_cast<std::size_t>(r)].threads;
 
   std::vector<gpu::Device> devices;
+  std::optional<OutputLock> lock;  // rank 0 only, held until the end
   std::optional<ResultsFile> file;
   std::vector<std::uint8_t> done;
   const std::string partial = o.out + ".partial";
@@ -291,6 +293,7 @@ int run_sweep(const SweepOptions& o) {
           max_warmup(grid), bars.size());
 
     // ---- output file: fresh, forced or resumed ----
+    lock.emplace(o.out);
     const bool have_partial = fs::exists(partial), have_final = fs::exists(o.out);
     if (o.resume && !have_partial) {
       if (have_final) {
@@ -318,6 +321,11 @@ int run_sweep(const SweepOptions& o) {
     prov.isa = isa_label(in->isa);
     prov.start_time = start_time;
     prov.timeframe = o.timeframe;
+    if (const std::uint64_t most = max_chunk_rows(RowLayout(grid, o.blocks));
+        o.compress > 0 && o.chunk_rows > most)
+      throw InputError(
+          fmt::format("--chunk-rows: {} rows of {} bytes make chunks over 64 MiB; use at most {}",
+                      o.chunk_rows, RowLayout(grid, o.blocks).run_size(1), most));
     ResultsStorage storage;
     storage.deflate_level = o.compress;
     storage.chunk_rows = o.chunk_rows;

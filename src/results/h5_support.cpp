@@ -84,6 +84,7 @@ Storage storage_of(hid_t dataset) {
   std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 1)), 0);
   if (rank < 1 || H5Pget_chunk(dcpl.get(), rank, dims.data()) != rank) return st;
   st.chunk_rows = dims[0];
+  if (rank == 2) st.chunk_cols = dims[1];
   const int filters = H5Pget_nfilters(dcpl.get());
   for (int i = 0; i < filters; ++i) {
     unsigned flags = 0, config = 0, values[1] = {0};

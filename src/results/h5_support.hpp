@@ -30,6 +30,7 @@ hid_t open_read_only(const std::string& path);
 // whether its filters are what threadx writes (none, or shuffle then deflate).
 struct Storage {
   std::uint64_t chunk_rows = 0;
+  std::uint64_t chunk_cols = 0;  // second chunk dimension of a 2-D dataset, else 0
   int deflate_level = 0;
   bool threadx_filters = true;
 };

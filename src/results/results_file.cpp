@@ -397,6 +397,11 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   f.file_ = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
   if (f.file_ < 0)
     fail(path, "--resume: cannot open for writing (read-only, or in use by another run?)");
+  // A writer killed inside a flush may have stored a chunk index that points past the file's
+  // recorded end of allocated space (HDF5 writes that end last): new chunks must go after every
+  // byte of the file, never over such a chunk, whose flags are unset and which is written again.
+  if (f.level_ > 0)
+    check_status(H5Fincrement_filesize(f.file_, 0), path, "--resume: setting the end of the file");
   expect_same_run(f.file_, path, grid, bars, prov.timeframe, blocks);
 
   H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
@@ -530,6 +535,8 @@ void ResultsFile::flush() {
     i = j;
   }
   stored_.clear();
+  // In SWMR mode HDF5 keeps these raw writes until told: send them to the operating system now.
+  check_status(H5Dflush(done_), path_, "flush of /done");
 }
 
 void ResultsFile::drain() {
@@ -566,6 +573,10 @@ std::uint64_t rows_per_chunk(int blocks) {
   while (rows > 1024 && rows * static_cast<std::uint64_t>(std::max(blocks, 0)) > kRowsPerChunk * 8)
     rows /= 2;
   return rows;
+}
+
+std::uint64_t max_chunk_rows(const RowLayout& layout) {
+  return std::max<std::uint64_t>(1, (std::uint64_t{64} << 20) / layout.run_size(1));
 }
 
 void write_attribute(std::int64_t object, const std::string& path, const Attribute& attribute) {

@@ -71,9 +71,9 @@ struct ResultsStorage {
 class ResultsFile {
  public:
   // Creates a new file (refuses to replace an existing one unless overwrite is set). Writes all
-  // provenance attributes and allocates every dataset in full, under "<path>.creating", renamed
-  // to `path` once flushed: a file under `path` is always fully formed, even if the process dies.
-  // blocks: S for /blocks, 0 for none.
+  // provenance attributes and creates every dataset (uncompressed ones allocated in full), under
+  // "<path>.creating", renamed to `path` once flushed: a file under `path` is always fully formed,
+  // even if the process dies. blocks: S for /blocks, 0 for none.
   static ResultsFile create(const std::string& path, const Grid& grid, const BarSeries& bars,
                             const Provenance& prov, bool overwrite, int blocks = 0,
                             const ResultsStorage& storage = {});
@@ -149,5 +149,9 @@ void check_same_run(const std::string& path, const Grid& grid, const BarSeries& 
 // Rows per storage chunk of a compressed file with S blocks: 16,384, halved while a chunk's
 // /blocks part would exceed 16,384 x 8 cells.
 std::uint64_t rows_per_chunk(int blocks);
+
+// The most rows a compressed chunk may hold with this layout: a chunk's /results and /blocks
+// parts together stay within 64 MiB (rank 0 holds every chunk with rows in flight).
+std::uint64_t max_chunk_rows(const RowLayout& layout);
 
 }  // namespace threadx

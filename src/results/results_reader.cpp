@@ -37,7 +37,8 @@ bool read_deflated(hid_t dset, std::uint64_t chunk_rows, std::size_t elem_size,
   for (std::uint64_t k = first; k <= last; ++k) {
     const hsize_t offset[2] = {k * chunk_rows, 0};
     hsize_t size = 0;
-    if (H5Dget_chunk_storage_size(dset, offset, &size) < 0 || size == 0) continue;
+    if (H5Dget_chunk_storage_size(dset, offset, &size) < 0) return false;
+    if (size == 0) continue;
     std::vector<unsigned char>& bytes = stored[k - first];
     bytes.resize(size);
     std::uint32_t mask = 0;
@@ -79,10 +80,12 @@ bool read_deflated(hid_t dset, std::uint64_t chunk_rows, std::size_t elem_size,
   return true;
 }
 
-// Rows per chunk when the dataset is stored as threadx compresses it, else 0.
-std::uint64_t deflated_chunk_rows(hid_t dset) {
+// Rows per chunk when the dataset is stored as threadx compresses it (for /blocks, chunks of
+// whole rows of `cols` cells), else 0.
+std::uint64_t deflated_chunk_rows(hid_t dset, std::uint64_t cols = 0) {
   const h5::Storage st = h5::storage_of(dset);
-  return st.threadx_filters && st.deflate_level > 0 ? st.chunk_rows : 0;
+  if (!st.threadx_filters || st.deflate_level == 0 || st.chunk_cols != cols) return 0;
+  return st.chunk_rows;
 }
 
 // Whether /blocks' cells are stored as threadx packs them: {sum_r, sum_r2, equity: f64 at 0, 8,
@@ -155,7 +158,7 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
       fail(path, "/blocks is not a (combinations, S) table with 2 <= S <= 64");
     blocks_ = static_cast<int>(dims[1]);
     if (std::endian::native == std::endian::little && packed_cells(blocks_set_))
-      blocks_chunk_rows_ = deflated_chunk_rows(blocks_set_);
+      blocks_chunk_rows_ = deflated_chunk_rows(blocks_set_, dims[1]);
   }
 }
 

@@ -159,6 +159,23 @@ cp -p keep/ref.h5 out/f.h5; touch -d 2001-01-01 out/f.h5
 [ ! -e out/f.h5.partial ] && [ ! -e out/f.h5.partial.creating ] || fail "left a partial file"
 
 cp "$src/tests/grids/mid_34560.toml" mid.toml
+case="a second run of the same output"
+mkdir -p lock
+"$bin" -q sweep --data "$data49k" --grid mid.toml --out lock/r.h5 --threads 1 2> first.log &
+first=$!
+for _ in $(seq 1 1000); do [ -e lock/r.h5.partial ] && break; sleep 0.01; done
+refuse "lock/r.h5: another threadx sweep is writing this output (it holds lock/r.h5.lock); wait for it to end or stop it first" \
+  --data "$data49k" --grid mid.toml --out lock/r.h5 --resume
+refuse "lock/r.h5: another threadx sweep is writing this output" --data "$data49k" --grid mid.toml --out lock/r.h5 --force
+kill -INT "$first"  # the first run stops cleanly (exit 3) and releases the output
+set +e; wait "$first"; rc=$?; set -e
+checks=$((checks + 1))
+[ "$rc" = 3 ] || [ "$rc" = 0 ] || fail "the first run ended with $rc: $(cat first.log)"
+if [ "$rc" = 3 ]; then only lock r.h5.partial; else only lock r.h5; fi
+checks=$((checks + 1))
+"$bin" -q sweep --data "$data49k" --grid mid.toml --out lock/r.h5 --resume 2> stderr.txt || fail "resume after the first run: $(cat stderr.txt)"
+only lock r.h5
+
 ns=skipped
 if [ "$(id -u)" = 0 ] && unshare -m true 2> /dev/null; then
   "$bin" -q sweep --data "$data49k" --grid mid.toml --out reference_mid.h5
