@@ -32,6 +32,7 @@ PACKAGES=(
   slurm-wlm munge                       # local SLURM cluster for the job-template tests
   gnuplot-nox                           # scaling plots (scripts/scaling.sh)
   iproute2 util-linux                   # network-namespace "nodes" for the cluster tests
+  strace                                # kills at chosen writes (tests/cli/kill_at_write.sh)
   chromium                              # headless browser: the report test renders threadx report
   python3-numpy python3-h5py            # tests/robust/crosscheck.py recomputes threadx robust
 )

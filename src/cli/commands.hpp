@@ -106,7 +106,7 @@ struct RobustOptions {
   bool force = false;
   double progress_interval_s = 2.0;
   // Not on the command line (tests set them; no result depends on them):
-  std::uint64_t chunk_rows = 65536;        // rows of /blocks read at a time
+  std::uint64_t rows_per_read = 65536;     // rows of /blocks read at a time
   std::size_t cscv_slice_streams = 32768;  // CSCV runs over slices of this many streams (progress)
   std::string command_line;
 };

@@ -160,7 +160,7 @@ robust::RobustPlan make_plan(const RobustOptions& o, const Input& in, unsigned t
     plan.walk_forward = robust::WalkForwardConfig{
         static_cast<int>(o.wf_window), robust::parse_walk_mode(o.wf_mode), o.wf_min_trades};
   plan.threads = threads;
-  plan.chunk_rows = o.chunk_rows;
+  plan.rows_per_read = o.rows_per_read;
   return plan;
 }
 

@@ -397,8 +397,10 @@ int run_sweep(const SweepOptions& o) {
   for (Attribute& a : rank_accounting(report)) accounting.push_back(std::move(a));
   for (auto& [name, value] : report.device_attributes) accounting.push_back({name, value});
   const std::uint64_t bytes_in = file->bytes_in(), bytes_stored = file->bytes_stored();
-  const std::uint64_t flags_set = file->finish(accounting);
+  // Past this point nothing is left to stop, and a second Ctrl-C must not end the process while
+  // the file's last attributes are written.
   ignore_stop_signals();
+  const std::uint64_t flags_set = file->finish(accounting);
   log_ranks(report);
 
   if (!report.complete) {

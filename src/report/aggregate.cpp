@@ -238,8 +238,8 @@ Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const Aggreg
   // One pass over /results in chunks.
   const std::vector<std::uint8_t> done = reader.read_done();
   ParamIndex idx = grid.indices_of(0);
-  for (std::uint64_t begin = 0; begin < reader.rows(); begin += o.chunk_rows) {
-    const std::uint64_t count = std::min<std::uint64_t>(o.chunk_rows, reader.rows() - begin);
+  for (std::uint64_t begin = 0; begin < reader.rows(); begin += o.rows_per_read) {
+    const std::uint64_t count = std::min<std::uint64_t>(o.rows_per_read, reader.rows() - begin);
     const std::vector<unsigned char> rows = reader.read_rows(begin, count);
     for (std::uint64_t r = 0; r < count; ++r, grid.advance(idx)) {
       if (done[begin + r] == 0) continue;

@@ -54,8 +54,8 @@ struct AggregateOptions {
   std::int64_t min_trades = 0;
   std::size_t top = 20;
   std::size_t bins = 60;
-  std::uint64_t chunk_rows = 1 << 16;  // rows per read of /results
-  unsigned threads = 0;                // 0: every core
+  std::uint64_t rows_per_read = 1 << 16;  // rows per read of /results
+  unsigned threads = 0;                   // 0: every core
 };
 
 struct Aggregates {

@@ -53,14 +53,17 @@ void ChunkAssembler::add(ComboId begin, std::span<const unsigned char> run,
                 o.chunk.cells.end(), 0);
     }
     const std::uint64_t at = id - chunk_first(k), from = id - begin;
+    if (o.have.empty()) o.have.assign(rows_per_chunk_, false);
+    for (std::uint64_t r = at; r < at + take; ++r) {
+      if (o.have[r]) throw std::logic_error("ChunkAssembler: a row arrived twice");
+      o.have[r] = true;
+    }
     std::memcpy(o.chunk.rows.data() + at * row_size_, rows + from * row_size_, take * row_size_);
     if (cells_per_row_ > 0)
       std::memcpy(o.chunk.cells.data() + at * cells_per_row_, cells + from * cells_per_row_,
                   take * cells_per_row_);
     o.filled += take;
-    const std::uint64_t size = chunk_end(k) - chunk_first(k);
-    if (o.filled > size) throw std::logic_error("ChunkAssembler: a row arrived twice");
-    if (o.filled == size) {
+    if (o.filled == chunk_end(k) - chunk_first(k)) {
       full.push_back(std::move(o.chunk));
       open_.erase(it);
     }

@@ -54,6 +54,7 @@ class ChunkAssembler {
  private:
   struct Open {
     RawChunk chunk;
+    std::vector<bool> have;  // which rows arrived: a row sent twice is an error, not a fill
     std::uint64_t filled = 0;
   };
   std::size_t row_size_, cells_per_row_;  // bytes

@@ -13,7 +13,7 @@ RobustPartial compute_partial(const ResultsReader& reader, const RobustPlan& pla
   out.begin = begin;
   out.end = end;
   StreamSetBuilder builder(plan.blocks, plan.returns_per_block);
-  const std::uint64_t chunk = std::max<std::uint64_t>(plan.chunk_rows, 1);
+  const std::uint64_t chunk = std::max<std::uint64_t>(plan.rows_per_read, 1);
   for (std::uint64_t at = begin; at < end;) {
     const std::uint64_t n = std::min(chunk, end - at);
     const std::vector<BlockStats> cells = reader.read_blocks(at, n);

@@ -24,7 +24,7 @@ struct RobustPlan {
   std::int64_t dsr_k = 10;
   std::optional<WalkForwardConfig> walk_forward;
   unsigned threads = 1;
-  std::uint64_t chunk_rows = 65536;  // rows of /blocks read at a time
+  std::uint64_t rows_per_read = 65536;  // rows of /blocks read at a time
 };
 
 struct RobustPartial {

@@ -204,7 +204,7 @@ TEST_F(RobustCommand, PartialsMergeToTheWholeForAnyCut) {
 
   const robust::CscvResult cscv_whole = robust::cscv(whole.streams, 1);
   for (int ranks : {2, 3, 7, 250}) {
-    plan.chunk_rows = static_cast<std::uint64_t>(ranks * 3 + 1);
+    plan.rows_per_read = static_cast<std::uint64_t>(ranks * 3 + 1);
     robust::RobustPartial merged;
     std::vector<robust::StreamSet> own;  // each rank's own streams, for its CSCV passes
     for (int rank = 0; rank < ranks; ++rank) {
@@ -283,7 +283,7 @@ const std::vector<double>& column(const report::RobustPart& p, const char* name)
 // bit; the file reads back with the report's reader.
 TEST_F(RobustCommand, WritesWhatTheLibraryComputes) {
   RobustOptions o = options("robust.h5");
-  o.chunk_rows = 10;         // many chunks
+  o.rows_per_read = 10;      // many chunks
   o.cscv_slice_streams = 5;  // CSCV over many slices of streams
   ASSERT_EQ(run_robust(o), 0);
   ASSERT_TRUE(fs::exists(o.out));
