@@ -9,6 +9,8 @@
 set -euo pipefail
 bin="$(realpath "$1")"; src="$(realpath "$2")"; kills="${3:-24}"
 command -v strace > /dev/null || { echo "SKIPPED: strace not installed"; exit 0; }
+# LeakSanitizer cannot run under ptrace: a sanitizer build runs here without it.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
 cd "$work"
 args=(-q sweep --data "$src/data/BTCUSDT_15m_2024-12-01_2024-12-10.csv"
