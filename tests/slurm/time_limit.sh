@@ -11,7 +11,8 @@ data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 # task: about 110 CPU-seconds per task on a 2-core EPYC (Zen 3), so the first run is cut by the
 # signal even when it lands late (31 s in) on a machine 3x faster; half that workload left a
 # machine 1.8x faster a chance to finish first. The direct run uses the SIMD path: rows are
-# bit-identical across ISAs (a contract of the engine).
+# bit-identical across ISAs (a contract of the engine). Chunks of 1,024 rows: a stop keeps only
+# whole stored chunks, and a sanitizer build computes about 12,000 rows in a 30-s slice.
 trend="$(awk -v n="$((10 * ntasks))" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? ", " : ""), 25 * i }')"
 cat > grid.toml <<TOML
 strategy = "bb_atr"
@@ -29,7 +30,7 @@ direct_start --data "$data" --grid grid.toml
 slurm_up
 export THREADX="$bin" THREADX_THREADS=1
 jid="$(sbatch --parsable "${job_opts[@]}" --time=1 --signal=B:USR1@59 -o tl.out \
-  "$src/slurm/long_sweep.sbatch" "$data" grid.toml tl.h5 --isa scalar)"
+  "$src/slurm/long_sweep.sbatch" "$data" grid.toml tl.h5 --isa scalar --chunk-rows 1024)"
 note "submitted long_sweep.sbatch --time=1 --signal=B:USR1@59 as job $jid"
 wait_for_line tl.out "threadx-job $jid: SIGUSR1 received" 150
 note "SLURM signalled the job: $(grep -o 'SIGUSR1 received.*' tl.out | head -1)"
