@@ -180,6 +180,14 @@ void expect_same_run(hid_t file, const std::string& path, const Grid& grid, cons
                    "; resume with the same --blocks, or --force to start over");
 }
 
+// File access for a results file: a compressed one is written in SWMR mode, which needs the file
+// format of HDF5 1.10 (libver bounds "latest") on every open for writing.
+H5Id file_access(bool compressed) {
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
+  if (compressed) H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  return fapl;
+}
+
 }  // namespace
 
 void check_same_run(const std::string& path, const Grid& grid, const BarSeries& bars,
@@ -279,8 +287,7 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   if (compressed && H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
     fail(path, "this HDF5 library has no deflate filter; use --compress 0");
   // A compressed file is written in SWMR mode, which needs the file format of HDF5 1.10.
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
-  if (compressed) H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  H5Id fapl = file_access(compressed);
   f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
@@ -387,9 +394,8 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   }
   // A compressed file's writer may have been killed: its file still says it is open for SWMR
   // writing, which HDF5 refuses to open again unless told to clear that mark.
-  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
+  H5Id fapl = file_access(f.level_ > 0);
   if (f.level_ > 0) {
-    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
     hbool_t clear = 1;
     check_status(H5Pset(fapl.get(), "clear_status_flags", &clear), path,
                  "setting of clear_status_flags");
@@ -553,8 +559,7 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
   if (level_ > 0) {
     // SWMR writing cannot create attributes: close (which ends it) and open again to add them.
     close();
-    H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
-    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    H5Id fapl = file_access(true);
     file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl.get());
     if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
   }
