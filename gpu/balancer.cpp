@@ -414,8 +414,8 @@ class DeviceSink final : public ResultSink {
   std::size_t d_;
 };
 
-void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
-               IndicatorBank& bank, const RunControl& run) {
+void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const SweepContext& ctx,
+               const RunControl& run) {
   DeviceSource source(b, d);
   DeviceSink sink(b, d);
   CpuSweepOptions o;
@@ -423,21 +423,21 @@ void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid
   o.run.stop = nullptr;  // the balancer's source ends when the run stops
   o.threads = dev.cpu_threads;
   o.isa = dev.cpu_isa;
-  run_cpu_sweep(grid, bank, source, sink, o);
+  run_cpu_sweep(ctx, source, sink, o);
 }
 
-void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Grid& grid,
-                 IndicatorBank& bank, const RunControl& run) {
+void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const SweepContext& ctx,
+                 const RunControl& run) {
   const int blocks = run.blocks;
   const std::vector<std::int64_t> starts =
-      blocks > 0 ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), blocks)
+      blocks > 0 ? block_start_bars(static_cast<std::int64_t>(ctx.bars().size()), blocks)
                  : std::vector<std::int64_t>{};
   UnitRows rows;
   for (;;) {
     std::optional<Chunk> c = b.take(d, /*single=*/false);
     if (!c) return;
     rows.resize(c->combos, blocks);
-    dev.runner->run(grid, bank, c->pieces, rows.metrics.data(), rows.block_output(starts.data()));
+    dev.runner->run(ctx, c->pieces, rows.metrics.data(), rows.block_output(starts.data()));
     b.complete(d, c->pieces.front().begin, rows.view());
   }
 }
@@ -468,9 +468,8 @@ BalancedDevice BalancedDevice::waves(std::string name, std::unique_ptr<UnitRunne
   return d;
 }
 
-BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& source,
-                           ResultSink& sink, std::vector<BalancedDevice> devices,
-                           const BalancerOptions& options) {
+BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSink& sink,
+                           std::vector<BalancedDevice> devices, const BalancerOptions& options) {
   if (devices.empty()) throw std::invalid_argument("run_devices: no device");
   for (const BalancedDevice& d : devices)
     if (d.cpu_threads == 0 && !d.runner)
@@ -498,9 +497,9 @@ BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& so
     threads.emplace_back([&, d] {
       try {
         if (devices[d].cpu_threads > 0) {
-          drive_cpu(b, d, devices[d], grid, bank, options.run);
+          drive_cpu(b, d, devices[d], ctx, options.run);
         } else {
-          drive_batch(b, d, devices[d], grid, bank, options.run);
+          drive_batch(b, d, devices[d], ctx, options.run);
         }
       } catch (const std::exception& e) {
         b.fail(d, e.what());

@@ -97,9 +97,8 @@ struct BalancerReport {
 // Runs until the source is exhausted and every chunk is written, or the stop flag is set.
 // Throws after joining every device when the source or the sink throws, or when every device
 // has failed with work left (finished rows are written first, except after a sink error).
-BalancerReport run_devices(const Grid& grid, IndicatorBank& bank, WorkSource& source,
-                           ResultSink& sink, std::vector<BalancedDevice> devices,
-                           const BalancerOptions& options);
+BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSink& sink,
+                           std::vector<BalancedDevice> devices, const BalancerOptions& options);
 
 // Per-device accounting as key/value pairs ("device.cuda:0.combinations", ...), for the
 // results file's attributes, and as one log line per device.

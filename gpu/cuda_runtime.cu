@@ -422,11 +422,11 @@ class CudaRunner final : public UnitRunner {
     return i;
   }
 
-  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
+  void run(const SweepContext& ctx, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput& blocks) override {
     DeviceScope scope(index_);
-    mirror_->use_bank(bank.generation(), bank.bars().size());  // the mirror is per bank
-    run_fitting(grid, bank, pieces, out, blocks);
+    mirror_->use_bank(ctx.bank().generation(), ctx.bars().size());  // the mirror is per bank
+    run_fitting(ctx, pieces, out, blocks);
   }
 
  private:
@@ -434,14 +434,14 @@ class CudaRunner final : public UnitRunner {
   // grid: one list per key group and candidate key, up to n_bars each); a batch whose lists
   // take more than a quarter of the batch memory runs as two halves, recursively (one
   // combination has one list, which always fits).
-  void run_fitting(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-                   Metrics* out, const BlockOutput& blocks) {
-    HostBatch<P> host = make_batch<P>(grid, bank, pieces, &candidates_);
+  void run_fitting(const SweepContext& ctx, std::span<const WorkUnit> pieces, Metrics* out,
+                   const BlockOutput& blocks) {
+    HostBatch<P> host = make_batch<P>(ctx, pieces, &candidates_);
     const std::size_t n = host.list_of.size();
     if (host.cand.size() * sizeof(std::int32_t) > budget_.batch_bytes / 4 && n > 1) {
       const auto [head, tail] = split_pieces(pieces, n / 2);
-      run_fitting(grid, bank, head, out, blocks);
-      run_fitting(grid, bank, tail, out + n / 2, blocks.at(n / 2));
+      run_fitting(ctx, head, out, blocks);
+      run_fitting(ctx, tail, out + n / 2, blocks.at(n / 2));
       return;
     }
     try {

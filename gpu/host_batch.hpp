@@ -13,9 +13,8 @@
 #include <vector>
 
 #include "engine/plan.hpp"
+#include "engine/sweep_context.hpp"
 #include "gpu/batch_kernel.hpp"
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
 #include "strategy/candidates.hpp"
 
 namespace threadx::gpu {
@@ -88,8 +87,10 @@ class CandidateCache {
 // strategy is P's) end to end: one odometer walk per piece finds each combination's candidate
 // key, and each (group, key) of the batch gets its list once (from `cache` when given).
 template <class P>
-HostBatch<P> make_batch(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
+HostBatch<P> make_batch(const SweepContext& ctx, std::span<const WorkUnit> pieces,
                         CandidateCache<P>* cache = nullptr) {
+  const Grid& grid = ctx.grid();
+  IndicatorBank& bank = ctx.bank();
   if (pieces.empty()) throw std::invalid_argument("make_batch: no pieces");
   if (grid.strategy != &P::spec()) throw std::logic_error("make_batch: another strategy's grid");
   HostBatch<P> b;

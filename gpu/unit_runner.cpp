@@ -6,10 +6,10 @@
 
 namespace threadx::gpu {
 
-void HostBatchRunner::run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-                          Metrics* out, const BlockOutput& blocks) {
-  with_policy(*grid.strategy, [&]<class P>() {
-    const HostBatch<P> batch = make_batch<P>(grid, bank, pieces);
+void HostBatchRunner::run(const SweepContext& ctx, std::span<const WorkUnit> pieces, Metrics* out,
+                          const BlockOutput& blocks) {
+  with_policy(*ctx.grid().strategy, [&]<class P>() {
+    const HostBatch<P> batch = make_batch<P>(ctx, pieces);
     BatchView<P> view = batch.view();
     view.blocks = blocks.blocks;
     view.block_starts = blocks.starts;

@@ -5,8 +5,7 @@
 #include <span>
 
 #include "engine/plan.hpp"
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
+#include "engine/sweep_context.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
@@ -19,8 +18,8 @@ class UnitRunner {
   // of their sizes), blocks their per-block statistics when enabled (rows in the same order).
   // Called by one thread at a time. Throws on failure: the balancer then hands the pieces to
   // another device.
-  virtual void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces,
-                   Metrics* out, const BlockOutput& blocks) = 0;
+  virtual void run(const SweepContext& ctx, std::span<const WorkUnit> pieces, Metrics* out,
+                   const BlockOutput& blocks) = 0;
 };
 
 // Runs a batch on the calling thread, one combination after the other through
@@ -28,7 +27,7 @@ class UnitRunner {
 // the device.
 class HostBatchRunner : public UnitRunner {
  public:
-  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
+  void run(const SweepContext& ctx, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput& blocks) override;
 };
 

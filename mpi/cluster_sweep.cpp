@@ -42,9 +42,10 @@ class OnExit {
 
 // ---- rank 0 ------------------------------------------------------------------------------------
 
-ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& bank,
-                              ResultsFile& file, const std::vector<std::uint8_t>& done,
+ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile& file,
+                              const std::vector<std::uint8_t>& done,
                               const std::vector<Hello>& workers, const ClusterSweepOptions& o) {
+  const Grid& grid = ctx.grid();
   const auto start = Clock::now();
   const int n = t.size();
   DispatchOptions dopt;
@@ -98,7 +99,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   Outbox outbox(grid, o.run.blocks);
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
-    compute.emplace(grid, bank, local_source, outbox, o, &stop_compute);
+    compute.emplace(ctx, local_source, outbox, o, &stop_compute);
   } else {
     outbox.close();
   }
@@ -278,7 +279,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
   ComputeReport cr;
   if (compute) cr = compute->join();
   out.device_attributes = cr.device_attributes;
-  reports[0] = this_rank_report(0, o.threads, o.isa, cr, bank);
+  reports[0] = this_rank_report(0, o.threads, o.isa, cr, ctx.bank());
   for (int r = 0; r < n; ++r) {
     RankReport& x = reports[static_cast<std::size_t>(r)];
     x.rank = r;
@@ -302,8 +303,7 @@ ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& ban
 
 // ---- ranks > 0 ---------------------------------------------------------------------------------
 
-RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
-                      const ClusterSweepOptions& o) {
+RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepOptions& o) {
   // Units granted to this rank, waiting for a compute thread.
   class GrantQueue final : public WorkSource {
    public:
@@ -344,10 +344,10 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
   } queue;
 
   std::atomic<bool> stop_compute{false};
-  Outbox outbox(grid, o.run.blocks);
+  Outbox outbox(ctx.grid(), o.run.blocks);
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
-  ComputeThread compute(grid, bank, queue, outbox, mine, &stop_compute);
+  ComputeThread compute(ctx, queue, outbox, mine, &stop_compute);
   // An error leaving this function (a transport failure) must not leave the compute thread
   // waiting for units that will never come: ~ComputeThread joins it.
   const OnExit end_on_error([&] {
@@ -404,7 +404,7 @@ RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
     }
   }
 
-  const RankReport me = this_rank_report(t.rank(), mine.threads, o.isa, compute.join(), bank);
+  const RankReport me = this_rank_report(t.rank(), mine.threads, o.isa, compute.join(), ctx.bank());
   t.send(0, Tag::Bye, encode(me));
   // Wait for rank 0's release, so that no message to this rank is left unreceived at the end
   // (a Stop may cross the Bye).

@@ -18,9 +18,8 @@
 
 #include "engine/cpu_backtest.hpp"
 #include "engine/cpu_sweep.hpp"
+#include "engine/sweep_context.hpp"
 #include "gpu/device.hpp"
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
 #include "mpi/transport.hpp"
 #include "results/results_file.hpp"
 
@@ -107,12 +106,11 @@ class StartGate {
 // ---- the run ----
 
 // Rank 0. `file` is open (created or resumed) and `done` holds its flags.
-ClusterReport run_coordinator(Transport& t, const Grid& grid, IndicatorBank& bank,
-                              ResultsFile& file, const std::vector<std::uint8_t>& done,
+ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile& file,
+                              const std::vector<std::uint8_t>& done,
                               const std::vector<Hello>& workers, const ClusterSweepOptions& o);
 
 // Ranks > 0: compute until rank 0 says there is no more work or stops the run.
-RankReport run_worker(Transport& t, const Grid& grid, IndicatorBank& bank,
-                      const ClusterSweepOptions& o);
+RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepOptions& o);
 
 }  // namespace threadx::dist

@@ -136,9 +136,10 @@ class UnitAssembler final : public WorkSource, public ResultSink {
 // it when done.
 class ComputeThread {
  public:
-  ComputeThread(const Grid& grid, IndicatorBank& bank, WorkSource& source, Outbox& outbox,
+  // The grid and bank behind ctx (copied), source and o outlive the thread.
+  ComputeThread(const SweepContext& ctx, WorkSource& source, Outbox& outbox,
                 const ClusterSweepOptions& o, std::atomic<bool>* stop)
-      : outbox_(outbox), thread_([&grid, &bank, &source, &o, stop, this] {
+      : outbox_(outbox), thread_([ctx, &source, &o, stop, this] {
           try {
             UnitAssembler assembler(source, outbox_, o.run.blocks);
             gpu::BalancerOptions b;
@@ -146,8 +147,8 @@ class ComputeThread {
             b.run.stop = stop;
             b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
             const gpu::BalancerReport r = gpu::run_devices(
-                grid, bank, assembler, assembler,
-                gpu::make_balanced_devices(o.devices, o.threads, o.isa, *grid.strategy), b);
+                ctx, assembler, assembler,
+                gpu::make_balanced_devices(o.devices, o.threads, o.isa, *ctx.grid().strategy), b);
             report_.units = assembler.units_done();
             report_.combos = assembler.combos_done();
             report_.idle_s = assembler.idle_s();

@@ -59,7 +59,7 @@ int run_bench(const BenchOptions& o) {
   for (unsigned r = 0; r < o.repeat; ++r) {
     IndicatorBank bank(bars);  // fresh each time: indicator building is part of the cost
     DiscardSink sink;
-    const CpuSweepReport rep = run_cpu_sweep(grid, bank, units, sink, cpu);
+    const CpuSweepReport rep = run_cpu_sweep(SweepContext(grid, bank), units, sink, cpu);
     best = std::min(best, rep.wall_s);
     series = bank.stats();
   }

@@ -202,7 +202,7 @@ int run_report(const ReportOptions& o) {
       const auto idx = grid.indices_of(ag.top[0]);
       for (const report::Axis& a : ag.axes)
         label += " " + a.name + "=" + format_double(a.values[idx[a.param]]);
-      rv.run = report::rerun_combination(grid, bank, ag.top[0]);
+      rv.run = report::rerun_combination(SweepContext(grid, bank), ag.top[0]);
       const std::vector<unsigned char> row = reader.read_rows(ag.top[0], 1);
       const double want = ResultsReader::value(row.data(), *reader.find(o.metric));
       const std::size_t mi = static_cast<std::size_t>(

@@ -511,9 +511,10 @@ int run_robust(const RobustOptions& o) {
 
   // ---- DSR: the K best re-run for their returns ----
   IndicatorBank bank(*bars);
+  const SweepContext sweep(*in->grid, bank);
   for (const robust::RankedCombination& c : all.top) {
     const auto id = static_cast<ComboId>(c.id);
-    const std::vector<double> returns = replay_returns(*in->grid, bank, id);
+    const std::vector<double> returns = replay_returns(sweep, id);
     check_replay(o, *in, id, returns);
     out.dsr.push_back(robust::dsr_row(c.id, returns, trials));
   }

@@ -235,7 +235,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   cluster.devices = devices;
   install_stop_signals();
   cluster.run.stop = &stop_flag();
-  dist::run_worker(t, *in->grid, bank, cluster);
+  dist::run_worker(t, SweepContext(*in->grid, bank), cluster);
   ignore_stop_signals();
   return stop_flag().load() ? kExitStopped : 0;
 }
@@ -381,7 +381,7 @@ int run_sweep(const SweepOptions& o) {
                  thousands(static_cast<std::uint64_t>(rate)), format_duration(eta));
   };
   const dist::ClusterReport report =
-      dist::run_coordinator(t, grid, bank, *file, done, workers, cluster);
+      dist::run_coordinator(t, SweepContext(grid, bank), *file, done, workers, cluster);
 
   const double rate =
       report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;

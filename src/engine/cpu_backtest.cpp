@@ -5,9 +5,9 @@
 
 namespace threadx {
 
-void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
-                  Isa isa, const BlockOutput& blocks) {
-  cpu_driver(*grid.strategy).run_unit(grid, bank, unit, out, isa, blocks);
+void run_unit_cpu(const SweepContext& ctx, const WorkUnit& unit, Metrics* out, Isa isa,
+                  const BlockOutput& blocks) {
+  cpu_driver(*ctx.grid().strategy).run_unit(ctx, unit, out, isa, blocks);
 }
 
 }  // namespace threadx

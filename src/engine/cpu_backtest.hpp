@@ -4,8 +4,7 @@
 
 #include "engine/isa.hpp"
 #include "engine/plan.hpp"
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
+#include "engine/sweep_context.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
@@ -16,7 +15,7 @@ namespace threadx {
 // (the reference path, as on the GPU); the others run isa_lanes(isa) combinations per vector, bars
 // in the outer loop (engine/cpu_driver.hpp). blocks: where to record the per-block statistics of
 // the unit's rows, if at all (the same single pass; the metrics do not change).
-void run_unit_cpu(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
-                  Isa isa = best_isa(), const BlockOutput& blocks = {});
+void run_unit_cpu(const SweepContext& ctx, const WorkUnit& unit, Metrics* out, Isa isa = best_isa(),
+                  const BlockOutput& blocks = {});
 
 }  // namespace threadx

@@ -42,10 +42,11 @@ class CpuDriver final : public StrategyDriver {
   template <class V>
   using State = typename P::template State<V>;
 
-  void run_unit(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out, Isa isa,
+  void run_unit(const SweepContext& ctx, const WorkUnit& unit, Metrics* out, Isa isa,
                 const BlockOutput& blocks) const override {
-    const Series view = P::series(bank, grid.key_of_group(unit.group));
-    const double bars_per_year = bank.bars().bars_per_year();
+    const Grid& grid = ctx.grid();
+    const Series view = P::series(ctx.bank(), grid.key_of_group(unit.group));
+    const double bars_per_year = ctx.bars().bars_per_year();
     const lanes::BlockKernel<P> kernel = block_kernel(isa);
     if (kernel == nullptr) {
       run_scalar(grid, view, bars_per_year, unit, out, blocks);
@@ -85,20 +86,19 @@ class CpuDriver final : public StrategyDriver {
     }
   }
 
-  std::vector<double> replay_returns(const Grid& grid, IndicatorBank& bank,
-                                     ComboId id) const override {
-    const Series s = P::series(bank, grid.key_of_group(id / grid.group_size()));
+  std::vector<double> replay_returns(const SweepContext& ctx, ComboId id) const override {
+    const Series s = P::series(ctx.bank(), ctx.key_of(id));
     ReturnsRecorder recorder(s.n_bars);
-    run_one(s, P::decode(grid.values_of(id)), bank.bars().bars_per_year(), recorder);
+    run_one(s, P::decode(ctx.values_of(id)), ctx.bars().bars_per_year(), recorder);
     return std::move(recorder).take();
   }
 
   // run_one's loop (every bar stepped), watching the state for exits and entries: an exit adds a
   // trade (its pnl is the change of pnl_sum), an entry at bar i sets entry_bar = i. A strategy
   // may exit and enter on one bar (ma_cross's reversal), so the exit is taken first.
-  Trace trace(const Grid& grid, IndicatorBank& bank, ComboId id) const override {
-    const Series s = P::series(bank, grid.key_of_group(id / grid.group_size()));
-    const Params sp = P::decode(grid.values_of(id));
+  Trace trace(const SweepContext& ctx, ComboId id) const override {
+    const Series s = P::series(ctx.bank(), ctx.key_of(id));
+    const Params sp = P::decode(ctx.values_of(id));
     const LaneParams<double> p = lane_params<double>(sp);
     Trace out;
     out.equity.assign(static_cast<std::size_t>(s.n_bars), P::initial_capital(sp));
@@ -134,7 +134,7 @@ class CpuDriver final : public StrategyDriver {
       out.equity[static_cast<std::size_t>(i)] = e;
     }
     out.metrics = metrics_of(st, P::initial_capital(sp), static_cast<double>(s.n_bars),
-                             bank.bars().bars_per_year());
+                             ctx.bars().bars_per_year());
     return out;
   }
 

@@ -24,18 +24,18 @@ struct Finished {
 
 }  // namespace
 
-CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
+CpuSweepReport run_cpu_sweep(const SweepContext& ctx, std::span<const WorkUnit> units,
                              ResultSink& sink, CpuSweepOptions options) {
   options.run.combos_total = 0;
   for (const WorkUnit& u : units) options.run.combos_total += u.size();
   UnitListSource source(units);
-  CpuSweepReport report = run_cpu_sweep(grid, bank, source, sink, options);
+  CpuSweepReport report = run_cpu_sweep(ctx, source, sink, options);
   report.stopped = report.combos_done < options.run.combos_total;
   return report;
 }
 
-CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& source,
-                             ResultSink& sink, const CpuSweepOptions& options) {
+CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, ResultSink& sink,
+                             const CpuSweepOptions& options) {
   const auto start = Clock::now();
   const RunControl& run = options.run;
   unsigned threads = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
@@ -50,7 +50,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
   unsigned running = threads;
   CpuSweepReport report;
   const std::vector<std::int64_t> block_starts =
-      run.blocks > 0 ? block_start_bars(static_cast<std::int64_t>(bank.bars().size()), run.blocks)
+      run.blocks > 0 ? block_start_bars(static_cast<std::int64_t>(ctx.bars().size()), run.blocks)
                      : std::vector<std::int64_t>{};
   report.thread_busy_s.assign(threads, 0.0);
   report.thread_wait_s.assign(threads, 0.0);
@@ -67,7 +67,7 @@ CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& 
         if (!unit) break;
         const auto t0 = Clock::now();
         Finished f{*unit, UnitRows(unit->size(), run.blocks)};
-        run_unit_cpu(grid, bank, f.unit, f.rows.metrics.data(), options.isa,
+        run_unit_cpu(ctx, f.unit, f.rows.metrics.data(), options.isa,
                      f.rows.block_output(block_starts.data()));
         report.thread_busy_s[t] += seconds_since(t0);
         queue.push(std::move(f));

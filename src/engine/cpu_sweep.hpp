@@ -74,11 +74,11 @@ struct CpuSweepReport {
 // Runs the units of `source` on `options.threads` threads until it is empty or the stop flag is
 // set. Exceptions from a worker or from the sink stop every thread and are rethrown here after the
 // units already finished have been written.
-CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, WorkSource& source,
-                             ResultSink& sink, const CpuSweepOptions& options);
+CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, ResultSink& sink,
+                             const CpuSweepOptions& options);
 
 // The same over a fixed list of units (progress total = their size).
-CpuSweepReport run_cpu_sweep(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> units,
+CpuSweepReport run_cpu_sweep(const SweepContext& ctx, std::span<const WorkUnit> units,
                              ResultSink& sink, CpuSweepOptions options);
 
 }  // namespace threadx

@@ -7,11 +7,11 @@
 
 namespace threadx {
 
-std::vector<double> replay_returns(const Grid& grid, IndicatorBank& bank, ComboId id) {
-  if (id >= grid.size())
+std::vector<double> replay_returns(const SweepContext& ctx, ComboId id) {
+  if (id >= ctx.size())
     throw InputError("combination id " + std::to_string(id) + " is outside the grid (" +
-                     std::to_string(grid.size()) + " combinations)");
-  return cpu_driver(*grid.strategy).replay_returns(grid, bank, id);
+                     std::to_string(ctx.size()) + " combinations)");
+  return cpu_driver(*ctx.grid().strategy).replay_returns(ctx, id);
 }
 
 }  // namespace threadx

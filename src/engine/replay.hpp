@@ -6,13 +6,12 @@
 
 #include <vector>
 
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
+#include "engine/sweep_context.hpp"
 
 namespace threadx {
 
 // r[1..T] (T = bars - 1) at indices 0..T-1; r[i] = E[i] / E[i-1] - 1 (0 after E[i-1] <= 0).
 // InputError when id is outside the grid.
-std::vector<double> replay_returns(const Grid& grid, IndicatorBank& bank, ComboId id);
+std::vector<double> replay_returns(const SweepContext& ctx, ComboId id);
 
 }  // namespace threadx

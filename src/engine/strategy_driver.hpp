@@ -7,8 +7,7 @@
 
 #include "engine/isa.hpp"
 #include "engine/plan.hpp"
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
+#include "engine/sweep_context.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 #include "strategy/spec.hpp"
@@ -20,13 +19,12 @@ class StrategyDriver {
  public:
   virtual ~StrategyDriver() = default;
   // See run_unit_cpu (engine/cpu_backtest.hpp).
-  virtual void run_unit(const Grid& grid, IndicatorBank& bank, const WorkUnit& unit, Metrics* out,
-                        Isa isa, const BlockOutput& blocks) const = 0;
-  // See replay_returns (engine/replay.hpp); id < grid.size().
-  virtual std::vector<double> replay_returns(const Grid& grid, IndicatorBank& bank,
-                                             ComboId id) const = 0;
-  // Combination id re-run bar by bar with its trades (strategy/trace.hpp); id < grid.size().
-  virtual Trace trace(const Grid& grid, IndicatorBank& bank, ComboId id) const = 0;
+  virtual void run_unit(const SweepContext& ctx, const WorkUnit& unit, Metrics* out, Isa isa,
+                        const BlockOutput& blocks) const = 0;
+  // See replay_returns (engine/replay.hpp); id < ctx.size().
+  virtual std::vector<double> replay_returns(const SweepContext& ctx, ComboId id) const = 0;
+  // Combination id re-run bar by bar with its trades (strategy/trace.hpp); id < ctx.size().
+  virtual Trace trace(const SweepContext& ctx, ComboId id) const = 0;
 };
 
 // The CPU driver of a registered strategy (defined with the catalog, src/strategies/registry.cpp).

@@ -7,11 +7,11 @@
 
 namespace threadx::report {
 
-Rerun rerun_combination(const Grid& grid, IndicatorBank& bank, ComboId id) {
-  if (id >= grid.size())
+Rerun rerun_combination(const SweepContext& ctx, ComboId id) {
+  if (id >= ctx.size())
     throw InputError("combination id " + std::to_string(id) + " is outside the grid (" +
-                     std::to_string(grid.size()) + " combinations)");
-  return cpu_driver(*grid.strategy).trace(grid, bank, id);
+                     std::to_string(ctx.size()) + " combinations)");
+  return cpu_driver(*ctx.grid().strategy).trace(ctx, id);
 }
 
 }  // namespace threadx::report

@@ -4,8 +4,7 @@
 // the ones behind the row and its metrics equal the row's bit for bit.
 #pragma once
 
-#include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
+#include "engine/sweep_context.hpp"
 #include "strategy/trace.hpp"
 
 namespace threadx::report {
@@ -13,6 +12,6 @@ namespace threadx::report {
 using Rerun = Trace;
 
 // InputError when id is outside the grid.
-Rerun rerun_combination(const Grid& grid, IndicatorBank& bank, ComboId id);
+Rerun rerun_combination(const SweepContext& ctx, ComboId id);
 
 }  // namespace threadx::report

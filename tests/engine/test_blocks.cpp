@@ -84,7 +84,7 @@ TEST(Blocks, ScalarPathMatchesTheReferenceOnRealBars) {
     for (ComboId id = 3; id < g.size(); id += 37) {
       std::vector<BlockStats> got(static_cast<std::size_t>(blocks));
       Metrics m{};
-      run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &m, Isa::Scalar,
+      run_unit_cpu({g, bank}, {id, id + 1, id / g.group_size()}, &m, Isa::Scalar,
                    {blocks, starts.data(), got.data()});
       const bb_atr::Params p = bb_atr::decode(g.values_of(id));
       const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
@@ -124,16 +124,16 @@ TEST(Blocks, EveryLanePathEqualsScalarBitForBit) {
       const std::size_t cells = u.size() * static_cast<std::size_t>(blocks);
       std::vector<Metrics> scalar(u.size()), plain(u.size());
       std::vector<BlockStats> scalar_blocks(cells);
-      run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar,
+      run_unit_cpu({g, bank}, u, scalar.data(), Isa::Scalar,
                    {blocks, starts.data(), scalar_blocks.data()});
-      run_unit_cpu(g, bank, u, plain.data(), Isa::Scalar);
+      run_unit_cpu({g, bank}, u, plain.data(), Isa::Scalar);
       for (std::size_t k = 0; k < u.size(); ++k)
         ASSERT_TRUE(same_bits(scalar[k], plain[k])) << "recording changed id " << u.begin + k;
       for (Isa isa : supported_isas()) {
         if (isa == Isa::Scalar) continue;
         std::vector<Metrics> rows(u.size());
         std::vector<BlockStats> got(cells);
-        run_unit_cpu(g, bank, u, rows.data(), isa, {blocks, starts.data(), got.data()});
+        run_unit_cpu({g, bank}, u, rows.data(), isa, {blocks, starts.data(), got.data()});
         for (std::size_t k = 0; k < u.size(); ++k)
           ASSERT_TRUE(same_bits(rows[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
         for (std::size_t c = 0; c < cells; ++c)
@@ -166,7 +166,7 @@ max_hold_bars = [3, 40]
     const std::size_t cells = u.size() * static_cast<std::size_t>(blocks);
     std::vector<Metrics> scalar(u.size());
     std::vector<BlockStats> want(cells);
-    run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar, {blocks, starts.data(), want.data()});
+    run_unit_cpu({g, bank}, u, scalar.data(), Isa::Scalar, {blocks, starts.data(), want.data()});
     for (const BlockStats& c : want) {
       trades += c.trades;
       empty_blocks += c.sum_r2 == 0.0;
@@ -175,7 +175,7 @@ max_hold_bars = [3, 40]
       if (isa == Isa::Scalar) continue;
       std::vector<Metrics> rows(u.size());
       std::vector<BlockStats> got(cells);
-      run_unit_cpu(g, bank, u, rows.data(), isa, {blocks, starts.data(), got.data()});
+      run_unit_cpu({g, bank}, u, rows.data(), isa, {blocks, starts.data(), got.data()});
       for (std::size_t c = 0; c < cells; ++c)
         ASSERT_TRUE(same_bits(got[c], want[c]))
             << isa_name(isa) << " id " << u.begin + c / 64 << " block " << c % 64;

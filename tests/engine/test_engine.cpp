@@ -89,7 +89,7 @@ void check_against_reference(const Grid& g, const BarSeries& bars,
   for (ComboId id : ids) {
     const bb_atr::Params p = bb_atr::decode(g.values_of(id));
     Metrics got{};
-    run_unit_cpu(g, bank, {id, id + 1, id / g.group_size()}, &got, Isa::Scalar);
+    run_unit_cpu({g, bank}, {id, id + 1, id / g.group_size()}, &got, Isa::Scalar);
     const auto ind = testing::reference_indicators(bars.high, bars.low, bars.close, p.bb_period,
                                                    p.atr_period, p.trend_period);
     const auto ref = testing::reference_backtest(bars.close, ind, p, bars.bars_per_year());
@@ -172,8 +172,8 @@ TEST(SimdLanes, BitIdenticalToScalarPath) {
       units.push_back({3, std::min<ComboId>(g.group_size(), 3 + 13), 0});
       for (const WorkUnit& u : units) {
         std::vector<Metrics> simd(u.size()), scalar(u.size());
-        run_unit_cpu(g, bank, u, simd.data(), isa);
-        run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);
+        run_unit_cpu({g, bank}, u, simd.data(), isa);
+        run_unit_cpu({g, bank}, u, scalar.data(), Isa::Scalar);
         for (std::size_t k = 0; k < u.size(); ++k)
           ASSERT_TRUE(same_bits(simd[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
       }
@@ -202,8 +202,8 @@ trend_period = [0, 40]
       ASSERT_NE(bb_atr::decode(g.values_of(u.begin)).bb_std,
                 bb_atr::decode(g.values_of(u.begin + 1)).bb_std);
       std::vector<Metrics> simd(u.size()), scalar(u.size());
-      run_unit_cpu(g, bank, u, simd.data(), isa);
-      run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);
+      run_unit_cpu({g, bank}, u, simd.data(), isa);
+      run_unit_cpu({g, bank}, u, scalar.data(), Isa::Scalar);
       for (std::size_t k = 0; k < u.size(); ++k) {
         ASSERT_TRUE(same_bits(simd[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
         trades += scalar[k].trades;
@@ -221,10 +221,10 @@ TEST(SimdLanes, LongHistoryBitIdenticalToScalarPath) {
     // Part of the group: every bb_std and atr_multiplier value would take too long in a test.
     const WorkUnit u{group * g.group_size() + 1, group * g.group_size() + 1 + 70, group};
     std::vector<Metrics> scalar(u.size());
-    run_unit_cpu(g, bank, u, scalar.data(), Isa::Scalar);
+    run_unit_cpu({g, bank}, u, scalar.data(), Isa::Scalar);
     for (Isa isa : lane_paths()) {
       std::vector<Metrics> simd(u.size());
-      run_unit_cpu(g, bank, u, simd.data(), isa);
+      run_unit_cpu({g, bank}, u, simd.data(), isa);
       for (std::size_t k = 0; k < u.size(); ++k)
         ASSERT_TRUE(same_bits(simd[k], scalar[k])) << isa_name(isa) << " id " << u.begin + k;
     }
@@ -265,7 +265,7 @@ TEST(CpuSweep, SameRowsForAnyThreadCountAndUnitSize) {
     CpuSweepOptions o;
     o.threads = threads;
     const std::vector<WorkUnit> units = plan_units(g, unit);
-    const CpuSweepReport r = run_cpu_sweep(g, bank, units, sink, o);
+    const CpuSweepReport r = run_cpu_sweep({g, bank}, units, sink, o);
     EXPECT_EQ(r.combos_done, g.size());
     EXPECT_FALSE(r.stopped);
     EXPECT_GE(sink.flushes, 1);
@@ -295,7 +295,7 @@ TEST(CpuSweep, StopFlagEndsEarlyAndKeepsFinishedUnits) {
     EXPECT_LE(p.combos_done, p.combos_total);
   };
   const std::vector<WorkUnit> units = plan_units(g, 8);
-  const CpuSweepReport r = run_cpu_sweep(g, bank, units, sink, o);
+  const CpuSweepReport r = run_cpu_sweep({g, bank}, units, sink, o);
   EXPECT_TRUE(r.stopped);
   EXPECT_LT(r.combos_done, g.size());
   std::uint64_t written = 0;
@@ -320,7 +320,7 @@ TEST(CpuSweep, SinkErrorStopsTheRunAndIsRethrown) {
   CpuSweepOptions o;
   o.threads = 2;
   const std::vector<WorkUnit> units = plan_units(g, 8);
-  EXPECT_THROW(run_cpu_sweep(g, bank, units, sink, o), std::runtime_error);
+  EXPECT_THROW(run_cpu_sweep({g, bank}, units, sink, o), std::runtime_error);
 }
 
 // A progress callback that throws (say, its output is closed) ends the run like a sink error:
@@ -336,7 +336,7 @@ TEST(CpuSweep, ProgressCallbackErrorStopsTheRunAndIsRethrown) {
   o.run.progress_interval_s = 1e-9;
   o.run.on_progress = [](const SweepProgress&) { throw std::runtime_error("stdout closed"); };
   const std::vector<WorkUnit> units = plan_units(g, 8);
-  EXPECT_THROW(run_cpu_sweep(g, bank, units, sink, o), std::runtime_error);
+  EXPECT_THROW(run_cpu_sweep({g, bank}, units, sink, o), std::runtime_error);
 }
 
 // A source that fails after handing out `good` units (a worker's error).
@@ -368,7 +368,7 @@ TEST(CpuSweep, WorkerErrorIsRethrownAfterTheFinishedUnitsAreWritten) {
   FailingSource source(units, 12);
   CpuSweepOptions o;
   o.threads = 2;
-  EXPECT_THROW(run_cpu_sweep(g, bank, source, sink, o), std::runtime_error);
+  EXPECT_THROW(run_cpu_sweep({g, bank}, source, sink, o), std::runtime_error);
   std::size_t written = 0;
   for (std::size_t k = 0; k < units.size(); ++k) {
     const bool all = std::all_of(sink.writes.begin() + static_cast<std::ptrdiff_t>(units[k].begin),

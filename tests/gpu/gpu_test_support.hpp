@@ -28,7 +28,7 @@ using testing::same_bits;
 inline std::vector<Metrics> reference_rows(const Grid& g, IndicatorBank& bank,
                                            const std::vector<WorkUnit>& units, ComboId n) {
   std::vector<Metrics> rows(n);
-  for (const WorkUnit& u : units) run_unit_cpu(g, bank, u, rows.data() + u.begin, Isa::Scalar);
+  for (const WorkUnit& u : units) run_unit_cpu({g, bank}, u, rows.data() + u.begin, Isa::Scalar);
   return rows;
 }
 

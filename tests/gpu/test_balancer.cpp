@@ -32,7 +32,7 @@ class SimulatedDevice final : public UnitRunner {
  public:
   explicit SimulatedDevice(std::chrono::microseconds per_combo, int fail_on_call = 0)
       : per_combo_(per_combo), fail_on_call_(fail_on_call) {}
-  void run(const Grid& grid, IndicatorBank& bank, std::span<const WorkUnit> pieces, Metrics* out,
+  void run(const SweepContext& ctx, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput& blocks) override {
     const auto start = Clock::now();
     std::uint64_t n = 0;
@@ -43,7 +43,7 @@ class SimulatedDevice final : public UnitRunner {
         out[k] = Metrics{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
       throw std::runtime_error("simulated device lost (ECC error)");
     }
-    inner_.run(grid, bank, pieces, out, blocks);
+    inner_.run(ctx, pieces, out, blocks);
     std::this_thread::sleep_until(start + per_combo_ * static_cast<std::int64_t>(n));
   }
 
@@ -76,7 +76,7 @@ struct Workload {
     n = units.back().end;
     reference.resize(n);
     for (const WorkUnit& u : units)
-      run_unit_cpu(grid, bank, u, reference.data() + u.begin, reference_isa);
+      run_unit_cpu({grid, bank}, u, reference.data() + u.begin, reference_isa);
   }
 
   void expect_all_rows_once(const RowSink& sink) const {
@@ -102,7 +102,7 @@ TEST(Balancer, SharesWorkInProportionToSpeedAndFinishesTogether) {
   devices.push_back(simulated("slow_1x", 300));
   devices.push_back(simulated("fast_3x", 100));
   const BalancerReport r =
-      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+      run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
   w.expect_all_rows_once(sink);
   EXPECT_EQ(r.combos_done, w.n);
   EXPECT_EQ(r.source_units, w.units.size());
@@ -143,7 +143,7 @@ TEST(Balancer, CpuDeviceAndBatchDeviceGiveTheOneDeviceRows) {
     devices.push_back(BalancedDevice::cpu(2, isa));
     devices.push_back(simulated("sim", 100));
     const BalancerReport r =
-        run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+        run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
     w.expect_all_rows_once(sink);
     EXPECT_EQ(r.devices[0].combos + r.devices[1].combos, w.n);
     EXPECT_EQ(r.devices[0].name, "cpu");
@@ -162,7 +162,7 @@ TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
   std::vector<BlockStats> want(w.n * kS);
   for (const WorkUnit& u : w.units) {
     std::vector<Metrics> rows(u.size());
-    run_unit_cpu(w.grid, w.bank, u, rows.data(), Isa::Scalar,
+    run_unit_cpu({w.grid, w.bank}, u, rows.data(), Isa::Scalar,
                  BlockOutput{kS, starts.data(), want.data()}.at(u.begin));
   }
   RowSink sink(w.n, w.grid.group_size());
@@ -172,7 +172,7 @@ TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
   devices.push_back(simulated("sim", 50));
   BalancerOptions o = test_options();
   o.run.blocks = kS;
-  const BalancerReport r = run_devices(w.grid, w.bank, source, sink, std::move(devices), o);
+  const BalancerReport r = run_devices({w.grid, w.bank}, source, sink, std::move(devices), o);
   w.expect_all_rows_once(sink);
   EXPECT_GT(r.devices[0].combos, 0u);
   EXPECT_GT(r.devices[1].combos, 0u);
@@ -190,7 +190,7 @@ TEST(Balancer, ADeviceThatThrowsMidUnitLosesNothing) {
     devices.push_back(simulated("steady", 150));
     devices.push_back(simulated("flaky", 50, fail_on));
     const BalancerReport r =
-        run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+        run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
     w.expect_all_rows_once(sink);  // garbage rows of the failed chunk never reached the sink
     const DeviceReport& flaky = r.devices[1];
     EXPECT_TRUE(flaky.failed);
@@ -211,7 +211,7 @@ TEST(Balancer, EveryDeviceFailingIsAnErrorAfterTheFinishedRows) {
   devices.push_back(simulated("a", 10, 2));
   devices.push_back(simulated("b", 10, 3));
   try {
-    run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+    run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
     FAIL() << "expected an error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("every device failed"), std::string::npos) << e.what();
@@ -241,7 +241,7 @@ TEST(Balancer, SourceUnitsAreReportedDoneOnceAllTheirPiecesAreWritten) {
   std::vector<BalancedDevice> devices;
   devices.push_back(simulated("a", 30));
   devices.push_back(BalancedDevice::cpu(1));
-  run_devices(w.grid, w.bank, source, sink, std::move(devices), o);
+  run_devices({w.grid, w.bank}, source, sink, std::move(devices), o);
   std::sort(acked.begin(), acked.end(),
             [](const WorkUnit& a, const WorkUnit& b) { return a.begin < b.begin; });
   EXPECT_EQ(acked, w.units);
@@ -276,7 +276,7 @@ TEST(Balancer, BlockingSourceIsDrainedAndASourceErrorIsRethrown) {
     std::vector<BalancedDevice> devices;
     devices.push_back(simulated("a", 20));
     devices.push_back(BalancedDevice::cpu(1));
-    run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+    run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
     w.expect_all_rows_once(sink);
   }
   RowSink sink(w.n, w.grid.group_size());
@@ -284,7 +284,7 @@ TEST(Balancer, BlockingSourceIsDrainedAndASourceErrorIsRethrown) {
   std::vector<BalancedDevice> devices;
   devices.push_back(simulated("a", 20));
   devices.push_back(BalancedDevice::cpu(1));
-  EXPECT_THROW(run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options()),
+  EXPECT_THROW(run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options()),
                std::runtime_error);
   for (ComboId id = 0; id < w.n; ++id) {
     ASSERT_LE(sink.writes[id], 1);
@@ -333,7 +333,7 @@ TEST(Balancer, NeverWaitsForAUnitThatNeedsItsOwnWorkDone) {
     std::vector<BalancedDevice> devices;
     devices.push_back(BalancedDevice::cpu(1));
     if (with_batch_device) devices.push_back(simulated("a", 20));
-    const BalancerReport r = run_devices(w.grid, w.bank, source, sink, std::move(devices), o);
+    const BalancerReport r = run_devices({w.grid, w.bank}, source, sink, std::move(devices), o);
     EXPECT_EQ(r.combos_done, w.n);
     w.expect_all_rows_once(sink);
   }
@@ -353,7 +353,7 @@ TEST(Balancer, StopFlagEndsAfterTheChunksInFlight) {
   std::vector<BalancedDevice> devices;
   devices.push_back(simulated("a", 100));
   devices.push_back(simulated("b", 100));
-  const BalancerReport r = run_devices(w.grid, w.bank, source, sink, std::move(devices), o);
+  const BalancerReport r = run_devices({w.grid, w.bank}, source, sink, std::move(devices), o);
   EXPECT_TRUE(r.stopped);
   EXPECT_LT(r.combos_done, w.n);
   // What was written, what the balancer holds back as undone and what was never taken from the
@@ -383,7 +383,7 @@ class SimulatedGpu final : public UnitRunner {
         latency_(latency),
         per_wave_(per_wave),
         log_(std::move(log)) {}
-  void run(const Grid&, IndicatorBank&, std::span<const WorkUnit> pieces, Metrics* out,
+  void run(const SweepContext&, std::span<const WorkUnit> pieces, Metrics* out,
            const BlockOutput&) override {
     const auto start = Clock::now();
     std::uint64_t n = 0;
@@ -441,7 +441,7 @@ TEST(Balancer, GpuLikeDeviceCalibratesWithOneWaveAndGrowsWithoutTheCap) {
   std::vector<BalancedDevice> devices;
   devices.push_back(gpu.device(w.reference));
   const BalancerReport r =
-      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+      run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
   w.expect_all_rows_once(sink);
   const std::vector<std::uint64_t>& c = *gpu.chunks;
   std::printf("[ measured ] GPU-like device alone: %zu chunks: %s\n", c.size(),
@@ -468,7 +468,7 @@ TEST(Balancer, GpuChunksFitTheirBatchMemory) {
     UnitListSource source(w.units);
     std::vector<BalancedDevice> devices;
     devices.push_back(std::move(d));
-    run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+    run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
     w.expect_all_rows_once(sink);
     std::printf("[ measured ] GPU with memory for %llu combinations: chunks %s\n",
                 static_cast<unsigned long long>(fits), chunk_list(*gpu.chunks).c_str());
@@ -495,7 +495,7 @@ TEST(Balancer, WeakGpuRunsWholeWavesAndTheCpuTakesTheTail) {
   devices.push_back(BalancedDevice::cpu(1, Isa::Scalar));
   devices.push_back(weak.device(w.reference));
   const BalancerReport r =
-      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+      run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
   w.expect_all_rows_once(sink);
   const std::vector<std::uint64_t>& c = *weak.chunks;
   const DeviceReport& cpu = r.devices[0];
@@ -533,7 +533,7 @@ TEST(Balancer, CpuWithStrongAndWeakGpusSharesByThroughput) {
   devices.push_back(strong.device(w.reference));
   devices.push_back(weak.device(w.reference));
   const BalancerReport r =
-      run_devices(w.grid, w.bank, source, sink, std::move(devices), test_options());
+      run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
   w.expect_all_rows_once(sink);
   double first = 1e300, last = 0;
   std::printf("[ measured ] cpu (1 thread, scalar) + FP64-strong + FP64-weak GPU, %.3f s:\n",

@@ -70,10 +70,10 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
       std::uint64_t n = 0;
       for (const WorkUnit& p : pieces) n += p.size();
       std::vector<Metrics> gpu(n), cpu(n);
-      make_cuda_runner(0, *g.strategy)->run(g, bank, pieces, gpu.data(), {});
+      make_cuda_runner(0, *g.strategy)->run({g, bank}, pieces, gpu.data(), {});
       std::size_t at = 0;
       for (const WorkUnit& p : pieces) {
-        run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar);
+        run_unit_cpu({g, bank}, p, cpu.data() + at, Isa::Scalar);
         at += p.size();
       }
       expect_rows_equal(gpu, cpu, pieces[0].begin);
@@ -84,10 +84,10 @@ TEST(CudaParity, KernelRowsEqualTheCpuOnRealBars) {
           block_start_bars(static_cast<std::int64_t>(bars.size()), kS);
       std::vector<BlockStats> gpu_blocks(n * kS), cpu_blocks(n * kS);
       make_cuda_runner(0, *g.strategy)
-          ->run(g, bank, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
+          ->run({g, bank}, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
       at = 0;
       for (const WorkUnit& p : pieces) {
-        run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar,
+        run_unit_cpu({g, bank}, p, cpu.data() + at, Isa::Scalar,
                      BlockOutput{kS, starts.data(), cpu_blocks.data()}.at(at));
         at += p.size();
       }
@@ -125,10 +125,10 @@ TEST(CudaParity, SlicedBatchesOnOneRunnerEqualTheCpu) {
     }
     std::vector<Metrics> gpu(want), cpu(want);
     std::vector<BlockStats> gpu_blocks(want * kS), cpu_blocks(want * kS);
-    runner->run(g, bank, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
+    runner->run({g, bank}, pieces, gpu.data(), {kS, starts.data(), gpu_blocks.data()});
     std::size_t at = 0;
     for (const WorkUnit& p : pieces) {
-      run_unit_cpu(g, bank, p, cpu.data() + at, Isa::Scalar,
+      run_unit_cpu({g, bank}, p, cpu.data() + at, Isa::Scalar,
                    BlockOutput{kS, starts.data(), cpu_blocks.data()}.at(at));
       at += p.size();
     }
@@ -154,8 +154,8 @@ TEST(CudaParity, BalancedSweepOverCpuAndGpusEqualsOneDevice) {
   const std::vector<Metrics> want = gpu_testing::reference_rows(g, bank, units, n);
   gpu_testing::RowSink sink(n, g.group_size());
   UnitListSource source(units);
-  const BalancerReport r =
-      run_devices(g, bank, source, sink, make_balanced_devices({}, 0, best_isa(), *g.strategy), {});
+  const BalancerReport r = run_devices({g, bank}, source, sink,
+                                       make_balanced_devices({}, 0, best_isa(), *g.strategy), {});
   for (const std::string& line : device_summary_lines(r)) std::printf("  %s\n", line.c_str());
   std::vector<Metrics> got(sink.rows.begin(), sink.rows.begin() + static_cast<std::ptrdiff_t>(n));
   for (ComboId id = 0; id < n; ++id) ASSERT_EQ(sink.writes[id], 1) << id;

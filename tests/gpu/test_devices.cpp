@@ -169,7 +169,7 @@ TEST(BatchKernel, PieceLookupFindsTheOwnerOfEveryThread) {
 // 32-thread warps whose threads all read one list is printed.
 template <class P>
 void check_candidate_lists(const Grid& g, IndicatorBank& bank, std::vector<WorkUnit> pieces) {
-  const HostBatch<P> b = make_batch<P>(g, bank, pieces);
+  const HostBatch<P> b = make_batch<P>({g, bank}, pieces);
   std::set<std::pair<ComboId, double>> keys;
   std::size_t t = 0;
   for (const WorkUnit& p : pieces)
@@ -220,8 +220,9 @@ TEST(BatchKernel, CandidateCacheGivesTheSameBatches) {
     for (const std::vector<WorkUnit>& pieces :
          {std::vector<WorkUnit>{{0, 700, 0}}, std::vector<WorkUnit>{{700, gs, 0}, {gs, gs + 9, 1}},
           std::vector<WorkUnit>{{5, 17, 0}, {gs + 3, 2 * gs, 1}}}) {
-      const HostBatch<bb_atr::Policy> plain = make_batch<bb_atr::Policy>(g, bank, pieces);
-      const HostBatch<bb_atr::Policy> cached = make_batch<bb_atr::Policy>(g, bank, pieces, &cache);
+      const HostBatch<bb_atr::Policy> plain = make_batch<bb_atr::Policy>({g, bank}, pieces);
+      const HostBatch<bb_atr::Policy> cached =
+          make_batch<bb_atr::Policy>({g, bank}, pieces, &cache);
       EXPECT_EQ(cached.cand, plain.cand);
       EXPECT_EQ(cached.list_end, plain.list_end);
       EXPECT_EQ(cached.list_of, plain.list_of);
@@ -266,12 +267,12 @@ TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOnRealBars) {
     std::vector<Metrics> got(n);
     std::vector<BlockStats> got_blocks(n * kS);
     HostBatchRunner runner;
-    runner.run(g, bank, pieces, got.data(), {kS, starts.data(), got_blocks.data()});
+    runner.run({g, bank}, pieces, got.data(), {kS, starts.data(), got_blocks.data()});
     std::size_t at = 0;
     for (const WorkUnit& p : pieces) {
       std::vector<Metrics> want(p.size());
       std::vector<BlockStats> want_blocks(p.size() * kS);
-      run_unit_cpu(g, bank, p, want.data(), Isa::Scalar, {kS, starts.data(), want_blocks.data()});
+      run_unit_cpu({g, bank}, p, want.data(), Isa::Scalar, {kS, starts.data(), want_blocks.data()});
       for (std::size_t k = 0; k < p.size(); ++k)
         ASSERT_TRUE(same_bits(got[at + k], want[k])) << "id " << p.begin + k;
       for (std::size_t c = 0; c < want_blocks.size(); ++c)
@@ -290,11 +291,11 @@ TEST(BatchKernel, HostThreadsMatchTheCpuReferenceOn49632Bars) {
     const ComboId gs = g.group_size(), last = g.group_count() - 1;
     const std::vector<WorkUnit> pieces{{0, 40, 0}, {last * gs + 3, last * gs + 50, last}};
     std::vector<Metrics> got(87);
-    HostBatchRunner().run(g, bank, pieces, got.data(), {});
+    HostBatchRunner().run({g, bank}, pieces, got.data(), {});
     std::size_t at = 0;
     for (const WorkUnit& p : pieces) {
       std::vector<Metrics> want(p.size());
-      run_unit_cpu(g, bank, p, want.data(), Isa::Scalar);
+      run_unit_cpu({g, bank}, p, want.data(), Isa::Scalar);
       for (std::size_t k = 0; k < p.size(); ++k)
         ASSERT_TRUE(same_bits(got[at + k], want[k])) << g.strategy->name << " id " << p.begin + k;
       at += p.size();

@@ -61,7 +61,7 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
       h.host = "loopback";
       h.pid = r;
       h.threads = 1;
-      if (worker_hello(t, h) == 0) run_worker(t, grid, bank, o);
+      if (worker_hello(t, h) == 0) run_worker(t, {grid, bank}, o);
     });
   SweepRun out;
   {
@@ -72,7 +72,7 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
     const std::vector<std::uint8_t> done = file.read_done();
     gate.release(0);
     IndicatorBank bank(bars);
-    const ClusterReport report = run_coordinator(t, grid, bank, file, done, gate.workers(), o);
+    const ClusterReport report = run_coordinator(t, {grid, bank}, file, done, gate.workers(), o);
     file.finish({});
     out.ranks = report.ranks;
     out.complete = report.complete;
@@ -181,7 +181,7 @@ TEST(LoopbackSweep, AWorkerWhoseTransportFailsEndsWithTheError) {
   std::future<std::string> ended = std::async(std::launch::async, [&] {
     IndicatorBank bank(bars);
     try {
-      run_worker(failing, grid, bank, o);
+      run_worker(failing, {grid, bank}, o);
     } catch (const std::runtime_error& e) {
       return std::string(e.what());
     }

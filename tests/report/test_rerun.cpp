@@ -25,7 +25,7 @@ TEST(ReportRerun, MatchesTheSweepAndTheReferenceTrades) {
   IndicatorBank bank(bars);
   std::size_t traded = 0;
   for (ComboId id = 0; id < g.size(); ++id) {
-    const Rerun r = rerun_combination(g, bank, id);
+    const Rerun r = rerun_combination({g, bank}, id);
     const Metrics want =
         bb_atr::run_one(bb_atr::Policy::series(bank, g.key_of_group(id / g.group_size())),
                         bb_atr::decode(g.values_of(id)), bars.bars_per_year());

@@ -47,7 +47,7 @@ atr_multiplier = { start = 1.0, stop = 2.0, step = 0.5 }
     IndicatorBank bank(bars_);
     rows_.resize(grid_.size());
     for (const WorkUnit& u : plan_units(grid_, 1000))
-      run_unit_cpu(grid_, bank, u, rows_.data() + u.begin);
+      run_unit_cpu({grid_, bank}, u, rows_.data() + u.begin);
   }
   void TearDown() override { fs::remove_all(dir_); }
 

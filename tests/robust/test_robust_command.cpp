@@ -143,7 +143,7 @@ TEST_F(RobustCommand, ReplayedReturnsGiveBackBlocksAndEquity) {
   const std::vector<std::int64_t> starts = block_start_bars(960, kBlocks);
   std::size_t nonzero = 0;
   for (ComboId id = 0; id < grid_->size(); id += 5) {
-    const std::vector<double> r = replay_returns(*grid_, bank, id);
+    const std::vector<double> r = replay_returns({*grid_, bank}, id);
     ASSERT_EQ(r.size(), 959u);
     for (int b = 0; b < kBlocks; ++b) {
       double s1 = 0.0, s2 = 0.0;
@@ -156,7 +156,7 @@ TEST_F(RobustCommand, ReplayedReturnsGiveBackBlocksAndEquity) {
       ASSERT_TRUE(same(s1, want.sum_r)) << "id " << id << " block " << b;
       ASSERT_TRUE(same(s2, want.sum_r2)) << "id " << id << " block " << b;
     }
-    const report::Rerun run = report::rerun_combination(*grid_, bank, id);
+    const report::Rerun run = report::rerun_combination({*grid_, bank}, id);
     for (std::size_t i = 1; i < run.equity.size(); ++i) {
       const double prev = run.equity[i - 1];
       const double want = prev > 0 ? run.equity[i] / prev - 1.0 : 0.0;
@@ -165,7 +165,7 @@ TEST_F(RobustCommand, ReplayedReturnsGiveBackBlocksAndEquity) {
     }
   }
   EXPECT_GT(nonzero, 1000u);
-  EXPECT_THROW(replay_returns(*grid_, bank, grid_->size()), InputError);
+  EXPECT_THROW(replay_returns({*grid_, bank}, grid_->size()), InputError);
 }
 
 void expect_same_streams(const robust::StreamSet& a, const robust::StreamSet& b) {
@@ -319,7 +319,7 @@ TEST_F(RobustCommand, WritesWhatTheLibraryComputes) {
   ASSERT_EQ(f.dsr.table.rows, 5u);
   for (std::size_t k = 0; k < 5; ++k) {
     const robust::DsrRow d = robust::dsr_row(
-        top[k].id, replay_returns(*grid_, bank, static_cast<ComboId>(top[k].id)), trials);
+        top[k].id, replay_returns({*grid_, bank}, static_cast<ComboId>(top[k].id)), trials);
     EXPECT_EQ(column(f.dsr, "combo_id")[k], static_cast<double>(d.combo_id));
     EXPECT_EQ(column(f.dsr, "trials")[k], static_cast<double>(trials.trials));
     for (const auto& [name, want] : {std::pair{"sharpe", d.sharpe},

@@ -177,7 +177,7 @@ TEST(MaCrossSweep, EveryCpuPathEqualsRunOneWithBlocks) {
       const ComboId end = std::min({begin + 5, (group + 1) * g.group_size(), g.size()});
       WorkUnit u;
       u.begin = begin, u.end = end, u.group = group;
-      run_unit_cpu(g, bank, u, got.data() + begin, isa,
+      run_unit_cpu({g, bank}, u, got.data() + begin, isa,
                    BlockOutput{kBlocks, starts.data(), cells.data() + begin * kBlocks});
       begin = end;
     }
@@ -199,7 +199,7 @@ TEST(MaCrossSweep, TheReportsTraceIsTheRowWithItsReversals) {
     const Params p = decode(g.values_of(id));
     const Metrics want = ma_cross::run_one(
         Policy::series(bank, g.key_of_group(id / g.group_size())), p, bars.bars_per_year());
-    const report::Rerun r = report::rerun_combination(g, bank, id);
+    const report::Rerun r = report::rerun_combination({g, bank}, id);
     ASSERT_TRUE(same_bits(r.metrics, want)) << "id " << id;
     ASSERT_EQ(r.trades.size(), static_cast<std::size_t>(want.trades)) << "id " << id;
     ASSERT_EQ(r.equity.back(), want.final_equity) << "id " << id;
@@ -217,7 +217,7 @@ TEST(MaCrossSweep, TheReportsTraceIsTheRowWithItsReversals) {
     ASSERT_EQ(r.overlays.size(), 2u);
     EXPECT_NE(r.overlays[0].name.find(p.ma_type == 0 ? "fast SMA" : "fast EMA"), std::string::npos);
     // The returns replayed for the DSR are the equity's.
-    const std::vector<double> ret = replay_returns(g, bank, id);
+    const std::vector<double> ret = replay_returns({g, bank}, id);
     ASSERT_EQ(ret.size(), bars.size() - 1);
   }
   EXPECT_GT(reversals, 0u);  // a cross while in a position reverses it on the same bar

@@ -45,7 +45,7 @@ inline std::vector<BlockStats> write_results_with_blocks(const std::string& path
     for (ComboId g = 0; g < grid.group_count(); ++g) {
       const WorkUnit u{g * grid.group_size(), (g + 1) * grid.group_size(), g};
       UnitRows rows(u.size(), blocks);
-      run_unit_cpu(grid, bank, u, rows.metrics.data(), best_isa(),
+      run_unit_cpu({grid, bank}, u, rows.metrics.data(), best_isa(),
                    blocks > 0 ? rows.block_output(starts.data()) : BlockOutput{});
       std::vector<unsigned char> packed(file.layout().run_size(u.size()));
       file.layout().pack_run(grid, u.begin, rows.view(), packed.data());
