@@ -36,16 +36,9 @@ struct Finished {
   UnitRows rows;
 };
 
+// The balancer's bookkeeping of one device (what the sizing policy sees is its DevicePace).
 struct DeviceState {
-  unsigned streams = 1;          // threads pulling for this device
-  std::uint64_t width = 1;       // combinations it runs at once (BalancedDevice::width)
-  std::uint64_t wave = 0;        // > 0: it runs in waves (BalancedDevice::wave)
-  std::uint64_t max_combos = 0;  // largest chunk its memory takes (0: no limit)
-  bool alive = true;
   std::map<ComboId, Chunk> in_flight;  // keyed by the first piece's begin
-  double rate = 0;                     // running average of chunk rates, per stream
-  std::uint64_t samples = 0;
-  std::uint64_t last_chunk = 0;
   Clock::time_point busy_since;
   DeviceReport report;
 };
@@ -53,10 +46,15 @@ struct DeviceState {
 class Balancer {
  public:
   Balancer(WorkSource& source, std::size_t devices, const BalancerOptions& options)
-      : source_(source), options_(options), devices_(devices), start_(Clock::now()) {}
+      : source_(source),
+        options_(options),
+        devices_(devices),
+        pace_(devices),
+        start_(Clock::now()) {}
 
   Clock::time_point start() const { return start_; }
   DeviceState& device(std::size_t d) { return devices_[d]; }
+  DevicePace& pace(std::size_t d) { return pace_[d]; }
 
   bool stop_requested() const { return abort_ || options_.run.stop_requested(); }
 
@@ -66,9 +64,9 @@ class Balancer {
     std::unique_lock lock(mutex_);
     DeviceState& dev = devices_[d];
     for (;;) {
-      if (stop_requested() || !dev.alive) return std::nullopt;
+      if (stop_requested() || !pace_[d].alive) return std::nullopt;
       if (!pending_.empty()) {
-        if (!leaves_tail(d)) break;
+        if (!policy().leaves_tail(d)) break;
         // The other devices finish what is left before one of its waves would: wait until they
         // have (or one fails and gives work back).
         work_.wait_for(lock, std::chrono::milliseconds(100));
@@ -91,10 +89,10 @@ class Balancer {
     // Only what the source has ready: waiting here could wait for the very work this thread
     // is about to take (rank 0 holds a new rank's next unit until its first one is done).
     for (int k = 0; k < kMaxReadAhead && !source_done_ && !fetching_ &&
-                    pending_combos() < round() && source_.ready();
+                    pending_combos() < policy().round() && source_.ready();
          ++k)
       fetch(lock);
-    const std::uint64_t want = chunk_size(d);
+    const std::uint64_t want = policy().chunk_size(d);
     Chunk c;
     c.start = Clock::now();
     while (c.combos < want && !stop_requested()) {
@@ -132,13 +130,8 @@ class Balancer {
     Chunk c = std::move(it->second);
     dev.in_flight.erase(it);
     const auto now = Clock::now();
-    const double took = std::max(seconds_between(c.start, now), 1e-6);
-    const double sample = static_cast<double>(c.combos) / took;
-    dev.rate = dev.samples == 0
-                   ? sample
-                   : options_.average_weight * sample + (1.0 - options_.average_weight) * dev.rate;
-    ++dev.samples;
-    dev.last_chunk = c.combos;
+    pace_[d].record(c.combos, std::max(seconds_between(c.start, now), 1e-6),
+                    options_.average_weight);
     if (dev.report.chunks == 0) dev.report.first_chunk = c.combos;
     dev.report.smallest_chunk =
         dev.report.chunks == 0 ? c.combos : std::min(dev.report.smallest_chunk, c.combos);
@@ -171,8 +164,8 @@ class Balancer {
   void fail(std::size_t d, const std::string& what) {
     std::lock_guard lock(mutex_);
     DeviceState& dev = devices_[d];
-    if (!dev.alive) return;
-    dev.alive = false;
+    if (!pace_[d].alive) return;
+    pace_[d].alive = false;
     dev.report.failed = true;
     dev.report.error = what;
     const auto now = Clock::now();
@@ -189,7 +182,7 @@ class Balancer {
         "device {} failed and is dropped ({}); {} combination(s) in flight go back to the queue",
         dev.report.name, what, combos);
     const bool any_alive =
-        std::any_of(devices_.begin(), devices_.end(), [](const DeviceState& s) { return s.alive; });
+        std::any_of(pace_.begin(), pace_.end(), [](const DevicePace& p) { return p.alive; });
     if (!any_alive && (!pending_.empty() || !source_done_) && !error_) {
       error_ = std::make_exception_ptr(std::runtime_error(
           "every device failed with work left (last: " + dev.report.name + ": " + what + ")"));
@@ -247,9 +240,9 @@ class Balancer {
     std::lock_guard lock(mutex_);
     report.undone.assign(pending_.begin(), pending_.end());
     report.source_units = source_units_;
-    for (DeviceState& dev : devices_) {
-      dev.report.rate = dev.rate * dev.streams;
-      report.devices.push_back(dev.report);
+    for (std::size_t d = 0; d < devices_.size(); ++d) {
+      devices_[d].report.rate = pace_[d].throughput();
+      report.devices.push_back(devices_[d].report);
     }
     if (error_) std::rethrow_exception(error_);
   }
@@ -265,76 +258,14 @@ class Balancer {
     return n;
   }
 
-  // What one chunk per stream of every live device adds up to.
-  std::uint64_t round() const {
-    std::uint64_t n = 0;
-    for (std::size_t d = 0; d < devices_.size(); ++d)
-      if (devices_[d].alive) n += chunk_size(d) * devices_[d].streams;
-    return n;
-  }
-
   bool any_in_flight() const {
     return std::any_of(devices_.begin(), devices_.end(),
                        [](const DeviceState& s) { return !s.in_flight.empty(); });
   }
 
-  // Throughput of the device, combinations/s over all its streams (0 before calibration).
-  double throughput(const DeviceState& dev) const { return dev.rate * dev.streams; }
-
-  // Device d runs in waves and the source is exhausted: true when the devices that do not run
-  // in waves (the CPU) would finish everything left before one wave of d would. Then a wave of
-  // d would only delay the end: d leaves the rest to them (a GPU never runs a small tail).
-  bool leaves_tail(std::size_t d) const {
-    const DeviceState& dev = devices_[d];
-    if (dev.wave == 0 || !source_done_ || dev.samples == 0) return false;
-    const std::uint64_t left = pending_combos();
-    double others = 0;
-    for (const DeviceState& s : devices_)
-      if (s.alive && s.wave == 0 && s.samples > 0) others += throughput(s);
-    if (others <= 0) return false;
-    const double wave_s = static_cast<double>(dev.wave) / throughput(dev);
-    return static_cast<double>(left) / others < wave_s;
-  }
-
-  std::uint64_t chunk_size(std::size_t d) const {
-    const DeviceState& dev = devices_[d];
-    double want;
-    if (dev.samples == 0) {
-      // Calibration: at least enough to fill the device once.
-      want = std::max(static_cast<double>(options_.calibration_combos),
-                      std::ceil(static_cast<double>(dev.width) / dev.streams));
-    } else {
-      want = dev.rate * options_.target_chunk_s;
-      if (dev.wave == 0)
-        want = std::min(want, options_.growth * static_cast<double>(dev.last_chunk));
-      want = std::clamp(want, static_cast<double>(options_.min_chunk),
-                        static_cast<double>(options_.max_chunk));
-    }
-    const std::uint64_t left = source_done_ ? pending_combos() : 0;
-    if (source_done_ && dev.samples > 0) {
-      // The end of the run: at most half of this device's share of what is left, so that the
-      // devices finish close together. A device that leaves the rest to the others has no share.
-      double total = 0;
-      for (std::size_t k = 0; k < devices_.size(); ++k)
-        if (devices_[k].alive && !leaves_tail(k)) total += throughput(devices_[k]);
-      const double share = total > 0 ? throughput(dev) / total : 1.0;
-      const double end =
-          std::ceil(static_cast<double>(left) * share / 2.0 / static_cast<double>(dev.streams));
-      want = std::min(want, std::max(end, static_cast<double>(options_.min_chunk)));
-    }
-    if (dev.max_combos > 0) want = std::min(want, static_cast<double>(dev.max_combos));
-    if (dev.wave > 0) {
-      // Whole waves (a part of one costs a whole one), at least one; at the end no more whole
-      // waves than are left, the rest going to whichever device finishes it first.
-      const auto wave = static_cast<double>(dev.wave);
-      double waves = std::max(1.0, std::floor(want / wave));
-      if (source_done_ && left >= dev.wave)
-        waves = std::min(waves, std::floor(static_cast<double>(left) / wave));
-      want = waves * wave;
-      // A device whose memory holds less than a wave runs what it holds.
-      if (dev.max_combos > 0) want = std::min(want, static_cast<double>(dev.max_combos));
-    }
-    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(want));
+  // The sizing policy over the devices' paces and what is queued (under the lock).
+  ChunkPolicy policy() const {
+    return ChunkPolicy(options_, pace_, source_done_, pending_combos());
   }
 
   // Pulls one unit from the source without holding the lock (the source may block).
@@ -372,6 +303,7 @@ class Balancer {
   WorkSource& source_;
   const BalancerOptions& options_;
   std::vector<DeviceState> devices_;
+  std::vector<DevicePace> pace_;  // the same devices, as the sizing policy sees them
   const Clock::time_point start_;
 
   std::mutex mutex_;
@@ -478,8 +410,8 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
   Balancer b(source, devices.size(), options);
   for (std::size_t d = 0; d < devices.size(); ++d) {
     const BalancedDevice& dev = devices[d];
-    DeviceState& state = b.device(d);
-    state.report.name = dev.name;
+    b.device(d).report.name = dev.name;
+    DevicePace& state = b.pace(d);
     state.streams = dev.cpu_threads > 0 ? dev.cpu_threads : 1;
     state.width = std::max<std::uint64_t>(1, dev.width);
     state.wave = dev.wave;
@@ -547,46 +479,6 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
   report.stopped = run.stop_requested();
   b.finish(report);  // rethrows a source error or "every device failed"
   return report;
-}
-
-namespace {
-double average_rate(const DeviceReport& d) {
-  return d.busy_s > 0 ? static_cast<double>(d.combos) / d.busy_s : 0.0;
-}
-}  // namespace
-
-std::vector<std::pair<std::string, std::string>> device_attributes(const BalancerReport& report) {
-  std::vector<std::pair<std::string, std::string>> a;
-  std::string names;
-  for (const DeviceReport& d : report.devices) {
-    names += (names.empty() ? "" : ",") + d.name;
-    const std::string k = "device." + d.name + ".";
-    a.emplace_back(k + "units", std::to_string(d.units));
-    a.emplace_back(k + "chunks", std::to_string(d.chunks));
-    a.emplace_back(k + "combinations", std::to_string(d.combos));
-    a.emplace_back(k + "busy_seconds", fmt::format("{:.6g}", d.busy_s));
-    a.emplace_back(k + "finish_seconds", fmt::format("{:.6g}", d.finish_s));
-    a.emplace_back(k + "combinations_per_second", fmt::format("{:.6g}", average_rate(d)));
-    if (d.failed) a.emplace_back(k + "error", d.error);
-  }
-  a.insert(a.begin(), {"devices_used", names});
-  return a;
-}
-
-std::vector<std::string> device_summary_lines(const BalancerReport& report) {
-  std::vector<std::string> lines;
-  for (const DeviceReport& d : report.devices) {
-    const double share = report.combos_done > 0 ? 100.0 * static_cast<double>(d.combos) /
-                                                      static_cast<double>(report.combos_done)
-                                                : 0.0;
-    lines.push_back(fmt::format(
-        "device {}: {} combinations ({:.1f}%) in {} sub-units / {} chunks, busy {:.3f} s, last "
-        "chunk done at {:.3f} s, {:.0f} combos/s while busy; chunks: first {}, {}..{}{}",
-        d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, average_rate(d),
-        d.first_chunk, d.smallest_chunk, d.largest_chunk,
-        d.failed ? " -- FAILED: " + d.error : std::string()));
-  }
-  return lines;
 }
 
 }  // namespace threadx::gpu

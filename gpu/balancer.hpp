@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine/cpu_sweep.hpp"
+#include "gpu/chunk_policy.hpp"
 #include "gpu/unit_runner.hpp"
 
 namespace threadx::gpu {
@@ -55,14 +56,8 @@ struct BalancedDevice {
                               std::uint64_t wave);
 };
 
-struct BalancerOptions {
-  double target_chunk_s = 0.5;  // a calibrated chunk's duration on its device
-  // Size of each stream's first chunk at least; a device's first chunk fills its width.
-  std::uint64_t calibration_combos = 256;
-  std::uint64_t min_chunk = 32;        // smallest chunk once calibrated (end of the run)
-  std::uint64_t max_chunk = 1u << 22;  // largest batch
-  double growth = 8.0;  // a chunk is at most this times the previous one (not for wave devices)
-  double average_weight = 0.3;  // weight of the newest chunk in the running average
+// The chunk sizing (gpu/chunk_policy.hpp), and:
+struct BalancerOptions : ChunkSizing {
   // Stop (after the chunks in flight), blocks, flushing and progress (on the calling thread).
   RunControl run;
   // Called on the calling thread once every combination of a unit taken from the source has
