@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/bounded_queue.hpp"
 #include "mpi/dispatcher.hpp"
 #include "mpi/file_writer.hpp"
 #include "mpi/protocol.hpp"
@@ -307,40 +308,15 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
   // Units granted to this rank, waiting for a compute thread.
   class GrantQueue final : public WorkSource {
    public:
-    std::optional<WorkUnit> next() override {
-      std::unique_lock lock(mutex_);
-      ready_.wait(lock, [&] { return !units_.empty() || ended_; });
-      if (units_.empty()) return std::nullopt;
-      const WorkUnit u = units_.front();
-      units_.pop_front();
-      return u;
-    }
-    bool ready() override {
-      std::lock_guard lock(mutex_);
-      return !units_.empty() || ended_;
-    }
-    void push(const WorkUnit& u) {
-      std::lock_guard lock(mutex_);
-      units_.push_back(u);
-      ready_.notify_one();
-    }
+    std::optional<WorkUnit> next() override { return units_.take_one(); }
+    bool ready() override { return units_.ready(); }
+    void push(const WorkUnit& u) { units_.push(u); }
     // No more units will come; with `drop`, the waiting ones are abandoned (a stop).
-    void end(bool drop) {
-      std::lock_guard lock(mutex_);
-      ended_ = true;
-      if (drop) units_.clear();
-      ready_.notify_all();
-    }
-    std::size_t size() {
-      std::lock_guard lock(mutex_);
-      return units_.size();
-    }
+    void end(bool drop) { units_.close(drop); }
+    std::size_t size() const { return units_.size(); }
 
    private:
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::deque<WorkUnit> units_;
-    bool ended_ = false;
+    BoundedQueue<WorkUnit> units_{BoundedQueue<WorkUnit>::kUnbounded};
   } queue;
 
   std::atomic<bool> stop_compute{false};

@@ -5,14 +5,12 @@
 // LoopbackAbort instead of ending the process.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/bounded_queue.hpp"
 #include "mpi/transport.hpp"
 
 namespace threadx::dist {
@@ -26,20 +24,19 @@ struct LoopbackAbort : std::runtime_error {
 
 class LoopbackHub {
  public:
-  explicit LoopbackHub(int ranks) : boxes_(static_cast<std::size_t>(ranks)) {
+  explicit LoopbackHub(int ranks) {
     if (ranks < 1) throw std::invalid_argument("LoopbackHub: at least one rank");
-    for (int r = 0; r < ranks; ++r) transports_.push_back(std::make_unique<Rank>(*this, r));
+    for (int r = 0; r < ranks; ++r) {
+      boxes_.push_back(std::make_unique<Box>(Box::kUnbounded));
+      transports_.push_back(std::make_unique<Rank>(*this, r));
+    }
   }
   [[nodiscard]] int size() const { return static_cast<int>(boxes_.size()); }
   // The transport of rank r (use it from that rank's thread).
   Transport& rank(int r) { return *transports_.at(static_cast<std::size_t>(r)); }
 
  private:
-  struct Box {
-    std::mutex mutex;
-    std::condition_variable ready;
-    std::deque<Message> messages;
-  };
+  using Box = BoundedQueue<Message>;  // a rank's mailbox (unbounded)
   class Rank final : public Transport {
    public:
     Rank(LoopbackHub& hub, int rank) : hub_(hub), rank_(rank) {}
@@ -47,19 +44,10 @@ class LoopbackHub {
     int size() const override { return hub_.size(); }
     int local_size() const override { return hub_.size(); }
     void send(int dest, Tag tag, std::vector<std::byte> data) override {
-      Box& box = hub_.boxes_.at(static_cast<std::size_t>(dest));
-      std::lock_guard lock(box.mutex);
-      box.messages.push_back(Message{rank_, tag, std::move(data)});
-      box.ready.notify_one();
+      hub_.boxes_.at(static_cast<std::size_t>(dest))->push(Message{rank_, tag, std::move(data)});
     }
     std::optional<Message> receive(std::chrono::microseconds wait) override {
-      Box& box = hub_.boxes_[static_cast<std::size_t>(rank_)];
-      std::unique_lock lock(box.mutex);
-      if (!box.ready.wait_for(lock, wait, [&] { return !box.messages.empty(); }))
-        return std::nullopt;
-      Message m = std::move(box.messages.front());
-      box.messages.pop_front();
-      return m;
+      return hub_.boxes_[static_cast<std::size_t>(rank_)]->take_one(wait);
     }
     void drain() override {}
     [[noreturn]] void abort(int exit_code) override { throw LoopbackAbort(exit_code); }
@@ -69,7 +57,7 @@ class LoopbackHub {
     int rank_;
   };
 
-  std::vector<Box> boxes_;
+  std::vector<std::unique_ptr<Box>> boxes_;
   std::vector<std::unique_ptr<Rank>> transports_;
 };
 

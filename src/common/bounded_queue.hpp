@@ -3,13 +3,15 @@
 // while the consumer (the disk, the network) sets the pace. A consumer takes everything queued at
 // once, or (a pool of consumers) one item at a time. Used wherever finished rows travel between
 // threads: the CPU pool's workers to its caller, a rank's compute thread to its transport thread,
-// rank 0's receiver to its writer, the writer to the chunk compressors.
+// rank 0's receiver to its writer, the writer to the chunk compressors; and, without a cap
+// (capacity kUnbounded), the units granted to a rank and the in-process ranks' mailboxes.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -19,6 +21,8 @@ namespace threadx {
 template <class T>
 class BoundedQueue {
  public:
+  static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
+
   explicit BoundedQueue(std::size_t capacity) : capacity_(capacity) {}
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
@@ -50,18 +54,34 @@ class BoundedQueue {
   std::optional<T> take_one() {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [&] { return !items_.empty() || closed_; });
-    if (items_.empty()) return std::nullopt;
-    std::optional<T> out(std::move(items_.front()));
-    items_.pop_front();
-    held_ -= costs_.front();
-    costs_.pop_front();
-    space_.notify_all();
-    return out;
+    return pop_front();
   }
-  // The producers are done (or gave up): a take no longer waits once the queue is empty.
-  void close() {
+  // The same, waiting up to `wait`: nullopt also when nothing came in time.
+  template <class Rep, class Period>
+  std::optional<T> take_one(std::chrono::duration<Rep, Period> wait) {
+    std::unique_lock lock(mutex_);
+    ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
+    return pop_front();
+  }
+  // A take would not wait: an item is queued, or the queue is closed.
+  [[nodiscard]] bool ready() const {
+    std::lock_guard lock(mutex_);
+    return !items_.empty() || closed_;
+  }
+  [[nodiscard]] std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return items_.size();
+  }
+  // The producers are done (or gave up): a take no longer waits once the queue is empty. With
+  // `drop`, what is still queued is abandoned as well (a stop).
+  void close(bool drop = false) {
     std::lock_guard lock(mutex_);
     closed_ = true;
+    if (drop) {
+      items_.clear();
+      costs_.clear();
+      held_ = 0;
+    }
     ready_.notify_all();
     space_.notify_all();
   }
@@ -74,8 +94,19 @@ class BoundedQueue {
   }
 
  private:
+  // Under the lock: the oldest item, if any.
+  std::optional<T> pop_front() {
+    if (items_.empty()) return std::nullopt;
+    std::optional<T> out(std::move(items_.front()));
+    items_.pop_front();
+    held_ -= costs_.front();
+    costs_.pop_front();
+    space_.notify_all();
+    return out;
+  }
+
   const std::size_t capacity_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable ready_, space_;
   std::deque<T> items_;
   std::deque<std::size_t> costs_;  // what each item takes of the capacity

@@ -1,9 +1,11 @@
 // BoundedQueue (common/bounded_queue.hpp): a full queue makes the producer wait until the consumer
-// takes; uncap() releases it for good; close() tells the consumer nothing more will come.
+// takes; uncap() releases it for good; close() tells the consumer nothing more will come (and with
+// drop abandons what is queued); take_one serves a pool of consumers, with or without a deadline.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -64,6 +66,44 @@ TEST(BoundedQueue, CloseEndsTheConsumersWaitAndIsReportedWithTheLastItems) {
   EXPECT_TRUE(none.empty());
   EXPECT_TRUE(still_closed);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(30));
+}
+
+TEST(BoundedQueue, TakeOneGivesTheOldestAndATimedTakeGivesUp) {
+  BoundedQueue<int> q(BoundedQueue<int>::kUnbounded);
+  EXPECT_FALSE(q.ready());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(q.take_one(milliseconds(30)), std::nullopt);  // nothing came in time
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, milliseconds(30));
+  for (int i = 1; i <= 3; ++i) q.push(i, 1000);  // costs never block an unbounded queue
+  EXPECT_TRUE(q.ready());
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_EQ(q.take_one(), 1);
+  EXPECT_EQ(q.take_one(milliseconds(0)), 2);
+  std::thread producer([&] {
+    std::this_thread::sleep_for(milliseconds(20));
+    q.push(4);
+  });
+  EXPECT_EQ(q.take_one(), 3);
+  EXPECT_EQ(q.take_one(std::chrono::seconds(60)), 4);  // waits for the producer
+  producer.join();
+  EXPECT_EQ(q.size(), 0u);
+}
+
+TEST(BoundedQueue, CloseWithDropAbandonsWhatIsQueuedAndFreesItsCapacity) {
+  BoundedQueue<int> q(2);
+  q.push(1);
+  q.push(2);
+  q.close(/*drop=*/true);
+  EXPECT_TRUE(q.ready());  // closed: a take does not wait
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.take_one(), std::nullopt);
+  q.push(3);  // after close a push never waits, even when it was full
+  EXPECT_EQ(q.take_one(), 3);
+  BoundedQueue<int> kept(2);
+  kept.push(5);
+  kept.close();  // without drop the consumer still gets the last items
+  EXPECT_EQ(kept.take_one(), 5);
+  EXPECT_EQ(kept.take_one(), std::nullopt);
 }
 
 }  // namespace
