@@ -31,11 +31,6 @@ struct Chunk {
   Clock::time_point start;
 };
 
-struct Finished {
-  WorkUnit piece;
-  UnitRows rows;
-};
-
 // The balancer's bookkeeping of one device (what the sizing policy sees is its DevicePace).
 struct DeviceState {
   std::map<ComboId, Chunk> in_flight;  // keyed by the first piece's begin
@@ -45,8 +40,10 @@ struct DeviceState {
 
 class Balancer {
  public:
-  Balancer(WorkSource& source, std::size_t devices, const BalancerOptions& options)
+  Balancer(WorkSource& source, ResultSink& sink, std::size_t devices,
+           const BalancerOptions& options)
       : source_(source),
+        sink_(sink),
         options_(options),
         devices_(devices),
         pace_(devices),
@@ -120,11 +117,33 @@ class Balancer {
     return c;
   }
 
-  // Device d finished the chunk starting at `first`; rows hold the chunk's rows in order.
-  void complete(std::size_t d, ComboId first, const RowsView& rows) {
+  // Where the sink lets a device write a piece's rows in place (ResultSink::rows_for).
+  std::optional<RowsOut> rows_for(const WorkUnit& piece) { return sink_.rows_for(piece); }
+
+  // Device d finished the chunk of `pieces`; rows hold their rows in order. Each piece's rows go
+  // into the sink's storage when it has some (copied outside the lock, so devices copy in
+  // parallel; nothing to copy when the device wrote there), else into a copy that waits for the
+  // sink.
+  void complete(std::size_t d, std::span<const WorkUnit> pieces, const RowsView& rows) {
+    std::vector<FinishedRows> finished;
+    finished.reserve(pieces.size());
+    std::size_t bytes = 0, at = 0;
+    for (const WorkUnit& p : pieces) {
+      FinishedRows& f = finished.emplace_back(FinishedRows{p, {}, sink_.rows_for(p)});
+      const RowsView part = rows.sub(at, p.size());
+      if (f.in_place) {
+        if (!f.in_place->holds(part)) f.in_place->put(part);
+      } else {
+        f.rows = UnitRows(p.size(), rows.block_count);
+        f.rows.put(0, part);
+        bytes += p.size() * (sizeof(Metrics) +
+                             sizeof(BlockStats) * static_cast<std::size_t>(rows.block_count));
+      }
+      at += p.size();
+    }
     std::unique_lock lock(mutex_);
     DeviceState& dev = devices_[d];
-    const auto it = dev.in_flight.find(first);
+    const auto it = dev.in_flight.find(pieces.front().begin);
     if (it == dev.in_flight.end())
       throw std::logic_error("balancer: completion of an unknown chunk");
     Chunk c = std::move(it->second);
@@ -147,16 +166,8 @@ class Balancer {
       return results_bytes_ < kResultsCapBytes || results_.empty() || sink_failed_;
     });
     if (sink_failed_) return;
-    std::size_t at = 0;
-    for (const WorkUnit& p : c.pieces) {
-      Finished f{p, UnitRows(p.size(), rows.block_count)};
-      f.rows.put(0, rows.sub(at, p.size()));
-      results_bytes_ +=
-          f.rows.size() *
-          (sizeof(Metrics) + sizeof(BlockStats) * static_cast<std::size_t>(rows.block_count));
-      results_.push_back(std::move(f));
-      at += p.size();
-    }
+    results_bytes_ += bytes;
+    for (FinishedRows& f : finished) results_.push_back(std::move(f));
     ready_.notify_one();
   }
 
@@ -200,7 +211,7 @@ class Balancer {
   void set_running(std::size_t n) { running_ = n; }
 
   // Waits for finished pieces; false once every device has exited and everything is drained.
-  bool wait_results(std::vector<Finished>& out) {
+  bool wait_results(std::vector<FinishedRows>& out) {
     std::unique_lock lock(mutex_);
     ready_.wait_for(lock, std::chrono::milliseconds(200),
                     [&] { return !results_.empty() || running_ == 0; });
@@ -301,6 +312,7 @@ class Balancer {
   };
 
   WorkSource& source_;
+  ResultSink& sink_;
   const BalancerOptions& options_;
   std::vector<DeviceState> devices_;
   std::vector<DevicePace> pace_;  // the same devices, as the sizing policy sees them
@@ -310,7 +322,7 @@ class Balancer {
   std::condition_variable work_, ready_, space_;
   std::deque<WorkUnit> pending_;
   std::map<ComboId, Origin> origins_;
-  std::deque<Finished> results_;
+  std::deque<FinishedRows> results_;
   std::size_t results_bytes_ = 0;
   std::size_t running_ = 0;
   std::uint64_t source_units_ = 0;
@@ -337,9 +349,10 @@ class DeviceSink final : public ResultSink {
  public:
   DeviceSink(Balancer& b, std::size_t d) : b_(b), d_(d) {}
   void write(const WorkUnit& unit, const RowsView& rows) override {
-    b_.complete(d_, unit.begin, rows);
+    b_.complete(d_, std::span(&unit, 1), rows);
   }
   void flush() override {}
+  std::optional<RowsOut> rows_for(const WorkUnit& unit) override { return b_.rows_for(unit); }
 
  private:
   Balancer& b_;
@@ -370,7 +383,7 @@ void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Sw
     if (!c) return;
     rows.resize(c->combos, blocks);
     dev.runner->run(ctx, c->pieces, rows.metrics.data(), rows.block_output(starts.data()));
-    b.complete(d, c->pieces.front().begin, rows.view());
+    b.complete(d, c->pieces, rows.view());
   }
 }
 
@@ -407,7 +420,7 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
     if (d.cpu_threads == 0 && !d.runner)
       throw std::invalid_argument("run_devices: device " + d.name + " has no runner");
   const RunControl& run = options.run;
-  Balancer b(source, devices.size(), options);
+  Balancer b(source, sink, devices.size(), options);
   for (std::size_t d = 0; d < devices.size(); ++d) {
     const BalancedDevice& dev = devices[d];
     b.device(d).report.name = dev.name;
@@ -445,14 +458,14 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
   BalancerReport report;
   auto last_flush = Clock::now(), last_progress = Clock::now();
   std::exception_ptr sink_error;
-  std::vector<Finished> batch;
+  std::vector<FinishedRows> batch;
   try {
     while (b.wait_results(batch)) {
-      for (Finished& f : batch) {
-        sink.write(f.piece, f.rows.view());
+      for (const FinishedRows& f : batch) {
+        sink.write(f.unit, f.view());
         ++report.units_done;
-        report.combos_done += f.piece.size();
-        const std::optional<WorkUnit> whole = b.piece_written(f.piece);
+        report.combos_done += f.unit.size();
+        const std::optional<WorkUnit> whole = b.piece_written(f.unit);
         if (whole && options.on_source_unit_done) options.on_source_unit_done(*whole);
       }
       batch.clear();

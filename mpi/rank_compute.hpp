@@ -74,7 +74,9 @@ struct ComputeReport {
 // Between the rank's granted units and the device balancer (gpu/balancer.hpp): the balancer cuts
 // units into sub-units sized for each device; this puts the rows of each granted unit back
 // together and hands the whole unit to the outbox once the balancer says it is done, so rank 0
-// only ever sees the units it granted. Also measures the time spent waiting for a unit.
+// only ever sees the units it granted. Also measures the time spent waiting for a unit. The
+// devices write straight into a granted unit's buffer (rows_for): the CPU's threads compute there,
+// a batch device's chunk is copied there once.
 class UnitAssembler final : public WorkSource, public ResultSink {
  public:
   UnitAssembler(WorkSource& units, Outbox& outbox, int blocks)
@@ -88,14 +90,14 @@ class UnitAssembler final : public WorkSource, public ResultSink {
     return u;
   }
   bool ready() override { return units_.ready(); }
+  std::optional<RowsOut> rows_for(const WorkUnit& part) override {  // any device thread
+    std::lock_guard lock(mutex_);
+    return rows_of(part);
+  }
   void write(const WorkUnit& part, const RowsView& rows) override {  // balancer thread
     std::lock_guard lock(mutex_);
-    auto it = open_.upper_bound(part.begin);
-    if (it == open_.begin()) throw std::logic_error("rows for a unit that was not granted");
-    --it;
-    const WorkUnit& u = it->second.unit;
-    if (part.end > u.end) throw std::logic_error("a sub-unit crosses its unit");
-    it->second.rows.put(part.begin - u.begin, rows);
+    const RowsOut to = rows_of(part);
+    if (!to.holds(rows)) to.put(rows);
   }
   void flush() override {}
   void done(const WorkUnit& unit) {  // balancer thread
@@ -119,6 +121,16 @@ class UnitAssembler final : public WorkSource, public ResultSink {
   std::uint64_t combos_done() const { return combos_done_; }
 
  private:
+  // Under the lock: the rows of `part` in its granted unit's buffer (stable while it is open).
+  RowsOut rows_of(const WorkUnit& part) {
+    auto it = open_.upper_bound(part.begin);
+    if (it == open_.begin()) throw std::logic_error("rows for a unit that was not granted");
+    --it;
+    const WorkUnit& u = it->second.unit;
+    if (part.end > u.end) throw std::logic_error("a sub-unit crosses its unit");
+    return it->second.rows.out(part.begin - u.begin, part.size());
+  }
+
   struct Open {
     WorkUnit unit;
     UnitRows rows;

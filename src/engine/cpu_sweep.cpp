@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "common/bounded_queue.hpp"
@@ -16,11 +17,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-struct Finished {
-  WorkUnit unit;
-  UnitRows rows;
-};
 
 }  // namespace
 
@@ -43,7 +39,7 @@ CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, Result
   // Finished units wait here for the consumer; the cap bounds memory when writing is slow. The
   // consumer takes them all at once, so up to twice the cap is held: the queue, and the units
   // being written.
-  BoundedQueue<Finished> queue(2 * static_cast<std::size_t>(threads) + 2);
+  BoundedQueue<FinishedRows> queue(2 * static_cast<std::size_t>(threads) + 2);
   std::mutex mutex;  // guards worker_error and running
   std::atomic<bool> abort{false};
   std::exception_ptr worker_error;
@@ -66,9 +62,13 @@ CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, Result
         report.thread_wait_s[t] += seconds_since(w0);
         if (!unit) break;
         const auto t0 = Clock::now();
-        Finished f{*unit, UnitRows(unit->size(), run.blocks)};
-        run_unit_cpu(ctx, f.unit, f.rows.metrics.data(), options.isa,
-                     f.rows.block_output(block_starts.data()));
+        FinishedRows f{*unit, {}, sink.rows_for(*unit)};
+        if (f.in_place &&
+            (f.in_place->size != unit->size() || f.in_place->block_count != run.blocks))
+          throw std::logic_error("run_cpu_sweep: the sink's rows do not fit the unit");
+        if (!f.in_place) f.rows.resize(unit->size(), run.blocks);
+        const RowsOut out = f.in_place ? *f.in_place : f.rows.out(0, f.rows.size());
+        run_unit_cpu(ctx, f.unit, out.metrics, options.isa, out.block_output(block_starts.data()));
         report.thread_busy_s[t] += seconds_since(t0);
         queue.push(std::move(f));
       }
@@ -95,8 +95,8 @@ CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, Result
   for (;;) {
     auto [finished, closed] = queue.take_all(std::chrono::milliseconds(200));
     try {
-      for (const Finished& f : finished) {
-        sink.write(f.unit, f.rows.view());
+      for (const FinishedRows& f : finished) {
+        sink.write(f.unit, f.view());
         ++report.units_done;
         report.combos_done += f.unit.size();
       }

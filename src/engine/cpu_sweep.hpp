@@ -25,6 +25,14 @@ class ResultSink {
   // rows: the unit's rows in id order (with their blocks when the sweep records them).
   virtual void write(const WorkUnit& unit, const RowsView& rows) = 0;
   virtual void flush() = 0;
+  // Where the rows of `unit` (handed out by the source that feeds this sink, or a part of such a
+  // unit) may be written in place: the sink's own storage for them, or nullopt (the default)
+  // when the sink copies what write() is given. A producer that wrote there still calls write()
+  // with that storage's view, and the sink copies nothing. Called from any producer thread.
+  virtual std::optional<RowsOut> rows_for(const WorkUnit& unit) {
+    (void)unit;
+    return std::nullopt;
+  }
 };
 
 // Hands out work units to the driver's threads (thread-safe). A plain list for one process; the

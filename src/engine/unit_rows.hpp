@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <vector>
 
+#include "engine/plan.hpp"
 #include "strategy/block_stats.hpp"
 #include "strategy/metrics.hpp"
 
@@ -29,6 +31,41 @@ struct RowsView {
   }
 };
 
+// Where a backend writes the rows of a run of ids: someone else's storage (a sink's buffer for a
+// whole unit, see ResultSink::rows_for), laid out as UnitRows.
+struct RowsOut {
+  Metrics* metrics = nullptr;
+  BlockStats* blocks = nullptr;  // size * block_count cells
+  std::size_t size = 0;
+  int block_count = 0;
+
+  [[nodiscard]] RowsView view() const {
+    return {{metrics, size}, {blocks, size * static_cast<std::size_t>(block_count)}, block_count};
+  }
+  // Where a kernel records the blocks (starts: block_start_bars).
+  [[nodiscard]] BlockOutput block_output(const std::int64_t* starts) const {
+    if (block_count == 0) return {};
+    return BlockOutput{block_count, starts, blocks};
+  }
+  // Rows [at, at + n).
+  [[nodiscard]] RowsOut sub(std::size_t at, std::size_t n) const {
+    return {metrics + at,
+            block_count > 0 ? blocks + at * static_cast<std::size_t>(block_count) : blocks, n,
+            block_count};
+  }
+  // Whether `rows` are these very rows (written in place: nothing to copy).
+  [[nodiscard]] bool holds(const RowsView& rows) const {
+    return rows.metrics.data() == metrics && rows.size() == size;
+  }
+  // Copies `rows` (as many as size, of the same block count) here.
+  void put(const RowsView& rows) const {
+    if (rows.block_count != block_count || rows.size() != size)
+      throw std::logic_error("RowsOut::put: rows of another block count or size");
+    std::copy(rows.metrics.begin(), rows.metrics.end(), metrics);
+    std::copy(rows.blocks.begin(), rows.blocks.end(), blocks);
+  }
+};
+
 struct UnitRows {
   std::vector<Metrics> metrics;
   std::vector<BlockStats> blocks;
@@ -43,6 +80,10 @@ struct UnitRows {
   }
   [[nodiscard]] std::size_t size() const { return metrics.size(); }
   [[nodiscard]] RowsView view() const { return {metrics, blocks, block_count}; }
+  // Rows [at, at + n) as a place to write them.
+  [[nodiscard]] RowsOut out(std::size_t at, std::size_t n) {
+    return RowsOut{metrics.data(), blocks.data(), size(), block_count}.sub(at, n);
+  }
   // Where a kernel records the blocks of rows from `at` on (starts: block_start_bars).
   [[nodiscard]] BlockOutput block_output(const std::int64_t* starts, std::size_t at = 0) {
     if (block_count == 0) return {};
@@ -52,12 +93,17 @@ struct UnitRows {
   void put(std::size_t at, const RowsView& rows) {
     if (rows.block_count != block_count || at + rows.size() > size())
       throw std::logic_error("UnitRows::put: rows of another block count, or past the end");
-    std::copy(rows.metrics.begin(), rows.metrics.end(),
-              metrics.begin() + static_cast<std::ptrdiff_t>(at));
-    std::copy(
-        rows.blocks.begin(), rows.blocks.end(),
-        blocks.begin() + static_cast<std::ptrdiff_t>(at * static_cast<std::size_t>(block_count)));
+    out(at, rows.size()).put(rows);
   }
+};
+
+// A finished unit (or part of one) on its way to a ResultSink: its rows in `rows`, or already in
+// the sink's own storage (`in_place`, see ResultSink::rows_for).
+struct FinishedRows {
+  WorkUnit unit;
+  UnitRows rows;
+  std::optional<RowsOut> in_place;
+  [[nodiscard]] RowsView view() const { return in_place ? in_place->view() : rows.view(); }
 };
 
 }  // namespace threadx

@@ -48,14 +48,29 @@ class RowSink final : public ResultSink {
       ++writes[u.begin + k];
     }
     ++pieces;
+    if (offering) ++(store.out(u.begin, u.size()).holds(r) ? in_place : copied);
   }
   void flush() override { ++flushes; }
+  // From now on rows_for hands out this sink's own buffer (rows of block_count blocks), as a
+  // rank's UnitAssembler does: devices write there in place, and write() counts whether the rows
+  // it is given are that buffer (in_place) or another one (copied).
+  void offer_storage(int block_count) {
+    store.resize(rows.size(), block_count);
+    offering = true;
+  }
+  std::optional<RowsOut> rows_for(const WorkUnit& u) override {
+    if (!offering) return std::nullopt;
+    return store.out(u.begin, u.size());
+  }
 
   std::vector<Metrics> rows;
   std::vector<BlockStats> blocks;  // S per row, when the rows carry blocks
   std::vector<int> writes;
   ComboId group_size;
   int pieces = 0, flushes = 0;
+  UnitRows store;
+  bool offering = false;
+  int in_place = 0, copied = 0;
 };
 
 }  // namespace threadx::gpu_testing
