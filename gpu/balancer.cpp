@@ -25,7 +25,7 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 }
 
 // What one pull hands a device.
-struct Chunk {
+struct Batch {
   std::vector<WorkUnit> pieces;
   std::uint64_t combos = 0;
   Clock::time_point start;
@@ -33,7 +33,7 @@ struct Chunk {
 
 // The balancer's bookkeeping of one device (what the sizing policy sees is its DevicePace).
 struct DeviceState {
-  std::map<ComboId, Chunk> in_flight;  // keyed by the first piece's begin
+  std::map<ComboId, Batch> in_flight;  // keyed by the first piece's begin
   Clock::time_point busy_since;
   DeviceReport report;
 };
@@ -55,9 +55,9 @@ class Balancer {
 
   bool stop_requested() const { return abort_ || options_.run.stop_requested(); }
 
-  // A chunk for device d, or nullopt when there is no more work for it. single: one piece
-  // (a CPU thread), else a batch of pieces filled up to the device's chunk size.
-  std::optional<Chunk> take(std::size_t d, bool single) {
+  // A batch for device d, or nullopt when there is no more work for it. single: one piece
+  // (a CPU thread), else a batch of pieces filled up to the device's batch size.
+  std::optional<Batch> take(std::size_t d, bool single) {
     std::unique_lock lock(mutex_);
     DeviceState& dev = devices_[d];
     for (;;) {
@@ -71,7 +71,7 @@ class Balancer {
       }
       if (source_done_) {
         if (!any_in_flight()) return std::nullopt;
-        // A failing device may still give its chunks back.
+        // A failing device may still give its batches back.
         work_.wait_for(lock, std::chrono::milliseconds(100));
         continue;
       }
@@ -81,16 +81,16 @@ class Balancer {
       }
       fetch(lock);
     }
-    // Read ahead about one round of chunks, so that the end of the source is known while work
-    // is still queued and the last chunks can be cut to size (see chunk_size).
+    // Read ahead about one round of batches, so that the end of the source is known while work
+    // is still queued and the last batches can be cut to size (see batch_size).
     // Only what the source has ready: waiting here could wait for the very work this thread
     // is about to take (rank 0 holds a new rank's next unit until its first one is done).
     for (int k = 0; k < kMaxReadAhead && !source_done_ && !fetching_ &&
                     pending_combos() < policy().round() && source_.ready();
          ++k)
       fetch(lock);
-    const std::uint64_t want = policy().chunk_size(d);
-    Chunk c;
+    const std::uint64_t want = policy().batch_size(d);
+    Batch c;
     c.start = Clock::now();
     while (c.combos < want && !stop_requested()) {
       if (pending_.empty()) {
@@ -120,7 +120,7 @@ class Balancer {
   // Where the sink lets a device write a piece's rows in place (ResultSink::rows_for).
   std::optional<RowsOut> rows_for(const WorkUnit& piece) { return sink_.rows_for(piece); }
 
-  // Device d finished the chunk of `pieces`; rows hold their rows in order. Each piece's rows go
+  // Device d finished the batch of `pieces`; rows hold their rows in order. Each piece's rows go
   // into the sink's storage when it has some (copied outside the lock, so devices copy in
   // parallel; nothing to copy when the device wrote there), else into a copy that waits for the
   // sink.
@@ -145,18 +145,18 @@ class Balancer {
     DeviceState& dev = devices_[d];
     const auto it = dev.in_flight.find(pieces.front().begin);
     if (it == dev.in_flight.end())
-      throw std::logic_error("balancer: completion of an unknown chunk");
-    Chunk c = std::move(it->second);
+      throw std::logic_error("balancer: completion of an unknown batch");
+    Batch c = std::move(it->second);
     dev.in_flight.erase(it);
     const auto now = Clock::now();
     pace_[d].record(c.combos, std::max(seconds_between(c.start, now), 1e-6),
                     options_.average_weight);
-    if (dev.report.chunks == 0) dev.report.first_chunk = c.combos;
-    dev.report.smallest_chunk =
-        dev.report.chunks == 0 ? c.combos : std::min(dev.report.smallest_chunk, c.combos);
-    dev.report.largest_chunk = std::max(dev.report.largest_chunk, c.combos);
-    ++dev.report.chunks;
-    dev.report.units += c.pieces.size();
+    if (dev.report.batches == 0) dev.report.first_batch = c.combos;
+    dev.report.smallest_batch =
+        dev.report.batches == 0 ? c.combos : std::min(dev.report.smallest_batch, c.combos);
+    dev.report.largest_batch = std::max(dev.report.largest_batch, c.combos);
+    ++dev.report.batches;
+    dev.report.pieces += c.pieces.size();
     dev.report.combos += c.combos;
     dev.report.finish_s = seconds_between(start_, now);
     if (dev.in_flight.empty()) dev.report.busy_s += seconds_between(dev.busy_since, now);
@@ -171,7 +171,7 @@ class Balancer {
     ready_.notify_one();
   }
 
-  // Device d failed: its chunks in flight go back to the front of the queue, it is dropped.
+  // Device d failed: its batches in flight go back to the front of the queue, it is dropped.
   void fail(std::size_t d, const std::string& what) {
     std::lock_guard lock(mutex_);
     DeviceState& dev = devices_[d];
@@ -184,7 +184,7 @@ class Balancer {
     std::vector<WorkUnit> back;
     for (auto& [first, c] : dev.in_flight)
       back.insert(back.end(), c.pieces.begin(), c.pieces.end());
-    dev.report.chunks_returned = dev.in_flight.size();
+    dev.report.batches_returned = dev.in_flight.size();
     dev.in_flight.clear();
     pending_.insert(pending_.begin(), back.begin(), back.end());
     std::uint64_t combos = 0;
@@ -275,8 +275,8 @@ class Balancer {
   }
 
   // The sizing policy over the devices' paces and what is queued (under the lock).
-  ChunkPolicy policy() const {
-    return ChunkPolicy(options_, pace_, source_done_, pending_combos());
+  BatchPolicy policy() const {
+    return BatchPolicy(options_, pace_, source_done_, pending_combos());
   }
 
   // Pulls one unit from the source without holding the lock (the source may block).
@@ -335,7 +335,7 @@ class DeviceSource final : public WorkSource {
  public:
   DeviceSource(Balancer& b, std::size_t d) : b_(b), d_(d) {}
   std::optional<WorkUnit> next() override {
-    std::optional<Chunk> c = b_.take(d_, /*single=*/true);
+    std::optional<Batch> c = b_.take(d_, /*single=*/true);
     if (!c) return std::nullopt;
     return c->pieces.front();
   }
@@ -379,7 +379,7 @@ void drive_batch(Balancer& b, std::size_t d, const BalancedDevice& dev, const Sw
                  : std::vector<std::int64_t>{};
   UnitRows rows;
   for (;;) {
-    std::optional<Chunk> c = b.take(d, /*single=*/false);
+    std::optional<Batch> c = b.take(d, /*single=*/false);
     if (!c) return;
     rows.resize(c->combos, blocks);
     dev.runner->run(ctx, c->pieces, rows.metrics.data(), rows.block_output(starts.data()));
@@ -458,17 +458,17 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
   BalancerReport report;
   auto last_flush = Clock::now(), last_progress = Clock::now();
   std::exception_ptr sink_error;
-  std::vector<FinishedRows> batch;
+  std::vector<FinishedRows> finished;
   try {
-    while (b.wait_results(batch)) {
-      for (const FinishedRows& f : batch) {
+    while (b.wait_results(finished)) {
+      for (const FinishedRows& f : finished) {
         sink.write(f.unit, f.view());
-        ++report.units_done;
+        ++report.pieces_done;
         report.combos_done += f.unit.size();
         const std::optional<WorkUnit> whole = b.piece_written(f.unit);
         if (whole && options.on_source_unit_done) options.on_source_unit_done(*whole);
       }
-      batch.clear();
+      finished.clear();
       if (run.flush_interval_s &&
           seconds_between(last_flush, Clock::now()) >= *run.flush_interval_s) {
         sink.flush();
@@ -476,7 +476,7 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
       }
       if (run.on_progress && run.progress_interval_s &&
           seconds_between(last_progress, Clock::now()) >= *run.progress_interval_s) {
-        run.on_progress({report.combos_done, run.combos_total, report.units_done,
+        run.on_progress({report.combos_done, run.combos_total, report.pieces_done,
                          seconds_between(b.start(), Clock::now())});
         last_progress = Clock::now();
       }

@@ -1,5 +1,5 @@
-// One batch of work for a one-combination-per-thread device: the pieces (sub-units, possibly of
-// different key groups) laid end to end, thread t runs combination t of the batch. The thread
+// One batch of work for a one-combination-per-thread device: the pieces (parts of units, possibly
+// of different key groups) laid end to end, thread t runs combination t of the batch. The thread
 // body is a template over the strategy policy P (strategies/<name>/policy.hpp), compiled
 // unchanged for the host (simulated devices, tests) and by nvcc (the CUDA kernel).
 //

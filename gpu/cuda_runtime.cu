@@ -93,7 +93,7 @@ class DeviceBuffer {
 
   // At least n values; the contents are not kept when it grows. The old block is freed before
   // the new one is allocated (no peak of both), and it grows geometrically (to 1.5x, or n + n/4
-  // when that is more), so a run allocates a few times while its chunks grow and not after.
+  // when that is more), so a run allocates a few times while its batches grow and not after.
   void reserve(std::size_t n) {
     if (n <= n_) return;
     const std::size_t grown = std::max(n + n / 4, n_ + n_ / 2);

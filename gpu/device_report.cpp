@@ -22,8 +22,8 @@ std::vector<std::pair<std::string, std::string>> device_attributes(const Balance
   for (const DeviceReport& d : report.devices) {
     names += (names.empty() ? "" : ",") + d.name;
     const std::string k = "device." + d.name + ".";
-    a.emplace_back(k + "units", std::to_string(d.units));
-    a.emplace_back(k + "chunks", std::to_string(d.chunks));
+    a.emplace_back(k + "pieces", std::to_string(d.pieces));
+    a.emplace_back(k + "batches", std::to_string(d.batches));
     a.emplace_back(k + "combinations", std::to_string(d.combos));
     a.emplace_back(k + "busy_seconds", fmt::format("{:.6g}", d.busy_s));
     a.emplace_back(k + "finish_seconds", fmt::format("{:.6g}", d.finish_s));
@@ -41,10 +41,10 @@ std::vector<std::string> device_summary_lines(const BalancerReport& report) {
                                                       static_cast<double>(report.combos_done)
                                                 : 0.0;
     lines.push_back(fmt::format(
-        "device {}: {} combinations ({:.1f}%) in {} sub-units / {} chunks, busy {:.3f} s, last "
-        "chunk done at {:.3f} s, {:.0f} combos/s while busy; chunks: first {}, {}..{}{}",
-        d.name, d.combos, share, d.units, d.chunks, d.busy_s, d.finish_s, average_rate(d),
-        d.first_chunk, d.smallest_chunk, d.largest_chunk,
+        "device {}: {} combinations ({:.1f}%) in {} pieces / {} batches, busy {:.3f} s, last "
+        "batch done at {:.3f} s, {:.0f} combos/s while busy; batches: first {}, {}..{}{}",
+        d.name, d.combos, share, d.pieces, d.batches, d.busy_s, d.finish_s, average_rate(d),
+        d.first_batch, d.smallest_batch, d.largest_batch,
         d.failed ? " -- FAILED: " + d.error : std::string()));
   }
   return lines;

@@ -51,7 +51,7 @@ struct HostBatch {
 
 // Candidate lists kept across the batches of one runner, so that a key group's list at a
 // candidate key is built once (as the CPU builds it once per unit), not once per batch: the
-// balancer cuts a unit into many chunks. Dropped when the bank changes, and all at once when they
+// balancer cuts a unit into many batches. Dropped when the bank changes, and all at once when they
 // exceed `budget_bytes` (the balancer hands out ids in order, so old groups are not needed again).
 template <class P>
 class CandidateCache {

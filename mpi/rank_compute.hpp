@@ -1,5 +1,5 @@
 // One rank's compute side of a distributed sweep (see cluster_sweep.hpp): its devices run on one
-// thread (ComputeThread) through the device balancer; the balancer's sub-units are put back
+// thread (ComputeThread) through the device balancer; the balancer's pieces are put back
 // together per granted unit (UnitAssembler) and packed into the outbox (Outbox), which the thread
 // owning the transport empties (rank 0: into the file writer; other ranks: to rank 0).
 #pragma once
@@ -72,11 +72,11 @@ struct ComputeReport {
 };
 
 // Between the rank's granted units and the device balancer (gpu/balancer.hpp): the balancer cuts
-// units into sub-units sized for each device; this puts the rows of each granted unit back
+// units into pieces sized for each device; this puts the rows of each granted unit back
 // together and hands the whole unit to the outbox once the balancer says it is done, so rank 0
 // only ever sees the units it granted. Also measures the time spent waiting for a unit. The
 // devices write straight into a granted unit's buffer (rows_for): the CPU's threads compute there,
-// a batch device's chunk is copied there once.
+// a batch device's batch is copied there once.
 class UnitAssembler final : public WorkSource, public ResultSink {
  public:
   UnitAssembler(WorkSource& units, Outbox& outbox, int blocks)
@@ -127,7 +127,7 @@ class UnitAssembler final : public WorkSource, public ResultSink {
     if (it == open_.begin()) throw std::logic_error("rows for a unit that was not granted");
     --it;
     const WorkUnit& u = it->second.unit;
-    if (part.end > u.end) throw std::logic_error("a sub-unit crosses its unit");
+    if (part.end > u.end) throw std::logic_error("a piece crosses its unit");
     return it->second.rows.out(part.begin - u.begin, part.size());
   }
 

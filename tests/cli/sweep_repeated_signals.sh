@@ -10,7 +10,7 @@ data="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Two key groups of 4,096 combinations, scalar lanes on one thread: ~3.5 s of work over 49,632
-# bars, in chunks of 0.1-0.5 s, so the signals land while a chunk is in flight.
+# bars, in batches of 0.1-0.5 s, so the signals land while a batch is in flight.
 cat > "$work/g.toml" <<'TOML'
 strategy = "bb_atr"
 [grid]
@@ -41,13 +41,13 @@ resume_to_complete() {  # resume_to_complete NAME
 }
 
 # signal_run NAME SIG...: starts a sweep and sends the signals 20 ms apart while it runs units.
-# Returns 1 when the sweep ended before the last signal (a chunk in flight finished within the
-# gap; chunks last ~0.1-0.5 s, so rarely): that attempt says nothing, the caller tries again.
+# Returns 1 when the sweep ended before the last signal (a batch in flight finished within the
+# gap; batches last ~0.1-0.5 s, so rarely): that attempt says nothing, the caller tries again.
 signal_run() {
   local name="$1"; shift
   rm -f "$work/$name.h5" "$work/$name.h5.partial"
   start_sweep "$name"
-  sleep 0.3  # past the first (calibration) chunks: later ones last ~0.5 s
+  sleep 0.3  # past the first (calibration) batches: later ones last ~0.5 s
   local first=1
   for sig in "$@"; do
     [ "$first" = 1 ] || sleep 0.02

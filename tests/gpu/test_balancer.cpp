@@ -103,7 +103,7 @@ struct Workload {
 
 BalancerOptions test_options() {
   BalancerOptions o;
-  o.target_chunk_s = 0.1;
+  o.target_batch_s = 0.1;
   o.calibration_combos = 128;
   return o;
 }
@@ -125,21 +125,22 @@ TEST(Balancer, SharesWorkInProportionToSpeedAndFinishesTogether) {
   const DeviceReport& slow = r.devices[0];
   const DeviceReport& fast = r.devices[1];
   EXPECT_EQ(slow.combos + fast.combos, w.n);
-  EXPECT_EQ(slow.units + fast.units, r.units_done);
+  EXPECT_EQ(slow.pieces + fast.pieces, r.pieces_done);
   const double fast_share = static_cast<double>(fast.combos) / static_cast<double>(w.n);
   const double spread = std::fabs(fast.finish_s - slow.finish_s);
   std::printf(
       "[ measured ] 1x/3x: shares %.1f%% / %.1f%% (ideal 25/75), finish %.3f s / %.3f s, spread "
-      "%.3f s = %.1f%% of the %.3f s run; chunks %llu / %llu; rates %.0f / %.0f combos/s; busy "
+      "%.3f s = %.1f%% of the %.3f s run; batches %llu / %llu; rates %.0f / %.0f combos/s; busy "
       "%.3f / %.3f s\n",
       100 * (1 - fast_share), 100 * fast_share, slow.finish_s, fast.finish_s, spread,
-      100 * spread / r.wall_s, r.wall_s, static_cast<unsigned long long>(slow.chunks),
-      static_cast<unsigned long long>(fast.chunks), slow.rate, fast.rate, slow.busy_s, fast.busy_s);
-  // Ideal 75%; the calibration chunks and the wait granularity pull it a little toward 50%.
+      100 * spread / r.wall_s, r.wall_s, static_cast<unsigned long long>(slow.batches),
+      static_cast<unsigned long long>(fast.batches), slow.rate, fast.rate, slow.busy_s,
+      fast.busy_s);
+  // Ideal 75%; the calibration batches and the wait granularity pull it a little toward 50%.
   EXPECT_GT(fast_share, 0.65);
   EXPECT_LT(fast_share, 0.85);
   // An even split would leave the slow device finishing at 1.5x the balanced time (spread ~67%
-  // of the run); pulling by throughput keeps it within a few end-game chunks.
+  // of the run); pulling by throughput keeps it within a few end-game batches.
   EXPECT_LT(spread, 0.15 * r.wall_s + 0.02);
   // The measured rates (set speeds 3,333 and 10,000 combos/s) are printed, not asserted: a loaded
   // machine stretches the simulated devices' sleeps and the real backtests behind them. Their
@@ -166,7 +167,7 @@ TEST(Balancer, CpuDeviceAndBatchDeviceGiveTheOneDeviceRows) {
   }
 }
 
-// With --blocks, every row's blocks travel with it through the pieces, chunks and devices: the
+// With --blocks, every row's blocks travel with it through the pieces, batches and devices: the
 // CPU's lane path and the batch device's one-combination path give the scalar path's cells.
 TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
   Workload w(12);
@@ -196,8 +197,8 @@ TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
 }
 
 // A sink that offers its own storage (a rank's UnitAssembler) gets every row there: the CPU's
-// threads compute in place, a batch device's chunk is copied there once, and a device that dies
-// mid-chunk leaves nothing behind that the device redoing its chunk does not overwrite.
+// threads compute in place, a batch device's batch is copied there once, and a device that dies
+// mid-batch leaves nothing behind that the device redoing its batch does not overwrite.
 TEST(Balancer, DevicesWriteStraightIntoTheSinksStorage) {
   Workload w(24);
   constexpr int kS = 8;
@@ -218,12 +219,12 @@ TEST(Balancer, DevicesWriteStraightIntoTheSinksStorage) {
   EXPECT_EQ(sink.copied, 0);
   EXPECT_EQ(sink.in_place, sink.pieces);
   EXPECT_GT(r.devices[0].combos, 0u);
-  EXPECT_TRUE(r.devices[2].failed || r.devices[2].chunks < 2)
-      << "the flaky device ran a second chunk and did not fail";
+  EXPECT_TRUE(r.devices[2].failed || r.devices[2].batches < 2)
+      << "the flaky device ran a second batch and did not fail";
 }
 
 TEST(Balancer, ADeviceThatThrowsMidUnitLosesNothing) {
-  for (int fail_on : {1, 3}) {  // on its calibration chunk, and later on a full-size chunk
+  for (int fail_on : {1, 3}) {  // on its calibration batch, and later on a full-size batch
     Workload w(12);
     RowSink sink(w.n, w.grid.group_size());
     UnitListSource source(w.units);
@@ -232,12 +233,12 @@ TEST(Balancer, ADeviceThatThrowsMidUnitLosesNothing) {
     devices.push_back(simulated("flaky", 50, fail_on));
     const BalancerReport r =
         run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
-    w.expect_all_rows_once(sink);  // garbage rows of the failed chunk never reached the sink
+    w.expect_all_rows_once(sink);  // garbage rows of the failed batch never reached the sink
     const DeviceReport& flaky = r.devices[1];
     EXPECT_TRUE(flaky.failed);
     EXPECT_NE(flaky.error.find("ECC error"), std::string::npos);
-    EXPECT_EQ(flaky.chunks_returned, 1u);
-    EXPECT_EQ(flaky.chunks, static_cast<std::uint64_t>(fail_on - 1));
+    EXPECT_EQ(flaky.batches_returned, 1u);
+    EXPECT_EQ(flaky.batches, static_cast<std::uint64_t>(fail_on - 1));
     EXPECT_FALSE(r.devices[0].failed);
     EXPECT_EQ(r.devices[0].combos + flaky.combos, w.n);
     EXPECT_EQ(r.combos_done, w.n);
@@ -265,7 +266,7 @@ TEST(Balancer, EveryDeviceFailingIsAnErrorAfterTheFinishedRows) {
       ASSERT_TRUE(same_bits(sink.rows[id], w.reference[id])) << id;
     }
   }
-  EXPECT_GT(written, 0u);  // the chunks done before the failures
+  EXPECT_GT(written, 0u);  // the batches done before the failures
   EXPECT_LT(written, w.n);
 }
 
@@ -286,7 +287,7 @@ TEST(Balancer, SourceUnitsAreReportedDoneOnceAllTheirPiecesAreWritten) {
   std::sort(acked.begin(), acked.end(),
             [](const WorkUnit& a, const WorkUnit& b) { return a.begin < b.begin; });
   EXPECT_EQ(acked, w.units);
-  EXPECT_GT(sink.pieces, static_cast<int>(w.units.size()));  // units were split into sub-units
+  EXPECT_GT(sink.pieces, static_cast<int>(w.units.size()));  // units were split into pieces
 }
 
 // A rank queue that hands out units slowly (as an MPI worker waiting for grants would) and
@@ -449,23 +450,23 @@ struct GpuSim {
   std::string name;
   std::uint64_t wave;
   int latency_us, per_wave_us;
-  std::shared_ptr<std::vector<std::uint64_t>> chunks =
+  std::shared_ptr<std::vector<std::uint64_t>> batches =
       std::make_shared<std::vector<std::uint64_t>>();
 
   BalancedDevice device(const std::vector<Metrics>& reference) const {
     return BalancedDevice::waves(
         name,
         std::make_unique<SimulatedGpu>(reference, wave, std::chrono::microseconds(latency_us),
-                                       std::chrono::microseconds(per_wave_us), chunks),
+                                       std::chrono::microseconds(per_wave_us), batches),
         wave);
   }
   // Combinations/s at full speed (many waves per launch).
   [[nodiscard]] double speed() const { return static_cast<double>(wave) * 1e6 / per_wave_us; }
 };
 
-std::string chunk_list(const std::vector<std::uint64_t>& chunks) {
+std::string chunk_list(const std::vector<std::uint64_t>& batches) {
   std::string s;
-  for (std::uint64_t c : chunks) {
+  for (std::uint64_t c : batches) {
     if (!s.empty()) s += ' ';
     s += std::to_string(c);
   }
@@ -473,7 +474,7 @@ std::string chunk_list(const std::vector<std::uint64_t>& chunks) {
 }
 
 // Alone, a GPU-like device is calibrated with one full wave (not 256 combinations, ~1% of a big
-// GPU), grows past the 8x cap at once, and runs whole waves but for the very last chunk.
+// GPU), grows past the 8x cap at once, and runs whole waves but for the very last batch.
 TEST(Balancer, GpuLikeDeviceCalibratesWithOneWaveAndGrowsWithoutTheCap) {
   Workload w(100);  // 67,200 combinations
   GpuSim gpu{"gpu", 1024, 1000, 2000};
@@ -484,19 +485,19 @@ TEST(Balancer, GpuLikeDeviceCalibratesWithOneWaveAndGrowsWithoutTheCap) {
   const BalancerReport r =
       run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
   w.expect_all_rows_once(sink);
-  const std::vector<std::uint64_t>& c = *gpu.chunks;
-  std::printf("[ measured ] GPU-like device alone: %zu chunks: %s\n", c.size(),
+  const std::vector<std::uint64_t>& c = *gpu.batches;
+  std::printf("[ measured ] GPU-like device alone: %zu batches: %s\n", c.size(),
               chunk_list(c).c_str());
   ASSERT_GE(c.size(), 3u);
   EXPECT_EQ(c[0], gpu.wave);  // calibration: one full wave (the options say 128)
-  EXPECT_GT(c[1], 8 * c[0]) << "the second chunk is capped at 8x the first";
+  EXPECT_GT(c[1], 8 * c[0]) << "the second batch is capped at 8x the first";
   for (std::size_t k = 0; k + 1 < c.size(); ++k)
-    EXPECT_EQ(c[k] % gpu.wave, 0u) << "chunk " << k << " is not whole waves: " << chunk_list(c);
-  EXPECT_EQ(r.devices[0].first_chunk, gpu.wave);
-  EXPECT_EQ(r.devices[0].largest_chunk, *std::max_element(c.begin(), c.end()));
+    EXPECT_EQ(c[k] % gpu.wave, 0u) << "batch " << k << " is not whole waves: " << chunk_list(c);
+  EXPECT_EQ(r.devices[0].first_batch, gpu.wave);
+  EXPECT_EQ(r.devices[0].largest_batch, *std::max_element(c.begin(), c.end()));
 }
 
-// A GPU's chunk fits the memory it has for one batch: whole waves up to that, or less than a wave
+// A GPU's batch fits the memory it has for one batch: whole waves up to that, or less than a wave
 // when even one does not fit.
 TEST(Balancer, GpuChunksFitTheirBatchMemory) {
   Workload w(30);  // 20,160 combinations
@@ -511,19 +512,19 @@ TEST(Balancer, GpuChunksFitTheirBatchMemory) {
     devices.push_back(std::move(d));
     run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
     w.expect_all_rows_once(sink);
-    std::printf("[ measured ] GPU with memory for %llu combinations: chunks %s\n",
-                static_cast<unsigned long long>(fits), chunk_list(*gpu.chunks).c_str());
-    for (std::uint64_t c : *gpu.chunks) EXPECT_LE(c, fits) << chunk_list(*gpu.chunks);
+    std::printf("[ measured ] GPU with memory for %llu combinations: batches %s\n",
+                static_cast<unsigned long long>(fits), chunk_list(*gpu.batches).c_str());
+    for (std::uint64_t c : *gpu.batches) EXPECT_LE(c, fits) << chunk_list(*gpu.batches);
     if (fits > gpu.wave) {
-      for (std::size_t k = 0; k + 1 < gpu.chunks->size(); ++k) {
-        EXPECT_EQ((*gpu.chunks)[k] % gpu.wave, 0u) << chunk_list(*gpu.chunks);
+      for (std::size_t k = 0; k + 1 < gpu.batches->size(); ++k) {
+        EXPECT_EQ((*gpu.batches)[k] % gpu.wave, 0u) << chunk_list(*gpu.batches);
       }
     }
   }
 }
 
 // Next to the CPU, a GPU whose wave takes longer than the CPU needs for what is left at the end
-// (FP64-weak: 1/32..1/64 speed) never runs a part of a wave: every one of its chunks is whole
+// (FP64-weak: 1/32..1/64 speed) never runs a part of a wave: every one of its batches is whole
 // waves, the CPU takes the tail. The GPU is made 4x slower than the slowest one-thread scalar CPU
 // seen on a loaded 2-core CI machine (39,000 combinations/s): at 41,000/s it was as fast as that
 // CPU, and the balancer rightly gave it the last 2,033 combinations.
@@ -538,12 +539,12 @@ TEST(Balancer, WeakGpuRunsWholeWavesAndTheCpuTakesTheTail) {
   const BalancerReport r =
       run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
   w.expect_all_rows_once(sink);
-  const std::vector<std::uint64_t>& c = *weak.chunks;
+  const std::vector<std::uint64_t>& c = *weak.batches;
   const DeviceReport& cpu = r.devices[0];
   const DeviceReport& gpu = r.devices[1];
   std::printf(
       "[ measured ] cpu + weak GPU: shares %.1f%% / %.1f%%, finish %.3f / %.3f s of %.3f s, rates "
-      "%.0f / %.0f combos/s; GPU chunks: %s\n",
+      "%.0f / %.0f combos/s; GPU batches: %s\n",
       100.0 * static_cast<double>(cpu.combos) / static_cast<double>(w.n),
       100.0 * static_cast<double>(gpu.combos) / static_cast<double>(w.n), cpu.finish_s,
       gpu.finish_s, r.wall_s, cpu.rate, gpu.rate, chunk_list(c).c_str());
@@ -551,7 +552,7 @@ TEST(Balancer, WeakGpuRunsWholeWavesAndTheCpuTakesTheTail) {
   ASSERT_GT(cpu.rate, 2.0 * gpu.rate) << "this machine's CPU is too slow for the test's premise";
   for (std::size_t k = 0; k < c.size(); ++k)
     EXPECT_EQ(c[k] % weak.wave, 0u)
-        << "GPU chunk " << k << " is a part of a wave: " << chunk_list(c);
+        << "GPU batch " << k << " is a part of a wave: " << chunk_list(c);
   EXPECT_GT(cpu.combos, 0u);
   EXPECT_EQ(cpu.combos + gpu.combos, w.n);
   // The devices finish at most one GPU wave apart: the GPU starts a wave only while the CPU
@@ -581,21 +582,21 @@ TEST(Balancer, CpuWithStrongAndWeakGpusSharesByThroughput) {
               r.wall_s);
   for (const DeviceReport& d : r.devices) {
     std::printf(
-        "  %-10s share %5.1f%%, finish %.3f s, rate %7.0f combos/s, %llu chunks (first "
+        "  %-10s share %5.1f%%, finish %.3f s, rate %7.0f combos/s, %llu batches (first "
         "%llu, largest %llu)\n",
         d.name.c_str(), 100.0 * static_cast<double>(d.combos) / static_cast<double>(w.n),
-        d.finish_s, d.rate, static_cast<unsigned long long>(d.chunks),
-        static_cast<unsigned long long>(d.first_chunk),
-        static_cast<unsigned long long>(d.largest_chunk));
+        d.finish_s, d.rate, static_cast<unsigned long long>(d.batches),
+        static_cast<unsigned long long>(d.first_batch),
+        static_cast<unsigned long long>(d.largest_batch));
     EXPECT_GT(d.combos, 0u) << d.name;
     first = std::min(first, d.finish_s);
     last = std::max(last, d.finish_s);
   }
   const DeviceReport &s = r.devices[1], &wk = r.devices[2];
   EXPECT_GT(s.combos, 4 * wk.combos);  // 16x the speed; the weak GPU's calibration wave adds some
-  EXPECT_EQ(s.first_chunk, strong.wave);
-  EXPECT_GT(s.largest_chunk, 8 * strong.wave);
-  for (std::uint64_t c : *weak.chunks) EXPECT_EQ(c % weak.wave, 0u) << chunk_list(*weak.chunks);
+  EXPECT_EQ(s.first_batch, strong.wave);
+  EXPECT_GT(s.largest_batch, 8 * strong.wave);
+  for (std::uint64_t c : *weak.batches) EXPECT_EQ(c % weak.wave, 0u) << chunk_list(*weak.batches);
   // The rates are printed, not asserted: they are wall-clock figures that a loaded machine (ctest
   // -j, a busy CI runner) stretches. The shares above compare two simulated devices, whose ratio
   // does not depend on the load.
@@ -606,7 +607,7 @@ TEST(Balancer, AccountingAttributesNameEveryDevice) {
   BalancerReport r;
   DeviceReport a;
   a.name = "cpu";
-  a.units = 3;
+  a.pieces = 3;
   a.combos = 300;
   a.busy_s = 1.5;
   DeviceReport b;
@@ -622,7 +623,7 @@ TEST(Balancer, AccountingAttributesNameEveryDevice) {
     return std::string("<missing>");
   };
   EXPECT_EQ(value("devices_used"), "cpu,cuda:0");
-  EXPECT_EQ(value("device.cpu.units"), "3");
+  EXPECT_EQ(value("device.cpu.pieces"), "3");
   EXPECT_EQ(value("device.cpu.combinations"), "300");
   EXPECT_EQ(value("device.cpu.busy_seconds"), "1.5");
   EXPECT_EQ(value("device.cuda:0.error"), "lost");

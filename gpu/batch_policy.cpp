@@ -1,5 +1,5 @@
-// The balancer's sizing policy (see chunk_policy.hpp).
-#include "gpu/chunk_policy.hpp"
+// The balancer's sizing policy (see batch_policy.hpp).
+#include "gpu/batch_policy.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,10 +10,10 @@ void DevicePace::record(std::uint64_t combos, double seconds, double average_wei
   const double sample = static_cast<double>(combos) / seconds;
   rate = samples == 0 ? sample : average_weight * sample + (1.0 - average_weight) * rate;
   ++samples;
-  last_chunk = combos;
+  last_batch = combos;
 }
 
-bool ChunkPolicy::leaves_tail(std::size_t d) const {
+bool BatchPolicy::leaves_tail(std::size_t d) const {
   const DevicePace& dev = devices_[d];
   if (dev.wave == 0 || !source_done_ || dev.samples == 0) return false;
   double others = 0;
@@ -24,14 +24,14 @@ bool ChunkPolicy::leaves_tail(std::size_t d) const {
   return static_cast<double>(left_) / others < wave_s;
 }
 
-std::uint64_t ChunkPolicy::round() const {
+std::uint64_t BatchPolicy::round() const {
   std::uint64_t n = 0;
   for (std::size_t d = 0; d < devices_.size(); ++d)
-    if (devices_[d].alive) n += chunk_size(d) * devices_[d].streams;
+    if (devices_[d].alive) n += batch_size(d) * devices_[d].streams;
   return n;
 }
 
-std::uint64_t ChunkPolicy::chunk_size(std::size_t d) const {
+std::uint64_t BatchPolicy::batch_size(std::size_t d) const {
   const DevicePace& dev = devices_[d];
   double want;
   if (dev.samples == 0) {
@@ -39,10 +39,10 @@ std::uint64_t ChunkPolicy::chunk_size(std::size_t d) const {
     want = std::max(static_cast<double>(sizing_.calibration_combos),
                     std::ceil(static_cast<double>(dev.width) / dev.streams));
   } else {
-    want = dev.rate * sizing_.target_chunk_s;
-    if (dev.wave == 0) want = std::min(want, sizing_.growth * static_cast<double>(dev.last_chunk));
-    want = std::clamp(want, static_cast<double>(sizing_.min_chunk),
-                      static_cast<double>(sizing_.max_chunk));
+    want = dev.rate * sizing_.target_batch_s;
+    if (dev.wave == 0) want = std::min(want, sizing_.growth * static_cast<double>(dev.last_batch));
+    want = std::clamp(want, static_cast<double>(sizing_.min_batch),
+                      static_cast<double>(sizing_.max_batch));
   }
   const std::uint64_t left = source_done_ ? left_ : 0;
   if (source_done_ && dev.samples > 0) {
@@ -54,7 +54,7 @@ std::uint64_t ChunkPolicy::chunk_size(std::size_t d) const {
     const double share = total > 0 ? dev.throughput() / total : 1.0;
     const double end =
         std::ceil(static_cast<double>(left) * share / 2.0 / static_cast<double>(dev.streams));
-    want = std::min(want, std::max(end, static_cast<double>(sizing_.min_chunk)));
+    want = std::min(want, std::max(end, static_cast<double>(sizing_.min_batch)));
   }
   if (dev.max_combos > 0) want = std::min(want, static_cast<double>(dev.max_combos));
   if (dev.wave > 0) {
