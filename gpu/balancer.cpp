@@ -123,8 +123,15 @@ class Balancer {
   // Device d finished the batch of `pieces`; rows hold their rows in order. Each piece's rows go
   // into the sink's storage when it has some (copied outside the lock, so devices copy in
   // parallel; nothing to copy when the device wrote there), else into a copy that waits for the
-  // sink.
+  // sink. The batch is checked to be in flight first: only device d's own thread takes it out of
+  // flight (complete, or fail after its loop ended), so no other device can own these pieces
+  // while they are copied.
   void complete(std::size_t d, std::span<const WorkUnit> pieces, const RowsView& rows) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!devices_[d].in_flight.contains(pieces.front().begin))
+        throw std::logic_error("balancer: completion of an unknown batch");
+    }
     std::vector<FinishedRows> finished;
     finished.reserve(pieces.size());
     std::size_t bytes = 0, at = 0;
@@ -132,7 +139,7 @@ class Balancer {
       FinishedRows& f = finished.emplace_back(FinishedRows{p, {}, sink_.rows_for(p)});
       const RowsView part = rows.sub(at, p.size());
       if (f.in_place) {
-        if (!f.in_place->holds(part)) f.in_place->put(part);
+        f.in_place->fill_from(part);
       } else {
         f.rows = UnitRows(p.size(), rows.block_count);
         f.rows.put(0, part);
@@ -143,9 +150,7 @@ class Balancer {
     }
     std::unique_lock lock(mutex_);
     DeviceState& dev = devices_[d];
-    const auto it = dev.in_flight.find(pieces.front().begin);
-    if (it == dev.in_flight.end())
-      throw std::logic_error("balancer: completion of an unknown batch");
+    const auto it = dev.in_flight.find(pieces.front().begin);  // there: checked above
     Batch c = std::move(it->second);
     dev.in_flight.erase(it);
     const auto now = Clock::now();

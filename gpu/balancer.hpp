@@ -1,6 +1,7 @@
 // The device balancer: runs the work units of one rank (a WorkSource) over every local device
 // -- each CUDA device and the CPU as one device using the remaining cores -- and hands finished
-// units to a ResultSink on the calling thread.
+// pieces to a ResultSink on the calling thread (their rows written into the sink's own storage
+// when it offers some: ResultSink::rows_for).
 //
 // Devices pull work; nothing is assigned in advance and no device is named in the logic. A pull
 // gets a batch of combinations cut from the front of the rank's units (a piece is a narrower
@@ -67,8 +68,8 @@ struct BalancerOptions : BatchSizing {
 
 struct DeviceReport {
   std::string name;
-  std::uint64_t batches =
-      0;  // pulls completed (a batch device's batches; a CPU thread pulls one piece)
+  // Pulls completed: a batch device's batches (a CPU thread pulls one piece at a time).
+  std::uint64_t batches = 0;
   std::uint64_t pieces = 0;  // pieces written
   std::uint64_t combos = 0;
   double busy_s = 0;    // wall time with at least one batch in flight

@@ -46,6 +46,8 @@ struct DevicePace {
   void record(std::uint64_t combos, double seconds, double average_weight);
 };
 
+// A view over the balancer's state for one decision: it keeps references to `sizing` and
+// `devices`, which must outlive it (build it where it is used, as the balancer does).
 class BatchPolicy {
  public:
   // left: combinations queued and not yet taken (counted only once source_done).

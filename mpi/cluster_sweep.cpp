@@ -310,13 +310,20 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
    public:
     std::optional<WorkUnit> next() override { return units_.take_one(); }
     bool ready() override { return units_.ready(); }
-    void push(const WorkUnit& u) { units_.push(u); }
+    // (A grant that crosses a stop is dropped too: the run is over for this rank.)
+    void push(const WorkUnit& u) {
+      if (!dropped_) units_.push(u);
+    }
     // No more units will come; with `drop`, the waiting ones are abandoned (a stop).
-    void end(bool drop) { units_.close(drop); }
+    void end(bool drop) {
+      dropped_ = dropped_ || drop;
+      units_.close(drop);
+    }
     std::size_t size() const { return units_.size(); }
 
    private:
     BoundedQueue<WorkUnit> units_{BoundedQueue<WorkUnit>::kUnbounded};
+    bool dropped_ = false;  // the transport thread's own (push and end are called there)
   } queue;
 
   std::atomic<bool> stop_compute{false};

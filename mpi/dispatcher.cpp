@@ -25,7 +25,7 @@ void Dispatcher::set_slots(int rank, std::uint64_t slots) {
   per_rank_.at(static_cast<std::size_t>(rank)).slots = std::max<std::uint64_t>(slots, 1);
 }
 
-std::uint64_t Dispatcher::chunk(const PerRank& rank) const {
+std::uint64_t Dispatcher::unit_size(const PerRank& rank) const {
   const double guided = static_cast<double>(ungranted_) /
                         (options_.guided_factor * static_cast<double>(options_.slots));
   // The size for a rank of mean speed, then scaled by this rank's speed (bounds included, so a
@@ -53,7 +53,7 @@ std::optional<WorkUnit> Dispatcher::grant(int rank, double now) {
   // Until its speed is known a rank holds one calibration unit per slot, no more.
   if (options_.calibrate && me.rate <= 0 && me.in_flight.size() >= me.slots) return std::nullopt;
   if (me.first_grant < 0) me.first_grant = now;
-  const std::uint64_t want = chunk(me);
+  const std::uint64_t want = unit_size(me);
   bool stolen = false;
   // 1. the run this rank holds; 2. a fresh run; 3. the back of the largest open run.
   if (me.run >= 0 &&

@@ -85,7 +85,8 @@ class Dispatcher {
     std::vector<WorkUnit> in_flight;
     RankDispatch stats;
   };
-  std::uint64_t chunk(const PerRank& rank) const;
+  // Size of the next unit granted to `rank` (guided self-scheduling scaled by its speed).
+  std::uint64_t unit_size(const PerRank& rank) const;
   void reindex(std::size_t run, std::uint64_t old_len);
 
   DispatchOptions options_;

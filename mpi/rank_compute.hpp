@@ -96,8 +96,7 @@ class UnitAssembler final : public WorkSource, public ResultSink {
   }
   void write(const WorkUnit& part, const RowsView& rows) override {  // balancer thread
     std::lock_guard lock(mutex_);
-    const RowsOut to = rows_of(part);
-    if (!to.holds(rows)) to.put(rows);
+    rows_of(part).fill_from(rows);
   }
   void flush() override {}
   void done(const WorkUnit& unit) {  // balancer thread

@@ -38,7 +38,8 @@ class BoundedQueue {
     ready_.notify_one();
   }
   // Everything queued (after waiting up to `wait` for an item or for close()), and whether the
-  // queue was closed when it was taken: nothing more will come once a take returns closed.
+  // queue was closed when it was taken: then it holds everything pushed before close() (a push
+  // after close() is still queued, for a consumer that goes on taking; most stop at closed).
   template <class Rep, class Period>
   std::pair<std::deque<T>, bool> take_all(std::chrono::duration<Rep, Period> wait) {
     std::unique_lock lock(mutex_);

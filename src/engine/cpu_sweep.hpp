@@ -28,7 +28,10 @@ class ResultSink {
   // Where the rows of `unit` (handed out by the source that feeds this sink, or a part of such a
   // unit) may be written in place: the sink's own storage for them, or nullopt (the default)
   // when the sink copies what write() is given. A producer that wrote there still calls write()
-  // with that storage's view, and the sink copies nothing. Called from any producer thread.
+  // with that storage's view, and the sink copies nothing. Called from any producer thread. The
+  // storage stays where it is until write() has been called for every part of its unit; it may
+  // hold partial rows of a producer that failed and never called write() (whoever redoes that
+  // part overwrites them all).
   virtual std::optional<RowsOut> rows_for(const WorkUnit& unit) {
     (void)unit;
     return std::nullopt;

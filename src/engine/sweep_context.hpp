@@ -3,9 +3,9 @@
 // coordinator, report's re-run).
 //
 // It owns nothing: the grid (the id <-> combination mapping) and the bank (the indicator series
-// over the bars, a thread-safe cache) outlive it, so a context is copied freely. The mapping is
-// asked through the context (group_of, key_of, values_of), not the grid, so that an id that also
-// names a dataset later changes this class and not its callers.
+// over the bars, a thread-safe cache) outlive it, so a context is copied freely. Single ids are
+// decoded through the context (group_of, key_of, values_of); runs of ids walk the grid's
+// odometer or digits (grid()), which a later dataset axis would wrap here as well.
 #pragma once
 
 #include "data/bars.hpp"

@@ -57,6 +57,11 @@ struct RowsOut {
   [[nodiscard]] bool holds(const RowsView& rows) const {
     return rows.metrics.data() == metrics && rows.size() == size;
   }
+  // `rows` here: nothing to do when they are these very rows (a producer wrote them in place),
+  // else a copy (put).
+  void fill_from(const RowsView& rows) const {
+    if (!holds(rows)) put(rows);
+  }
   // Copies `rows` (as many as size, of the same block count) here.
   void put(const RowsView& rows) const {
     if (rows.block_count != block_count || rows.size() != size)

@@ -30,7 +30,7 @@ DevicePace gpu(double rate, std::uint64_t wave) {
   return p;
 }
 
-TEST(BatchPolicy, FirstChunkFillsTheDeviceOnce) {
+TEST(BatchPolicy, FirstBatchFillsTheDeviceOnce) {
   const BatchSizing s;  // calibration_combos 256
   std::vector<DevicePace> d(3);
   d[0].width = 10000;  // a GPU's full wave
@@ -44,7 +44,7 @@ TEST(BatchPolicy, FirstChunkFillsTheDeviceOnce) {
   EXPECT_EQ(p.batch_size(2), 2048u);
 }
 
-TEST(BatchPolicy, CalibratedChunksLastTheTargetAndGrowAtMostEightfold) {
+TEST(BatchPolicy, CalibratedBatchesLastTheTargetAndGrowAtMostEightfold) {
   BatchSizing s;  // target 0.5 s, growth 8
   std::vector<DevicePace> d{cpu(1e6, 1, 1000), cpu(1e6, 1, 100000), cpu(10, 1, 1)};
   const BatchPolicy p(s, d, false, 0);
@@ -101,7 +101,7 @@ TEST(BatchPolicy, AWaveDeviceLeavesTheTailOnlyToDevicesThatFinishItSooner) {
   EXPECT_FALSE(BatchPolicy(s, d, false, 2033).leaves_tail(1));
   d[0].samples = 0;
   EXPECT_FALSE(BatchPolicy(s, d, true, 2033).leaves_tail(1));
-  // With more than a few waves left, the GPU runs only the whole waves that are left.
+  // Calibrated, a device's batch at the end is at most half its share of what is left.
   d[0].samples = 3;
   d[0].rate = 38914;
   EXPECT_EQ(BatchPolicy(s, d, true, 5000).batch_size(1), 2048u);  // 1,267 wanted: one wave
@@ -109,7 +109,19 @@ TEST(BatchPolicy, AWaveDeviceLeavesTheTailOnlyToDevicesThatFinishItSooner) {
   EXPECT_EQ(BatchPolicy(s, d, true, 50000).batch_size(1), 22528u);  // half its share, 11 waves
 }
 
-TEST(BatchPolicy, RoundAddsOneChunkPerStreamOfTheLiveDevices) {
+// At the end, a wave device takes no more whole waves than are left: a calibration batch (not
+// yet bounded by a share of what is left) of 256 combinations would be two waves of 100, but only
+// 150 are left, so one wave; the 50 after it go to whichever device finishes them first.
+TEST(BatchPolicy, AtTheEndAWaveDeviceTakesOnlyTheWholeWavesLeft) {
+  const BatchSizing s;  // calibration_combos 256
+  std::vector<DevicePace> d{gpu(1e5, 100)};
+  d[0].samples = 0;
+  EXPECT_EQ(BatchPolicy(s, d, false, 150).batch_size(0), 200u);  // source not done: two waves
+  EXPECT_EQ(BatchPolicy(s, d, true, 150).batch_size(0), 100u);
+  EXPECT_EQ(BatchPolicy(s, d, true, 60).batch_size(0), 200u);  // less than a wave left: no cap
+}
+
+TEST(BatchPolicy, RoundAddsOneBatchPerStreamOfTheLiveDevices) {
   const BatchSizing s;
   std::vector<DevicePace> d{cpu(1e6, 2, 1000), gpu(41000, 2048)};
   EXPECT_EQ(BatchPolicy(s, d, false, 0).round(), 2 * 8000u + 20480u);
