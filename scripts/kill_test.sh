@@ -146,7 +146,10 @@ for trial in $(seq 1 "$trials"); do
   fi
   ok=1
   if [ -e out/r.h5 ] && [ ! -e out/r.h5.partial ]; then
-    :  # finished before the kill
+    # Finished before the kill, or killed between storing r.h5 and exiting: such a kill leaves the
+    # run's lock file behind (unlocked and harmless: the next run takes it and removes it), the
+    # only file a killed run may leave.
+    case "$what" in *": killed"*) rm -f out/r.h5.lock ;; esac
   elif [ -e out/r.h5.partial ]; then
     "${launcher[@]}" "$bin" -q sweep "${args[@]}" --out out/r.h5 --resume 2>> trial.log || { ok=0; what+="; RESUME FAILED"; }
   else
