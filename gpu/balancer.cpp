@@ -136,16 +136,11 @@ class Balancer {
     finished.reserve(pieces.size());
     std::size_t bytes = 0, at = 0;
     for (const WorkUnit& p : pieces) {
-      FinishedRows& f = finished.emplace_back(FinishedRows{p, {}, sink_.rows_for(p)});
-      const RowsView part = rows.sub(at, p.size());
-      if (f.in_place) {
-        f.in_place->fill_from(part);
-      } else {
-        f.rows = UnitRows(p.size(), rows.block_count);
-        f.rows.put(0, part);
+      FinishedRows& f = finished.emplace_back(FinishedRows{p, {}, {}});
+      f.place(sink_.rows_for(p), rows.block_count).fill_from(rows.sub(at, p.size()));
+      if (!f.in_place)
         bytes += p.size() * (sizeof(Metrics) +
                              sizeof(BlockStats) * static_cast<std::size_t>(rows.block_count));
-      }
       at += p.size();
     }
     std::unique_lock lock(mutex_);

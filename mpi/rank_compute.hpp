@@ -147,7 +147,7 @@ class UnitAssembler final : public WorkSource, public ResultSink {
 // it when done.
 class ComputeThread {
  public:
-  // The grid and bank behind ctx (copied), source and o outlive the thread.
+  // ctx is copied; the grid and bank behind it, source and o outlive the thread.
   ComputeThread(const SweepContext& ctx, WorkSource& source, Outbox& outbox,
                 const ClusterSweepOptions& o, std::atomic<bool>* stop)
       : outbox_(outbox), thread_([ctx, &source, &o, stop, this] {

@@ -43,7 +43,7 @@ class BoundedQueue {
   template <class Rep, class Period>
   std::pair<std::deque<T>, bool> take_all(std::chrono::duration<Rep, Period> wait) {
     std::unique_lock lock(mutex_);
-    ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
+    ready_.wait_for(lock, wait, [&] { return takeable(); });
     std::deque<T> out;
     out.swap(items_);
     costs_.clear();
@@ -54,20 +54,20 @@ class BoundedQueue {
   // The oldest item, waiting for one; nullopt once the queue is closed and empty.
   std::optional<T> take_one() {
     std::unique_lock lock(mutex_);
-    ready_.wait(lock, [&] { return !items_.empty() || closed_; });
+    ready_.wait(lock, [&] { return takeable(); });
     return pop_front();
   }
   // The same, waiting up to `wait`: nullopt also when nothing came in time.
   template <class Rep, class Period>
   std::optional<T> take_one(std::chrono::duration<Rep, Period> wait) {
     std::unique_lock lock(mutex_);
-    ready_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
+    ready_.wait_for(lock, wait, [&] { return takeable(); });
     return pop_front();
   }
   // A take would not wait: an item is queued, or the queue is closed.
   [[nodiscard]] bool ready() const {
     std::lock_guard lock(mutex_);
-    return !items_.empty() || closed_;
+    return takeable();
   }
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(mutex_);
@@ -95,6 +95,8 @@ class BoundedQueue {
   }
 
  private:
+  // Under the lock: a take would not wait.
+  [[nodiscard]] bool takeable() const { return !items_.empty() || closed_; }
   // Under the lock: the oldest item, if any.
   std::optional<T> pop_front() {
     if (items_.empty()) return std::nullopt;

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
-#include <stdexcept>
 #include <thread>
 
 #include "common/bounded_queue.hpp"
@@ -62,12 +61,8 @@ CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, Result
         report.thread_wait_s[t] += seconds_since(w0);
         if (!unit) break;
         const auto t0 = Clock::now();
-        FinishedRows f{*unit, {}, sink.rows_for(*unit)};
-        if (f.in_place &&
-            (f.in_place->size != unit->size() || f.in_place->block_count != run.blocks))
-          throw std::logic_error("run_cpu_sweep: the sink's rows do not fit the unit");
-        if (!f.in_place) f.rows.resize(unit->size(), run.blocks);
-        const RowsOut out = f.in_place ? *f.in_place : f.rows.out(0, f.rows.size());
+        FinishedRows f{*unit, {}, {}};
+        const RowsOut out = f.place(sink.rows_for(*unit), run.blocks);
         run_unit_cpu(ctx, f.unit, out.metrics, options.isa, out.block_output(block_starts.data()));
         report.thread_busy_s[t] += seconds_since(t0);
         queue.push(std::move(f));

@@ -109,6 +109,18 @@ struct FinishedRows {
   UnitRows rows;
   std::optional<RowsOut> in_place;
   [[nodiscard]] RowsView view() const { return in_place ? in_place->view() : rows.view(); }
+  // Where the unit's rows go: `storage` (a sink's own, ResultSink::rows_for) when there is one,
+  // which must fit the unit, else `rows`, sized here.
+  RowsOut place(const std::optional<RowsOut>& storage, int block_count) {
+    if (storage) {
+      if (storage->size != unit.size() || storage->block_count != block_count)
+        throw std::logic_error("FinishedRows: the sink's rows do not fit the unit");
+      in_place = storage;
+      return *storage;
+    }
+    rows.resize(unit.size(), block_count);
+    return rows.out(0, rows.size());
+  }
 };
 
 }  // namespace threadx

@@ -93,6 +93,14 @@ struct Workload {
     return cells;
   }
 
+  // The sink's per-block cells are `want` (reference_blocks(blocks)), bit for bit.
+  static void expect_blocks(const RowSink& sink, const std::vector<BlockStats>& want, int blocks) {
+    ASSERT_EQ(sink.blocks.size(), want.size());
+    const auto s = static_cast<std::size_t>(blocks);
+    for (std::size_t c = 0; c < want.size(); ++c)
+      ASSERT_TRUE(same_bits(sink.blocks[c], want[c])) << "id " << c / s << " block " << c % s;
+  }
+
   void expect_all_rows_once(const RowSink& sink) const {
     for (ComboId id = 0; id < n; ++id) {
       ASSERT_EQ(sink.writes[id], 1) << "id " << id;
@@ -185,9 +193,7 @@ TEST(Balancer, BlocksTravelWithTheirRowsAcrossDevices) {
     o.run.blocks = kS;
     const BalancerReport r = run_devices({w.grid, w.bank}, source, sink, std::move(devices), o);
     w.expect_all_rows_once(sink);
-    ASSERT_EQ(sink.blocks.size(), want.size());
-    for (std::size_t c = 0; c < want.size(); ++c)
-      ASSERT_TRUE(same_bits(sink.blocks[c], want[c])) << "id " << c / kS << " block " << c % kS;
+    Workload::expect_blocks(sink, want, kS);
     if ((r.devices[0].combos > 0 && r.devices[1].combos > 0) || attempt == 5) {
       EXPECT_GT(r.devices[0].combos, 0u);
       EXPECT_GT(r.devices[1].combos, 0u);
@@ -215,8 +221,7 @@ TEST(Balancer, DevicesWriteStraightIntoTheSinksStorage) {
   o.run.blocks = kS;
   const BalancerReport r = run_devices({w.grid, w.bank}, source, sink, std::move(devices), o);
   w.expect_all_rows_once(sink);
-  for (std::size_t c = 0; c < want.size(); ++c)
-    ASSERT_TRUE(same_bits(sink.blocks[c], want[c])) << "id " << c / kS << " block " << c % kS;
+  Workload::expect_blocks(sink, want, kS);
   EXPECT_EQ(sink.copied, 0);
   EXPECT_EQ(sink.in_place, sink.pieces);
   EXPECT_GT(r.devices[0].combos, 0u);
@@ -239,8 +244,7 @@ TEST(CpuSweep, WorkersComputeInTheSinksStorage) {
   const CpuSweepReport r = run_cpu_sweep({w.grid, w.bank}, w.units, sink, o);
   EXPECT_EQ(r.combos_done, w.n);
   w.expect_all_rows_once(sink);
-  for (std::size_t c = 0; c < want.size(); ++c)
-    ASSERT_TRUE(same_bits(sink.blocks[c], want[c])) << "id " << c / kS << " block " << c % kS;
+  Workload::expect_blocks(sink, want, kS);
   EXPECT_EQ(sink.copied, 0);
   EXPECT_EQ(sink.in_place, static_cast<int>(w.units.size()));
 }
