@@ -59,9 +59,18 @@ class Balancer {
   // (a CPU thread), else a batch of pieces filled up to the device's batch size.
   std::optional<Batch> take(std::size_t d, bool single) {
     std::unique_lock lock(mutex_);
-    DeviceState& dev = devices_[d];
     for (;;) {
-      if (stop_requested() || !pace_[d].alive) return std::nullopt;
+      if (!wait_for_work(d, lock)) return std::nullopt;
+      std::optional<Batch> c = fill(d, single, lock);
+      if (c) return c;
+      // Others took what was queued while this thread read ahead: wait for work again.
+    }
+  }
+
+  // Waits until work is queued for device d; false when there is none left for it.
+  bool wait_for_work(std::size_t d, std::unique_lock<std::mutex>& lock) {
+    for (;;) {
+      if (stop_requested() || !pace_[d].alive) return false;
       if (!pending_.empty()) {
         if (!policy().leaves_tail(d)) break;
         // The other devices finish what is left before one of its waves would: wait until they
@@ -70,7 +79,7 @@ class Balancer {
         continue;
       }
       if (source_done_) {
-        if (!any_in_flight()) return std::nullopt;
+        if (!any_in_flight()) return false;
         // A failing device may still give its batches back.
         work_.wait_for(lock, std::chrono::milliseconds(100));
         continue;
@@ -81,20 +90,38 @@ class Balancer {
       }
       fetch(lock);
     }
+    return true;
+  }
+
+  // Device d's next batch from what is queued (and what the source has ready), or nullopt when
+  // the queue ran dry before anything was taken (or a stop came).
+  std::optional<Batch> fill(std::size_t d, bool single, std::unique_lock<std::mutex>& lock) {
     // Read ahead about one round of batches, so that the end of the source is known while work
     // is still queued and the last batches can be cut to size (see batch_size).
     // Only what the source has ready: waiting here could wait for the very work this thread
-    // is about to take (rank 0 holds a new rank's next unit until its first one is done).
-    for (int k = 0; k < kMaxReadAhead && !source_done_ && !fetching_ &&
-                    pending_combos() < policy().round() && source_.ready();
-         ++k)
-      fetch(lock);
+    // is about to take (rank 0 holds a new rank's next unit until its first one is done). At
+    // most one round per call, counted in what this thread fetched: others take from the queue
+    // meanwhile, and a thread that refilled it until it stayed full would feed them and never
+    // get to its own batch (it did, beside a fast CPU and a slow source).
+    const std::uint64_t ahead = policy().round();
+    std::uint64_t queued = pending_combos();
+    for (int k = 0;
+         k < kMaxReadAhead && !source_done_ && !fetching_ && queued < ahead && source_.ready(); ++k)
+      queued += fetch(lock);
     const std::uint64_t want = policy().batch_size(d);
     Batch c;
     c.start = Clock::now();
     while (c.combos < want && !stop_requested()) {
       if (pending_.empty()) {
-        if (single || source_done_ || fetching_ || !source_.ready()) break;
+        if (single || source_done_) break;
+        if (fetching_) {
+          // Another device is pulling a unit. When the source had it ready, it comes at once:
+          // wait for it rather than run a part of a wave. Else take what this batch holds.
+          if (!fetch_was_ready_) break;
+          work_.wait_for(lock, std::chrono::milliseconds(100));
+          continue;
+        }
+        if (!source_.ready()) break;
         fetch(lock);  // a batch device fills its batch from what the source has ready
         continue;
       }
@@ -111,7 +138,8 @@ class Balancer {
       }
       if (single) break;
     }
-    if (c.pieces.empty()) return std::nullopt;  // stopped while filling
+    if (c.pieces.empty()) return std::nullopt;
+    DeviceState& dev = devices_[d];
     if (dev.in_flight.empty()) dev.busy_since = c.start;
     dev.in_flight.emplace(c.pieces.front().begin, c);
     return c;
@@ -279,11 +307,14 @@ class Balancer {
     return BatchPolicy(options_, pace_, source_done_, pending_combos());
   }
 
-  // Pulls one unit from the source without holding the lock (the source may block).
-  void fetch(std::unique_lock<std::mutex>& lock) {
+  // Pulls one unit from the source without holding the lock (the source may block); returns its
+  // size (0 at the end of the source or on an error).
+  std::uint64_t fetch(std::unique_lock<std::mutex>& lock) {
     fetching_ = true;
+    fetch_was_ready_ = source_.ready();
     lock.unlock();
     std::optional<WorkUnit> unit;
+    std::uint64_t got = 0;
     std::exception_ptr error;
     try {
       unit = source_.next();
@@ -299,11 +330,13 @@ class Balancer {
     } else if (!unit || unit->size() == 0) {
       source_done_ = source_done_ || !unit;
     } else {
+      got = unit->size();
       ++source_units_;
-      origins_.emplace(unit->begin, Origin{*unit, unit->size()});
+      origins_.emplace(unit->begin, Origin{*unit, got});
       pending_.push_back(*unit);
     }
     work_.notify_all();
+    return got;
   }
 
   struct Origin {
@@ -327,6 +360,7 @@ class Balancer {
   std::size_t running_ = 0;
   std::uint64_t source_units_ = 0;
   bool source_done_ = false, fetching_ = false, abort_ = false, sink_failed_ = false;
+  bool fetch_was_ready_ = false;  // the source said ready() when the fetch under way began
   std::exception_ptr error_;
 };
 

@@ -631,6 +631,30 @@ TEST(Balancer, CpuWithStrongAndWeakGpusSharesByThroughput) {
   EXPECT_LT(last - first, 0.25 * r.wall_s + 0.1);  // one weak wave is 65 ms
 }
 
+// A wave device fills its batch from several source units. When the queue runs dry while another
+// device is pulling a unit the source had ready, it waits for that unit rather than run a part of a
+// wave (which costs a whole one): every batch but the last is whole waves. Seen on CI: a strong
+// GPU's first batch was 1,344 of its 2,048 because the CPU thread was fetching at that moment.
+TEST(Balancer, AWaveDeviceWaitsForAReadyUnitAnotherDeviceIsFetching) {
+  Workload w(24);  // 16,128 combinations in units of 672; each unit takes 5 ms to come
+  GpuSim gpu{"gpu", 2048, 200, 2000};
+  RowSink sink(w.n, w.grid.group_size());
+  SlowSource source(w.units, -1);
+  std::vector<BalancedDevice> devices;
+  devices.push_back(BalancedDevice::cpu(1, Isa::Scalar));
+  devices.push_back(gpu.device(w.reference));
+  const BalancerReport r =
+      run_devices({w.grid, w.bank}, source, sink, std::move(devices), test_options());
+  w.expect_all_rows_once(sink);
+  const std::vector<std::uint64_t>& c = *gpu.batches;
+  std::printf("[ measured ] slow source: CPU %llu, GPU %llu combinations; GPU batches: %s\n",
+              static_cast<unsigned long long>(r.devices[0].combos),
+              static_cast<unsigned long long>(r.devices[1].combos), batch_list(c).c_str());
+  ASSERT_FALSE(c.empty());
+  for (std::size_t k = 0; k + 1 < c.size(); ++k)
+    EXPECT_EQ(c[k] % gpu.wave, 0u) << "batch " << k << " is a part of a wave: " << batch_list(c);
+}
+
 TEST(Balancer, AccountingAttributesNameEveryDevice) {
   BalancerReport r;
   DeviceReport a;
