@@ -63,16 +63,13 @@ std::vector<Cell> group(const Aggregator::Kept& kept, std::size_t n, const Key& 
 }  // namespace
 
 bool lower_is_better(const std::string& metric) {
-  return metric == "max_drawdown" || metric == "fees";
+  const std::size_t i = metric_index(metric);
+  return i < kMetrics.size() && threadx::lower_is_better(i);
 }
 
 void check_metric(const std::string& metric) {
-  std::string names;
-  for (const MetricSpec& m : kMetrics) {
-    if (m.name == metric) return;
-    names += (names.empty() ? "" : ", ") + std::string(m.name);
-  }
-  throw InputError("unknown metric '" + metric + "' (metrics: " + names + ")");
+  if (metric_index(metric) == kMetrics.size())
+    throw InputError("unknown metric '" + metric + "' (metrics: " + metric_names() + ")");
 }
 
 double quantile_inplace(std::vector<double>::iterator begin, std::vector<double>::iterator end,

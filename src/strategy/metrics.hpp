@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace threadx {
@@ -68,6 +69,28 @@ inline double metric_value(const Metrics& m, std::size_t i) {
     default:
       return m.final_equity;
   }
+}
+
+// The index in kMetrics of the metric called `name`, or kMetrics.size() when there is none.
+inline std::size_t metric_index(std::string_view name) {
+  std::size_t i = 0;
+  while (i < kMetrics.size() && kMetrics[i].name != name) ++i;
+  return i;
+}
+
+// Whether a smaller value of metric i is better (max_drawdown, fees).
+inline bool lower_is_better(std::size_t i) {
+  return kMetrics[i].name == "max_drawdown" || kMetrics[i].name == "fees";
+}
+
+// "total_return, sharpe, ...": the metric names, for error messages.
+inline std::string metric_names() {
+  std::string names;
+  for (const MetricSpec& m : kMetrics) {
+    if (!names.empty()) names += ", ";
+    names += m.name;
+  }
+  return names;
 }
 
 }  // namespace threadx

@@ -11,14 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "data/loader.hpp"
-#include "engine/cpu_backtest.hpp"
-#include "engine/plan.hpp"
 #include "grid/grid.hpp"
-#include "indicators/indicator_bank.hpp"
 #include "results/aggregates.hpp"
-#include "support/grids.hpp"
-#include "support/paths.hpp"
+#include "support/real_rows.hpp"
 
 namespace threadx {
 namespace {
@@ -147,22 +142,10 @@ TEST(SweepAggregates, EncodingRoundTripsAndIsChecked) {
   EXPECT_THROW((void)SweepAggregates::decode(other_layout, e), std::invalid_argument);
 }
 
-// Real rows: the first 5 key groups (10,080 combinations) of the production grid on 960 BTC bars.
-struct RealRows {
-  Grid grid = testing::grid_2p9m();
-  BarSeries bars = load_bars({testing::btc_960()});
-  IndicatorBank bank{bars};
-  ComboId n = 5 * grid.group_size();
-  std::vector<Metrics> rows = std::vector<Metrics>(n);
-  RealRows() {
-    for (const WorkUnit& u : plan_units(grid, 4096))
-      if (u.begin < n) run_unit_cpu({grid, bank}, u, rows.data() + u.begin);
-  }
-};
+using testing::RealRows;
 
 const RealRows& real() {
-  static const RealRows r;
-  return r;
+  return testing::real_rows();
 }
 
 // Block sizes: a sixteenth of a key group (the slow non-key axes constant in a block), about half

@@ -1,0 +1,242 @@
+// What a sweep keeps of its rows (see keep.hpp).
+#include "results/keep.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/error.hpp"
+
+namespace threadx {
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  for (;;) {
+    const std::size_t next = s.find(sep, at);
+    out.push_back(s.substr(at, next == std::string::npos ? std::string::npos : next - at));
+    if (next == std::string::npos) return out;
+    at = next + 1;
+  }
+}
+
+template <class T>
+void put(std::vector<unsigned char>& out, T v) {
+  const std::size_t at = out.size();
+  out.resize(at + sizeof v);
+  std::memcpy(out.data() + at, &v, sizeof v);
+}
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const unsigned char> b) : b_(b) {}
+  template <class T>
+  T get() {
+    T v;
+    std::memcpy(&v, take(sizeof v), sizeof v);
+    return v;
+  }
+  const unsigned char* take(std::size_t n) {
+    if (n > b_.size() - at_) throw std::invalid_argument("kept rows: encoding ends early");
+    const unsigned char* p = b_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  [[nodiscard]] bool done() const { return at_ == b_.size(); }
+
+ private:
+  std::span<const unsigned char> b_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+std::string KeepSpec::text() const {
+  if (mode == Mode::All) return "all";
+  if (mode == Mode::None) return "none";
+  std::string s;
+  for (const TopSpec& t : tops) {
+    if (!s.empty()) s += ',';
+    s += "top:" + std::to_string(t.k) + ":" + std::string(kMetrics[t.metric].name);
+  }
+  return s;
+}
+
+KeepSpec parse_keep(const std::string& text) {
+  auto fail = [&](const std::string& why) {
+    return InputError("--keep '" + text + "': " + why +
+                      " (expected all, none or top:K:METRIC[,top:K:METRIC...])");
+  };
+  KeepSpec k;
+  if (text == "all") return k;
+  if (text == "none") {
+    k.mode = KeepSpec::Mode::None;
+    return k;
+  }
+  k.mode = KeepSpec::Mode::Top;
+  for (const std::string& part : split(text, ',')) {
+    const std::vector<std::string> f = split(part, ':');
+    if (f.size() != 3 || f[0] != "top") throw fail("'" + part + "' is not top:K:METRIC");
+    const std::string& count = f[1];
+    if (count.empty() || count.size() > 9 ||
+        !std::all_of(count.begin(), count.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      throw fail("K '" + count + "' is not a whole number from 1 to " + std::to_string(kMaxTopK));
+    TopSpec t;
+    t.k = std::stoull(count);
+    if (t.k == 0 || t.k > kMaxTopK)
+      throw fail("K " + count + " is not from 1 to " + std::to_string(kMaxTopK));
+    t.metric = metric_index(f[2]);
+    if (t.metric == kMetrics.size())
+      throw fail("unknown metric '" + f[2] + "' (metrics: " + metric_names() + ")");
+    t.ascending = lower_is_better(t.metric);
+    for (const TopSpec& o : k.tops)
+      if (o.metric == t.metric) throw fail("metric '" + f[2] + "' is given twice");
+    k.tops.push_back(t);
+  }
+  return k;
+}
+
+TopKeeper::TopKeeper(const Grid& grid, const KeepSpec& spec)
+    : grid_(grid), spec_(spec), layout_(grid, 0), heaps_(spec.tops.size()) {}
+
+bool TopKeeper::better(const TopSpec& s, const Entry& a, const Entry& b) const {
+  const bool an = std::isnan(a.key), bn = std::isnan(b.key);
+  if (an != bn) return bn;
+  if (!an && a.key != b.key) return s.ascending ? a.key < b.key : a.key > b.key;
+  return a.id < b.id;
+}
+
+void TopKeeper::consider(std::size_t s, const Entry& e, const unsigned char* row) {
+  const TopSpec& t = spec_.tops[s];
+  std::vector<Entry>& h = heaps_[s];
+  // The heap's front is the worst kept entry: "less" is "ranks before".
+  auto cmp = [&](const Entry& a, const Entry& b) { return better(t, a, b); };
+  if (h.size() == t.k) {
+    if (!better(t, e, h.front())) return;
+    std::pop_heap(h.begin(), h.end(), cmp);
+    h.pop_back();
+  }
+  h.push_back(e);
+  std::push_heap(h.begin(), h.end(), cmp);
+  if (!rows_.contains(e.id)) rows_.emplace(e.id, std::vector<unsigned char>(row, row + row_size()));
+}
+
+void TopKeeper::offer(ComboId begin, std::span<const Metrics> rows) {
+  std::vector<unsigned char> packed(row_size());
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const ComboId id = begin + r;
+    bool packed_yet = false;
+    for (std::size_t s = 0; s < heaps_.size(); ++s) {
+      const TopSpec& t = spec_.tops[s];
+      const Entry e{metric_value(rows[r], t.metric), id};
+      if (heaps_[s].size() == t.k && !better(t, e, heaps_[s].front())) continue;
+      if (!packed_yet) {
+        layout_.pack_run(grid_, id, RowsView{rows.subspan(r, 1), {}, 0}, packed.data());
+        packed_yet = true;
+      }
+      consider(s, e, packed.data());
+    }
+  }
+  prune();
+}
+
+void TopKeeper::prune() {
+  std::size_t held = 0;
+  for (const std::vector<Entry>& h : heaps_) held += h.size();
+  if (rows_.size() <= 2 * held + 1024) return;
+  std::vector<ComboId> keep;
+  for (const std::vector<Entry>& h : heaps_)
+    for (const Entry& e : h) keep.push_back(e.id);
+  std::sort(keep.begin(), keep.end());
+  std::erase_if(rows_, [&](const auto& kv) {
+    return !std::binary_search(keep.begin(), keep.end(), kv.first);
+  });
+}
+
+void TopKeeper::merge(const TopKeeper& other) {
+  decode_merge(other.encode());
+}
+
+std::vector<ComboId> TopKeeper::ids() const {
+  std::vector<ComboId> out;
+  for (const std::vector<Entry>& h : heaps_)
+    for (const Entry& e : h) out.push_back(e.id);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<unsigned char> TopKeeper::rows() const {
+  std::vector<unsigned char> out;
+  for (const ComboId id : ids()) {
+    const std::vector<unsigned char>& r = rows_.at(id);
+    out.insert(out.end(), r.begin(), r.end());
+  }
+  return out;
+}
+
+std::vector<ComboId> TopKeeper::ranking(std::size_t s) const {
+  std::vector<Entry> h = heaps_[s];
+  const TopSpec& t = spec_.tops[s];
+  std::sort(h.begin(), h.end(), [&](const Entry& a, const Entry& b) { return better(t, a, b); });
+  std::vector<ComboId> out;
+  for (const Entry& e : h) out.push_back(e.id);
+  return out;
+}
+
+std::vector<unsigned char> TopKeeper::encode() const {
+  std::vector<unsigned char> out;
+  put<std::uint64_t>(out, heaps_.size());
+  put<std::uint64_t>(out, row_size());
+  for (const std::vector<Entry>& h : heaps_) {
+    put<std::uint64_t>(out, h.size());
+    for (const Entry& e : h) {
+      put<double>(out, e.key);
+      put<std::uint64_t>(out, e.id);
+    }
+  }
+  const std::vector<ComboId> kept = ids();
+  put<std::uint64_t>(out, kept.size());
+  for (const ComboId id : kept) {
+    put<std::uint64_t>(out, id);
+    const std::vector<unsigned char>& r = rows_.at(id);
+    out.insert(out.end(), r.begin(), r.end());
+  }
+  return out;
+}
+
+void TopKeeper::decode_merge(std::span<const unsigned char> bytes) {
+  ByteReader in(bytes);
+  if (in.get<std::uint64_t>() != heaps_.size() || in.get<std::uint64_t>() != row_size())
+    throw std::invalid_argument("kept rows: encoded for other --keep specs or another grid");
+  std::vector<std::vector<Entry>> entries(heaps_.size());
+  for (std::vector<Entry>& h : entries) {
+    const auto n = in.get<std::uint64_t>();
+    if (n > kMaxTopK) throw std::invalid_argument("kept rows: too many entries");
+    for (std::uint64_t k = 0; k < n; ++k) {
+      const auto key = in.get<double>();
+      const auto id = in.get<std::uint64_t>();
+      h.push_back({key, id});
+    }
+  }
+  std::map<ComboId, const unsigned char*> rows;
+  const auto n_rows = in.get<std::uint64_t>();
+  for (std::uint64_t k = 0; k < n_rows; ++k) {
+    const auto id = in.get<std::uint64_t>();
+    rows[id] = in.take(row_size());
+  }
+  if (!in.done()) throw std::invalid_argument("kept rows: trailing bytes in encoding");
+  for (std::size_t s = 0; s < entries.size(); ++s)
+    for (const Entry& e : entries[s]) {
+      const auto it = rows.find(e.id);
+      if (it == rows.end()) throw std::invalid_argument("kept rows: an entry without its row");
+      const TopSpec& t = spec_.tops[s];
+      if (heaps_[s].size() == t.k && !better(t, e, heaps_[s].front())) continue;
+      consider(s, e, it->second);
+    }
+  prune();
+}
+
+}  // namespace threadx
