@@ -15,6 +15,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/bytes.hpp"
+
 namespace threadx::dist {
 
 enum class Tag : int {
@@ -68,68 +70,6 @@ class SoloTransport final : public Transport {
   [[noreturn]] void abort(int exit_code) override { std::_Exit(exit_code); }
 };
 
-// ---- message bodies: trivially copyable records, copied byte for byte (every rank runs the same
-// binary on the same kind of machine) ----
-
-class Writer {
- public:
-  template <class T>
-  Writer& put(const T& v) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    append(&v, sizeof(T));
-    return *this;
-  }
-  template <class T>
-  Writer& put_array(const T* v, std::size_t n) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    put<std::uint64_t>(n);
-    if (n > 0) append(v, n * sizeof(T));
-    return *this;
-  }
-  Writer& put_string(const std::string& s) { return put_array(s.data(), s.size()); }
-  std::vector<std::byte> take() { return std::move(bytes_); }
-
- private:
-  void append(const void* p, std::size_t n) {
-    const std::size_t at = bytes_.size();
-    bytes_.resize(at + n);
-    std::memcpy(bytes_.data() + at, p, n);
-  }
-  std::vector<std::byte> bytes_;
-};
-
-class Reader {
- public:
-  explicit Reader(const std::vector<std::byte>& bytes) : bytes_(bytes) {}
-  template <class T>
-  T get() {
-    static_assert(std::is_trivially_copyable_v<T>);
-    need(sizeof(T));
-    T v;
-    std::memcpy(&v, bytes_.data() + at_, sizeof(T));
-    at_ += sizeof(T);
-    return v;
-  }
-  template <class T>
-  std::vector<T> get_array() {
-    const auto n = get<std::uint64_t>();
-    need(n * sizeof(T));
-    std::vector<T> v(n);
-    if (n > 0) std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(T));
-    at_ += n * sizeof(T);
-    return v;
-  }
-  std::string get_string() {
-    const std::vector<char> c = get_array<char>();
-    return {c.begin(), c.end()};
-  }
-
- private:
-  void need(std::size_t n) const {
-    if (at_ + n > bytes_.size()) throw std::runtime_error("malformed message from another rank");
-  }
-  const std::vector<std::byte>& bytes_;
-  std::size_t at_ = 0;
-};
+// Message bodies are written and read with common/bytes.hpp's Writer and Reader.
 
 }  // namespace threadx::dist

@@ -8,6 +8,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace threadx {
 namespace {
@@ -369,8 +370,8 @@ std::size_t BlockSummarizer::histogram_bin(double h) const {
                   static_cast<std::size_t>((h - spec.histogram_lo) * scale));
 }
 
-AggregateBuilder::AggregateBuilder(const Grid& grid, const AggregateLayout& layout)
-    : grid_(grid), layout_(layout) {}
+AggregateBuilder::AggregateBuilder(const Grid& grid, const AggregateLayout& layout, bool ship_parts)
+    : grid_(grid), layout_(layout), ship_parts_(ship_parts), merged_(layout) {}
 
 AggregateBuilder::Slot& AggregateBuilder::acquire() {
   std::lock_guard lock(mutex_);
@@ -400,6 +401,9 @@ void AggregateBuilder::add(ComboId begin, std::span<const Metrics> rows) {
       const std::span<const Metrics> part = rows.subspan(at - begin, stop - at);
       if (at == b0 && stop == b1) {
         slot.summarizer.add_block(grid_, b0, part, slot.aggregates);
+      } else if (ship_parts_) {
+        std::lock_guard lock(mutex_);
+        outgoing_.push_back({at, std::vector<Metrics>(part.begin(), part.end())});
       } else {
         std::vector<Metrics> whole;
         {
@@ -431,19 +435,53 @@ void AggregateBuilder::add(ComboId begin, std::span<const Metrics> rows) {
   release(slot);
 }
 
+void AggregateBuilder::merge(const SweepAggregates& a) {
+  std::lock_guard lock(mutex_);
+  merged_.merge(a);
+}
+
 std::size_t AggregateBuilder::open_blocks() const {
   std::lock_guard lock(mutex_);
   return open_.size();
 }
 
-SweepAggregates AggregateBuilder::finish(bool allow_open) {
+SweepAggregates AggregateBuilder::finish(bool allow_open) const {
   std::lock_guard lock(mutex_);
   if (!open_.empty() && !allow_open)
     throw std::logic_error("aggregates: " + std::to_string(open_.size()) +
                            " block(s) still miss rows, the first at id " +
                            std::to_string(open_.begin()->first));
-  SweepAggregates out(layout_);
+  SweepAggregates out = merged_;
   for (const std::unique_ptr<Slot>& s : slots_) out.merge(s->aggregates);
+  return out;
+}
+
+SweepAggregates AggregateBuilder::take_aggregates() {
+  std::lock_guard lock(mutex_);
+  SweepAggregates out = std::exchange(merged_, SweepAggregates(layout_));
+  // Only slots not in use: add() holds its slot without the lock.
+  for (Slot* s : free_) out.merge(std::exchange(s->aggregates, SweepAggregates(layout_)));
+  return out;
+}
+
+std::vector<BlockPart> AggregateBuilder::take_parts() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(outgoing_, {});
+}
+
+std::vector<BlockPart> AggregateBuilder::open_parts() const {
+  std::lock_guard lock(mutex_);
+  std::vector<BlockPart> out;
+  for (const auto& [b0, o] : open_)
+    for (std::size_t k = 0; k < o.rows.size();) {
+      if (!o.have[k]) {
+        ++k;
+        continue;
+      }
+      BlockPart p{b0 + k, {}};
+      while (k < o.rows.size() && o.have[k]) p.rows.push_back(o.rows[k++]);
+      out.push_back(std::move(p));
+    }
   return out;
 }
 

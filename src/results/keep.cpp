@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/bytes.hpp"
 #include "common/error.hpp"
 
 namespace threadx {
@@ -21,35 +22,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
     at = next + 1;
   }
 }
-
-template <class T>
-void put(std::vector<unsigned char>& out, T v) {
-  const std::size_t at = out.size();
-  out.resize(at + sizeof v);
-  std::memcpy(out.data() + at, &v, sizeof v);
-}
-
-class ByteReader {
- public:
-  explicit ByteReader(std::span<const unsigned char> b) : b_(b) {}
-  template <class T>
-  T get() {
-    T v;
-    std::memcpy(&v, take(sizeof v), sizeof v);
-    return v;
-  }
-  const unsigned char* take(std::size_t n) {
-    if (n > b_.size() - at_) throw std::invalid_argument("kept rows: encoding ends early");
-    const unsigned char* p = b_.data() + at_;
-    at_ += n;
-    return p;
-  }
-  [[nodiscard]] bool done() const { return at_ == b_.size(); }
-
- private:
-  std::span<const unsigned char> b_;
-  std::size_t at_ = 0;
-};
 
 }  // namespace
 
@@ -186,52 +158,48 @@ std::vector<ComboId> TopKeeper::ranking(std::size_t s) const {
   return out;
 }
 
-std::vector<unsigned char> TopKeeper::encode() const {
-  std::vector<unsigned char> out;
-  put<std::uint64_t>(out, heaps_.size());
-  put<std::uint64_t>(out, row_size());
+std::vector<std::byte> TopKeeper::encode() const {
+  Writer w;
+  w.put<std::uint64_t>(heaps_.size()).put<std::uint64_t>(row_size());
   for (const std::vector<Entry>& h : heaps_) {
-    put<std::uint64_t>(out, h.size());
-    for (const Entry& e : h) {
-      put<double>(out, e.key);
-      put<std::uint64_t>(out, e.id);
-    }
+    w.put<std::uint64_t>(h.size());
+    for (const Entry& e : h) w.put(e.key).put(e.id);
   }
   const std::vector<ComboId> kept = ids();
-  put<std::uint64_t>(out, kept.size());
+  w.put<std::uint64_t>(kept.size());
   for (const ComboId id : kept) {
-    put<std::uint64_t>(out, id);
+    w.put(id);
     const std::vector<unsigned char>& r = rows_.at(id);
-    out.insert(out.end(), r.begin(), r.end());
+    w.put_raw(r.data(), r.size());
   }
-  return out;
+  return w.take();
 }
 
-void TopKeeper::decode_merge(std::span<const unsigned char> bytes) {
-  ByteReader in(bytes);
+void TopKeeper::decode_merge(std::span<const std::byte> bytes) {
+  Reader in(bytes, "kept rows");
   if (in.get<std::uint64_t>() != heaps_.size() || in.get<std::uint64_t>() != row_size())
-    throw std::invalid_argument("kept rows: encoded for other --keep specs or another grid");
+    throw std::runtime_error("kept rows: encoded for other --keep specs or another grid");
   std::vector<std::vector<Entry>> entries(heaps_.size());
   for (std::vector<Entry>& h : entries) {
     const auto n = in.get<std::uint64_t>();
-    if (n > kMaxTopK) throw std::invalid_argument("kept rows: too many entries");
+    if (n > kMaxTopK) in.fail();
     for (std::uint64_t k = 0; k < n; ++k) {
       const auto key = in.get<double>();
-      const auto id = in.get<std::uint64_t>();
+      const auto id = in.get<ComboId>();
       h.push_back({key, id});
     }
   }
   std::map<ComboId, const unsigned char*> rows;
   const auto n_rows = in.get<std::uint64_t>();
   for (std::uint64_t k = 0; k < n_rows; ++k) {
-    const auto id = in.get<std::uint64_t>();
-    rows[id] = in.take(row_size());
+    const auto id = in.get<ComboId>();
+    rows[id] = reinterpret_cast<const unsigned char*>(in.take(row_size()).data());
   }
-  if (!in.done()) throw std::invalid_argument("kept rows: trailing bytes in encoding");
+  if (!in.done()) in.fail();
   for (std::size_t s = 0; s < entries.size(); ++s)
     for (const Entry& e : entries[s]) {
       const auto it = rows.find(e.id);
-      if (it == rows.end()) throw std::invalid_argument("kept rows: an entry without its row");
+      if (it == rows.end()) in.fail();
       const TopSpec& t = spec_.tops[s];
       if (heaps_[s].size() == t.k && !better(t, e, heaps_[s].front())) continue;
       consider(s, e, it->second);

@@ -65,10 +65,10 @@ class TopKeeper {
   // The kept ids of spec s, best first.
   [[nodiscard]] std::vector<ComboId> ranking(std::size_t s) const;
 
-  // For messages and checkpoints; decode throws std::invalid_argument when the bytes do not fit
-  // this keeper's specs and row size.
-  [[nodiscard]] std::vector<unsigned char> encode() const;
-  void decode_merge(std::span<const unsigned char> bytes);
+  // For messages and checkpoints (common/bytes.hpp); decode_merge throws std::runtime_error when
+  // the bytes are malformed or do not fit this keeper's specs and row size.
+  [[nodiscard]] std::vector<std::byte> encode() const;
+  void decode_merge(std::span<const std::byte> bytes);
 
  private:
   struct Entry {

@@ -119,12 +119,12 @@ TEST(TopKeeper, SameKeptRowsForAnySplitOrderAndMerge) {
     EXPECT_EQ(merged.rows(), whole.rows()) << "trial " << trial;
     EXPECT_EQ(merged.ranking(0), whole.ranking(0));
   }
-  std::vector<unsigned char> bad = whole.encode();
+  std::vector<std::byte> bad = whole.encode();
   bad.pop_back();
   TopKeeper x(r.grid, spec);
-  EXPECT_THROW(x.decode_merge(bad), std::invalid_argument);
+  EXPECT_THROW(x.decode_merge(bad), std::runtime_error);
   TopKeeper other(r.grid, parse_keep("top:5:sharpe"));
-  EXPECT_THROW(other.decode_merge(whole.encode()), std::invalid_argument);
+  EXPECT_THROW(other.decode_merge(whole.encode()), std::runtime_error);
 }
 
 }  // namespace

@@ -1,0 +1,119 @@
+// A sweep's summary (see sweep_summary.hpp).
+#include "results/sweep_summary.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+#include "common/bytes.hpp"
+
+namespace threadx {
+namespace {
+
+constexpr std::uint64_t kMagic = 0x5458534d52593031;  // "TXSMRY01"
+
+}  // namespace
+
+SweepSummary::SweepSummary(const Grid& grid, const AggregateLayout& layout, const KeepSpec& keep,
+                           Role role)
+    : grid_(grid),
+      layout_(layout),
+      keep_(keep),
+      role_(role),
+      builder_(grid, layout, /*ship_parts=*/role == Role::Rank),
+      keeper_(keep.mode == KeepSpec::Mode::Top ? std::make_unique<TopKeeper>(grid, keep)
+                                               : nullptr) {}
+
+void SweepSummary::add(const WorkUnit& unit, std::span<const Metrics> rows) {
+  if (rows.size() != unit.size())
+    throw std::logic_error("summary: a unit's rows do not match its size");
+  std::lock_guard lock(mutex_);
+  builder_.add(unit.begin, rows);
+  if (keeper_) keeper_->offer(unit.begin, rows);
+  covered_.add(unit.begin, unit.end);
+  if (role_ == Role::Rank) delta_covered_.add(unit.begin, unit.end);
+}
+
+std::vector<std::byte> SweepSummary::encode(const SweepAggregates& a,
+                                            const std::vector<BlockPart>& parts,
+                                            const IdRanges& covered) const {
+  Writer w;
+  w.put(kMagic).put<std::uint64_t>(covered.ranges().size());
+  for (const auto& [b, e] : covered.ranges()) w.put(b).put(e);
+  const std::vector<std::int64_t> agg = a.encode();
+  w.put_array(agg.data(), agg.size());
+  w.put<std::uint64_t>(parts.size());
+  for (const BlockPart& p : parts) w.put(p.begin).put_array(p.rows.data(), p.rows.size());
+  if (keeper_) {
+    const std::vector<std::byte> top = keeper_->encode();
+    w.put_array(top.data(), top.size());
+  } else {
+    w.put<std::uint64_t>(0);
+  }
+  return w.take();
+}
+
+std::vector<std::byte> SweepSummary::take_delta() {
+  std::lock_guard lock(mutex_);
+  if (delta_covered_.empty()) return {};
+  const SweepAggregates a = builder_.take_aggregates();
+  const std::vector<BlockPart> parts = builder_.take_parts();
+  std::vector<std::byte> out = encode(a, parts, delta_covered_);
+  delta_covered_ = IdRanges{};
+  // The kept rows of the units in this delta go with it (at most K per metric); the root keeps
+  // the best of all.
+  if (keeper_) keeper_ = std::make_unique<TopKeeper>(grid_, keep_);
+  return out;
+}
+
+void SweepSummary::merge(std::span<const std::byte> delta) {
+  Reader in(delta, "sweep summary");
+  if (in.get<std::uint64_t>() != kMagic) in.fail();
+  IdRanges covered;
+  const auto n_ranges = in.get<std::uint64_t>();
+  for (std::uint64_t k = 0; k < n_ranges; ++k) {
+    const auto b = in.get<ComboId>();
+    const auto e = in.get<ComboId>();
+    if (b >= e || e > grid_.size()) in.fail();
+    covered.add(b, e);
+  }
+  const std::vector<std::int64_t> agg = in.get_array<std::int64_t>();
+  SweepAggregates a(layout_);
+  try {
+    a = SweepAggregates::decode(layout_, agg);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("sweep summary: ") + e.what());
+  }
+  std::vector<BlockPart> parts(in.get<std::uint64_t>());
+  for (BlockPart& p : parts) {
+    p.begin = in.get<ComboId>();
+    p.rows = in.get_array<Metrics>();
+  }
+  const std::vector<std::byte> top = in.get_array<std::byte>();
+  if (!in.done()) in.fail();
+  if (!top.empty() && !keeper_) in.fail();
+
+  std::lock_guard lock(mutex_);
+  IdRanges next = covered_;
+  next.add(covered);  // std::logic_error on ids covered twice, before anything is merged
+  covered_ = std::move(next);
+  builder_.merge(a);
+  for (const BlockPart& p : parts) builder_.add(p.begin, p.rows);
+  if (keeper_ && !top.empty()) keeper_->decode_merge(top);
+}
+
+std::vector<std::byte> SweepSummary::checkpoint() const {
+  std::lock_guard lock(mutex_);
+  return encode(builder_.finish(/*allow_open=*/true), builder_.open_parts(), covered_);
+}
+
+IdRanges SweepSummary::covered() const {
+  std::lock_guard lock(mutex_);
+  return covered_;
+}
+
+SweepAggregates SweepSummary::aggregates(bool allow_open) const {
+  std::lock_guard lock(mutex_);
+  return builder_.finish(allow_open);
+}
+
+}  // namespace threadx
