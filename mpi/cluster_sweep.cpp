@@ -44,7 +44,7 @@ class OnExit {
 // ---- rank 0 ------------------------------------------------------------------------------------
 
 ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile& file,
-                              const std::vector<std::uint8_t>& done,
+                              const std::vector<std::uint8_t>& done, SweepSummary& summary,
                               const std::vector<Hello>& workers, const ClusterSweepOptions& o) {
   const Grid& grid = ctx.grid();
   const auto start = Clock::now();
@@ -97,7 +97,8 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   // error leaves this function, so it never goes on granting itself units nobody will store.
   std::atomic<bool> stop_compute{false};
   LocalSource local_source(dispatcher, dispatcher_mutex, start, stop_compute);
-  Outbox outbox(grid, o.run.blocks);
+  const bool keep_rows = file.keep().all();
+  Outbox outbox(grid, o.run.blocks, summary, keep_rows);
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
     compute.emplace(ctx, local_source, outbox, o, &stop_compute);
@@ -112,17 +113,26 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   std::vector<std::deque<Clock::time_point>> granted_at(static_cast<std::size_t>(n));
   int workers_left = n - 1;
   bool stopping = false, local_over = false;
+  // --keep none or top:...: the summary is the run's only output, checkpointed at the flush
+  // interval (a resume starts from the last checkpoint).
+  const double checkpoint_interval =
+      keep_rows ? std::numeric_limits<double>::infinity()
+                : o.run.flush_interval_s.value_or(std::numeric_limits<double>::infinity());
+  auto last_checkpoint = Clock::now();
   double slowest_unit_s = 0;
   std::uint64_t combos_done = 0;
   auto last_progress = Clock::now();
   FileWriter writer(file, o.run.flush_interval_s.value_or(std::numeric_limits<double>::infinity()));
 
+  // A finished unit: its rows go to the file (--keep all); its summary comes apart (Tag::Summary,
+  // or straight into `summary` for rank 0's own units).
   auto store = [&](int rank, Finished f) {
-    if (f.rows.size() != file.layout().run_size(f.unit.size()))
+    const std::size_t want = keep_rows ? file.layout().run_size(f.unit.size()) : 0;
+    if (f.rows.size() != want)
       throw std::runtime_error(fmt::format("rank {} sent {} bytes of rows for unit [{}, {})", rank,
                                            f.rows.size(), f.unit.begin, f.unit.end));
     const WorkUnit unit = f.unit;
-    writer.push(std::move(f));
+    if (keep_rows) writer.push(std::move(f));
     std::lock_guard lock(dispatcher_mutex);
     dispatcher.completed(rank, unit, now());
     combos_done += unit.size();
@@ -218,6 +228,13 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
           }
           break;
         }
+        case Tag::Summary:
+          try {
+            summary.merge(m->data);
+          } catch (const std::exception& e) {
+            throw std::runtime_error(fmt::format("rank {}'s summary: {}", r, e.what()));
+          }
+          break;
         case Tag::StopRequest:
           begin_stop(fmt::format("rank {} was signalled", r));
           break;
@@ -254,6 +271,7 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
       if (o.run.stop != nullptr) o.run.stop->store(true);
       if (compute) compute->join();
       for (Finished& f : outbox.take(microseconds(0)).first) store(0, std::move(f));
+      if (!keep_rows) writer.checkpoint(summary.checkpoint());
       writer.close();
       if (writer.error())
         spdlog::error(
@@ -261,13 +279,17 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
             "rows whose /done flag is set",
             file.path());
       try {
-        file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}});
+        file.finish({{"stopped_reason", fmt::format("rank {} on {} lost", r, h.host)}}, &summary);
       } catch (const std::exception& e) {
         spdlog::error("{}", e.what());  // the job still ends: the set /done flags stay valid
       }
       t.abort(4 /* kExitRankLost */);
     }
 
+    if (seconds_since(last_checkpoint) >= checkpoint_interval) {
+      writer.checkpoint(summary.checkpoint());
+      last_checkpoint = Clock::now();
+    }
     if (o.run.on_progress && o.run.progress_interval_s &&
         seconds_since(last_progress) >= *o.run.progress_interval_s) {
       o.run.on_progress({combos_done, total, 0, seconds_since(start)});
@@ -291,6 +313,9 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   }
   for (int r = 1; r < n; ++r) t.send(r, Tag::Release, {});
   t.drain();
+  // Every rank's summary is in (a worker sends its last one before its Bye, and rank 0's compute
+  // has joined): the last checkpoint.
+  if (!keep_rows) writer.checkpoint(summary.checkpoint());
   writer.close();
   if (std::exception_ptr e = writer.error()) std::rethrow_exception(e);
   out.writer_busy_s = writer.busy_seconds();
@@ -327,7 +352,9 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
   } queue;
 
   std::atomic<bool> stop_compute{false};
-  Outbox outbox(ctx.grid(), o.run.blocks);
+  const AggregateLayout layout(ctx.grid(), o.aggregates);
+  SweepSummary summary(ctx.grid(), layout, o.keep, SweepSummary::Role::Rank);
+  Outbox outbox(ctx.grid(), o.run.blocks, summary, o.keep.all());
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(ctx, queue, outbox, mine, &stop_compute);
@@ -342,6 +369,15 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
   const std::uint64_t depth = prefetch_depth(mine.threads);
   std::uint64_t asked = 0;
   bool ended = false, told_signal = false;
+  // Its summary goes to rank 0 at the interval (--keep none or top:...) and at the end.
+  const double summary_interval =
+      o.keep.all() ? std::numeric_limits<double>::infinity() : o.summary_interval_s;
+  auto last_summary = Clock::now();
+  auto send_summary = [&] {
+    std::vector<std::byte> delta = summary.take_delta();
+    if (!delta.empty()) t.send(0, Tag::Summary, std::move(delta));
+    last_summary = Clock::now();
+  };
   for (;;) {
     if (o.run.stop_requested() && !told_signal) {
       told_signal = true;
@@ -363,6 +399,7 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
       w.put_array(f.rows.data(), f.rows.size());
       t.send(0, Tag::Result, w.take());
     }
+    if (seconds_since(last_summary) >= summary_interval) send_summary();
     if (over && asked == 0) break;  // every request answered: no message left in flight
     while (std::optional<Message> m = t.receive(microseconds(finished.empty() ? 500 : 0))) {
       Reader in(m->data);
@@ -388,6 +425,9 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
   }
 
   const RankReport me = this_rank_report(t.rank(), mine.threads, o.isa, compute.join(), ctx.bank());
+  // Every unit was sent (the loop ends once the outbox is over) and is in the summary: its last
+  // part goes before the Bye.
+  send_summary();
   t.send(0, Tag::Bye, encode(me));
   // Wait for rank 0's release, so that no message to this rank is left unreceived at the end
   // (a Stop may cross the Bye).

@@ -22,6 +22,7 @@
 #include "gpu/device.hpp"
 #include "mpi/transport.hpp"
 #include "results/results_file.hpp"
+#include "results/sweep_summary.hpp"
 
 namespace threadx::dist {
 
@@ -33,6 +34,12 @@ struct ClusterSweepOptions {
   // A worker that sends nothing for max(rank_timeout_s, 10 x the slowest unit so far) while it
   // holds units is declared lost: rank 0 saves the file and ends the job.
   double rank_timeout_s = 120.0;
+  // What the run keeps of its rows (--keep): all of them go to rank 0's file, or none; every rank
+  // summarises its units (results/sweep_summary.hpp) and sends its summary to rank 0, every
+  // summary_interval_s with --keep none or top:... (rank 0 checkpoints it), else at its end.
+  KeepSpec keep;
+  AggregateSpec aggregates;
+  double summary_interval_s = 1.0;
   // The stop flag (set by a signal on this rank), --blocks S (rows written to /blocks), and on
   // rank 0 the file's flush interval and progress (engine/run_control.hpp; combos_total is the
   // run's own).
@@ -105,9 +112,12 @@ class StartGate {
 
 // ---- the run ----
 
-// Rank 0. `file` is open (created or resumed) and `done` holds its flags.
+// Rank 0. `file` is open (created or resumed), `done` holds the ids done before (its flags, or
+// what the summary covers), and `summary` (Role::Root, over the file's grid) what is summarised
+// of them; it receives every rank's summary. With --keep none or top:..., it is checkpointed into
+// the file at the flush interval and at the end.
 ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile& file,
-                              const std::vector<std::uint8_t>& done,
+                              const std::vector<std::uint8_t>& done, SweepSummary& summary,
                               const std::vector<Hello>& workers, const ClusterSweepOptions& o);
 
 // Ranks > 0: compute until rank 0 says there is no more work or stops the run.

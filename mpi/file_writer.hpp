@@ -27,6 +27,16 @@ class FileWriter {
     const std::size_t bytes = f.rows.size();
     queue_.push(std::move(f), bytes);
   }
+  // A summary checkpoint (--keep none or top:...) to write at the next flush; a newer one replaces
+  // one not written yet.
+  void checkpoint(std::vector<std::byte> bytes) {
+    {
+      std::lock_guard lock(mutex_);
+      checkpoint_ = std::move(bytes);
+      has_checkpoint_ = true;
+    }
+    queue_.push(Finished{}, 0);  // wakes the thread
+  }
   // The first write error, if any (the run must stop: nothing more can be saved).
   std::exception_ptr error() {
     std::lock_guard lock(mutex_);
@@ -51,11 +61,13 @@ class FileWriter {
       if (batch.empty() && closing) break;
       try {
         const auto t0 = Clock::now();
-        for (const Finished& f : batch) file_.write_packed(f.unit.begin, f.rows);
+        for (const Finished& f : batch)
+          if (!f.rows.empty()) file_.write_packed(f.unit.begin, f.rows);
         if (seconds_since(last_flush) >= flush_interval_s_ || closing) {
           file_.flush();
           last_flush = Clock::now();
         }
+        write_checkpoint();
         busy_s_ += seconds_since(t0);
       } catch (...) {
         {
@@ -69,6 +81,7 @@ class FileWriter {
     try {
       const auto t0 = Clock::now();
       file_.flush();
+      write_checkpoint();
       busy_s_ += seconds_since(t0);
     } catch (...) {
       std::lock_guard lock(mutex_);
@@ -76,11 +89,24 @@ class FileWriter {
     }
   }
 
+  void write_checkpoint() {
+    std::vector<std::byte> bytes;
+    {
+      std::lock_guard lock(mutex_);
+      if (!has_checkpoint_) return;
+      bytes = std::move(checkpoint_);
+      has_checkpoint_ = false;
+    }
+    file_.write_checkpoint(bytes);
+  }
+
   ResultsFile& file_;
   double flush_interval_s_;
   BoundedQueue<Finished> queue_{kMaxQueuedBytes};
-  std::mutex mutex_;  // guards error_
+  std::mutex mutex_;  // guards error_ and the checkpoint
   std::exception_ptr error_;
+  std::vector<std::byte> checkpoint_;
+  bool has_checkpoint_ = false;
   double busy_s_ = 0;   // written by the thread only
   std::thread thread_;  // last: starts once the members above exist
 };

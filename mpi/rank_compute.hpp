@@ -37,17 +37,23 @@ struct Finished {
 };
 
 // Finished units on their way from the compute threads to the thread that owns the transport.
-// Holds at most kMaxQueuedBytes: past that, write() waits for take(), so a compute faster than the
-// writer or the network (960 bars with --blocks: 1.3 GB of cells) cannot fill the memory. Whoever
-// joins the compute thread calls uncap() first, so that it can never wait for a take() that will
-// not come.
+// Each is first added to the rank's summary; its rows are packed only when the run keeps them
+// (else it travels without rows, so that rank 0 knows it is finished). Holds at most
+// kMaxQueuedBytes: past that, write() waits for take(), so a compute faster than the writer or
+// the network (960 bars with --blocks: 1.3 GB of cells) cannot fill the memory. Whoever joins the
+// compute thread calls uncap() first, so that it can never wait for a take() that will not come.
 class Outbox final : public ResultSink {
  public:
-  Outbox(const Grid& grid, int blocks) : grid_(grid), layout_(grid, blocks) {}
+  Outbox(const Grid& grid, int blocks, SweepSummary& summary, bool keep_rows)
+      : grid_(grid), layout_(grid, blocks), summary_(summary), keep_rows_(keep_rows) {}
   void write(const WorkUnit& unit, const RowsView& rows) override {
-    Finished f{unit, std::vector<unsigned char>(layout_.run_size(rows.size()))};
-    layout_.pack_run(grid_, unit.begin, rows, f.rows.data());
-    const std::size_t bytes = f.rows.size();
+    summary_.add(unit, rows.metrics);
+    Finished f{unit, {}};
+    if (keep_rows_) {
+      f.rows.resize(layout_.run_size(rows.size()));
+      layout_.pack_run(grid_, unit.begin, rows, f.rows.data());
+    }
+    const std::size_t bytes = f.rows.size() + sizeof f;
     queue_.push(std::move(f), bytes);
   }
   void uncap() { queue_.uncap(); }
@@ -60,6 +66,8 @@ class Outbox final : public ResultSink {
   static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
   const Grid& grid_;
   const RowLayout layout_;
+  SweepSummary& summary_;
+  bool keep_rows_;
   BoundedQueue<Finished> queue_{kMaxQueuedBytes};
 };
 

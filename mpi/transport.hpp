@@ -31,6 +31,8 @@ enum class Tag : int {
   Release,      // 0 -> worker, after every Bye: nothing more will be sent, the rank may end
   // worker -> 0, `threadx robust`: its rows' partial results (robust_gather.hpp), in pieces
   RobustPartial,
+  // worker -> 0: its summary of the units it finished since the last one (SweepSummary delta)
+  Summary,
 };
 
 struct Message {

@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
                 "file's own setting")
       ->check(CLI::Range(0, 9))
       ->capture_default_str();
+  s->add_option("--keep", sweep.keep,
+                "what to store of the rows: all (/results), none, or the best K by a metric, "
+                "top:K:METRIC[,top:K:METRIC...] (/kept); the aggregates (/aggregates, what "
+                "`threadx report` charts) are always computed. With none or top, the run is "
+                "checkpointed at the flush interval and a --resume starts from the last checkpoint")
+      ->capture_default_str();
   s->add_option("--chunk-rows", sweep.chunk_rows,
                 "rows per compressed chunk (64..1048576; default 16384, fewer with many --blocks): "
                 "a chunk is stored once all its rows are done, so smaller chunks lose less to a "

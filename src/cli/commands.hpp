@@ -36,6 +36,7 @@ struct SweepOptions {
   int compress = 1;              // --compress: deflate level of /results and /blocks (0: none)
   std::uint64_t chunk_rows = 0;  // --chunk-rows: rows per compressed chunk (0: 16,384, fewer with
                                  // many blocks)
+  std::string keep = "all";      // --keep: all | none | top:K:METRIC[,...] (results/keep.hpp)
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);

@@ -30,6 +30,8 @@
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
+#include "results/summary_store.hpp"
+#include "results/sweep_summary.hpp"
 
 namespace threadx {
 namespace {
@@ -46,6 +48,11 @@ void validate(const SweepOptions& o) {
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
   if (const std::string why = block_count_problem(o.blocks, INT64_MAX); !why.empty())
     throw InputError("--blocks: " + why);
+  if (o.blocks > 0 && !parse_keep(o.keep).all())
+    throw InputError("--blocks " + std::to_string(o.blocks) +
+                     " needs --keep all (robust reads "
+                     "the per-block statistics of every combination), not --keep " +
+                     o.keep);
   (void)gpu::parse_device_list(o.devices);
   std::error_code ec;
   if (fs::is_directory(o.out, ec))
@@ -231,6 +238,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   dist::ClusterSweepOptions cluster;
   cluster.threads = threads;
   cluster.isa = in->isa;
+  cluster.keep = parse_keep(o.keep);
   cluster.run.blocks = o.blocks;
   cluster.devices = devices;
   install_stop_signals();
@@ -274,6 +282,11 @@ int run_sweep(const SweepOptions& o) {
   std::optional<OutputLock> lock;  // rank 0 only, held until the end
   std::optional<ResultsFile> file;
   std::vector<std::uint8_t> done;
+  const KeepSpec keep = parse_keep(o.keep);
+  const AggregateSpec aggregate_spec;
+  const AggregateLayout layout(grid, aggregate_spec);
+  // What the run summarises (aggregates, kept rows): every rank's summary ends up here.
+  SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
   const std::string partial = o.out + ".partial";
   try {
     devices = choose_devices(o, grid);
@@ -327,9 +340,10 @@ int run_sweep(const SweepOptions& o) {
           fmt::format("--chunk-rows: {} rows of {} bytes make chunks over 64 MiB; use at most {}",
                       o.chunk_rows, RowLayout(grid, o.blocks).run_size(1), most));
     ResultsStorage storage;
+    storage.keep = keep;
     storage.deflate_level = o.compress;
     storage.chunk_rows = o.chunk_rows;
-    if (!o.resume) check_room(partial, grid, o.blocks, o.compress > 0);
+    if (!o.resume && keep.all()) check_room(partial, grid, o.blocks, o.compress > 0);
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
       file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks, storage));
@@ -342,7 +356,18 @@ int run_sweep(const SweepOptions& o) {
       file.emplace(
           ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true, o.blocks, storage));
     }
-    done = file->read_done();
+    if (keep.all()) {
+      done = file->read_done();
+      // A resumed file's summary is computed again from its stored rows (the same bits).
+      if (o.resume) summarize_stored_rows(*file, done, summary);
+    } else {
+      // The last checkpoint holds the summary and which ids it covers: those are done.
+      if (o.resume) {
+        const std::vector<std::byte> checkpoint = file->read_checkpoint();
+        if (!checkpoint.empty()) summary.merge(checkpoint);
+      }
+      done = summary.covered().flags(grid.size());
+    }
   } catch (...) {
     gate.release(1);
     throw;
@@ -366,6 +391,8 @@ int run_sweep(const SweepOptions& o) {
   cluster.run.progress_interval_s = o.progress_interval_s;
   cluster.rank_timeout_s = o.rank_timeout_s;
   cluster.isa = in->isa;
+  cluster.keep = keep;
+  cluster.aggregates = aggregate_spec;
   cluster.run.blocks = o.blocks;
   cluster.devices = devices;
   install_stop_signals();
@@ -381,7 +408,7 @@ int run_sweep(const SweepOptions& o) {
                  thousands(static_cast<std::uint64_t>(rate)), format_duration(eta));
   };
   const dist::ClusterReport report =
-      dist::run_coordinator(t, SweepContext(grid, bank), *file, done, workers, cluster);
+      dist::run_coordinator(t, SweepContext(grid, bank), *file, done, summary, workers, cluster);
 
   const double rate =
       report.wall_s > 0 ? static_cast<double>(report.combos_done) / report.wall_s : 0;
@@ -400,7 +427,7 @@ int run_sweep(const SweepOptions& o) {
   // Past this point nothing is left to stop, and a second Ctrl-C must not end the process while
   // the file's last attributes are written.
   ignore_stop_signals();
-  const std::uint64_t flags_set = file->finish(accounting);
+  const std::uint64_t flags_set = file->finish(accounting, &summary);
   log_ranks(report);
 
   if (!report.complete) {
@@ -420,13 +447,19 @@ int run_sweep(const SweepOptions& o) {
       thousands(static_cast<std::uint64_t>(rate)), bar_steps, t.size(), all_threads);
   spdlog::info("indicator bank: {} series built ({}) for {} requested on rank 0", bank_stats.built,
                bank_stats.by_kind(), thousands(static_cast<std::uint64_t>(bank_stats.requested)));
-  spdlog::info(
-      "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row; "
-      "{:.1f} MB of rows stored as {:.1f} MB)",
-      o.out, thousands(report.combos_done), report.writer_busy_s,
-      report.combos_done ? 1e9 * report.writer_busy_s / static_cast<double>(report.combos_done)
-                         : 0.0,
-      static_cast<double>(bytes_in) / 1e6, static_cast<double>(bytes_stored) / 1e6);
+  if (keep.all()) {
+    spdlog::info(
+        "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row; "
+        "{:.1f} MB of rows stored as {:.1f} MB)",
+        o.out, thousands(report.combos_done), report.writer_busy_s,
+        report.combos_done ? 1e9 * report.writer_busy_s / static_cast<double>(report.combos_done)
+                           : 0.0,
+        static_cast<double>(bytes_in) / 1e6, static_cast<double>(bytes_stored) / 1e6);
+  } else {
+    spdlog::info("results: {} (--keep {}: {} rows kept in /kept, aggregates in /aggregates)", o.out,
+                 keep.text(), summary.keeper() ? thousands(summary.keeper()->ids().size()) : "no");
+  }
+  if (keep.mode == KeepSpec::Mode::None) return 0;
 
   // The five best combinations by Sharpe, as `threadx top` would show them (a pass over the whole
   // file: not made when nothing would be shown).

@@ -13,6 +13,7 @@ namespace threadx {
 
 int run_top(const TopOptions& o) {
   const ResultsReader reader(o.file);
+  reader.require_rows();
   if (reader.attribute("complete").value_or("0") != "1")
     spdlog::warn("{}: the sweep is not complete; ranking the rows done so far", o.file);
   RankQuery q;
@@ -32,13 +33,19 @@ int run_top(const TopOptions& o) {
 
 int run_info(const InfoOptions& o) {
   const ResultsReader reader(o.file);
-  const std::vector<std::uint8_t> done = reader.read_done();
+  const std::vector<std::uint8_t> done =
+      reader.has_rows() ? reader.read_done() : std::vector<std::uint8_t>{};
   const auto n_done = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
   for (const auto& [name, value] : reader.attributes()) {
     if (!o.attributes && name == "grid_text") continue;
     std::cout << name << ": " << value << '\n';
   }
-  std::cout << "rows: " << reader.rows() << " (" << n_done << " done)\n";
+  if (!reader.has_rows()) {
+    std::cout << "rows: none (--keep " << reader.attribute("keep").value_or("") << ")\n";
+    return 0;
+  }
+  std::cout << "rows: " << reader.rows() << (reader.kept_only() ? " kept" : "") << " (" << n_done
+            << " done)\n";
   std::cout << "storage: " << reader.storage() << '\n';
   std::cout << "columns:";
   for (const Column& c : reader.columns()) std::cout << ' ' << c.name;

@@ -214,6 +214,8 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     path_ = std::move(o.path_);
     grid_ = o.grid_;
     layout_ = std::move(o.layout_);
+    keep_ = std::move(o.keep_);
+    summary_ = std::move(o.summary_);
     level_ = o.level_;
     rows_per_chunk_ = o.rows_per_chunk_;
     assembler_ = std::move(o.assembler_);
@@ -238,6 +240,7 @@ ResultsFile::~ResultsFile() {
 void ResultsFile::close() noexcept {
   compressor_.reset();  // joins its threads; what they still held is dropped
   assembler_.reset();
+  summary_.reset();
   for (std::int64_t* h : {&results_, &done_, &blocks_, &row_type_, &cell_type_, &file_}) {
     if (*h >= 0) H5Idec_ref(*h);
     *h = -1;
@@ -255,8 +258,11 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
   // Built under a temporary name and renamed into place once complete and flushed, so that a
   // file under `path` always has all its attributes and datasets, whenever the process dies.
   const std::string tmp = path + ".creating";
+  if (!storage.keep.all() && blocks > 0)
+    throw std::invalid_argument("ResultsFile::create: --blocks needs --keep all");
   ResultsFile f(path, grid, blocks);  // named by its final path in messages
-  f.level_ = storage.deflate_level;
+  f.keep_ = storage.keep;
+  f.level_ = storage.keep.all() ? storage.deflate_level : 0;
   f.rows_per_chunk_ = f.level_ == 0            ? kRowsPerChunk
                       : storage.chunk_rows > 0 ? storage.chunk_rows
                                                : threadx::rows_per_chunk(blocks);
@@ -276,6 +282,7 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     fail(path, "cannot rename " + tmp + " into place: " + ec.message());
   }
   if (f.level_ > 0) f.start_pipeline(storage.compress_threads);
+  if (!f.keep_.all()) f.summary_ = std::make_unique<SummaryStore>(f.file_, f.path_);
   return f;
 }
 
@@ -286,8 +293,9 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   const bool compressed = f.level_ > 0;
   if (compressed && H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
     fail(path, "this HDF5 library has no deflate filter; use --compress 0");
-  // A compressed file is written in SWMR mode, which needs the file format of HDF5 1.10.
-  H5Id fapl = file_access(compressed);
+  // A compressed file, or one with checkpoints, is written in SWMR mode, which needs the file
+  // format of HDF5 1.10.
+  H5Id fapl = file_access(f.swmr());
   f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
@@ -311,7 +319,7 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
     }
     return dcpl;
   };
-  {
+  if (f.keep_.all()) {
     H5Id space(H5Screate_simple(1, &n, nullptr));
     const hsize_t chunk = f.rows_per_chunk_;
     H5Id dcpl = rows_dcpl(1, &chunk);
@@ -319,7 +327,7 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
                                   dcpl.get(), no_cache.get()),
                        path, "create /results (disk full?)");
   }
-  {
+  if (f.keep_.all()) {
     H5Id space(H5Screate_simple(1, &n, nullptr));
     H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     const hsize_t chunk = std::min<hsize_t>(n, kFlagsPerChunk);
@@ -368,10 +376,12 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
       write_attr(root, path, "param." + std::string(grid.param(p).name), grid.values[p].front());
   if (f.layout_.blocks() > 0)
     write_attr(root, path, "blocks", static_cast<std::int64_t>(f.layout_.blocks()));
+  write_attr(root, path, "keep", f.keep_.text());
+  if (!f.keep_.all()) SummaryStore::create(f.file_, path);
   write_run_attrs(root, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
   // From here on no object or attribute is created until finish() reopens the file.
-  if (compressed) check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
+  if (f.swmr()) check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
 }
 
 ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& grid,
@@ -383,7 +393,17 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   // for writing would touch it).
   check_same_run(path, grid, bars, prov.timeframe, blocks);
   ResultsFile f(path, grid, blocks);
+  f.keep_ = storage.keep;
   {
+    H5Id probe(h5::open_read_only(path));
+    const std::string have = read_attr_text(probe.get(), "keep").value_or("all");
+    if (have != storage.keep.text())
+      fail(path, "--resume: the file was made with --keep " + have + ", this run has --keep " +
+                     storage.keep.text() +
+                     "; resume with the same --keep, or --force to start "
+                     "over");
+  }
+  if (f.keep_.all()) {
     H5Id probe(h5::open_read_only(path));
     H5Id results(check(H5Dopen2(probe.get(), "results", H5P_DEFAULT), path, "open /results"));
     const h5::Storage st = h5::storage_of(results.get());
@@ -394,8 +414,8 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   }
   // A compressed file's writer may have been killed: its file still says it is open for SWMR
   // writing, which HDF5 refuses to open again unless told to clear that mark.
-  H5Id fapl = file_access(f.level_ > 0);
-  if (f.level_ > 0) {
+  H5Id fapl = file_access(f.swmr());
+  if (f.swmr()) {
     hbool_t clear = 1;
     check_status(H5Pset(fapl.get(), "clear_status_flags", &clear), path,
                  "setting of clear_status_flags");
@@ -406,15 +426,22 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   // A writer killed inside a flush may have stored a chunk index that points past the file's
   // recorded end of allocated space (HDF5 writes that end last): new chunks must go after every
   // byte of the file, never over such a chunk, whose flags are unset and which is written again.
-  if (f.level_ > 0)
+  if (f.swmr())
     check_status(H5Fincrement_filesize(f.file_, 0), path, "--resume: setting the end of the file");
   expect_same_run(f.file_, path, grid, bars, prov.timeframe, blocks);
 
   H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
+  f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
+  if (!f.keep_.all()) {
+    f.summary_ = std::make_unique<SummaryStore>(f.file_, path);
+    write_run_attrs(f.file_, path, prov);
+    check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
+    check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
+    return f;
+  }
   f.results_ = check(H5Dopen2(f.file_, "results", no_cache.get()), path, "open /results");
   f.done_ = check(H5Dopen2(f.file_, "done", no_cache.get()), path, "open /done");
-  f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
   {
     H5Id ftype(H5Dget_type(f.results_));
     if (H5Tget_size(ftype.get()) != f.layout_.row_size())
@@ -440,6 +467,8 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
 }
 
 std::vector<std::uint8_t> ResultsFile::read_done() const {
+  if (!keep_.all())
+    throw std::logic_error("read_done: a file without /done (--keep " + keep_.text() + ")");
   std::vector<std::uint8_t> flags(grid_->size());
   check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), path_,
                "read /done");
@@ -488,6 +517,7 @@ void ResultsFile::set_done(std::uint64_t first, std::uint64_t count) {
 }
 
 void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {
+  if (!keep_.all()) throw std::logic_error("write_packed: a file without /results");
   const std::size_t per_row = layout_.run_size(1);
   if (rows.size() % per_row != 0 || begin + rows.size() / per_row > grid_->size())
     throw std::logic_error("write_packed: not whole rows of this grid");
@@ -527,7 +557,7 @@ void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> row
 void ResultsFile::flush() {
   if (compressor_) store(compressor_->take_ready());
   check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
-  if (stored_.empty()) return;
+  if (stored_.empty() || !keep_.all()) return;
   // The chunks are in the file (SWMR flushes their index after them): now their flags, in runs
   // of neighbouring chunks.
   std::sort(stored_.begin(), stored_.end());
@@ -551,18 +581,51 @@ void ResultsFile::drain() {
   flush();
 }
 
-std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes) {
+void ResultsFile::write_checkpoint(std::span<const std::byte> bytes) {
+  if (!summary_) throw std::logic_error("write_checkpoint: a file with --keep all");
+  summary_->write_checkpoint(bytes);
+}
+
+std::vector<std::byte> ResultsFile::read_checkpoint() const {
+  if (!summary_) throw std::logic_error("read_checkpoint: a file with --keep all");
+  return summary_->read_checkpoint();
+}
+
+std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t count) const {
+  if (!keep_.all() || begin + count > grid_->size())
+    throw std::logic_error("read_rows: no such rows");
+  std::vector<unsigned char> out(count * layout_.row_size());
+  if (count == 0) return out;
+  const hsize_t start = begin, n = count;
+  H5Id mem(H5Screate_simple(1, &n, nullptr));
+  H5Id file_space(H5Dget_space(results_));
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
+  check_status(H5Dread(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, out.data()),
+               path_, "read /results");
+  return out;
+}
+
+std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes,
+                                  const SweepSummary* summary) {
   drain();
-  const std::vector<std::uint8_t> flags = read_done();
-  const auto done = static_cast<std::uint64_t>(std::count(flags.begin(), flags.end(), 1));
-  const bool complete = done == flags.size();
-  if (level_ > 0) {
-    // SWMR writing cannot create attributes: close (which ends it) and open again to add them.
+  std::uint64_t done = 0;
+  if (keep_.all()) {
+    const std::vector<std::uint8_t> flags = read_done();
+    done = static_cast<std::uint64_t>(std::count(flags.begin(), flags.end(), 1));
+  } else if (summary != nullptr) {
+    done = summary->covered().count();
+  }
+  const bool complete = done == grid_->size();
+  if (swmr()) {
+    // SWMR writing cannot create objects or attributes: close (which ends it) and open again.
+    const std::int64_t row_type = std::exchange(row_type_, -1);
     close();
+    row_type_ = row_type;
     H5Id fapl = file_access(true);
     file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl.get());
     if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
   }
+  if (summary != nullptr) write_final_summary(file_, path_, *grid_, *summary, row_type_);
   for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);
   write_attr(file_, path_, "end_time", now_utc_iso());
   flush();

@@ -35,7 +35,9 @@
 #include "data/bars.hpp"
 #include "grid/grid.hpp"
 #include "results/chunk_pipeline.hpp"
+#include "results/keep.hpp"
 #include "results/row_layout.hpp"
+#include "results/summary_store.hpp"
 
 namespace threadx {
 
@@ -63,6 +65,7 @@ void write_attribute(std::int64_t object, const std::string& path, const Attribu
 
 // How a new results file stores its rows.
 struct ResultsStorage {
+  KeepSpec keep;                 // all: /results and /done; else no rows, /summary checkpoints
   int deflate_level = 1;         // 1..9: shuffle + deflate at that level; 0: no compression
   int compress_threads = 0;      // threads compressing chunks; 0: one per core, at most 8
   std::uint64_t chunk_rows = 0;  // rows per chunk when compressed; 0: rows_per_chunk(blocks)
@@ -109,9 +112,21 @@ class ResultsFile {
   // Compressed: waits until every complete chunk is compressed, stores them and flushes.
   void drain();
   // Stores what is compressed or being compressed (rows of chunks still incomplete are dropped:
-  // a resume computes them again), records end time, accounting attributes and complete = 1 when
-  // every flag is set, and closes. Returns the number of /done flags set.
-  std::uint64_t finish(const std::vector<Attribute>& extra_attributes);
+  // a resume computes them again), writes the summary's aggregates and kept rows (when given),
+  // records end time, accounting attributes and complete = 1 when every combination is done, and
+  // closes. Returns the number of combinations done (with --keep all: /done flags set; else the
+  // ids the summary covers).
+  std::uint64_t finish(const std::vector<Attribute>& extra_attributes,
+                       const SweepSummary* summary = nullptr);
+
+  // What the file keeps (--keep). Not all: no /results, /done or /blocks; the summary's
+  // checkpoints in /summary.
+  [[nodiscard]] const KeepSpec& keep() const { return keep_; }
+  // Not all: writes a checkpoint (SummaryStore::write_checkpoint); reads the newest whole one.
+  void write_checkpoint(std::span<const std::byte> bytes);
+  [[nodiscard]] std::vector<std::byte> read_checkpoint() const;
+  // All: the packed /results rows of ids [begin, begin + count) (no /blocks cells).
+  [[nodiscard]] std::vector<unsigned char> read_rows(ComboId begin, std::uint64_t count) const;
   // Bytes of rows and cells received, and bytes stored for them (equal when not compressed).
   [[nodiscard]] std::uint64_t bytes_in() const { return bytes_in_; }
   [[nodiscard]] std::uint64_t bytes_stored() const { return bytes_stored_; }
@@ -128,9 +143,14 @@ class ResultsFile {
   void set_done(std::uint64_t first, std::uint64_t count);
   void close() noexcept;
 
+  // Written in SWMR mode: compressed rows, or checkpoints.
+  [[nodiscard]] bool swmr() const { return level_ > 0 || !keep_.all(); }
+
   std::string path_;
   const Grid* grid_;
   RowLayout layout_;
+  KeepSpec keep_;
+  std::unique_ptr<SummaryStore> summary_;
   int level_ = 0;
   std::uint64_t rows_per_chunk_ = 0;
   std::unique_ptr<ChunkAssembler> assembler_;

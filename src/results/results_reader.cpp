@@ -121,7 +121,15 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   if (!std::filesystem::exists(path)) fail(path, "no such file");
   file_ = h5::open_read_only(path);
   if (file_ < 0) fail(path, "not an HDF5 file");
-  results_ = H5Dopen2(file_, "results", H5P_DEFAULT);
+  // A run with --keep top:... stores its kept rows in /kept (ids ascending) instead of /results.
+  if (H5Lexists(file_, "results", H5P_DEFAULT) > 0) {
+    results_ = H5Dopen2(file_, "results", H5P_DEFAULT);
+  } else if (H5Lexists(file_, "kept", H5P_DEFAULT) > 0) {
+    results_ = H5Dopen2(file_, "kept", H5P_DEFAULT);
+    kept_only_ = true;
+  } else if (read_attr_text(file_, "keep").value_or("all") != "all") {
+    return;  // --keep none (or a run not ended yet): attributes and /aggregates only
+  }
   if (results_ < 0) fail(path, "no /results dataset: not a threadx results file");
   type_ = H5Dget_type(results_);
   row_size_ = H5Tget_size(type_);
@@ -206,6 +214,7 @@ std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uin
 
 std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
                                                     std::uint64_t count) const {
+  require_rows();
   std::vector<unsigned char> out(count * row_size_);
   if (count == 0) return out;
   if (results_chunk_rows_ > 0 &&
@@ -230,7 +239,18 @@ std::string ResultsReader::storage() const {
   return "shuffle + deflate level " + std::to_string(st.deflate_level) + chunks;
 }
 
+void ResultsReader::require_rows() const {
+  if (results_ >= 0) return;
+  fail(path_, "made with --keep " + read_attr_text(file_, "keep").value_or("") +
+                  ": it holds no rows" +
+                  (H5Lexists(file_, "aggregates", H5P_DEFAULT) > 0
+                       ? std::string(", only /aggregates")
+                       : std::string(" yet (the run has not ended: --resume it)")));
+}
+
 std::vector<std::uint8_t> ResultsReader::read_done() const {
+  require_rows();
+  if (kept_only_) return std::vector<std::uint8_t>(rows_, 1);  // every kept row is done
   H5Id done(H5Dopen2(file_, "done", H5P_DEFAULT));
   if (done.get() < 0) fail(path_, "no /done dataset");
   std::vector<std::uint8_t> flags(rows_);

@@ -21,6 +21,13 @@ class ResultsReader {
   ~ResultsReader();
 
   [[nodiscard]] std::uint64_t rows() const { return rows_; }
+  // The rows are /kept (a run with --keep top:...): row k is not id k (read combo_id), and every
+  // one is done.
+  [[nodiscard]] bool kept_only() const { return kept_only_; }
+  // Whether the file holds rows at all (--keep none: no); require_rows() throws a one-line
+  // OutputError naming the file when it does not.
+  [[nodiscard]] bool has_rows() const { return results_ >= 0; }
+  void require_rows() const;
   [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
   [[nodiscard]] std::size_t row_size() const { return row_size_; }
   // Raw packed rows [begin, begin + count).
@@ -50,6 +57,7 @@ class ResultsReader {
   // by decompressing their chunks directly, several threads at a time), else 0.
   std::uint64_t results_chunk_rows_ = 0, blocks_chunk_rows_ = 0;
   std::uint64_t rows_ = 0;
+  bool kept_only_ = false;
   std::size_t row_size_ = 0;
   int blocks_ = 0;
   std::vector<Column> columns_;

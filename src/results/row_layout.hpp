@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ class RowLayout {
   // rank 0 only copies bytes into the file. rows must carry S blocks per row.
   void pack_run(const Grid& grid, ComboId begin, const RowsView& rows, unsigned char* out) const;
   [[nodiscard]] const Column* find(const std::string& name) const;
+  // The metrics of a packed row: the last columns, in the order and types of Metrics.
+  [[nodiscard]] Metrics unpack_metrics(const unsigned char* row) const {
+    static_assert(sizeof(Metrics) == 8 * kMetrics.size(), "Metrics is its 8-byte fields");
+    Metrics m;
+    std::memcpy(&m, row + columns_[columns_.size() - kMetrics.size()].offset, sizeof m);
+    return m;
+  }
   [[nodiscard]] static double value(const unsigned char* row, const Column& c) {
     return column_value(row, c);
   }

@@ -26,6 +26,7 @@
 #include "mpi/protocol.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
+#include "results/sweep_summary.hpp"
 #include "support/grids.hpp"
 #include "support/paths.hpp"
 
@@ -36,6 +37,8 @@ namespace fs = std::filesystem;
 constexpr int kBlocks = 4;
 
 struct SweepRun {
+  std::vector<std::int64_t> aggregates;  // the exact encoding
+  std::vector<ComboId> kept;
   std::vector<unsigned char> rows;
   std::vector<BlockStats> blocks;
   std::vector<RankReport> ranks;
@@ -44,12 +47,14 @@ struct SweepRun {
 
 // One sweep of `grid` over `ranks` loopback ranks (rank 0 computes too), one thread each.
 SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t unit_size,
-               const std::string& path) {
+               const std::string& path, const KeepSpec& keep = {}) {
   LoopbackHub hub(ranks);
   ClusterSweepOptions o;
   o.threads = 1;
   o.unit_size = unit_size;
-  o.run.blocks = kBlocks;
+  o.keep = keep;
+  o.summary_interval_s = 0.01;
+  o.run.blocks = keep.all() ? kBlocks : 0;
   o.run.flush_interval_s = 0.05;
   o.run.progress_interval_s = 1e9;
   std::vector<std::thread> workers;
@@ -68,16 +73,26 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
     Transport& t = hub.rank(0);
     StartGate gate(t);
     gate.collect();
-    ResultsFile file = ResultsFile::create(path, grid, bars, Provenance{}, true, kBlocks);
-    const std::vector<std::uint8_t> done = file.read_done();
+    ResultsStorage storage;
+    storage.keep = keep;
+    ResultsFile file =
+        ResultsFile::create(path, grid, bars, Provenance{}, true, o.run.blocks, storage);
+    const std::vector<std::uint8_t> done =
+        keep.all() ? file.read_done() : std::vector<std::uint8_t>(grid.size(), 0);
     gate.release(0);
     IndicatorBank bank(bars);
-    const ClusterReport report = run_coordinator(t, {grid, bank}, file, done, gate.workers(), o);
-    file.finish({});
+    const AggregateLayout layout(grid, o.aggregates);
+    SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
+    const ClusterReport report =
+        run_coordinator(t, {grid, bank}, file, done, summary, gate.workers(), o);
+    file.finish({}, &summary);
     out.ranks = report.ranks;
     out.complete = report.complete;
+    out.aggregates = summary.aggregates().encode();
+    if (summary.keeper() != nullptr) out.kept = summary.keeper()->ids();
   }
   for (std::thread& w : workers) w.join();
+  if (!keep.all()) return out;
   const ResultsReader reader(path);
   out.rows = reader.read_rows(0, reader.rows());
   out.blocks = reader.read_blocks(0, reader.rows());
@@ -108,12 +123,47 @@ TEST(LoopbackSweep, AnyRankCountGivesTheOneProcessFileByteForByte) {
     EXPECT_TRUE(many.rows == one.rows) << ranks << " ranks, unit " << unit << ": /results differ";
     EXPECT_TRUE(same_cells(many.blocks, one.blocks))
         << ranks << " ranks, unit " << unit << ": /blocks differ";
+    EXPECT_TRUE(many.aggregates == one.aggregates)
+        << ranks << " ranks, unit " << unit << ": aggregates differ";
     ASSERT_EQ(many.ranks.size(), static_cast<std::size_t>(ranks));
     std::uint64_t combos = 0;
     for (const RankReport& r : many.ranks) combos += r.combos;
     EXPECT_EQ(combos, grid.size()) << ranks << " ranks";
     for (int r = 1; r < ranks; ++r)
       EXPECT_GT(many.ranks[static_cast<std::size_t>(r)].combos, 0u) << "rank " << r << " idle";
+  }
+  fs::remove_all(dir);
+}
+
+// --keep top:...: no rows in the file, the summary checkpointed as it goes; the kept ids and the
+// aggregates are those of the one-process --keep all run, for any rank count and unit size.
+TEST(LoopbackSweep, KeepTopGivesTheSameSummaryOnAnyRankCount) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid grid = testing::mixed_grid();
+  const fs::path dir =
+      fs::temp_directory_path() / ("threadx_loopback_top_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const SweepRun all = sweep(grid, bars, 1, 4096, (dir / "all.h5").string());
+  const KeepSpec keep = parse_keep("top:20:sharpe,top:7:max_drawdown");
+  TopKeeper want(grid, keep);
+  {
+    const ResultsReader reader((dir / "all.h5").string());
+    const RowLayout layout(grid, 0);
+    std::vector<Metrics> rows;
+    const std::vector<unsigned char> packed = reader.read_rows(0, reader.rows());
+    for (ComboId id = 0; id < grid.size(); ++id)
+      rows.push_back(layout.unpack_metrics(packed.data() + id * layout.row_size()));
+    want.offer(0, rows);
+  }
+  for (const auto& [ranks, unit] :
+       std::vector<std::pair<int, std::uint64_t>>{{1, 4096}, {2, 100}, {3, 37}}) {
+    const std::string path = (dir / ("top" + std::to_string(ranks) + ".h5")).string();
+    const SweepRun top = sweep(grid, bars, ranks, unit, path, keep);
+    EXPECT_TRUE(top.complete) << ranks << " ranks";
+    EXPECT_TRUE(top.aggregates == all.aggregates) << ranks << " ranks: aggregates differ";
+    EXPECT_EQ(top.kept, want.ids()) << ranks << " ranks";
+    const ResultsReader reader(path);
+    EXPECT_EQ(reader.attribute("keep").value_or(""), keep.text());
   }
   fs::remove_all(dir);
 }

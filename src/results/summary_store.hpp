@@ -1,0 +1,57 @@
+// Where a results file keeps a sweep's summary (results/sweep_summary.hpp; docs/SWEEP.md,
+// "Aggregates" and "What a sweep keeps"):
+//
+// - while a run with --keep none or top:... goes on, its checkpoints: two slots,
+//   /summary/checkpoint_0 and _1 (uint8, extendible), written in turn; /summary/slots (uint64
+//   [2][3]: sequence number, bytes, FNV-1a hash of the bytes) records a slot only once its bytes
+//   are flushed, so that a kill at any moment leaves one whole checkpoint to resume from;
+// - when a run ends (any --keep): /aggregates, the aggregates as plain datasets (what h5py users
+//   and `threadx report` read), and with --keep top:... /kept, the kept rows (ids ascending, the
+//   compound type of /results).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "results/sweep_summary.hpp"
+
+namespace threadx {
+
+class SummaryStore {
+ public:
+  // Creates /summary (before SWMR writing starts: it creates objects).
+  static void create(std::int64_t file, const std::string& path);
+  // Opens /summary of an open file (OutputError naming path when it is missing).
+  SummaryStore(std::int64_t file, std::string path);
+  SummaryStore(const SummaryStore&) = delete;
+  SummaryStore& operator=(const SummaryStore&) = delete;
+  ~SummaryStore();
+
+  // Writes a checkpoint into the older slot, flushes, then records it and flushes again.
+  void write_checkpoint(std::span<const std::byte> bytes);
+  // The newest whole checkpoint (empty when none was written).
+  [[nodiscard]] std::vector<std::byte> read_checkpoint() const;
+
+ private:
+  std::int64_t file_, group_ = -1, slots_ = -1, data_[2] = {-1, -1};
+  std::string path_;
+  std::uint64_t seq_ = 0;  // the newest recorded sequence number
+  int next_ = 0;           // the slot the next checkpoint goes to
+};
+
+class ResultsFile;
+
+// Adds to `summary` the stored rows of the ids `done` flags (a --keep all file being resumed:
+// its summary is not checkpointed, it is computed again from the rows, which gives the same bits).
+void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8_t>& done,
+                           SweepSummary& summary);
+
+// Writes /aggregates (and /kept when the summary keeps rows) into an open file that is not in
+// SWMR mode. row_type: the file's /results compound type (an hid_t) for /kept.
+void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
+                         const SweepSummary& summary, std::int64_t row_type);
+
+}  // namespace threadx
