@@ -166,6 +166,7 @@ class Balancer {
     for (const WorkUnit& p : pieces) {
       FinishedRows& f = finished.emplace_back(FinishedRows{p, {}, {}});
       f.place(sink_.rows_for(p), rows.block_count).fill_from(rows.sub(at, p.size()));
+      if (options_.on_piece_rows) options_.on_piece_rows(p, rows.sub(at, p.size()).metrics);
       if (!f.in_place)
         bytes += p.size() * (sizeof(Metrics) +
                              sizeof(BlockStats) * static_cast<std::size_t>(rows.block_count));

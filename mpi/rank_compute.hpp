@@ -37,17 +37,18 @@ struct Finished {
 };
 
 // Finished units on their way from the compute threads to the thread that owns the transport.
-// Each is first added to the rank's summary; its rows are packed only when the run keeps them
-// (else it travels without rows, so that rank 0 knows it is finished). Holds at most
-// kMaxQueuedBytes: past that, write() waits for take(), so a compute faster than the writer or
+// Their rows are packed only when the run keeps them (else a unit travels without rows, so that
+// rank 0 knows it is finished); the devices have added them to the rank's summary already. Holds at
+// most kMaxQueuedBytes: past that, write() waits for take(), so a compute faster than the writer or
 // the network (960 bars with --blocks: 1.3 GB of cells) cannot fill the memory. Whoever joins the
 // compute thread calls uncap() first, so that it can never wait for a take() that will not come.
 class Outbox final : public ResultSink {
  public:
   Outbox(const Grid& grid, int blocks, SweepSummary& summary, bool keep_rows)
       : grid_(grid), layout_(grid, blocks), summary_(summary), keep_rows_(keep_rows) {}
+  // The rank's summary, which the devices feed (BalancerOptions::on_piece_rows).
+  SweepSummary& summary() { return summary_; }
   void write(const WorkUnit& unit, const RowsView& rows) override {
-    summary_.add(unit, rows.metrics);
     Finished f{unit, {}};
     if (keep_rows_) {
       f.rows.resize(layout_.run_size(rows.size()));
@@ -165,6 +166,10 @@ class ComputeThread {
             b.run = o.run.inner();  // rank 0's writer flushes and reports, not the devices
             b.run.stop = stop;
             b.on_source_unit_done = [&](const WorkUnit& u) { assembler.done(u); };
+            // Each device summarises the rows it computed, on its own thread.
+            b.on_piece_rows = [this](const WorkUnit& piece, std::span<const Metrics> rows) {
+              outbox_.summary().add(piece, rows);
+            };
             const gpu::BalancerReport r = gpu::run_devices(
                 ctx, assembler, assembler,
                 gpu::make_balanced_devices(o.devices, o.threads, o.isa, *ctx.grid().strategy), b);

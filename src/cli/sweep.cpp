@@ -341,6 +341,7 @@ int run_sweep(const SweepOptions& o) {
                       o.chunk_rows, RowLayout(grid, o.blocks).run_size(1), most));
     ResultsStorage storage;
     storage.keep = keep;
+    storage.aggregates = aggregate_spec;
     storage.deflate_level = o.compress;
     storage.chunk_rows = o.chunk_rows;
     if (!o.resume && keep.all()) check_room(partial, grid, o.blocks, o.compress > 0);

@@ -370,8 +370,8 @@ std::size_t BlockSummarizer::histogram_bin(double h) const {
                   static_cast<std::size_t>((h - spec.histogram_lo) * scale));
 }
 
-AggregateBuilder::AggregateBuilder(const Grid& grid, const AggregateLayout& layout, bool ship_parts)
-    : grid_(grid), layout_(layout), ship_parts_(ship_parts), merged_(layout) {}
+AggregateBuilder::AggregateBuilder(const Grid& grid, const AggregateLayout& layout)
+    : grid_(grid), layout_(layout), merged_(layout) {}
 
 AggregateBuilder::Slot& AggregateBuilder::acquire() {
   std::lock_guard lock(mutex_);
@@ -401,9 +401,6 @@ void AggregateBuilder::add(ComboId begin, std::span<const Metrics> rows) {
       const std::span<const Metrics> part = rows.subspan(at - begin, stop - at);
       if (at == b0 && stop == b1) {
         slot.summarizer.add_block(grid_, b0, part, slot.aggregates);
-      } else if (ship_parts_) {
-        std::lock_guard lock(mutex_);
-        outgoing_.push_back({at, std::vector<Metrics>(part.begin(), part.end())});
       } else {
         std::vector<Metrics> whole;
         {
@@ -458,15 +455,18 @@ SweepAggregates AggregateBuilder::finish(bool allow_open) const {
 
 SweepAggregates AggregateBuilder::take_aggregates() {
   std::lock_guard lock(mutex_);
+  if (free_.size() != slots_.size())
+    throw std::logic_error("aggregates: take_aggregates while rows are being added");
   SweepAggregates out = std::exchange(merged_, SweepAggregates(layout_));
-  // Only slots not in use: add() holds its slot without the lock.
   for (Slot* s : free_) out.merge(std::exchange(s->aggregates, SweepAggregates(layout_)));
   return out;
 }
 
-std::vector<BlockPart> AggregateBuilder::take_parts() {
+std::vector<BlockPart> AggregateBuilder::take_open_parts() {
+  std::vector<BlockPart> out = open_parts();
   std::lock_guard lock(mutex_);
-  return std::exchange(outgoing_, {});
+  open_.clear();
+  return out;
 }
 
 std::vector<BlockPart> AggregateBuilder::open_parts() const {

@@ -159,12 +159,12 @@ struct BlockPart {
 };
 
 // Takes runs of finished rows in any order, from any number of threads: the whole blocks inside a
-// run are summarised at once on the calling thread. The parts of blocks are either kept until
-// their block is complete (the default) or, with ship_parts, set aside for take_parts() (a rank
-// sends them to rank 0, which completes the blocks that ranks share).
+// run are summarised at once on the calling thread, the parts of blocks are kept until their
+// block is complete (then summarised by the thread that completes it). A rank hands the parts
+// still open to rank 0 (take_open_parts), which completes the blocks that ranks share.
 class AggregateBuilder {
  public:
-  AggregateBuilder(const Grid& grid, const AggregateLayout& layout, bool ship_parts = false);
+  AggregateBuilder(const Grid& grid, const AggregateLayout& layout);
   // The rows of ids [begin, begin + rows.size()); each id at most once over the whole run.
   void add(ComboId begin, std::span<const Metrics> rows);
   // Adds aggregates summarised elsewhere (another rank's, a checkpoint's).
@@ -174,12 +174,12 @@ class AggregateBuilder {
   // The aggregates of every row added or merged; std::logic_error when a block is still
   // incomplete and `allow_open` is false (open blocks are left out otherwise).
   [[nodiscard]] SweepAggregates finish(bool allow_open = false) const;
-  // ship_parts: the aggregates summarised and the parts set aside since the last take, which
-  // this builder then forgets.
-  [[nodiscard]] SweepAggregates take_aggregates();
-  [[nodiscard]] std::vector<BlockPart> take_parts();
   // The rows the open blocks hold so far (for a checkpoint: add() them to restore).
   [[nodiscard]] std::vector<BlockPart> open_parts() const;
+  // What was summarised, and the open blocks' rows, since the last take; the builder then
+  // forgets them (a rank's delta for rank 0). Only while no add() runs.
+  [[nodiscard]] SweepAggregates take_aggregates();
+  [[nodiscard]] std::vector<BlockPart> take_open_parts();
 
  private:
   struct Slot {
@@ -196,13 +196,11 @@ class AggregateBuilder {
 
   const Grid& grid_;
   const AggregateLayout& layout_;
-  bool ship_parts_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Slot*> free_;
   SweepAggregates merged_;
   std::map<ComboId, Open> open_;  // by block start
-  std::vector<BlockPart> outgoing_;
 };
 
 }  // namespace threadx

@@ -262,6 +262,7 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     throw std::invalid_argument("ResultsFile::create: --blocks needs --keep all");
   ResultsFile f(path, grid, blocks);  // named by its final path in messages
   f.keep_ = storage.keep;
+  f.aggregates_ = storage.aggregates;
   f.level_ = storage.keep.all() ? storage.deflate_level : 0;
   f.rows_per_chunk_ = f.level_ == 0            ? kRowsPerChunk
                       : storage.chunk_rows > 0 ? storage.chunk_rows
@@ -378,6 +379,8 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
     write_attr(root, path, "blocks", static_cast<std::int64_t>(f.layout_.blocks()));
   write_attr(root, path, "keep", f.keep_.text());
   if (!f.keep_.all()) SummaryStore::create(f.file_, path);
+  create_final_summary(f.file_, path, grid, AggregateLayout(grid, f.aggregates_),
+                       f.keep_.mode == KeepSpec::Mode::Top, f.row_type_);
   write_run_attrs(root, path, prov);
   check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
   // From here on no object or attribute is created until finish() reopens the file.
@@ -616,6 +619,13 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
     done = summary->covered().count();
   }
   const bool complete = done == grid_->size();
+  // The summary's datasets were made with the file: filling them is SWMR-safe. (A file from
+  // before --keep has none: they are created after SWMR writing ends, below.)
+  const bool precreated = H5Lexists(file_, "aggregates", H5P_DEFAULT) > 0;
+  if (summary != nullptr && precreated) {
+    write_final_summary(file_, path_, *grid_, *summary, row_type_);
+    flush();
+  }
   if (swmr()) {
     // SWMR writing cannot create objects or attributes: close (which ends it) and open again.
     const std::int64_t row_type = std::exchange(row_type_, -1);
@@ -625,7 +635,8 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
     file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl.get());
     if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
   }
-  if (summary != nullptr) write_final_summary(file_, path_, *grid_, *summary, row_type_);
+  if (summary != nullptr && !precreated)
+    write_final_summary(file_, path_, *grid_, *summary, row_type_);
   for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);
   write_attr(file_, path_, "end_time", now_utc_iso());
   flush();

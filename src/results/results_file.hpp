@@ -66,6 +66,7 @@ void write_attribute(std::int64_t object, const std::string& path, const Attribu
 // How a new results file stores its rows.
 struct ResultsStorage {
   KeepSpec keep;                 // all: /results and /done; else no rows, /summary checkpoints
+  AggregateSpec aggregates;      // the shape of /aggregates (what the run's summary computes)
   int deflate_level = 1;         // 1..9: shuffle + deflate at that level; 0: no compression
   int compress_threads = 0;      // threads compressing chunks; 0: one per core, at most 8
   std::uint64_t chunk_rows = 0;  // rows per chunk when compressed; 0: rows_per_chunk(blocks)
@@ -150,6 +151,7 @@ class ResultsFile {
   const Grid* grid_;
   RowLayout layout_;
   KeepSpec keep_;
+  AggregateSpec aggregates_;
   std::unique_ptr<SummaryStore> summary_;
   int level_ = 0;
   std::uint64_t rows_per_chunk_ = 0;

@@ -38,7 +38,10 @@ void write_array(hid_t group, const std::string& path, const char* name, hid_t t
                  const std::vector<T>& data, hsize_t rows, hsize_t cols = 0) {
   const hsize_t dims[2] = {rows, cols};
   H5Id space(H5Screate_simple(cols == 0 ? 1 : 2, dims, nullptr));
-  H5Id set(check(H5Dcreate2(group, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  // Allocated now: filling it later changes no metadata (what SWMR writing allows).
+  H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  H5Id set(check(H5Dcreate2(group, name, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                  path, "create a summary dataset"));
   if (!data.empty())
     check_status(H5Dwrite(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), path,
@@ -181,14 +184,8 @@ void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8
   }
 }
 
-void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
-                         const SweepSummary& summary, std::int64_t row_type) {
-  const AggregateLayout& layout = summary.layout();
-  // A stopped run's summary may hold parts of blocks: its aggregates leave them out (their ids
-  // are summarised once the blocks are whole, on --resume); "combinations" says how many are in.
-  const bool whole = summary.covered().count() == grid.size();
-  const SweepAggregates a = summary.aggregates(/*allow_open=*/!whole);
-  if (H5Lexists(file, "aggregates", H5P_DEFAULT) > 0) H5Ldelete(file, "aggregates", H5P_DEFAULT);
+void create_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
+                          const AggregateLayout& layout, bool with_kept, std::int64_t row_type) {
   H5Id group(check(H5Gcreate2(file, "aggregates", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path,
                    "create /aggregates"));
   const std::size_t cells = layout.cell_count();
@@ -199,7 +196,6 @@ void write_final_summary(std::int64_t file, const std::string& path, const Grid&
   const AggregateSpec& spec = layout.spec();
   write_attribute(group.get(), path, {"metrics", join(metric_names)});
   write_attribute(group.get(), path, {"axes", join(axis_names)});
-  write_attribute(group.get(), path, {"combinations", static_cast<std::int64_t>(a.combinations())});
   write_attribute(group.get(), path, {"block_rows", static_cast<std::int64_t>(spec.block_rows)});
   write_attribute(group.get(), path,
                   {"histogram_metric", std::string(kMetrics[spec.histogram_metric].name)});
@@ -231,8 +227,38 @@ void write_final_summary(std::int64_t file, const std::string& path, const Grid&
   write_array(group.get(), path, "axis_b", H5T_NATIVE_INT32, axis_b, cells);
   write_array(group.get(), path, "value_a", H5T_NATIVE_DOUBLE, value_a, cells);
   write_array(group.get(), path, "value_b", H5T_NATIVE_DOUBLE, value_b, cells);
+  // The figures, allocated now and written at the end (zeros until then).
+  const std::vector<std::uint64_t> none;
+  for (const char* name : {"count", "max_id", "min_id"})
+    write_array(group.get(), path, name, H5T_NATIVE_UINT64, none, cells, kAggMetrics);
+  const std::vector<double> nothing;
+  for (const char* name : {"sum", "sumsq", "max", "min"})
+    write_array(group.get(), path, name, H5T_NATIVE_DOUBLE, nothing, cells, kAggMetrics);
+  write_array(group.get(), path, "histogram", H5T_NATIVE_UINT64, none, spec.histogram_bins + 3);
+  write_array(group.get(), path, "combinations", H5T_NATIVE_UINT64, none, 1);
 
-  const std::size_t n = cells * kAggMetrics;
+  if (with_kept) {
+    const hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = 4096;
+    H5Id space(H5Screate_simple(1, &zero, &unlimited));
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(dcpl.get(), 1, &chunk);
+    H5Id set(
+        check(H5Dcreate2(file, "kept", row_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+              path, "create /kept"));
+  }
+}
+
+void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
+                         const SweepSummary& summary, std::int64_t row_type) {
+  const AggregateLayout& layout = summary.layout();
+  if (H5Lexists(file, "aggregates", H5P_DEFAULT) <= 0)
+    create_final_summary(file, path, grid, layout, summary.keeper() != nullptr, row_type);
+  // A stopped run's summary may hold parts of blocks: its aggregates leave them out (their ids
+  // are summarised once the blocks are whole, on --resume); "combinations" says how many are in.
+  const bool whole = summary.covered().count() == grid.size();
+  const SweepAggregates a = summary.aggregates(/*allow_open=*/!whole);
+  H5Id group(check(H5Gopen2(file, "aggregates", H5P_DEFAULT), path, "open /aggregates"));
+  const std::size_t cells = layout.cell_count(), n = cells * kAggMetrics;
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<std::uint64_t> count(n), max_id(n), min_id(n);
   std::vector<double> sum(n), sumsq(n), max(n, nan), min(n, nan);
@@ -249,27 +275,32 @@ void write_final_summary(std::int64_t file, const std::string& path, const Grid&
       min[k] = s.min;
       min_id[k] = s.min_id;
     }
-  write_array(group.get(), path, "count", H5T_NATIVE_UINT64, count, cells, kAggMetrics);
-  write_array(group.get(), path, "sum", H5T_NATIVE_DOUBLE, sum, cells, kAggMetrics);
-  write_array(group.get(), path, "sumsq", H5T_NATIVE_DOUBLE, sumsq, cells, kAggMetrics);
-  write_array(group.get(), path, "max", H5T_NATIVE_DOUBLE, max, cells, kAggMetrics);
-  write_array(group.get(), path, "max_id", H5T_NATIVE_UINT64, max_id, cells, kAggMetrics);
-  write_array(group.get(), path, "min", H5T_NATIVE_DOUBLE, min, cells, kAggMetrics);
-  write_array(group.get(), path, "min_id", H5T_NATIVE_UINT64, min_id, cells, kAggMetrics);
-  write_array(group.get(), path, "histogram", H5T_NATIVE_UINT64, a.histogram(),
-              a.histogram().size());
+  auto fill = [&](const char* name, hid_t type, const void* data) {
+    H5Id set(check(H5Dopen2(group.get(), name, H5P_DEFAULT), path, "open an /aggregates dataset"));
+    check_status(H5Dwrite(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path,
+                 "write an /aggregates dataset");
+  };
+  fill("count", H5T_NATIVE_UINT64, count.data());
+  fill("sum", H5T_NATIVE_DOUBLE, sum.data());
+  fill("sumsq", H5T_NATIVE_DOUBLE, sumsq.data());
+  fill("max", H5T_NATIVE_DOUBLE, max.data());
+  fill("max_id", H5T_NATIVE_UINT64, max_id.data());
+  fill("min", H5T_NATIVE_DOUBLE, min.data());
+  fill("min_id", H5T_NATIVE_UINT64, min_id.data());
+  fill("histogram", H5T_NATIVE_UINT64, a.histogram().data());
+  const std::uint64_t combinations = a.combinations();
+  fill("combinations", H5T_NATIVE_UINT64, &combinations);
 
   if (const TopKeeper* keeper = summary.keeper()) {
-    if (H5Lexists(file, "kept", H5P_DEFAULT) > 0) H5Ldelete(file, "kept", H5P_DEFAULT);
     const std::vector<unsigned char> rows = keeper->rows();
     const hsize_t kept = keeper->ids().size();
-    H5Id space(H5Screate_simple(1, &kept, nullptr));
-    H5Id set(check(
-        H5Dcreate2(file, "kept", row_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-        path, "create /kept"));
-    if (kept > 0)
-      check_status(H5Dwrite(set.get(), row_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()), path,
-                   "write /kept");
+    H5Id set(check(H5Dopen2(file, "kept", H5P_DEFAULT), path, "open /kept"));
+    check_status(H5Dset_extent(set.get(), &kept), path, "size /kept");
+    if (kept > 0) {
+      H5Id space(H5Dget_space(set.get()));
+      check_status(H5Dwrite(set.get(), row_type, H5S_ALL, space.get(), H5P_DEFAULT, rows.data()),
+                   path, "write /kept");
+    }
   }
 }
 

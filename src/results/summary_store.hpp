@@ -6,8 +6,8 @@
 //   [2][3]: sequence number, bytes, FNV-1a hash of the bytes) records a slot only once its bytes
 //   are flushed, so that a kill at any moment leaves one whole checkpoint to resume from;
 // - when a run ends (any --keep): /aggregates, the aggregates as plain datasets (what h5py users
-//   and `threadx report` read), and with --keep top:... /kept, the kept rows (ids ascending, the
-//   compound type of /results).
+//   read), and with --keep top:... /kept, the kept rows (ids ascending, the compound type of
+//   /results); both are created with the file, and only filled at the end.
 #pragma once
 
 #include <cstddef>
@@ -49,8 +49,15 @@ class ResultsFile;
 void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8_t>& done,
                            SweepSummary& summary);
 
-// Writes /aggregates (and /kept when the summary keeps rows) into an open file that is not in
-// SWMR mode. row_type: the file's /results compound type (an hid_t) for /kept.
+// Creates /aggregates (its cells described, its attributes, its datasets to be filled) and, with
+// --keep top:..., /kept (empty, extendible), in a new file before SWMR writing starts: at the end
+// of a run only their data is written, which SWMR keeps consistent whenever the process dies.
+// row_type: the file's /results compound type (an hid_t).
+void create_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
+                          const AggregateLayout& layout, bool with_kept, std::int64_t row_type);
+
+// Writes the summary's aggregates (and kept rows) into what create_final_summary made; creates
+// it first when it is missing (a file from before --keep, whose writer is then out of SWMR).
 void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
                          const SweepSummary& summary, std::int64_t row_type);
 

@@ -19,15 +19,16 @@ SweepSummary::SweepSummary(const Grid& grid, const AggregateLayout& layout, cons
       layout_(layout),
       keep_(keep),
       role_(role),
-      builder_(grid, layout, /*ship_parts=*/role == Role::Rank),
+      builder_(grid, layout),
       keeper_(keep.mode == KeepSpec::Mode::Top ? std::make_unique<TopKeeper>(grid, keep)
                                                : nullptr) {}
 
 void SweepSummary::add(const WorkUnit& unit, std::span<const Metrics> rows) {
   if (rows.size() != unit.size())
     throw std::logic_error("summary: a unit's rows do not match its size");
-  std::lock_guard lock(mutex_);
+  std::shared_lock state(state_);
   builder_.add(unit.begin, rows);
+  std::lock_guard lock(mutex_);
   if (keeper_) keeper_->offer(unit.begin, rows);
   covered_.add(unit.begin, unit.end);
   if (role_ == Role::Rank) delta_covered_.add(unit.begin, unit.end);
@@ -53,10 +54,11 @@ std::vector<std::byte> SweepSummary::encode(const SweepAggregates& a,
 }
 
 std::vector<std::byte> SweepSummary::take_delta() {
-  std::lock_guard lock(mutex_);
+  std::unique_lock state(state_);
   if (delta_covered_.empty()) return {};
   const SweepAggregates a = builder_.take_aggregates();
-  const std::vector<BlockPart> parts = builder_.take_parts();
+  // Blocks still open go to the root: the rest of their rows may be on other ranks.
+  const std::vector<BlockPart> parts = builder_.take_open_parts();
   std::vector<std::byte> out = encode(a, parts, delta_covered_);
   delta_covered_ = IdRanges{};
   // The kept rows of the units in this delta go with it (at most K per metric); the root keeps
@@ -92,7 +94,7 @@ void SweepSummary::merge(std::span<const std::byte> delta) {
   if (!in.done()) in.fail();
   if (!top.empty() && !keeper_) in.fail();
 
-  std::lock_guard lock(mutex_);
+  std::unique_lock state(state_);
   IdRanges next = covered_;
   next.add(covered);  // std::logic_error on ids covered twice, before anything is merged
   covered_ = std::move(next);
@@ -102,17 +104,17 @@ void SweepSummary::merge(std::span<const std::byte> delta) {
 }
 
 std::vector<std::byte> SweepSummary::checkpoint() const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock state(state_);
   return encode(builder_.finish(/*allow_open=*/true), builder_.open_parts(), covered_);
 }
 
 IdRanges SweepSummary::covered() const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock state(state_);
   return covered_;
 }
 
 SweepAggregates SweepSummary::aggregates(bool allow_open) const {
-  std::lock_guard lock(mutex_);
+  std::unique_lock state(state_);
   return builder_.finish(allow_open);
 }
 

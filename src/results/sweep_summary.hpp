@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <vector>
 
@@ -30,7 +31,8 @@ class SweepSummary {
   // grid and layout must outlive the summary.
   SweepSummary(const Grid& grid, const AggregateLayout& layout, const KeepSpec& keep, Role role);
 
-  // A finished unit's rows (any thread).
+  // The rows of a finished run of ids (a unit, or a piece of one), from any number of threads at
+  // once (their blocks are summarised in parallel).
   void add(const WorkUnit& unit, std::span<const Metrics> rows);
   // Rank: what was added since the last call, for the root; empty bytes when nothing was.
   [[nodiscard]] std::vector<std::byte> take_delta();
@@ -57,7 +59,10 @@ class SweepSummary {
   const AggregateLayout& layout_;
   KeepSpec keep_;
   Role role_;
-  mutable std::mutex mutex_;
+  // add() holds it shared (adds run in parallel), what reads or takes the state holds it alone,
+  // so a delta or checkpoint never sees a run's rows without its ids or the other way round.
+  mutable std::shared_mutex state_;
+  std::mutex mutex_;  // under a shared state_: the kept rows and the ids covered
   AggregateBuilder builder_;
   std::unique_ptr<TopKeeper> keeper_;
   IdRanges covered_, delta_covered_;
