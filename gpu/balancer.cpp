@@ -36,6 +36,7 @@ struct DeviceState {
   std::map<ComboId, Batch> in_flight;  // keyed by the first piece's begin
   Clock::time_point busy_since;
   DeviceReport report;
+  bool cpu_pool = false;  // its workers call on_piece_rows themselves (drive_cpu)
 };
 
 class Balancer {
@@ -54,6 +55,7 @@ class Balancer {
   DevicePace& pace(std::size_t d) { return pace_[d]; }
 
   bool stop_requested() const { return abort_ || options_.run.stop_requested(); }
+  [[nodiscard]] const BalancerOptions& options() const { return options_; }
 
   // A batch for device d, or nullopt when there is no more work for it. single: one piece
   // (a CPU thread), else a batch of pieces filled up to the device's batch size.
@@ -166,7 +168,9 @@ class Balancer {
     for (const WorkUnit& p : pieces) {
       FinishedRows& f = finished.emplace_back(FinishedRows{p, {}, {}});
       f.place(sink_.rows_for(p), rows.block_count).fill_from(rows.sub(at, p.size()));
-      if (options_.on_piece_rows) options_.on_piece_rows(p, rows.sub(at, p.size()).metrics);
+      // (The CPU pool's workers call it themselves, on their own threads: drive_cpu.)
+      if (options_.on_piece_rows && !devices_[d].cpu_pool)
+        options_.on_piece_rows(p, rows.sub(at, p.size()).metrics);
       if (!f.in_place)
         bytes += p.size() * (sizeof(Metrics) +
                              sizeof(BlockStats) * static_cast<std::size_t>(rows.block_count));
@@ -403,6 +407,7 @@ void drive_cpu(Balancer& b, std::size_t d, const BalancedDevice& dev, const Swee
   o.run.stop = nullptr;  // the balancer's source ends when the run stops
   o.threads = dev.cpu_threads;
   o.isa = dev.cpu_isa;
+  o.on_rows = b.options().on_piece_rows;
   run_cpu_sweep(ctx, source, sink, o);
 }
 
@@ -459,6 +464,7 @@ BalancerReport run_devices(const SweepContext& ctx, WorkSource& source, ResultSi
   for (std::size_t d = 0; d < devices.size(); ++d) {
     const BalancedDevice& dev = devices[d];
     b.device(d).report.name = dev.name;
+    b.device(d).cpu_pool = dev.cpu_threads > 0;
     DevicePace& state = b.pace(d);
     state.streams = dev.cpu_threads > 0 ? dev.cpu_threads : 1;
     state.width = std::max<std::uint64_t>(1, dev.width);

@@ -64,9 +64,10 @@ struct BalancerOptions : BatchSizing {
   // Called on the calling thread once every combination of a unit taken from the source has
   // been written to the sink (e.g. to acknowledge a granted unit).
   std::function<void(const WorkUnit&)> on_source_unit_done;
-  // Called on the device's own thread with each piece's final rows (their metrics), before they
-  // go to the sink: where per-row work that the devices should share is done (a sweep's summary,
-  // results/sweep_summary.hpp). Must be thread-safe.
+  // Called with each piece's final rows (their metrics) before they go to the sink, on the thread
+  // that computed them (a batch device's thread; each of the CPU pool's workers): where per-row
+  // work that the devices should share is done (a sweep's summary, results/sweep_summary.hpp).
+  // Must be thread-safe.
   std::function<void(const WorkUnit& piece, std::span<const Metrics> rows)> on_piece_rows;
 };
 

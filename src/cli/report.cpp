@@ -110,6 +110,10 @@ int run_report(const ReportOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   report::check_metric(o.metric);
   const ResultsReader reader(o.file);
+  if (!reader.has_rows() || reader.kept_only())
+    throw InputError(o.file + ": made with --keep " + reader.attribute("keep").value_or("") +
+                     ": the report needs every row (--keep all); a report from /aggregates is "
+                     "not built yet (h5py reads them, docs/SWEEP.md)");
   const std::optional<std::string> grid_text = reader.attribute("grid_text");
   if (!grid_text) throw InputError(o.file + ": no grid_text attribute: not a threadx results file");
   const Grid grid = parse_grid_text(*grid_text, reader.attribute("grid_file").value_or(o.file));

@@ -48,7 +48,8 @@ void validate(const SweepOptions& o) {
   if (o.resume && o.force) throw InputError("--resume and --force contradict each other");
   if (const std::string why = block_count_problem(o.blocks, INT64_MAX); !why.empty())
     throw InputError("--blocks: " + why);
-  if (o.blocks > 0 && !parse_keep(o.keep).all())
+  const KeepSpec keep = parse_keep(o.keep);  // a bad --keep: one line, before anything loads
+  if (o.blocks > 0 && !keep.all())
     throw InputError("--blocks " + std::to_string(o.blocks) +
                      " needs --keep all (robust reads "
                      "the per-block statistics of every combination), not --keep " +

@@ -64,6 +64,7 @@ CpuSweepReport run_cpu_sweep(const SweepContext& ctx, WorkSource& source, Result
         FinishedRows f{*unit, {}, {}};
         const RowsOut out = f.place(sink.rows_for(*unit), run.blocks);
         run_unit_cpu(ctx, f.unit, out.metrics, options.isa, out.block_output(block_starts.data()));
+        if (options.on_rows) options.on_rows(f.unit, {out.metrics, f.unit.size()});
         report.thread_busy_s[t] += seconds_since(t0);
         queue.push(std::move(f));
       }

@@ -71,6 +71,9 @@ struct CpuSweepOptions {
   RunControl run;        // stop, blocks, flushing and progress (engine/run_control.hpp)
   unsigned threads = 0;  // 0: every hardware thread
   Isa isa = best_isa();
+  // Called by each worker with the rows it just computed, on its own thread (before they go to
+  // the sink): per-row work the threads should share. Must be thread-safe.
+  std::function<void(const WorkUnit& unit, std::span<const Metrics> rows)> on_rows;
 };
 
 struct CpuSweepReport {

@@ -215,6 +215,7 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     grid_ = o.grid_;
     layout_ = std::move(o.layout_);
     keep_ = std::move(o.keep_);
+    aggregates_ = o.aggregates_;
     summary_ = std::move(o.summary_);
     level_ = o.level_;
     rows_per_chunk_ = o.rows_per_chunk_;

@@ -124,8 +124,9 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   // A run with --keep top:... stores its kept rows in /kept (ids ascending) instead of /results.
   if (H5Lexists(file_, "results", H5P_DEFAULT) > 0) {
     results_ = H5Dopen2(file_, "results", H5P_DEFAULT);
-  } else if (H5Lexists(file_, "kept", H5P_DEFAULT) > 0) {
-    results_ = H5Dopen2(file_, "kept", H5P_DEFAULT);
+  } else if (H5Lexists(file_, "kept", H5P_DEFAULT) > 0 &&
+             read_attr_text(file_, "complete").value_or("0") == "1") {
+    results_ = H5Dopen2(file_, "kept", H5P_DEFAULT);  // written once the run is complete
     kept_only_ = true;
   } else if (read_attr_text(file_, "keep").value_or("all") != "all") {
     return;  // --keep none (or a run not ended yet): attributes and /aggregates only
@@ -243,7 +244,7 @@ void ResultsReader::require_rows() const {
   if (results_ >= 0) return;
   fail(path_, "made with --keep " + read_attr_text(file_, "keep").value_or("") +
                   ": it holds no rows" +
-                  (H5Lexists(file_, "aggregates", H5P_DEFAULT) > 0
+                  (read_attr_text(file_, "complete").value_or("0") == "1"
                        ? std::string(", only /aggregates")
                        : std::string(" yet (the run has not ended: --resume it)")));
 }

@@ -92,7 +92,8 @@ SummaryStore::SummaryStore(std::int64_t file, std::string path)
   check_status(H5Dread(slots_, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rec.data()), path_,
                "read /summary/slots");
   seq_ = std::max(rec[0], rec[3]);
-  next_ = rec[0] <= rec[3] ? 0 : 1;  // the older slot
+  const int whole = newest_whole(nullptr);
+  next_ = whole < 0 ? (rec[0] <= rec[3] ? 0 : 1) : 1 - whole;
 }
 
 SummaryStore::~SummaryStore() {
@@ -136,6 +137,19 @@ void SummaryStore::write_checkpoint(std::span<const std::byte> bytes) {
 }
 
 std::vector<std::byte> SummaryStore::read_checkpoint() const {
+  std::vector<std::byte> bytes;
+  if (newest_whole(&bytes) >= 0) return bytes;
+  std::array<std::uint64_t, 6> rec{};
+  check_status(H5Dread(slots_, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rec.data()), path_,
+               "read /summary/slots");
+  if (rec[0] > 0 || rec[3] > 0)
+    fail(path_,
+         "--resume: no whole checkpoint in /summary (the file is damaged); --force starts "
+         "over");
+  return {};
+}
+
+int SummaryStore::newest_whole(std::vector<std::byte>* out) const {
   std::array<std::uint64_t, 6> rec{};
   check_status(H5Dread(slots_, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rec.data()), path_,
                "read /summary/slots");
@@ -158,9 +172,11 @@ std::vector<std::byte> SummaryStore::read_checkpoint() const {
           0)
         continue;
     }
-    if (fnv1a(bytes) == rec[static_cast<std::size_t>(k) * 3 + 2]) return bytes;
+    if (fnv1a(bytes) != rec[static_cast<std::size_t>(k) * 3 + 2]) continue;
+    if (out != nullptr) *out = std::move(bytes);
+    return k;
   }
-  return {};
+  return -1;
 }
 
 void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8_t>& done,
@@ -288,10 +304,11 @@ void write_final_summary(std::int64_t file, const std::string& path, const Grid&
   fill("min", H5T_NATIVE_DOUBLE, min.data());
   fill("min_id", H5T_NATIVE_UINT64, min_id.data());
   fill("histogram", H5T_NATIVE_UINT64, a.histogram().data());
-  const std::uint64_t combinations = a.combinations();
-  fill("combinations", H5T_NATIVE_UINT64, &combinations);
 
-  if (const TopKeeper* keeper = summary.keeper()) {
+  // The kept rows once the run is whole (a stopped run's are in its checkpoint; /kept is
+  // written once, so it never has to shrink).
+  const TopKeeper* keeper = whole ? summary.keeper() : nullptr;
+  if (keeper != nullptr) {
     const std::vector<unsigned char> rows = keeper->rows();
     const hsize_t kept = keeper->ids().size();
     H5Id set(check(H5Dopen2(file, "kept", H5P_DEFAULT), path, "open /kept"));
@@ -302,6 +319,10 @@ void write_final_summary(std::int64_t file, const std::string& path, const Grid&
                    path, "write /kept");
     }
   }
+  // "combinations" last, once the rest is on its way to disk: 0 says the figures are not filled.
+  check_status(H5Fflush(file, H5F_SCOPE_GLOBAL), path, "flush");
+  const std::uint64_t combinations = a.combinations();
+  fill("combinations", H5T_NATIVE_UINT64, &combinations);
 }
 
 }  // namespace threadx

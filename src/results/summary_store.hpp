@@ -32,14 +32,18 @@ class SummaryStore {
 
   // Writes a checkpoint into the older slot, flushes, then records it and flushes again.
   void write_checkpoint(std::span<const std::byte> bytes);
-  // The newest whole checkpoint (empty when none was written).
+  // The newest whole checkpoint (empty when none was written); OutputError naming the file when
+  // checkpoints were recorded and none is whole (the file is damaged: --force starts over).
   [[nodiscard]] std::vector<std::byte> read_checkpoint() const;
 
  private:
+  // The newest recorded slot whose bytes match their hash, and its bytes (-1 if none).
+  [[nodiscard]] int newest_whole(std::vector<std::byte>* bytes) const;
+
   std::int64_t file_, group_ = -1, slots_ = -1, data_[2] = {-1, -1};
   std::string path_;
   std::uint64_t seq_ = 0;  // the newest recorded sequence number
-  int next_ = 0;           // the slot the next checkpoint goes to
+  int next_ = 0;           // the slot the next checkpoint goes to: never the newest whole one
 };
 
 class ResultsFile;
@@ -56,8 +60,9 @@ void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8
 void create_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
                           const AggregateLayout& layout, bool with_kept, std::int64_t row_type);
 
-// Writes the summary's aggregates (and kept rows) into what create_final_summary made; creates
-// it first when it is missing (a file from before --keep, whose writer is then out of SWMR).
+// Writes the summary's aggregates (and, once every id is in, its kept rows) into what
+// create_final_summary made, /aggregates/combinations last (0 until then); creates it first when
+// it is missing (a file from before --keep, whose writer is then out of SWMR).
 void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
                          const SweepSummary& summary, std::int64_t row_type);
 

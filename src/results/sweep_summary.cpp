@@ -1,7 +1,10 @@
 // A sweep's summary (see sweep_summary.hpp).
 #include "results/sweep_summary.hpp"
 
+#include <iterator>
+#include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "common/bytes.hpp"
@@ -27,11 +30,17 @@ void SweepSummary::add(const WorkUnit& unit, std::span<const Metrics> rows) {
   if (rows.size() != unit.size())
     throw std::logic_error("summary: a unit's rows do not match its size");
   std::shared_lock state(state_);
+  {
+    // The ids first: ids given twice are refused before their rows are counted.
+    std::lock_guard lock(mutex_);
+    covered_.add(unit.begin, unit.end);
+    if (role_ == Role::Rank) delta_covered_.add(unit.begin, unit.end);
+  }
   builder_.add(unit.begin, rows);
-  std::lock_guard lock(mutex_);
-  if (keeper_) keeper_->offer(unit.begin, rows);
-  covered_.add(unit.begin, unit.end);
-  if (role_ == Role::Rank) delta_covered_.add(unit.begin, unit.end);
+  if (keeper_) {
+    std::lock_guard lock(mutex_);
+    keeper_->offer(unit.begin, rows);
+  }
 }
 
 std::vector<std::byte> SweepSummary::encode(const SweepAggregates& a,
@@ -93,6 +102,23 @@ void SweepSummary::merge(std::span<const std::byte> delta) {
   const std::vector<std::byte> top = in.get_array<std::byte>();
   if (!in.done()) in.fail();
   if (!top.empty() && !keeper_) in.fail();
+  // Every id covered is in exactly one place: a whole block summarised, or a part of one.
+  std::uint64_t in_parts = 0;
+  for (const BlockPart& p : parts) {
+    in_parts += p.rows.size();
+    const auto r = covered.ranges().upper_bound(p.begin);
+    if (r == covered.ranges().begin() || std::prev(r)->second < p.begin + p.rows.size())
+      throw std::runtime_error("sweep summary: a part of a block outside the ids it covers");
+  }
+  if (a.combinations() + in_parts != covered.count())
+    throw std::runtime_error("sweep summary: " + std::to_string(covered.count()) +
+                             " ids covered but " + std::to_string(a.combinations() + in_parts) +
+                             " summarised");
+  std::unique_ptr<TopKeeper> kept;
+  if (!top.empty()) {
+    kept = std::make_unique<TopKeeper>(grid_, keep_);
+    kept->decode_merge(top);
+  }
 
   std::unique_lock state(state_);
   IdRanges next = covered_;
@@ -100,7 +126,7 @@ void SweepSummary::merge(std::span<const std::byte> delta) {
   covered_ = std::move(next);
   builder_.merge(a);
   for (const BlockPart& p : parts) builder_.add(p.begin, p.rows);
-  if (keeper_ && !top.empty()) keeper_->decode_merge(top);
+  if (kept) keeper_->merge(*kept);
 }
 
 std::vector<std::byte> SweepSummary::checkpoint() const {
