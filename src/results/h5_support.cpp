@@ -70,6 +70,28 @@ std::optional<std::string> read_attr_text(hid_t obj, const std::string& name) {
   }
 }
 
+namespace {
+// The memory and file spaces of [start, start + count) of a 1-D dataset.
+struct Range {
+  H5Id mem, file;
+  Range(hid_t set, hsize_t start, hsize_t count)
+      : mem(H5Screate_simple(1, &count, nullptr)), file(H5Dget_space(set)) {
+    H5Sselect_hyperslab(file.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
+  }
+};
+}  // namespace
+
+herr_t write_range(hid_t set, hid_t type, std::uint64_t start, std::uint64_t count,
+                   const void* data) {
+  const Range r(set, start, count);
+  return H5Dwrite(set, type, r.mem.get(), r.file.get(), H5P_DEFAULT, data);
+}
+
+herr_t read_range(hid_t set, hid_t type, std::uint64_t start, std::uint64_t count, void* data) {
+  const Range r(set, start, count);
+  return H5Dread(set, type, r.mem.get(), r.file.get(), H5P_DEFAULT, data);
+}
+
 hid_t open_read_only(const std::string& path) {
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file >= 0) return file;

@@ -35,6 +35,11 @@ struct Storage {
   bool threadx_filters = true;
 };
 Storage storage_of(hid_t dataset);
+// Writes / reads `count` elements of `type` at [start, start + count) of a 1-D dataset (count >
+// 0); the status of H5Dwrite / H5Dread (check_status it).
+herr_t write_range(hid_t set, hid_t type, std::uint64_t start, std::uint64_t count,
+                   const void* data);
+herr_t read_range(hid_t set, hid_t type, std::uint64_t start, std::uint64_t count, void* data);
 // The names of every attribute of obj, in name order.
 std::vector<std::string> attribute_names(hid_t obj);
 

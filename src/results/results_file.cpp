@@ -510,14 +510,9 @@ void ResultsFile::store(std::vector<CompressedChunk> chunks) {
 }
 
 void ResultsFile::set_done(std::uint64_t first, std::uint64_t count) {
-  const hsize_t start = first, n = count;
   const std::vector<std::uint8_t> ones(count, 1);
-  H5Id mem(H5Screate_simple(1, &n, nullptr));
-  H5Id file_space(H5Dget_space(done_));
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
-  check_status(
-      H5Dwrite(done_, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, ones.data()),
-      path_, "write /done");
+  check_status(h5::write_range(done_, H5T_NATIVE_UINT8, first, count, ones.data()), path_,
+               "write /done");
 }
 
 void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {
@@ -536,7 +531,6 @@ void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> row
   }
   bytes_stored_ += rows.size();
   const hsize_t start = begin, count = rows.size() / per_row;
-  H5Id mem(H5Screate_simple(1, &count, nullptr));
   if (layout_.blocks() > 0) {
     const hsize_t s = static_cast<hsize_t>(layout_.blocks());
     const hsize_t cell_start[2] = {start, 0}, cell_count[2] = {count, s};
@@ -547,13 +541,8 @@ void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> row
                           rows.data() + count * layout_.row_size()),
                  path_, "write /blocks");
   }
-  {
-    H5Id file_space(H5Dget_space(results_));
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-    check_status(
-        H5Dwrite(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, rows.data()), path_,
-        "write /results");
-  }
+  check_status(h5::write_range(results_, row_type_, begin, count, rows.data()), path_,
+               "write /results");
   // The flags go out only after the rows: a kill in between loses this unit, never corrupts it.
   set_done(begin, count);
 }
@@ -600,12 +589,8 @@ std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t c
     throw std::logic_error("read_rows: no such rows");
   std::vector<unsigned char> out(count * layout_.row_size());
   if (count == 0) return out;
-  const hsize_t start = begin, n = count;
-  H5Id mem(H5Screate_simple(1, &n, nullptr));
-  H5Id file_space(H5Dget_space(results_));
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
-  check_status(H5Dread(results_, row_type_, mem.get(), file_space.get(), H5P_DEFAULT, out.data()),
-               path_, "read /results");
+  check_status(h5::read_range(results_, row_type_, begin, count, out.data()), path_,
+               "read /results");
   return out;
 }
 

@@ -221,12 +221,7 @@ std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
   if (results_chunk_rows_ > 0 &&
       read_deflated(results_, results_chunk_rows_, row_size_, row_size_, begin, count, out.data()))
     return out;
-  const hsize_t start = begin, cnt = count;
-  H5Id mem(H5Screate_simple(1, &cnt, nullptr));
-  H5Id fs(H5Dget_space(results_));
-  H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, &start, nullptr, &cnt, nullptr);
-  check_status(H5Dread(results_, type_, mem.get(), fs.get(), H5P_DEFAULT, out.data()), path_,
-               "read /results");
+  check_status(h5::read_range(results_, type_, begin, count, out.data()), path_, "read /results");
   return out;
 }
 

@@ -110,26 +110,16 @@ void SummaryStore::write_checkpoint(std::span<const std::byte> bytes) {
     H5Sget_simple_extent_dims(space.get(), &have, nullptr);
     if (n > have) check_status(H5Dset_extent(set, &n), path_, "extend a /summary checkpoint slot");
   }
-  if (n > 0) {
-    H5Id mem(H5Screate_simple(1, &n, nullptr));
-    H5Id file_space(H5Dget_space(set));
-    const hsize_t start = 0;
-    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
-    check_status(
-        H5Dwrite(set, H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, bytes.data()),
-        path_, "write a /summary checkpoint");
-  }
+  if (n > 0)
+    check_status(h5::write_range(set, H5T_NATIVE_UINT8, 0, n, bytes.data()), path_,
+                 "write a /summary checkpoint");
   check_status(H5Dflush(set), path_, "flush of a /summary checkpoint");
   check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
   // Only now does the record point to it.
   const std::array<std::uint64_t, 3> rec{seq_ + 1, n, fnv1a(bytes)};
-  const hsize_t start = static_cast<hsize_t>(next_) * 3, count = 3;
-  H5Id mem(H5Screate_simple(1, &count, nullptr));
-  H5Id file_space(H5Dget_space(slots_));
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-  check_status(
-      H5Dwrite(slots_, H5T_NATIVE_UINT64, mem.get(), file_space.get(), H5P_DEFAULT, rec.data()),
-      path_, "write /summary/slots");
+  check_status(h5::write_range(slots_, H5T_NATIVE_UINT64, static_cast<std::uint64_t>(next_) * 3,
+                               rec.size(), rec.data()),
+               path_, "write /summary/slots");
   check_status(H5Dflush(slots_), path_, "flush of /summary/slots");
   check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
   ++seq_;
@@ -164,14 +154,7 @@ int SummaryStore::newest_whole(std::vector<std::byte>* out) const {
     H5Sget_simple_extent_dims(space.get(), &have, nullptr);
     if (n > have) continue;
     std::vector<std::byte> bytes(n);
-    if (n > 0) {
-      H5Id mem(H5Screate_simple(1, &n, nullptr));
-      const hsize_t start = 0;
-      H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
-      if (H5Dread(data_[k], H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, bytes.data()) <
-          0)
-        continue;
-    }
+    if (n > 0 && h5::read_range(data_[k], H5T_NATIVE_UINT8, 0, n, bytes.data()) < 0) continue;
     if (fnv1a(bytes) != rec[static_cast<std::size_t>(k) * 3 + 2]) continue;
     if (out != nullptr) *out = std::move(bytes);
     return k;

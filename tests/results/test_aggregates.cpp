@@ -150,13 +150,19 @@ const RealRows& real() {
 
 // Block sizes: a sixteenth of a key group (the slow non-key axes constant in a block), about half
 // of one (the default), the whole group.
-class SweepAggregatesBlocks : public ::testing::TestWithParam<std::uint64_t> {};
+class SweepAggregatesBlocks : public ::testing::TestWithParam<std::uint64_t> {
+ protected:
+  // The real rows' grid with blocks of GetParam() rows.
+  static AggregateLayout layout_of(const Grid& grid) {
+    AggregateSpec spec;
+    spec.block_rows = GetParam();
+    return AggregateLayout(grid, spec);
+  }
+};
 
 TEST_P(SweepAggregatesBlocks, RealRowsMatchADirectComputation) {
   const RealRows& r = real();
-  AggregateSpec spec;
-  spec.block_rows = GetParam();
-  const AggregateLayout layout(r.grid, spec);
+  const AggregateLayout layout = layout_of(r.grid);
   AggregateBuilder b(r.grid, layout);
   b.add(0, r.rows);
   const SweepAggregates a = b.finish();
@@ -221,9 +227,7 @@ TEST_P(SweepAggregatesBlocks, RealRowsMatchADirectComputation) {
 
 TEST_P(SweepAggregatesBlocks, SameBitsForAnySplitOrderAndThreads) {
   const RealRows& r = real();
-  AggregateSpec spec;
-  spec.block_rows = GetParam();
-  const AggregateLayout layout(r.grid, spec);
+  const AggregateLayout layout = layout_of(r.grid);
   AggregateBuilder whole(r.grid, layout);
   whole.add(0, r.rows);
   const std::vector<std::int64_t> reference = whole.finish().encode();
