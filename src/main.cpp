@@ -178,7 +178,8 @@ int main(int argc, char** argv) {
   threadx::ReportOptions report;
   CLI::App* r = app.add_subcommand("report",
                                    "write one self-contained HTML page about a results "
-                                   "file: heatmaps, sensitivity, the best combination");
+                                   "file: heatmaps, sensitivity, the best combination (from "
+                                   "/aggregates when the sweep kept no rows or only the best)");
   r->add_option("file", report.file, "results file")->required();
   r->add_option("--out", report.out, "the page to write (HTML)")->required();
   r->add_option("--metric", report.metric, "metric to chart: " + metric_names())

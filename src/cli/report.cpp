@@ -20,6 +20,7 @@
 #include "report/html.hpp"
 #include "report/rerun.hpp"
 #include "report/robust_file.hpp"
+#include "results/ranking.hpp"
 #include "results/results_reader.hpp"
 
 namespace threadx {
@@ -110,25 +111,55 @@ int run_report(const ReportOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   report::check_metric(o.metric);
   const ResultsReader reader(o.file);
-  if (!reader.has_rows() || reader.kept_only())
-    throw InputError(o.file + ": made with --keep " + reader.attribute("keep").value_or("") +
-                     ": the report needs every row (--keep all); a report from /aggregates is "
-                     "not built yet (h5py reads them, docs/SWEEP.md)");
   const std::optional<std::string> grid_text = reader.attribute("grid_text");
   if (!grid_text) throw InputError(o.file + ": no grid_text attribute: not a threadx results file");
   const Grid grid = parse_grid_text(*grid_text, reader.attribute("grid_file").value_or(o.file));
   const bool complete = reader.attribute("complete").value_or("0") == "1";
+  const std::string keep = reader.attribute("keep").value_or("all");
 
   report::AggregateOptions ao;
   ao.metric = o.metric;
   ao.min_trades = o.min_trades;
-  ao.top = std::max<std::size_t>(o.top, 1);  // the best one is re-run even with --top 0
-  const report::Aggregates ag = report::aggregate(reader, grid, ao);
+  ao.top = std::max<std::size_t>(o.top, 1);
+  // Every row when the file has them; else /aggregates (a sweep with --keep none or top:...).
+  const bool from_rows = reader.has_rows() && !reader.kept_only();
+  report::Aggregates ag;
+  if (from_rows) {
+    ag = report::aggregate(reader, grid, ao);
+  } else {
+    const std::optional<StoredAggregates> stored = reader.read_aggregates();
+    if (!stored || stored->combinations == 0)
+      throw InputError(o.file + ": made with --keep " + keep +
+                       " and its aggregates are not written yet (the run was killed or is still "
+                       "running: `threadx sweep --resume` finishes it)");
+    std::vector<std::string> names;
+    for (std::size_t p = 0; p < grid.param_count(); ++p) names.emplace_back(grid.param(p).name);
+    ag = report::from_stored(*stored, grid, names, ao, o.file);
+  }
+  // The rows of the top table, best first: from /results, or the best of /kept.
+  std::vector<std::vector<unsigned char>> top_rows;
+  if (from_rows) {
+    for (std::size_t k = 0; k < std::min(ag.top.size(), o.top); ++k)
+      top_rows.push_back(reader.read_rows(ag.top[k], 1));
+  } else if (reader.kept_only() && o.top > 0) {
+    RankQuery q;
+    q.by = o.metric;
+    q.n = o.top;
+    q.ascending = !ag.higher_is_better;
+    top_rows = rank_rows(reader, q).rows;
+  }
 
   report::Page page;
   page.grid = &grid;
   page.aggregates = &ag;
   page.title = "ThreadX sweep report: " + fs::path(o.file).filename().string();
+  if (!from_rows)
+    page.banners.push_back(
+        "Drawn from the aggregates the sweep computed (it kept " +
+        (reader.kept_only() ? std::to_string(reader.rows()) + " rows: --keep " + keep
+                            : std::string("no rows: --keep none")) +
+        "): cells show the mean and one standard deviation instead of quartiles, and no filter "
+        "applies. A sweep with --keep all gives the full report.");
   if (!complete)
     page.banners.push_back(
         "PARTIAL RESULTS: " + std::to_string(ag.done) + " of " + std::to_string(ag.rows) +
@@ -160,12 +191,18 @@ int run_report(const ReportOptions& o) {
   h.emplace_back("grid", attr("grid_file"));
   h.emplace_back("swept", swept);
   h.emplace_back("fixed", fixed);
-  h.emplace_back("combinations", attr("combinations") + " (" + std::to_string(ag.done) + " done; " +
-                                     std::to_string(ag.overall.count) +
-                                     " counted: " + std::to_string(ag.too_few_trades) +
-                                     " with fewer than " + std::to_string(o.min_trades) +
-                                     " trades and " + std::to_string(ag.not_finite) +
-                                     " with a non-finite " + o.metric + " left out)");
+  if (from_rows)
+    h.emplace_back("combinations", attr("combinations") + " (" + std::to_string(ag.done) +
+                                       " done; " + std::to_string(ag.overall.count) +
+                                       " counted: " + std::to_string(ag.too_few_trades) +
+                                       " with fewer than " + std::to_string(o.min_trades) +
+                                       " trades and " + std::to_string(ag.not_finite) +
+                                       " with a non-finite " + o.metric + " left out)");
+  else
+    h.emplace_back("combinations", attr("combinations") + " (" + std::to_string(ag.done) +
+                                       " in the aggregates; " + std::to_string(ag.overall.count) +
+                                       " counted, " + std::to_string(ag.not_finite) +
+                                       " with a non-finite " + o.metric + " left out)");
   if (!attr("wall_seconds").empty())
     h.emplace_back("wall time", format_duration(std::stod(attr("wall_seconds"))) + " (" +
                                     short_num(std::stod("0" + attr("combinations_per_second"))) +
@@ -182,17 +219,23 @@ int run_report(const ReportOptions& o) {
   // Top K, every column of the file.
   page.top.columns.push_back("rank");
   for (const Column& c : reader.columns()) page.top.columns.push_back(c.name);
-  for (std::size_t k = 0; k < std::min(ag.top.size(), o.top); ++k) {
-    const std::vector<unsigned char> row = reader.read_rows(ag.top[k], 1);
+  for (std::size_t k = 0; k < top_rows.size(); ++k) {
     std::vector<std::string> cells{std::to_string(k + 1)};
-    for (const Column& c : reader.columns()) cells.push_back(cell_text(row.data(), c));
+    for (const Column& c : reader.columns()) cells.push_back(cell_text(top_rows[k].data(), c));
     page.top.rows.push_back(std::move(cells));
   }
+  if (reader.kept_only())
+    page.top_note = "Of the " + std::to_string(reader.rows()) + " rows the sweep kept (--keep " +
+                    keep + "): the best of all combinations by the metrics it kept by.";
+  else if (!from_rows)
+    page.top_note = "The sweep kept no rows (--keep none). Its best combination by " + o.metric +
+                    " is known from the aggregates, and re-run below.";
 
   // The best combination on the data it was swept on.
-  if (ag.top.empty()) {
+  if (ag.overall.count == 0) {
     page.rerun_note = "No combination to re-run.";
   } else {
+    const ComboId best = ag.overall.best_id;
     const DataCheck dc = find_data(reader, o.file, o.data);
     if (dc.paths.empty()) {
       // find_data's note ends in "pass --data FILE" when a file was not found.
@@ -202,18 +245,13 @@ int run_report(const ReportOptions& o) {
       const BarSeries bars = load_sweep_bars(reader, dc.paths);
       IndicatorBank bank(bars);
       report::RerunView rv;
-      std::string label = "#" + std::to_string(ag.top[0]) + ":";
-      const auto idx = grid.indices_of(ag.top[0]);
+      std::string label = "#" + std::to_string(best) + ":";
+      const auto idx = grid.indices_of(best);
       for (const report::Axis& a : ag.axes)
         label += " " + a.name + "=" + format_double(a.values[idx[a.param]]);
-      rv.run = report::rerun_combination(SweepContext(grid, bank), ag.top[0]);
-      const std::vector<unsigned char> row = reader.read_rows(ag.top[0], 1);
-      const double want = ResultsReader::value(row.data(), *reader.find(o.metric));
-      const std::size_t mi = static_cast<std::size_t>(
-          std::find_if(kMetrics.begin(), kMetrics.end(),
-                       [&](const MetricSpec& m) { return m.name == o.metric; }) -
-          kMetrics.begin());
-      const double got = metric_value(rv.run.metrics, mi);
+      rv.run = report::rerun_combination(SweepContext(grid, bank), best);
+      const double want = ag.overall.best;
+      const double got = metric_value(rv.run.metrics, metric_index(o.metric));
       if (!(got == want || (std::isnan(got) && std::isnan(want))))
         page.banners.push_back("The re-run of the best combination gives " + o.metric + " = " +
                                format_double(got) + ", the results file " + format_double(want) +

@@ -5,9 +5,11 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <thread>
 
 #include "common/error.hpp"
+#include "results/aggregates.hpp"
 #include "strategy/metrics.hpp"
 
 namespace threadx::report {
@@ -17,6 +19,11 @@ namespace {
 void fill_quantiles(Cell& c, std::vector<double>::iterator begin,
                     std::vector<double>::iterator end) {
   if (begin == end) return;
+  const auto n = static_cast<double>(end - begin);
+  c.mean = std::accumulate(begin, end, 0.0) / n;
+  double ss = 0;
+  for (auto it = begin; it != end; ++it) ss += (*it - c.mean) * (*it - c.mean);
+  c.sd = end - begin > 1 ? std::sqrt(ss / (n - 1)) : 0.0;
   c.min = *std::min_element(begin, end);
   c.max = *std::max_element(begin, end);
   c.q1 = quantile_inplace(begin, end, 0.25);
@@ -86,6 +93,60 @@ double quantile_inplace(std::vector<double>::iterator begin, std::vector<double>
   return a + frac * (b - a);
 }
 
+namespace {
+
+// The swept parameters among names, in that order.
+std::vector<Axis> chart_axes(const Grid& grid, const std::vector<std::string>& names) {
+  std::vector<Axis> axes;
+  for (const std::string& name : names) {
+    for (std::size_t p = 0; p < grid.param_count(); ++p) {
+      if (grid.param(p).name != name || !grid.swept[p]) continue;
+      if (grid.values[p].size() > std::numeric_limits<std::uint16_t>::max())
+        throw InputError("parameter " + name + " has more than 65,535 values: too many to chart");
+      axes.push_back({name, p, grid.values[p]});
+    }
+  }
+  return axes;
+}
+
+// One metric over a set of combinations, as /aggregates stores it.
+struct Stats {
+  std::uint64_t count = 0;
+  double sum = 0, sumsq = 0, max = kNaN, min = kNaN;
+  ComboId max_id = 0, min_id = 0;
+
+  void merge(const Stats& o) {
+    if (o.count == 0) return;
+    if (count == 0 || o.max > max || (o.max == max && o.max_id < max_id)) {
+      max = o.max;
+      max_id = o.max_id;
+    }
+    if (count == 0 || o.min < min || (o.min == min && o.min_id < min_id)) {
+      min = o.min;
+      min_id = o.min_id;
+    }
+    count += o.count;
+    sum += o.sum;
+    sumsq += o.sumsq;
+  }
+  [[nodiscard]] Cell cell(bool higher) const {
+    Cell c;
+    c.count = count;
+    if (count == 0) return c;
+    c.min = min;
+    c.max = max;
+    c.best = higher ? max : min;
+    c.best_id = higher ? max_id : min_id;
+    const auto n = static_cast<double>(count);
+    c.mean = sum / n;
+    c.sd = 0;
+    if (count > 1) c.sd = std::sqrt(std::max(0.0, (sumsq - sum * c.mean) / (n - 1)));
+    return c;
+  }
+};
+
+}  // namespace
+
 Aggregator::Aggregator(const Grid& grid, const std::vector<std::string>& axis_names,
                        const AggregateOptions& o)
     : o_(o) {
@@ -93,14 +154,7 @@ Aggregator::Aggregator(const Grid& grid, const std::vector<std::string>& axis_na
   out_.metric = o.metric;
   out_.higher_is_better = !lower_is_better(o.metric);
   out_.rows = grid.size();
-  for (const std::string& name : axis_names) {
-    for (std::size_t p = 0; p < grid.param_count(); ++p) {
-      if (grid.param(p).name != name || !grid.swept[p]) continue;
-      if (grid.values[p].size() > std::numeric_limits<std::uint16_t>::max())
-        throw InputError("parameter " + name + " has more than 65,535 values: too many to chart");
-      out_.axes.push_back({name, p, grid.values[p]});
-    }
-  }
+  out_.axes = chart_axes(grid, axis_names);
 }
 
 void Aggregator::add(ComboId id, const ParamIndex& idx, double metric, double trades) {
@@ -246,6 +300,123 @@ Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const Aggreg
     }
   }
   return agg.finish();
+}
+
+Aggregates from_stored(const StoredAggregates& stored, const Grid& grid,
+                       const std::vector<std::string>& axis_names, const AggregateOptions& o,
+                       const std::string& file) {
+  check_metric(o.metric);
+  if (o.min_trades != 0)
+    throw InputError(file +
+                     ": --min-trades needs every row, and this file keeps only its "
+                     "aggregates (a sweep with --keep all has them)");
+  auto bad = [&](const std::string& what) {
+    throw InputError(file + ": /aggregates " + what + ": not the aggregates of its grid");
+  };
+  const auto mi = static_cast<std::size_t>(
+      std::find(stored.metrics.begin(), stored.metrics.end(), o.metric) - stored.metrics.begin());
+  if (mi == stored.metrics.size()) bad("has no metric '" + o.metric + "'");
+  const AggregateLayout layout(grid, AggregateSpec{});
+  std::vector<std::string> layout_names;
+  for (const std::size_t p : layout.axes()) layout_names.emplace_back(grid.param(p).name);
+  if (layout_names != stored.axes) bad("names other axes");
+  if (stored.cells != layout.cell_count()) bad("has " + std::to_string(stored.cells) + " cells");
+
+  Aggregates out;
+  out.metric = o.metric;
+  out.higher_is_better = !lower_is_better(o.metric);
+  out.quantiles = false;
+  out.rows = grid.size();
+  out.done = stored.combinations;
+  out.axes = chart_axes(grid, axis_names);
+  const bool higher = out.higher_is_better;
+  const std::size_t n_metrics = stored.metrics.size();
+  auto stats = [&](std::size_t cell) {
+    const std::size_t k = cell * n_metrics + mi;
+    Stats s;
+    s.count = stored.count[k];
+    if (s.count == 0) return s;
+    s.sum = stored.sum[k];
+    s.sumsq = stored.sumsq[k];
+    s.max = stored.max[k];
+    s.min = stored.min[k];
+    s.max_id = stored.max_id[k];
+    s.min_id = stored.min_id[k];
+    return s;
+  };
+  // The layout's axis of each chart axis (npos: one value, so not in the layout).
+  std::vector<std::size_t> slot(out.axes.size(), static_cast<std::size_t>(-1));
+  for (std::size_t a = 0; a < out.axes.size(); ++a)
+    for (std::size_t x = 0; x < layout.axes().size(); ++x)
+      if (layout.axes()[x] == out.axes[a].param) slot[a] = x;
+
+  // Everything: the sum over the values of the first axis.
+  Stats all;
+  if (!layout.axes().empty())
+    for (std::size_t i = 0; i < layout.values(0); ++i) all.merge(stats(layout.single(0, i)));
+  out.overall = all.cell(higher);
+  out.not_finite = out.done - std::min(out.done, all.count);
+
+  out.sensitivity.resize(out.axes.size());
+  for (std::size_t a = 0; a < out.axes.size(); ++a) {
+    if (slot[a] == static_cast<std::size_t>(-1)) {
+      out.sensitivity[a] = {out.overall};
+      continue;
+    }
+    for (std::size_t i = 0; i < out.axes[a].values.size(); ++i)
+      out.sensitivity[a].push_back(stats(layout.single(slot[a], i)).cell(higher));
+  }
+  for (std::size_t a = 0; a < out.axes.size(); ++a)
+    for (std::size_t b = a + 1; b < out.axes.size(); ++b) {
+      const std::size_t x = slot[a], y = slot[b];
+      if (x == static_cast<std::size_t>(-1) || y == static_cast<std::size_t>(-1)) continue;
+      PairMap pm{a, b, {}};
+      for (std::size_t i = 0; i < out.axes[a].values.size(); ++i)
+        for (std::size_t j = 0; j < out.axes[b].values.size(); ++j)
+          pm.cells.push_back(
+              stats(x < y ? layout.pair(x, y, i, j) : layout.pair(y, x, j, i)).cell(higher));
+      out.pairs.push_back(std::move(pm));
+    }
+
+  // The stored histogram (fixed bins of one metric), without its empty bins at either end.
+  const std::size_t bins = stored.histogram.size() - 3;
+  if (o.metric != stored.histogram_metric) {
+    out.histogram_note = "The file's histogram is of " + stored.histogram_metric +
+                         " (the one metric a sweep bins); run the report with --metric " +
+                         stored.histogram_metric + " to see it.";
+  } else {
+    std::size_t first = 0, last = bins;
+    while (first < last && stored.histogram[first] == 0) ++first;
+    while (last > first && stored.histogram[last - 1] == 0) --last;
+    if (first == last) first = 0, last = bins;
+    const double width = (stored.histogram_hi - stored.histogram_lo) / static_cast<double>(bins);
+    Histogram& h = out.histogram;
+    h.lo = stored.histogram_lo + width * static_cast<double>(first);
+    h.hi = stored.histogram_lo + width * static_cast<double>(last);
+    h.counts.assign(stored.histogram.begin() + static_cast<std::ptrdiff_t>(first),
+                    stored.histogram.begin() + static_cast<std::ptrdiff_t>(last));
+    h.below = stored.histogram[bins];
+    h.above = stored.histogram[bins + 1];
+    h.counts.front() += h.below;
+    h.counts.back() += h.above;
+  }
+  return out;
+}
+
+double centre(const Aggregates& a, const Cell& c) {
+  return a.quantiles ? c.median : c.mean;
+}
+double band_low(const Aggregates& a, const Cell& c) {
+  return a.quantiles ? c.q1 : c.mean - c.sd;
+}
+double band_high(const Aggregates& a, const Cell& c) {
+  return a.quantiles ? c.q3 : c.mean + c.sd;
+}
+const char* centre_word(const Aggregates& a) {
+  return a.quantiles ? "median" : "mean";
+}
+const char* band_word(const Aggregates& a) {
+  return a.quantiles ? "quartiles" : "mean ± 1 sd";
 }
 
 }  // namespace threadx::report

@@ -1,7 +1,10 @@
 // The numbers behind `threadx report`: one metric of a results file summarised per value of every
-// swept parameter and per pair of values of every pair of swept parameters, from one streaming
-// pass over /results (read in chunks; what is kept is the metric and the value indices of each
-// combination that passes the filters: 8 + 2 x parameters bytes each, never a whole row).
+// swept parameter and per pair of values of every pair of swept parameters. Two sources:
+// - the rows (aggregate()): one streaming pass over /results (read in chunks; what is kept is the
+//   metric and the value indices of each combination that passes the filters: 8 + 2 x parameters
+//   bytes each, never a whole row); cells have quantiles;
+// - /aggregates (from_stored()), what a run with --keep none or top:... leaves: cells have the
+//   mean and standard deviation instead of quantiles, and no filter can be applied.
 //
 // "Best" is the largest value of the metric, or the smallest for metrics where lower is better
 // (max_drawdown, fees). Quantiles interpolate linearly between order statistics (numpy's default:
@@ -26,7 +29,8 @@ struct Cell {
   std::uint64_t count = 0;
   double best = kNaN;  // best metric value; best_id is its combination (smallest id on ties)
   ComboId best_id = 0;
-  double q1 = kNaN, median = kNaN, q3 = kNaN;
+  double q1 = kNaN, median = kNaN, q3 = kNaN;  // from the rows only
+  double mean = kNaN, sd = kNaN;               // sd: n - 1 in the divisor
   double min = kNaN, max = kNaN;
 };
 
@@ -61,8 +65,10 @@ struct AggregateOptions {
 struct Aggregates {
   std::string metric;
   bool higher_is_better = true;
-  std::uint64_t rows = 0;  // combinations in the file
-  std::uint64_t done = 0;  // with their /done flag set
+  bool quantiles = true;       // cells hold quartiles (from the rows), else mean and sd
+  std::string histogram_note;  // why there is no histogram (counts empty), when there is none
+  std::uint64_t rows = 0;      // combinations in the file
+  std::uint64_t done = 0;      // with their /done flag set
   std::uint64_t too_few_trades = 0;
   std::uint64_t not_finite = 0;  // metric NaN or infinite (e.g. profit_factor without a loss)
   Cell overall;                  // every counted combination (overall.count: how many)
@@ -105,6 +111,20 @@ class Aggregator {
 
 // Streams the results file's rows (ids 0..rows-1, in the grid's id order).
 Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const AggregateOptions& o);
+
+// From /aggregates as stored (the axes: the swept parameters named by axis_names, in that order).
+// Filters cannot apply (o.min_trades must be 0); `top` is left empty. InputError naming `file`
+// when the aggregates do not match the grid.
+Aggregates from_stored(const StoredAggregates& stored, const Grid& grid,
+                       const std::vector<std::string>& axis_names, const AggregateOptions& o,
+                       const std::string& file);
+
+// Where the centre and the band of a cell come from, and their names on the page.
+[[nodiscard]] double centre(const Aggregates& a, const Cell& c);
+[[nodiscard]] double band_low(const Aggregates& a, const Cell& c);
+[[nodiscard]] double band_high(const Aggregates& a, const Cell& c);
+[[nodiscard]] const char* centre_word(const Aggregates& a);  // "median" or "mean"
+[[nodiscard]] const char* band_word(const Aggregates& a);    // "quartiles" or "mean ± 1 sd"
 
 // Linear-interpolation quantile of v (reordered in place; v non-empty, 0 <= q <= 1).
 double quantile_inplace(std::vector<double>::iterator begin, std::vector<double>::iterator end,

@@ -157,12 +157,13 @@ std::string heatmap_spec(const Aggregates& ag, const PairMap& pm,
       const Cell& c = pm.cells[k];
       if (c.count == 0) continue;
       cells.push_back("{\"x\":" + xs[i] + ",\"y\":" + ys[j] + ",\"best\":" + num6(c.best) +
-                      ",\"median\":" + num6(c.median) + ",\"n\":" + std::to_string(c.count) +
+                      ",\"mid\":" + num6(centre(ag, c)) + ",\"n\":" + std::to_string(c.count) +
                       ",\"combo\":" + str(best_labels[k]) + "}");
     }
   const double cell =
       std::clamp(360.0 / static_cast<double>(std::max(xs.size(), ys.size())), 12.0, 32.0);
   const std::string best_word = ag.higher_is_better ? "max" : "min";
+  const std::string mid_word = centre_word(ag);
   std::string s =
       R"J({"width":)J" + num(cell * static_cast<double>(xs.size())) + R"J(,"height":)J" +
       num(cell * static_cast<double>(ys.size())) + R"J(,"padding":5,"title":{"text":)J" +
@@ -170,7 +171,7 @@ std::string heatmap_spec(const Aggregates& ag, const PairMap& pm,
       R"J(,"anchor":"start"},"signals":[{"name":"stat","value":"best"}],
 "data":[{"name":"cells","values":)J" +
       json_list(cells) +
-      R"J(,"transform":[{"type":"formula","as":"v","expr":"stat === 'best' ? datum.best : datum.median"}]}],
+      R"J(,"transform":[{"type":"formula","as":"v","expr":"stat === 'best' ? datum.best : datum.mid"}]}],
 "scales":[{"name":"x","type":"band","domain":)J" +
       json_list(xs) + R"J(,"range":"width"},
 {"name":"y","type":"band","domain":)J" +
@@ -181,7 +182,7 @@ std::string heatmap_spec(const Aggregates& ag, const PairMap& pm,
       str(ax.name) + R"J(,"labelOverlap":true},{"orient":"left","scale":"y","title":)J" +
       str(ay.name) + R"J(,"labelOverlap":true}],
 "legends":[{"fill":"color","type":"gradient","title":{"signal":"(stat === 'best' ? ')J" +
-      best_word + R"J( ' : 'median ') + ')J" + ag.metric + "'" +
+      best_word + R"J( ' : ')J" + mid_word + R"J( ') + ')J" + ag.metric + "'" +
       R"J("},"gradientLength":{"signal":"max(60, height)"}}],
 "marks":[{"type":"rect","from":{"data":"cells"},"encode":{"update":{
 "x":{"scale":"x","field":"x"},"width":{"scale":"x","band":1},
@@ -189,7 +190,8 @@ std::string heatmap_spec(const Aggregates& ag, const PairMap& pm,
 "fill":{"scale":"color","field":"v"},
 "tooltip":{"signal":"{title: 'best: ' + datum.combo, )J" +
       "'" + ax.name + "': datum.x, '" + ay.name + R"J(': datum.y, ')J" + best_word +
-      R"J(': format(datum.best, '.4~f'), 'median': format(datum.median, '.4~f'), 'combinations': datum.n}"}},
+      R"J(': format(datum.best, '.4~f'), ')J" + mid_word +
+      R"J(': format(datum.mid, '.4~f'), 'combinations': datum.n}"}},
 "hover":{"stroke":{"value":"#000"},"strokeWidth":{"value":1.5}}}}]})J";
   return s;
 }
@@ -201,32 +203,34 @@ std::string sensitivity_spec(const Aggregates& ag, std::size_t a) {
     const Cell& c = ag.sensitivity[a][i];
     xs.push_back(str(label_of(ax.values[i])));
     if (c.count == 0) continue;
-    rows.push_back("{\"x\":" + xs.back() + ",\"q1\":" + num6(c.q1) +
-                   ",\"median\":" + num6(c.median) + ",\"q3\":" + num6(c.q3) +
+    rows.push_back("{\"x\":" + xs.back() + ",\"lo\":" + num6(band_low(ag, c)) +
+                   ",\"mid\":" + num6(centre(ag, c)) + ",\"hi\":" + num6(band_high(ag, c)) +
                    ",\"best\":" + num6(c.best) + ",\"n\":" + std::to_string(c.count) + "}");
   }
   const std::string best_word = ag.higher_is_better ? "max" : "min";
+  const std::string mid_word = centre_word(ag), band = band_word(ag);
   return R"J({"width":360,"height":200,"padding":5,"title":{"text":)J" + str(ax.name) +
          R"J(,"anchor":"start"},
 "data":[{"name":"s","values":)J" +
          json_list(rows) + R"J(}],
 "scales":[{"name":"x","type":"point","domain":)J" +
          json_list(xs) + R"J(,"range":"width","padding":0.3},
-{"name":"y","type":"linear","zero":false,"nice":true,"domain":{"data":"s","fields":["q1","q3","best","median"]},"range":"height"},
-{"name":"key","type":"ordinal","domain":["median","quartiles",")J" +
-         best_word + R"J("],"range":["#1f77b4","#aec7e8","#d62728"]}],
+{"name":"y","type":"linear","zero":false,"nice":true,"domain":{"data":"s","fields":["lo","hi","best","mid"]},"range":"height"},
+{"name":"key","type":"ordinal","domain":[")J" +
+         mid_word + R"J(",")J" + band + R"J(",")J" + best_word +
+         R"J("],"range":["#1f77b4","#aec7e8","#d62728"]}],
 "axes":[{"orient":"bottom","scale":"x","title":)J" +
          str(ax.name) + R"J(,"labelOverlap":true},{"orient":"left","scale":"y","title":)J" +
          str(ag.metric) + R"J(,"grid":true}],
 "legends":[{"fill":"key","orient":"top","direction":"horizontal","symbolType":"square"}],
 "marks":[
-{"type":"area","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"q3"},"y2":{"scale":"y","field":"q1"},"fill":{"value":"#aec7e8"},"fillOpacity":{"value":0.7}}}},
-{"type":"line","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"median"},"stroke":{"value":"#1f77b4"},"strokeWidth":{"value":2}}}},
+{"type":"area","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"hi"},"y2":{"scale":"y","field":"lo"},"fill":{"value":"#aec7e8"},"fillOpacity":{"value":0.7}}}},
+{"type":"line","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"mid"},"stroke":{"value":"#1f77b4"},"strokeWidth":{"value":2}}}},
 {"type":"line","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"best"},"stroke":{"value":"#d62728"},"strokeDash":{"value":[4,3]}}}},
-{"type":"symbol","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"median"},"size":{"value":40},"fill":{"value":"#1f77b4"},
+{"type":"symbol","from":{"data":"s"},"encode":{"update":{"x":{"scale":"x","field":"x"},"y":{"scale":"y","field":"mid"},"size":{"value":40},"fill":{"value":"#1f77b4"},
 "tooltip":{"signal":"{title: ')J" +
-         ax.name +
-         R"J( = ' + datum.x, 'median': format(datum.median, '.4~f'), 'quartiles': format(datum.q1, '.4~f') + ' .. ' + format(datum.q3, '.4~f'), ')J" +
+         ax.name + R"J( = ' + datum.x, ')J" + mid_word + R"J(': format(datum.mid, '.4~f'), ')J" +
+         band + R"J(': format(datum.lo, '.4~f') + ' .. ' + format(datum.hi, '.4~f'), ')J" +
          best_word + R"J(': format(datum.best, '.4~f'), 'combinations': datum.n}"}}}}]})J";
 }
 
@@ -553,8 +557,8 @@ constexpr std::string_view kRunner = R"J(
   window.addEventListener('error', function (ev) { report('script error: ' + ev.message); });
   window.addEventListener('unhandledrejection', function (ev) { report('script error: ' + ev.reason); });
   var views = [];
-  // page.html#median opens with the heatmaps on the median.
-  var stat = location.hash === '#median' ? 'median' : 'best';
+  // page.html#median (or #mean) opens with the heatmaps on the median (the mean).
+  var stat = location.hash === '#median' || location.hash === '#mean' ? 'mid' : 'best';
   var radios = document.querySelectorAll('input[name=stat]');
   for (var i = 0; i < radios.length; ++i) radios[i].checked = radios[i].value === stat;
   document.body.setAttribute('data-stat', stat);
@@ -600,16 +604,19 @@ void write_page(std::ostream& o, const Page& page) {
   o << "</tbody></table>\n";
 
   const Aggregates& ag = *page.aggregates;
-  o << "<h2>Top " << page.top.rows.size() << " by " << html(metric_title(ag)) << "</h2>\n";
-  table_html(o, page.top, 0);
+  o << "<h2>Top "
+    << (page.top.rows.empty() ? std::string() : std::to_string(page.top.rows.size()) + " ") << "by "
+    << html(metric_title(ag)) << "</h2>\n";
+  if (!page.top_note.empty()) o << "<p class=\"note\">" << html(page.top_note) << "</p>\n";
+  if (!page.top.rows.empty()) table_html(o, page.top, 0);
 
   if (ag.overall.count > 0 && !ag.pairs.empty()) {
     o << "<h2>Heatmaps: every pair of swept parameters</h2>\n"
       << "<div class=\"switch\">colour = <label><input type=\"radio\" name=\"stat\" value=\"best\" "
          "checked> "
       << (ag.higher_is_better ? "max" : "min")
-      << "</label> <label><input type=\"radio\" name=\"stat\" value=\"median\"> median</label> of "
-      << html(ag.metric)
+      << "</label> <label><input type=\"radio\" name=\"stat\" value=\"mid\"> " << centre_word(ag)
+      << "</label> of " << html(ag.metric)
       << " over the other parameters; hover a cell for its best combination. A plateau of good "
          "cells is more trustworthy than one bright cell.</div>\n";
     for (const PairMap& pm : ag.pairs) {
@@ -622,7 +629,8 @@ void write_page(std::ostream& o, const Page& page) {
 
   if (ag.overall.count > 0 && !ag.axes.empty()) {
     o << "<h2>Sensitivity per parameter</h2>\n<p class=\"note\">For each value of one parameter, "
-         "over every combination of the others: median (line), quartiles (band), "
+         "over every combination of the others: "
+      << centre_word(ag) << " (line), " << band_word(ag) << " (band), "
       << (ag.higher_is_better ? "max" : "min") << " (dashed).</p>\n";
     for (std::size_t a = 0; a < ag.axes.size(); ++a) o << charts.add(sensitivity_spec(ag, a));
   }
@@ -630,16 +638,23 @@ void write_page(std::ostream& o, const Page& page) {
   o << "<h2>Distribution of " << html(ag.metric) << "</h2>\n";
   if (ag.overall.count > 0) {
     o << "<p class=\"note\">" << ag.overall.count << " combinations: min "
-      << fixed(ag.overall.min, 4) << ", quartiles " << fixed(ag.overall.q1, 4) << " / "
-      << fixed(ag.overall.median, 4) << " / " << fixed(ag.overall.q3, 4) << ", max "
-      << fixed(ag.overall.max, 4);
+      << fixed(ag.overall.min, 4);
+    if (ag.quantiles)
+      o << ", quartiles " << fixed(ag.overall.q1, 4) << " / " << fixed(ag.overall.median, 4)
+        << " / " << fixed(ag.overall.q3, 4);
+    else
+      o << ", mean " << fixed(ag.overall.mean, 4) << ", sd " << fixed(ag.overall.sd, 4);
+    o << ", max " << fixed(ag.overall.max, 4);
     if (ag.histogram.below + ag.histogram.above > 0)
       o << "; the " << ag.histogram.below << " below " << fixed(ag.histogram.lo, 4) << " and the "
         << ag.histogram.above << " above " << fixed(ag.histogram.hi, 4)
         << " are counted in the end bars";
     o << ".</p>\n";
-    o << charts.add(histogram_spec(ag.metric + " over every combination counted", ag.metric,
-                                   ag.histogram.lo, ag.histogram.hi, ag.histogram.counts, ""));
+    if (ag.histogram.counts.empty())
+      o << "<p>" << html(ag.histogram_note) << "</p>\n";
+    else
+      o << charts.add(histogram_spec(ag.metric + " over every combination counted", ag.metric,
+                                     ag.histogram.lo, ag.histogram.hi, ag.histogram.counts, ""));
   } else {
     o << "<p>No combination passes the filters.</p>\n";
   }

@@ -42,6 +42,7 @@ struct Page {
   const Grid* grid = nullptr;                               // the results file's grid
   const Aggregates* aggregates = nullptr;
   TextTable top;
+  std::string top_note;               // where the top rows come from, when not from every row
   std::vector<TextTable> accounting;  // per rank, per device
   std::optional<RerunView> rerun;
   std::string rerun_note;  // why there is no re-run, when there is none

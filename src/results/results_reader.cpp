@@ -255,6 +255,77 @@ std::vector<std::uint8_t> ResultsReader::read_done() const {
   return flags;
 }
 
+std::optional<StoredAggregates> ResultsReader::read_aggregates() const {
+  if (H5Lexists(file_, "aggregates", H5P_DEFAULT) <= 0) return std::nullopt;
+  H5Id group(H5Gopen2(file_, "aggregates", H5P_DEFAULT));
+  if (group.get() < 0) fail(path_, "cannot open /aggregates");
+  StoredAggregates a;
+  auto text = [&](const char* name) {
+    const std::optional<std::string> v = read_attr_text(group.get(), name);
+    if (!v) fail(path_, std::string("/aggregates has no attribute '") + name + "'");
+    return *v;
+  };
+  auto list = [&](const char* name) {
+    std::vector<std::string> out;
+    const std::string v = text(name);
+    for (std::size_t at = 0; at < v.size();) {
+      const std::size_t comma = std::min(v.find(',', at), v.size());
+      out.push_back(v.substr(at, comma - at));
+      at = comma + 1;
+    }
+    return out;
+  };
+  auto number = [&](const char* name) {
+    try {
+      return std::stod(text(name));
+    } catch (const std::logic_error&) {
+      fail(path_, std::string("/aggregates attribute '") + name + "' is not a number");
+    }
+  };
+  a.metrics = list("metrics");
+  a.axes = list("axes");
+  a.histogram_metric = text("histogram_metric");
+  a.histogram_lo = number("histogram_lo");
+  a.histogram_hi = number("histogram_hi");
+  // Reads dataset `name` whole into out, which must hold `n` elements of its shape.
+  auto read = [&](const char* name, hid_t type, auto& out, std::uint64_t n) {
+    H5Id set(H5Dopen2(group.get(), name, H5P_DEFAULT));
+    if (set.get() < 0) fail(path_, std::string("/aggregates has no dataset '") + name + "'");
+    H5Id space(H5Dget_space(set.get()));
+    if (H5Sget_simple_extent_npoints(space.get()) != static_cast<hssize_t>(n))
+      fail(path_,
+           std::string("/aggregates/") + name + " does not have " + std::to_string(n) + " values");
+    out.resize(n);
+    check_status(H5Dread(set.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), path_,
+                 "read /aggregates");
+  };
+  {
+    H5Id set(H5Dopen2(group.get(), "count", H5P_DEFAULT));
+    if (set.get() < 0) fail(path_, "/aggregates has no dataset 'count'");
+    H5Id space(H5Dget_space(set.get()));
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(space.get()) != 2 ||
+        H5Sget_simple_extent_dims(space.get(), dims, nullptr) < 0 || dims[1] != a.metrics.size())
+      fail(path_, "/aggregates/count is not a (cells, metrics) table");
+    a.cells = dims[0];
+  }
+  const std::uint64_t n = a.cells * a.metrics.size();
+  read("count", H5T_NATIVE_UINT64, a.count, n);
+  read("max_id", H5T_NATIVE_UINT64, a.max_id, n);
+  read("min_id", H5T_NATIVE_UINT64, a.min_id, n);
+  read("sum", H5T_NATIVE_DOUBLE, a.sum, n);
+  read("sumsq", H5T_NATIVE_DOUBLE, a.sumsq, n);
+  read("max", H5T_NATIVE_DOUBLE, a.max, n);
+  read("min", H5T_NATIVE_DOUBLE, a.min, n);
+  const double bins = number("histogram_bins");
+  if (!(bins >= 1 && bins <= 1e6)) fail(path_, "/aggregates attribute 'histogram_bins' is not 1+");
+  read("histogram", H5T_NATIVE_UINT64, a.histogram, static_cast<std::uint64_t>(bins) + 3);
+  std::vector<std::uint64_t> combinations;
+  read("combinations", H5T_NATIVE_UINT64, combinations, 1);
+  a.combinations = combinations.front();
+  return a;
+}
+
 std::vector<std::pair<std::string, std::string>> ResultsReader::attributes() const {
   const std::vector<std::string> names = h5::attribute_names(file_);
   std::vector<std::pair<std::string, std::string>> out;

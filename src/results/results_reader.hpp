@@ -13,6 +13,20 @@
 
 namespace threadx {
 
+// /aggregates as stored at the end of a run (docs/SWEEP.md, "/aggregates"): cells in the order of
+// AggregateLayout for the file's grid; figures [cell][metric] row-major.
+struct StoredAggregates {
+  std::vector<std::string> metrics;  // the metric names, in the figures' column order
+  std::vector<std::string> axes;     // the swept parameters with 2+ values, in cell order
+  std::uint64_t cells = 0;
+  std::vector<std::uint64_t> count, max_id, min_id;
+  std::vector<double> sum, sumsq, max, min;  // sum/sumsq NaN when they left the double range
+  std::string histogram_metric;
+  double histogram_lo = 0, histogram_hi = 0;
+  std::vector<std::uint64_t> histogram;  // the bins, then below lo, at or above hi, not a number
+  std::uint64_t combinations = 0;        // combinations summarised (0: not filled in yet)
+};
+
 class ResultsReader {
  public:
   explicit ResultsReader(const std::string& path);
@@ -42,6 +56,9 @@ class ResultsReader {
   // How /results is stored, e.g. "shuffle + deflate level 1, chunks of 16384 rows" or
   // "uncompressed, chunks of 16384 rows".
   [[nodiscard]] std::string storage() const;
+  // /aggregates, or nullopt when the file has none (written before they existed); OutputError
+  // naming the file when it is malformed.
+  [[nodiscard]] std::optional<StoredAggregates> read_aggregates() const;
   // All attributes as text, in name order.
   [[nodiscard]] std::vector<std::pair<std::string, std::string>> attributes() const;
   [[nodiscard]] std::optional<std::string> attribute(const std::string& name) const;

@@ -79,7 +79,7 @@ check test "$(cat out.txt)" = "$work/r4.html"
 check test ! -e "$work/r4.html.partial"
 render "$work/r4.html"
 render "$work/r4.html" "#median"  # the heatmaps switched to the median
-check grep -q '<body[^>]*data-stat="median"' r4.html.dom
+check grep -q '<body[^>]*data-stat="mid"' r4.html.dom
 # 1 histogram + 4 sensitivities + 6 heatmaps + 3 re-run + 3 robustness (logit, scatter, folds)
 check test "$(sed -n 's/.*name="threadx-charts" content="\([0-9]*\)".*/\1/p' r4.html)" = 17
 check grep -q "PBO = $pbo</p>" r4.html
@@ -91,6 +91,40 @@ check grep -q '(complete)' r4.html
 if grep -q 'PARTIAL' r4.html; then fail "a complete file reported as partial"; fi
 # Nothing is loaded from the network: no src= or href= to anything but the page itself.
 if grep -Eo '(src|href)="[a-z]+://[^"]*' r4.html | grep -q .; then fail "the page loads an URL"; fi
+
+# ---- --keep none and top: the report drawn from /aggregates ----------------------------------
+case="aggregates"
+"$bin" -q sweep --data "$data960" --grid grid4.toml --out none.h5 --keep none
+"$bin" -q sweep --data "$data960" --grid grid4.toml --out top.h5 --keep top:5:sharpe,top:3:fees
+"$bin" -q report s4.h5 --out "$work/all.html" > /dev/null
+for k in none top; do
+  "$bin" -q report $k.h5 --out "$work/$k.html" > /dev/null
+  render "$work/$k.html"
+  # 1 histogram + 4 sensitivities + 6 heatmaps + 3 re-run
+  check test "$(sed -n 's/.*name="threadx-charts" content="\([0-9]*\)".*/\1/p' $k.html)" = 14
+  check grep -q 'Drawn from the aggregates' $k.html
+  check grep -q 'mean (line), mean ± 1 sd (band)' $k.html
+  # Each heatmap cell's best value and best combination are those of the report from every row.
+  diff <(grep -o '"best":[^,]*,"mid":[^,]*,"n":[0-9]*,"combo":"[^"]*"' all.html | sed 's/"mid":[^,]*,//') \
+       <(grep -o '"best":[^,]*,"mid":[^,]*,"n":[0-9]*,"combo":"[^"]*"' $k.html | sed 's/"mid":[^,]*,//') \
+    > /dev/null || fail "$k.html: heatmap cells differ from the report of every row"
+  # The same best combination re-run.
+  check test "$(grep -o '#[0-9]*: bb_period[^<]*trades' all.html)" = \
+             "$(grep -o '#[0-9]*: bb_period[^<]*trades' $k.html)"
+done
+render "$work/none.html" "#mean"  # the heatmaps switched to the mean
+check grep -q '<body[^>]*data-stat="mid"' none.html.dom
+check grep -q '<h2>Top by sharpe</h2>' none.html
+check grep -q 'The sweep kept no rows' none.html
+check grep -q '<h2>Top 8 by sharpe</h2>' top.html  # the union of the 5 + 3 kept, by sharpe
+# The top table of the kept rows is `threadx top` of the full file.
+check test "$("$bin" -q top s4.h5 --by sharpe -n 5 --csv | cut -d, -f2 | tail -n +2 | tr '\n' ' ')" = \
+           "$(grep -o '<tr[^>]*><td>[0-9]*</td><td>[0-9]*</td>' top.html | sed 's/.*<td>\([0-9]*\)<\/td>$/\1/' | head -5 | tr '\n' ' ')"
+# Another metric: no histogram (the sweep bins sharpe only), said so.
+"$bin" -q report none.h5 --out "$work/none_sortino.html" --metric sortino > /dev/null
+render "$work/none_sortino.html"
+check test "$(sed -n 's/.*name="threadx-charts" content="\([0-9]*\)".*/\1/p' none_sortino.html)" = 13
+check grep -q "The file's histogram is of sharpe" none_sortino.html
 
 # ---- one swept parameter, no --robust -------------------------------------------------------
 case="one parameter"
@@ -131,6 +165,7 @@ refuse "not a threadx results file" "$robust" --out bad.html
 refuse "unknown metric 'sharp' (metrics: total_return" s4.h5 --metric sharp --out bad.html
 refuse "not a threadx robustness file" s4.h5 --robust s1.h5 --out bad.html
 refuse "nodir/bad.html.partial: cannot write" s4.h5 --out nodir/bad.html
+refuse "none.h5: --min-trades needs every row" none.h5 --min-trades 5 --out bad.html
 # The data file changed since the sweep: named, with the recorded SHA-256.
 cp "$data960" bars.csv
 "$bin" -q sweep --data bars.csv --grid grid1.toml --out sc.h5

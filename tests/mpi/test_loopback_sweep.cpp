@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -24,6 +26,7 @@
 #include "mpi/cluster_sweep.hpp"
 #include "mpi/loopback_transport.hpp"
 #include "mpi/protocol.hpp"
+#include "report/aggregate.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
 #include "results/sweep_summary.hpp"
@@ -170,6 +173,105 @@ TEST(LoopbackSweep, KeepTopGivesTheSameSummaryOnAnyRankCount) {
 
 // A worker whose inputs failed to load: rank 0's gate names it, and every worker is released
 // with exit code 1 rather than left waiting.
+// `threadx report` on a --keep none file (3 ranks) draws from /aggregates: for every metric,
+// every cell's count, best (and its id), min and max are those the report computes from the rows
+// of the one-process --keep all file, its mean and sd agree to rounding; the stored histogram of
+// sharpe holds the rows' values in the bins docs/SWEEP.md defines; filters are refused.
+TEST(LoopbackSweep, AReportFromTheAggregatesAgreesWithOneFromTheRows) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid grid = testing::mixed_grid();
+  const fs::path dir =
+      fs::temp_directory_path() / ("threadx_loopback_report_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string all_path = (dir / "all.h5").string(), none_path = (dir / "none.h5").string();
+  ASSERT_TRUE(sweep(grid, bars, 1, 4096, all_path).complete);
+  ASSERT_TRUE(sweep(grid, bars, 3, 37, none_path, parse_keep("none")).complete);
+  const ResultsReader rows(all_path), none(none_path);
+  ASSERT_FALSE(none.has_rows());
+  const std::optional<StoredAggregates> stored = none.read_aggregates();
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->combinations, grid.size());
+  std::vector<std::string> names;
+  for (std::size_t p = 0; p < grid.param_count(); ++p) names.emplace_back(grid.param(p).name);
+
+  auto same = [](const report::Cell& a, const report::Cell& b, const std::string& where) {
+    ASSERT_EQ(a.count, b.count) << where;
+    if (a.count == 0) return;
+    EXPECT_EQ(a.best, b.best) << where;
+    EXPECT_EQ(a.best_id, b.best_id) << where;
+    EXPECT_EQ(a.min, b.min) << where;
+    EXPECT_EQ(a.max, b.max) << where;
+    const double scale = std::max(1.0, std::fabs(a.max) + std::fabs(a.min));
+    EXPECT_NEAR(a.mean, b.mean, 1e-12 * scale) << where;
+    EXPECT_NEAR(a.sd, b.sd, 1e-7 * scale) << where;
+  };
+  for (const MetricSpec& m : kMetrics) {
+    report::AggregateOptions ao;
+    ao.metric = std::string(m.name);
+    const report::Aggregates want = report::aggregate(rows, grid, ao);
+    const report::Aggregates got = report::from_stored(*stored, grid, names, ao, none_path);
+    EXPECT_FALSE(got.quantiles);
+    EXPECT_EQ(got.done, grid.size());
+    EXPECT_EQ(got.not_finite, want.not_finite) << m.name;
+    same(got.overall, want.overall, ao.metric + " overall");
+    ASSERT_EQ(got.axes.size(), want.axes.size());
+    for (std::size_t a = 0; a < got.axes.size(); ++a)
+      for (std::size_t i = 0; i < got.axes[a].values.size(); ++i)
+        same(got.sensitivity[a][i], want.sensitivity[a][i],
+             ao.metric + " " + got.axes[a].name + "[" + std::to_string(i) + "]");
+    ASSERT_EQ(got.pairs.size(), want.pairs.size());
+    for (std::size_t p = 0; p < got.pairs.size(); ++p) {
+      ASSERT_EQ(got.pairs[p].a, want.pairs[p].a);
+      ASSERT_EQ(got.pairs[p].b, want.pairs[p].b);
+      for (std::size_t c = 0; c < got.pairs[p].cells.size(); ++c)
+        same(got.pairs[p].cells[c], want.pairs[p].cells[c],
+             ao.metric + " pair " + std::to_string(p) + " cell " + std::to_string(c));
+    }
+    EXPECT_EQ(got.histogram.counts.empty(), ao.metric != "sharpe") << m.name;
+  }
+
+  // The histogram of sharpe: bins of width 0.1 from -10, the empty ones at both ends left out.
+  report::AggregateOptions ao;
+  const report::Aggregates got = report::from_stored(*stored, grid, names, ao, none_path);
+  const report::Histogram& h = got.histogram;
+  const double width = 20.0 / 200;
+  std::vector<std::uint64_t> want(200, 0);
+  std::uint64_t below = 0, above = 0;
+  const Column& sharpe = *rows.find("sharpe");
+  const std::vector<unsigned char> all = rows.read_rows(0, rows.rows());
+  for (std::uint64_t r = 0; r < rows.rows(); ++r) {
+    const double x = ResultsReader::value(all.data() + r * rows.row_size(), sharpe);
+    if (x < -10)
+      ++below;
+    else if (x >= 10)
+      ++above;
+    else if (x == x)
+      ++want[static_cast<std::size_t>(std::floor((x + 10) / width))];
+  }
+  EXPECT_EQ(h.below, below);
+  EXPECT_EQ(h.above, above);
+  const auto first = static_cast<std::size_t>(std::llround((h.lo + 10) / width));
+  const std::size_t n = h.counts.size();
+  ASSERT_EQ(n, static_cast<std::size_t>(std::llround((h.hi - h.lo) / width)));
+  EXPECT_GT(want[first], 0u);
+  EXPECT_GT(want[first + n - 1], 0u);
+  for (std::size_t b = 0; b < 200; ++b) {
+    // Values outside [-10, 10) are counted in the end bars.
+    const std::uint64_t extra = (b == first ? below : 0) + (b == first + n - 1 ? above : 0);
+    const bool inside = b >= first && b < first + n;
+    EXPECT_EQ(inside ? h.counts[b - first] : 0, want[b] + extra) << "bin " << b;
+  }
+
+  ao.min_trades = 3;
+  try {
+    (void)report::from_stored(*stored, grid, names, ao, none_path);
+    ADD_FAILURE() << "--min-trades was applied to aggregates";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(none_path), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
 TEST(LoopbackSweep, AWorkerThatCannotLoadIsNamedAndEveryoneIsReleased) {
   LoopbackHub hub(3);
   std::vector<int> codes(3, -2);
