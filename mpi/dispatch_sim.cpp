@@ -6,6 +6,7 @@
 #include <deque>
 #include <queue>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "mpi/dispatcher.hpp"
@@ -13,7 +14,9 @@
 namespace threadx::dist {
 namespace {
 
-enum class Kind { RequestAt0, ResultAt0, GrantAtRank, UnitDone };
+// RequestAt0 may carry finished units (Ranks path: computed, and stored by their rank); ByeAt0 is
+// a Ranks-path rank's last message, with the units it finished since its last request.
+enum class Kind { RequestAt0, ResultAt0, GrantAtRank, UnitDone, ByeAt0 };
 
 struct Event {
   double time;
@@ -35,6 +38,10 @@ struct SimRank {
   bool ended = false;
   std::uint64_t deferred = 0;  // a request rank 0 holds back while the rank calibrates
   double busy = 0;
+  double writer_free = 0;          // Ranks path: when the rank's writer thread is next free
+  double stored = 0;               // Ranks path: when its last rows are on disk
+  std::vector<WorkUnit> finished;  // Ranks path: finished units rank 0 has not heard of yet
+  bool said_bye = false;
 };
 
 }  // namespace
@@ -67,7 +74,8 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
     e.seq = seq++;
     events.push(std::move(e));
   };
-  double rank0_free = 0, writer_free = 0;
+  double rank0_free = 0, writer_free = 0, fs_free = 0;
+  const bool ranks_write = o.write_path == SimOptions::WritePath::Ranks;
   SimResult out;
   const std::uint64_t depth = prefetch_depth(slots);
 
@@ -84,8 +92,35 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
     }
     const std::uint64_t have = x.queue.size() + x.asked;
     if (!x.ended && have < depth) {
-      post({now + o.latency_s, 0, Kind::RequestAt0, r, depth - have, {}, {}, false});
+      // Ranks path: the request also reports the units finished since the last one.
+      post({now + o.latency_s,
+            0,
+            Kind::RequestAt0,
+            r,
+            depth - have,
+            {},
+            std::move(x.finished),
+            false});
+      x.finished.clear();
       x.asked += depth - have;
+    } else if (ranks_write && !x.finished.empty() && x.asked > 0) {
+      // A request is outstanding (rank 0 may be holding it until it hears of a finished unit):
+      // the finished units go in a report of their own.
+      post({now + o.latency_s, 0, Kind::RequestAt0, r, 0, {}, std::move(x.finished), false});
+      x.finished.clear();
+    }
+    // Ranks path: a rank with nothing left says goodbye once its last rows are stored.
+    if (ranks_write && x.ended && x.running == 0 && x.queue.empty() && !x.said_bye) {
+      x.said_bye = true;
+      post({std::max(now, x.stored) + o.latency_s,
+            0,
+            Kind::ByeAt0,
+            r,
+            0,
+            {},
+            std::move(x.finished),
+            false});
+      x.finished.clear();
     }
   };
   // Rank 0 answers a request, or holds it back while the rank calibrates (as the coordinator).
@@ -112,17 +147,25 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
     events.pop();
     SimRank& x = ranks[static_cast<std::size_t>(e.rank)];
     switch (e.kind) {
-      case Kind::RequestAt0: {
+      case Kind::RequestAt0:
+      case Kind::ByeAt0: {
         const double start = std::max(e.time, rank0_free);
         rank0_free = start + o.rank0_message_s;
         out.rank0_busy_s += o.rank0_message_s;
         ++out.messages;
-        answer(e.rank, e.want, start);
+        for (const WorkUnit& u : e.units) d.completed(e.rank, u, start);
+        if (e.kind == Kind::ByeAt0) {
+          last_result = std::max(last_result, rank0_free);
+          break;
+        }
+        const std::uint64_t want = e.want + std::exchange(x.deferred, 0);
+        if (want > 0) answer(e.rank, want, start);
         break;
       }
       case Kind::ResultAt0: {
         const double start = std::max(e.time, rank0_free);
-        const double store = o.rank0_row_s * static_cast<double>(e.unit.size());
+        // Ranks path: the rows are already stored; rank 0 only sets the unit's /done flags.
+        const double store = ranks_write ? 0.0 : o.rank0_row_s * static_cast<double>(e.unit.size());
         if (o.writer_thread) {
           // The dispatching thread only queues the rows; rank 0's writer thread stores them.
           rank0_free = start + o.rank0_message_s;
@@ -148,11 +191,26 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
         if (e.exhausted) x.ended = true;
         pump(e.rank, e.time);
         break;
-      case Kind::UnitDone:
+      case Kind::UnitDone: {
         --x.running;
-        post({e.time + o.latency_s, 0, Kind::ResultAt0, e.rank, 0, e.unit, {}, false});
+        if (ranks_write) {
+          // The rank's writer packs and compresses the rows, the file system takes them. Rank 0
+          // hears of the unit with the rank's next request (its speed, for the unit sizes), and
+          // sets its /done flags once the rank's Bye says every row it wrote is on disk. (A real
+          // rank reports its stored units with each request; the Bye is the last of them.)
+          const auto rows = static_cast<double>(e.unit.size());
+          x.writer_free = std::max(x.writer_free, e.time) + o.rank_row_s * rows;
+          const double transfer = rows * o.row_bytes / o.fs_bandwidth;
+          fs_free = std::max(fs_free, x.writer_free) + transfer;
+          out.fs_busy_s += transfer;
+          x.stored = fs_free;
+          x.finished.push_back(e.unit);
+        } else {
+          post({e.time + o.latency_s, 0, Kind::ResultAt0, e.rank, 0, e.unit, {}, false});
+        }
         pump(e.rank, e.time);
         break;
+      }
     }
   }
 

@@ -4,6 +4,14 @@
 // rank 0 is one server that spends a fixed time per message and per row stored, and every message
 // takes a one-way latency. It answers whether the dispatcher, the unit sizes or rank 0 limit
 // scaling.
+//
+// Two ways to store the rows (WritePath):
+// - Rank0: today's path. A rank sends its rows to rank 0, whose one writer thread stores them.
+// - Ranks: the ranks store their own rows (issue 19, item 3). A rank's writer thread packs and
+//   compresses a finished unit's rows (rank_row_s each, beside its computing slots), writes them
+//   to the shared file system, then tells rank 0 the unit is done. The file system is one server
+//   of fs_bandwidth bytes/s shared by every rank (rows of row_bytes each as stored). Rank 0 keeps
+//   only the plan and the /done flags: one message per unit, no cost per row.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +33,16 @@ struct SimOptions {
   // rank 0's time to store one packed 133-byte row: its writer thread measured 69-77 ns/row on
   // reference_2p9m after the ranks pack their own rows (README, "Dispatch at cluster scale").
   double rank0_row_s = 80e-9;
-  bool writer_thread = true;       // rank 0 stores rows on its own thread (false: inline)
+  bool writer_thread = true;  // rank 0 stores rows on its own thread (false: inline)
+  enum class WritePath { Rank0, Ranks } write_path = WritePath::Rank0;
+  // Ranks path: a rank's time to assemble, shuffle and deflate one row (on its own writer
+  // thread; measured: a whole 960-bar reference_2p9m sweep takes 1.5-1.7 s more CPU compressed
+  // than with --compress 0, 500-590 ns/row), the bytes of a row as stored (reference_2p9m on
+  // 49,632 bars: 39.4 MB for 2,903,040 rows), and the shared file system's write bandwidth (an
+  // assumption: a modest parallel file system).
+  double rank_row_s = 550e-9;
+  double row_bytes = 14;
+  double fs_bandwidth = 2e9;
   std::uint64_t unit_size = 4096;  // --unit-size
   std::uint32_t seed = 1;
 };
@@ -39,6 +56,7 @@ struct SimResult {
   double affinity = 0;       // units of a group the rank had already been granted / units
   double idle_fraction = 0;  // slot-seconds not computing / all slot-seconds up to the makespan
   std::uint64_t steals = 0;
+  double fs_busy_s = 0;  // Ranks path: time the shared file system spent writing rows
 };
 
 SimResult simulate_dispatch(const Grid& grid, const SimOptions& options);

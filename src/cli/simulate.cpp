@@ -17,17 +17,26 @@ int run_simulate(const SimulateOptions& o) {
   if (!o.csv.empty()) {
     csv = std::fopen(o.csv.c_str(), "w");
     if (csv == nullptr) throw OutputError(o.csv + ": cannot write");
-    std::fprintf(csv,
-                 "ranks,threads_per_rank,combinations,bars,makespan_s,ideal_s,makespan_over_ideal,"
-                 "rank0_msgs_per_s,rank0_busy,affinity,idle_fraction,units,steals\n");
+    std::fprintf(
+        csv,
+        "ranks,threads_per_rank,combinations,bars,makespan_s,ideal_s,makespan_over_ideal,"
+        "rank0_msgs_per_s,rank0_busy,affinity,idle_fraction,units,steals,write_path,fs_busy\n");
   }
+  const bool ranks_write = o.sim.write_path == dist::SimOptions::WritePath::Ranks;
   std::printf(
       "grid %s: %llu combinations, %llu groups; %g bars, %g bar-steps/s per slot, "
-      "sigma %g, %g%% stragglers x%g slower, latency %g us, rank 0 %g us/msg + %g ns/row\n",
+      "sigma %g, %g%% stragglers x%g slower, latency %g us, rank 0 %g us/msg\n",
       o.grid.c_str(), static_cast<unsigned long long>(grid.size()),
       static_cast<unsigned long long>(grid.group_count()), o.sim.bars, o.sim.slot_rate,
       o.sim.speed_sigma, 100 * o.sim.straggler_fraction, o.sim.straggler_factor,
-      o.sim.latency_s * 1e6, o.sim.rank0_message_s * 1e6, o.sim.rank0_row_s * 1e9);
+      o.sim.latency_s * 1e6, o.sim.rank0_message_s * 1e6);
+  if (ranks_write)
+    std::printf(
+        "rows stored by the ranks: %g ns/row on a rank's writer thread, %g bytes/row, file system "
+        "%g GB/s shared; rank 0 sets /done flags only\n",
+        o.sim.rank_row_s * 1e9, o.sim.row_bytes, o.sim.fs_bandwidth / 1e9);
+  else
+    std::printf("rows stored by rank 0's writer thread: %g ns/row\n", o.sim.rank0_row_s * 1e9);
   std::printf("%7s %12s %12s %9s %14s %10s %9s %9s %10s\n", "ranks", "makespan s", "ideal s",
               "x ideal", "rank0 msgs/s", "rank0 busy", "affinity", "idle", "units");
   for (int ranks : o.ranks) {
@@ -41,12 +50,13 @@ int run_simulate(const SimulateOptions& o) {
                 r.makespan_s, r.ideal_s, ratio, rate, 100 * busy, 100 * r.affinity,
                 100 * r.idle_fraction, static_cast<unsigned long long>(r.units));
     if (csv != nullptr)
-      std::fprintf(csv, "%d,%llu,%llu,%g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%llu,%llu\n", ranks,
-                   static_cast<unsigned long long>(so.threads_per_rank),
+      std::fprintf(csv, "%d,%llu,%llu,%g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%llu,%llu,%s,%.6g\n",
+                   ranks, static_cast<unsigned long long>(so.threads_per_rank),
                    static_cast<unsigned long long>(grid.size()), so.bars, r.makespan_s, r.ideal_s,
                    ratio, rate, busy, r.affinity, r.idle_fraction,
                    static_cast<unsigned long long>(r.units),
-                   static_cast<unsigned long long>(r.steals));
+                   static_cast<unsigned long long>(r.steals), ranks_write ? "ranks" : "rank0",
+                   r.fs_busy_s / r.makespan_s);
   }
   if (csv != nullptr) std::fclose(csv);
   return 0;

@@ -61,5 +61,47 @@ TEST(DispatchSimulation, TheDesignBeforeWasSlower) {
   EXPECT_GT(slow_writer.makespan_s, 1.3 * with_thread);
 }
 
+// Issue 19, item 3: with the ranks storing their own rows (rank 0 only sets /done flags, from the
+// reports that ride on the ranks' requests), the 100x grid keeps scaling at 10,000 ranks, where
+// rank 0's single writer holds it at 8x the ideal. The file system then sets the pace: stored
+// uncompressed (133 bytes a row instead of 14) the same rows take longer to write than to compute.
+TEST(DispatchSimulation, RanksStoringTheirRowsScaleToTenThousandRanks) {
+  const Grid g = parse_grid_file(testing::repo_path("data/grids/sim_290m.toml"));
+  SimOptions o;
+  o.ranks = 10000;
+  o.write_path = SimOptions::WritePath::Ranks;
+  const SimResult r = simulate_dispatch(g, o);
+  const double ratio = r.makespan_s / r.ideal_s;
+  std::printf(
+      "sim_290m, 10,000 ranks storing their rows: x%.4f of ideal, rank 0 busy %.1f%%, "
+      "file system busy %.1f%%\n",
+      ratio, 100 * r.rank0_busy_s / r.makespan_s, 100 * r.fs_busy_s / r.makespan_s);
+  EXPECT_GE(ratio, 1.0);
+  EXPECT_LE(ratio, 1.10);
+  // The file system's time is the bytes over its bandwidth, and bounds the makespan from below.
+  const double bytes = static_cast<double>(g.size()) * o.row_bytes;
+  EXPECT_NEAR(r.fs_busy_s, bytes / o.fs_bandwidth, 1e-6 * r.fs_busy_s);
+  o.row_bytes = 133;
+  const SimResult raw = simulate_dispatch(g, o);
+  EXPECT_GE(raw.makespan_s, static_cast<double>(g.size()) * 133 / o.fs_bandwidth);
+  EXPECT_GT(raw.makespan_s, 3 * r.makespan_s);
+}
+
+TEST(DispatchSimulation, RankZerosWriterIsTheLimitAtThreeThousandRanks) {
+  const Grid g = parse_grid_file(testing::repo_path("data/grids/sim_290m.toml"));
+  SimOptions o;
+  o.ranks = 3000;
+  const SimResult rank0 = simulate_dispatch(g, o);
+  o.write_path = SimOptions::WritePath::Ranks;
+  const SimResult ranks = simulate_dispatch(g, o);
+  std::printf(
+      "sim_290m, 3,000 ranks: x%.4f of ideal with rank 0 storing rows, x%.4f with the "
+      "ranks storing them\n",
+      rank0.makespan_s / rank0.ideal_s, ranks.makespan_s / ranks.ideal_s);
+  // 290M rows x 80 ns on one thread is 23 s, against 9.3 s of ideal.
+  EXPECT_GE(rank0.makespan_s, static_cast<double>(g.size()) * o.rank0_row_s);
+  EXPECT_LE(ranks.makespan_s / ranks.ideal_s, 1.02);
+}
+
 }  // namespace
 }  // namespace threadx::dist
