@@ -6,7 +6,6 @@
 //   threadx robust sweep.h5 --cscv --wf-window 4 --out robust.h5
 #include <cstdio>
 #include <exception>
-#include <map>
 #include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -165,13 +164,10 @@ int main(int argc, char** argv) {
   m->add_option("--seed", sim.sim.seed, "random seed")->capture_default_str();
   m->add_flag("!--inline-writer", sim.sim.writer_thread,
               "model rank 0 storing rows on its dispatching thread (the design before)");
-  const std::map<std::string, threadx::dist::SimOptions::WritePath> write_paths{
-      {"rank0", threadx::dist::SimOptions::WritePath::Rank0},
-      {"ranks", threadx::dist::SimOptions::WritePath::Ranks}};
-  m->add_option("--write-path", sim.sim.write_path,
+  m->add_option("--write-path", sim.write_path,
                 "who stores the rows: rank0 (its writer thread) or ranks (each its own)")
-      ->transform(CLI::CheckedTransformer(write_paths, CLI::ignore_case))
-      ->default_str("rank0");
+      ->check(CLI::IsMember({"rank0", "ranks"}))
+      ->capture_default_str();
   m->add_option("--rank-row", sim.sim.rank_row_s,
                 "ranks path: a rank's time to pack and compress one row, s")
       ->capture_default_str();

@@ -22,7 +22,7 @@ int run_simulate(const SimulateOptions& o) {
         "ranks,threads_per_rank,combinations,bars,makespan_s,ideal_s,makespan_over_ideal,"
         "rank0_msgs_per_s,rank0_busy,affinity,idle_fraction,units,steals,write_path,fs_busy\n");
   }
-  const bool ranks_write = o.sim.write_path == dist::SimOptions::WritePath::Ranks;
+  const bool ranks_write = o.write_path == "ranks";
   std::printf(
       "grid %s: %llu combinations, %llu groups; %g bars, %g bar-steps/s per slot, "
       "sigma %g, %g%% stragglers x%g slower, latency %g us, rank 0 %g us/msg\n",
@@ -42,6 +42,8 @@ int run_simulate(const SimulateOptions& o) {
   for (int ranks : o.ranks) {
     dist::SimOptions so = o.sim;
     so.ranks = ranks;
+    so.write_path =
+        ranks_write ? dist::SimOptions::WritePath::Ranks : dist::SimOptions::WritePath::Rank0;
     const dist::SimResult r = dist::simulate_dispatch(grid, so);
     const double ratio = r.makespan_s / r.ideal_s;
     const double rate = static_cast<double>(r.messages) / r.makespan_s;
