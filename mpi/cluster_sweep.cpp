@@ -44,7 +44,7 @@ class OnExit {
 // ---- rank 0 ------------------------------------------------------------------------------------
 
 ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile& file,
-                              const std::vector<std::uint8_t>& done, SweepSummary& summary,
+                              const IdRanges& done, SweepSummary& summary,
                               const std::vector<Hello>& workers, const ClusterSweepOptions& o) {
   const Grid& grid = ctx.grid();
   const auto start = Clock::now();

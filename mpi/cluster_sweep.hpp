@@ -18,6 +18,7 @@
 
 #include "engine/cpu_backtest.hpp"
 #include "engine/cpu_sweep.hpp"
+#include "engine/id_ranges.hpp"
 #include "engine/sweep_context.hpp"
 #include "gpu/device.hpp"
 #include "mpi/transport.hpp"
@@ -112,12 +113,12 @@ class StartGate {
 
 // ---- the run ----
 
-// Rank 0. `file` is open (created or resumed), `done` holds the ids done before (its flags, or
-// what the summary covers), and `summary` (Role::Root, over the file's grid) what is summarised
-// of them; it receives every rank's summary. With --keep none or top:..., it is checkpointed into
-// the file at the flush interval and at the end.
+// Rank 0. `file` is open (created or resumed), `done` holds the ids not to run (done before: its
+// flags, or what the summary covers), and `summary` (Role::Root, over the file's grid) what is
+// summarised of them; it receives every rank's summary. With --keep none or top:..., it is
+// checkpointed into the file at the flush interval and at the end.
 ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile& file,
-                              const std::vector<std::uint8_t>& done, SweepSummary& summary,
+                              const IdRanges& done, SweepSummary& summary,
                               const std::vector<Hello>& workers, const ClusterSweepOptions& o);
 
 // Ranks > 0: compute until rank 0 says there is no more work or stops the run.

@@ -7,14 +7,13 @@
 
 namespace threadx::dist {
 
-Dispatcher::Dispatcher(const Grid& grid, const std::vector<std::uint8_t>* done, int ranks,
-                       DispatchOptions options)
+Dispatcher::Dispatcher(const Grid& grid, const IdRanges* done, int ranks, DispatchOptions options)
     : options_(options), per_rank_(static_cast<std::size_t>(std::max(ranks, 1))) {
   if (options_.max_unit == 0) throw std::invalid_argument("dispatcher: max_unit must be >= 1");
   options_.min_unit = std::clamp<std::uint64_t>(options_.min_unit, 1, options_.max_unit);
   options_.slots = std::max<std::uint64_t>(options_.slots, 1);
   // Maximal runs of ids not done, group by group (plan_units with an unbounded unit size).
-  for (const WorkUnit& u : plan_units(grid, grid.group_size(), done)) {
+  for (const WorkUnit& u : plan_units(grid, grid.group_size(), done ? *done : IdRanges{})) {
     runs_.push_back({u.begin, u.end, u.group});
     total_ += u.size();
   }

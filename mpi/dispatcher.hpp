@@ -51,9 +51,8 @@ inline std::uint64_t prefetch_depth(std::uint64_t threads) {
 
 class Dispatcher {
  public:
-  // `done`: one flag per id (null: nothing done yet). `ranks` >= 1.
-  Dispatcher(const Grid& grid, const std::vector<std::uint8_t>* done, int ranks,
-             DispatchOptions options);
+  // `done`: the ids not to grant (done before, or outside the run's ids; null: none). `ranks` >= 1.
+  Dispatcher(const Grid& grid, const IdRanges* done, int ranks, DispatchOptions options);
 
   // Compute slots (threads) of a rank (default 1): its speed is measured per slot.
   void set_slots(int rank, std::uint64_t slots);

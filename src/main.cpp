@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
                 "`threadx report` charts) are always computed. With none or top, the run is "
                 "checkpointed at the flush interval and a --resume starts from the last checkpoint")
       ->capture_default_str();
+  s->add_option("--ids", sweep.ids,
+                "BEGIN:END: sweep only the grid's ids [BEGIN, END) (a slice of a grid too big for "
+                "one run; the file holds those ids, row k being id BEGIN + k)");
   s->add_option("--chunk-rows", sweep.chunk_rows,
                 "rows per compressed chunk (64..1048576; default 16384, fewer with many --blocks): "
                 "a chunk is stored once all its rows are done, so smaller chunks lose less to a "

@@ -37,6 +37,7 @@ struct SweepOptions {
   std::uint64_t chunk_rows = 0;  // --chunk-rows: rows per compressed chunk (0: 16,384, fewer with
                                  // many blocks)
   std::string keep = "all";      // --keep: all | none | top:K:METRIC[,...] (results/keep.hpp)
+  std::string ids;               // --ids BEGIN:END: only the grid's ids [BEGIN, END) (empty: all)
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);

@@ -135,12 +135,15 @@ int run_report(const ReportOptions& o) {
     std::vector<std::string> names;
     for (std::size_t p = 0; p < grid.param_count(); ++p) names.emplace_back(grid.param(p).name);
     ag = report::from_stored(*stored, grid, names, ao, o.file);
+    // A sweep of a slice (--ids) holds those ids only.
+    const std::string end = reader.attribute("ids_end").value_or(std::to_string(grid.size()));
+    ag.rows = std::stoull(end) - reader.first_id();
   }
   // The rows of the top table, best first: from /results, or the best of /kept.
   std::vector<std::vector<unsigned char>> top_rows;
   if (from_rows) {
     for (std::size_t k = 0; k < std::min(ag.top.size(), o.top); ++k)
-      top_rows.push_back(reader.read_rows(ag.top[k], 1));
+      top_rows.push_back(reader.read_rows(ag.top[k] - reader.first_id(), 1));
   } else if (reader.kept_only() && o.top > 0) {
     RankQuery q;
     q.by = o.metric;
@@ -190,6 +193,9 @@ int run_report(const ReportOptions& o) {
                format_double(grid.values[p].front());
   h.emplace_back("grid", attr("grid_file"));
   h.emplace_back("swept", swept);
+  if (ag.rows != grid.size())
+    h.emplace_back("ids", attr("ids_begin") + ":" + attr("ids_end") + " (--ids: " +
+                              std::to_string(ag.rows) + " of the grid's combinations)");
   h.emplace_back("fixed", fixed);
   if (from_rows)
     h.emplace_back("combinations", attr("combinations") + " (" + std::to_string(ag.done) +

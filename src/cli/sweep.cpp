@@ -10,6 +10,7 @@
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +39,35 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// --ids BEGIN:END as [begin, end) of a grid of n ids ([0, n) when empty); InputError naming the
+// option otherwise.
+std::pair<ComboId, ComboId> parse_ids(const std::string& text, ComboId n) {
+  if (text.empty()) return {0, n};
+  const std::size_t colon = text.find(':');
+  auto number = [&](const std::string& s) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19)
+      throw InputError("--ids '" + text +
+                       "': want BEGIN:END, two whole numbers (ids BEGIN to END-1)");
+    return static_cast<ComboId>(std::stoull(s));
+  };
+  if (colon == std::string::npos)
+    throw InputError("--ids '" + text +
+                     "': want BEGIN:END, two whole numbers (ids BEGIN to END-1)");
+  const ComboId begin = number(text.substr(0, colon)), end = number(text.substr(colon + 1));
+  if (begin >= end) throw InputError("--ids " + text + ": BEGIN must be below END");
+  if (n > 0 && end > n)
+    throw InputError("--ids " + text + ": the grid has " + std::to_string(n) +
+                     " combinations (ids 0 to " + std::to_string(n - 1) + ")");
+  return {begin, end};
+}
+
+// The aggregates every rank computes: their blocks cut at the ends of --ids.
+AggregateSpec aggregate_spec_of(const SweepOptions& o, const Grid& grid) {
+  AggregateSpec spec;
+  std::tie(spec.ids_begin, spec.ids_end) = parse_ids(o.ids, grid.size());
+  return spec;
+}
+
 void validate(const SweepOptions& o) {
   if (o.data.empty()) throw InputError("--data: at least one data file is required");
   if (o.grid.empty()) throw InputError("--grid: a grid file is required");
@@ -54,6 +84,9 @@ void validate(const SweepOptions& o) {
                      " needs --keep all (robust reads "
                      "the per-block statistics of every combination), not --keep " +
                      o.keep);
+  (void)parse_ids(o.ids, 0);  // the syntax; the grid's bounds once it is loaded
+  if (o.blocks > 0 && !o.ids.empty())
+    throw InputError("--blocks needs the whole grid (robust ranks every combination); drop --ids");
   (void)gpu::parse_device_list(o.devices);
   std::error_code ec;
   if (fs::is_directory(o.out, ec))
@@ -88,10 +121,11 @@ std::string device_names(const std::vector<gpu::Device>& devices) {
 // A compressed file's size is not known before its rows are: this pre-check counts a tenth of the
 // uncompressed size (README: the bundled grids measured 3-6%), the flags in full; a disk that
 // fills later stops the run with a resumable file.
-void check_room(const std::string& path, const Grid& grid, int blocks, bool compressed) {
+void check_room(const std::string& path, const Grid& grid, std::uint64_t ids, int blocks,
+                bool compressed) {
   const RowLayout layout(grid, blocks);
   const double row_bytes = static_cast<double>(layout.run_size(1)) * (compressed ? 0.1 : 1.0);
-  const double need = static_cast<double>(grid.size()) * (row_bytes + 1);
+  const double need = static_cast<double>(ids) * (row_bytes + 1);
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
@@ -101,7 +135,7 @@ void check_room(const std::string& path, const Grid& grid, int blocks, bool comp
     throw OutputError(fmt::format(
         "{}: the results file needs {:.3g} GB ({} combinations x {:.3g} bytes) but {} has {:.3g} "
         "GB free",
-        path, need / 1e9, thousands(grid.size()), row_bytes + 1, dir.string(),
+        path, need / 1e9, thousands(ids), row_bytes + 1, dir.string(),
         static_cast<double>(space.available) / 1e9));
 }
 
@@ -227,6 +261,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   std::vector<gpu::Device> devices;
   try {
     in = load_inputs(o);
+    (void)parse_ids(o.ids, in->grid->size());
     // A GPU this rank was told to use and cannot: reported by rank 0.
     devices = choose_devices(o, *in->grid);
   } catch (const std::exception& e) {
@@ -240,6 +275,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   cluster.threads = threads;
   cluster.isa = in->isa;
   cluster.keep = parse_keep(o.keep);
+  cluster.aggregates = aggregate_spec_of(o, *in->grid);
   cluster.run.blocks = o.blocks;
   cluster.devices = devices;
   install_stop_signals();
@@ -268,6 +304,7 @@ int run_sweep(const SweepOptions& o) {
   dist::StartGate gate(t);
   try {
     in = load_inputs(o);
+    (void)parse_ids(o.ids, in->grid->size());  // --ids inside the grid (checked again below)
     gate.collect();
   } catch (...) {
     gate.fail();
@@ -282,9 +319,12 @@ int run_sweep(const SweepOptions& o) {
   std::vector<gpu::Device> devices;
   std::optional<OutputLock> lock;  // rank 0 only, held until the end
   std::optional<ResultsFile> file;
-  std::vector<std::uint8_t> done;
+  IdRanges done;  // the ids done before this run
   const KeepSpec keep = parse_keep(o.keep);
-  const AggregateSpec aggregate_spec;
+  // --ids: the ids this run's file holds (checked when the grid was loaded).
+  const std::pair<ComboId, ComboId> slice = parse_ids(o.ids, grid.size());
+  const std::uint64_t ids = slice.second - slice.first;
+  const AggregateSpec aggregate_spec = aggregate_spec_of(o, grid);
   const AggregateLayout layout(grid, aggregate_spec);
   // What the run summarises (aggregates, kept rows): every rank's summary ends up here.
   SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
@@ -300,6 +340,9 @@ int run_sweep(const SweepOptions& o) {
     spdlog::info("grid {}: {} combinations = {}; {} indicator-key groups of {}", o.grid,
                  thousands(grid.size()), swept.empty() ? "defaults only" : swept,
                  thousands(grid.group_count()), thousands(grid.group_size()));
+    if (ids != grid.size())
+      spdlog::info("--ids {}:{}: {} of its combinations", slice.first, slice.second,
+                   thousands(ids));
     if (static_cast<std::size_t>(max_warmup(grid)) >= bars.size())
       spdlog::warn(
           "some combinations need a warm-up of {} bars but the data has {}: they cannot "
@@ -345,7 +388,9 @@ int run_sweep(const SweepOptions& o) {
     storage.aggregates = aggregate_spec;
     storage.deflate_level = o.compress;
     storage.chunk_rows = o.chunk_rows;
-    if (!o.resume && keep.all()) check_room(partial, grid, o.blocks, o.compress > 0);
+    storage.ids_begin = slice.first;
+    storage.ids_end = slice.second;
+    if (!o.resume && keep.all()) check_room(partial, grid, ids, o.blocks, o.compress > 0);
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
       file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks, storage));
@@ -359,16 +404,17 @@ int run_sweep(const SweepOptions& o) {
           ResultsFile::create(partial, grid, bars, prov, /*overwrite=*/true, o.blocks, storage));
     }
     if (keep.all()) {
-      done = file->read_done();
+      const std::vector<std::uint8_t> flags = file->read_done();
       // A resumed file's summary is computed again from its stored rows (the same bits).
-      if (o.resume) summarize_stored_rows(*file, done, summary);
+      if (o.resume) summarize_stored_rows(*file, flags, summary);
+      done = IdRanges::from_flags(flags, slice.first);
     } else {
       // The last checkpoint holds the summary and which ids it covers: those are done.
       if (o.resume) {
         const std::vector<std::byte> checkpoint = file->read_checkpoint();
         if (!checkpoint.empty()) summary.merge(checkpoint);
       }
-      done = summary.covered().flags(grid.size());
+      done = summary.covered();
     }
   } catch (...) {
     gate.release(1);
@@ -376,10 +422,13 @@ int run_sweep(const SweepOptions& o) {
   }
   gate.release(0);
 
-  const auto already = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
+  const std::uint64_t already = done.count();
   if (o.resume)
     spdlog::info("resuming {}: {} of {} combinations already done, {} to go", partial,
-                 thousands(already), thousands(grid.size()), thousands(grid.size() - already));
+                 thousands(already), thousands(ids), thousands(ids - already));
+  // Outside the slice: not to be run.
+  done.add(0, slice.first);
+  done.add(slice.second, grid.size());
   spdlog::info(
       "running on {} rank(s), {} CPU thread(s) in all ({} on rank 0), units of <= {} "
       "combinations, CPU path {}",
@@ -436,7 +485,7 @@ int run_sweep(const SweepOptions& o) {
     spdlog::warn(
         "stopped, resumable: {} of {} combinations done and saved in {}; run the same command "
         "with --resume to finish",
-        thousands(flags_set), thousands(grid.size()), partial);
+        thousands(flags_set), thousands(ids), partial);
     return kExitStopped;
   }
   std::error_code ec;

@@ -1,5 +1,6 @@
 // A set of combination ids as sorted, disjoint, coalesced ranges [begin, end): which ids a sweep's
-// summary covers (results/sweep_summary.hpp), without one flag per id.
+// summary covers (results/sweep_summary.hpp), which ids are done before a run (the planner and the
+// dispatcher), without one flag per id.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,17 @@ class IdRanges {
   [[nodiscard]] std::uint64_t count() const { return count_; }
   [[nodiscard]] bool empty() const { return ranges_.empty(); }
   [[nodiscard]] const std::map<ComboId, ComboId>& ranges() const { return ranges_; }
+  // The ids whose flag is set: id first + k for f[k] != 0.
+  static IdRanges from_flags(const std::vector<std::uint8_t>& f, ComboId first = 0) {
+    IdRanges out;
+    for (ComboId k = 0; k < f.size();) {
+      while (k < f.size() && f[k] == 0) ++k;
+      const ComboId begin = k;
+      while (k < f.size() && f[k] != 0) ++k;
+      out.add(first + begin, first + k);
+    }
+    return out;
+  }
   // One flag per id of [0, n): 1 for the ids in the set.
   [[nodiscard]] std::vector<std::uint8_t> flags(ComboId n) const {
     std::vector<std::uint8_t> f(n, 0);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/id_ranges.hpp"
 #include "grid/grid.hpp"
 
 namespace threadx {
@@ -24,5 +25,8 @@ struct WorkUnit {
 // per id, may be null) removes finished ids, so a resumed run plans only what is missing.
 std::vector<WorkUnit> plan_units(const Grid& grid, std::uint64_t max_unit_size,
                                  const std::vector<std::uint8_t>* done = nullptr);
+// The same with the ids done as ranges (memory in ranges, not ids: for grids of 10^10).
+std::vector<WorkUnit> plan_units(const Grid& grid, std::uint64_t max_unit_size,
+                                 const IdRanges& done);
 
 }  // namespace threadx

@@ -275,9 +275,11 @@ Aggregates Aggregator::finish() {
 
 Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const AggregateOptions& o) {
   check_metric(o.metric);
-  if (reader.rows() != grid.size())
-    throw InputError("the results file has " + std::to_string(reader.rows()) +
-                     " rows but its grid has " + std::to_string(grid.size()) + " combinations");
+  const ComboId first = reader.first_id();
+  if (first > grid.size() || reader.rows() > grid.size() - first)
+    throw InputError("the results file has rows for ids " + std::to_string(first) + " to " +
+                     std::to_string(first + reader.rows()) + " but its grid has " +
+                     std::to_string(grid.size()) + " combinations");
   const Column* metric = reader.find(o.metric);
   if (metric == nullptr) throw InputError("the results file has no column '" + o.metric + "'");
   const Column* trades = reader.find("trades");
@@ -288,18 +290,20 @@ Aggregates aggregate(const ResultsReader& reader, const Grid& grid, const Aggreg
 
   // One pass over /results in chunks.
   const std::vector<std::uint8_t> done = reader.read_done();
-  ParamIndex idx = grid.indices_of(0);
+  ParamIndex idx = grid.indices_of(first);
   for (std::uint64_t begin = 0; begin < reader.rows(); begin += o.rows_per_read) {
     const std::uint64_t count = std::min<std::uint64_t>(o.rows_per_read, reader.rows() - begin);
     const std::vector<unsigned char> rows = reader.read_rows(begin, count);
     for (std::uint64_t r = 0; r < count; ++r, grid.advance(idx)) {
       if (done[begin + r] == 0) continue;
       const unsigned char* row = rows.data() + r * reader.row_size();
-      agg.add(begin + r, idx, ResultsReader::value(row, *metric),
+      agg.add(first + begin + r, idx, ResultsReader::value(row, *metric),
               trades != nullptr ? ResultsReader::value(row, *trades) : 0.0);
     }
   }
-  return agg.finish();
+  Aggregates out = agg.finish();
+  out.rows = reader.rows();  // the ids the file holds (a slice with --ids)
+  return out;
 }
 
 Aggregates from_stored(const StoredAggregates& stored, const Grid& grid,

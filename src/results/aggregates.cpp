@@ -32,7 +32,13 @@ void keep_min(double& v, ComboId& id, double ov, ComboId oid) {
 }  // namespace
 
 AggregateLayout::AggregateLayout(const Grid& grid, const AggregateSpec& spec)
-    : spec_(spec), rows_(grid.size()), group_(grid.group_size()) {
+    : spec_(spec),
+      rows_(grid.size()),
+      group_(grid.group_size()),
+      ids_begin_(spec.ids_begin),
+      ids_end_(spec.ids_end == 0 ? grid.size() : spec.ids_end) {
+  if (ids_begin_ >= ids_end_ || ids_end_ > rows_)
+    throw std::invalid_argument("aggregates: ids outside the grid");
   if (spec.block_rows == 0) throw std::invalid_argument("aggregates: block_rows must be > 0");
   if (spec.histogram_metric >= kAggMetrics || spec.histogram_bins == 0 ||
       !(spec.histogram_lo < spec.histogram_hi))
@@ -59,7 +65,8 @@ AggregateLayout::AggregateLayout(const Grid& grid, const AggregateSpec& spec)
 std::pair<ComboId, ComboId> AggregateLayout::block_of(ComboId id) const {
   const ComboId group_first = id / group_ * group_;
   const ComboId first = group_first + (id - group_first) / spec_.block_rows * spec_.block_rows;
-  return {first, std::min({first + spec_.block_rows, group_first + group_, rows_})};
+  return {std::max(first, ids_begin_),
+          std::min({first + spec_.block_rows, group_first + group_, ids_end_})};
 }
 
 void MetricStats::merge(const MetricStats& o) {

@@ -36,6 +36,9 @@ struct AggregateSpec {
   std::size_t histogram_metric = 1;  // index in kMetrics (sharpe)
   double histogram_lo = -10, histogram_hi = 10;
   std::size_t histogram_bins = 200;  // equal bins over [lo, hi)
+  // A run over a slice of the grid (--ids) cuts the canonical blocks at its ends: the blocks are
+  // those of the grid intersected with [ids_begin, ids_end) (ids_end 0: the grid's end).
+  ComboId ids_begin = 0, ids_end = 0;
 };
 
 // Which cells a grid has: one per value of every swept parameter with 2+ values (an "axis"), one
@@ -53,7 +56,7 @@ class AggregateLayout {
   [[nodiscard]] std::size_t pair(std::size_t a, std::size_t b, std::size_t i, std::size_t j) const {
     return pair_[a * axes_.size() + b] + i * values_[b] + j;
   }
-  // The canonical block holding id, as [first, end).
+  // The canonical block holding id, as [first, end) (cut at the ends of spec().ids_*).
   [[nodiscard]] std::pair<ComboId, ComboId> block_of(ComboId id) const;
   [[nodiscard]] ComboId rows() const { return rows_; }
 
@@ -62,6 +65,7 @@ class AggregateLayout {
   std::vector<std::size_t> axes_, values_, single_, pair_;
   std::size_t cells_ = 0;
   ComboId rows_ = 0, group_ = 1;
+  ComboId ids_begin_ = 0, ids_end_ = 0;
 };
 
 // One metric over a set of combinations.

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "common/error.hpp"
@@ -201,6 +202,18 @@ void check_same_run(const std::string& path, const Grid& grid, const BarSeries& 
 
 // ---- ResultsFile -------------------------------------------------------------------------------
 
+namespace {
+
+// The first id and the number of ids a file holds (the whole grid unless --ids).
+std::pair<ComboId, std::uint64_t> id_slice(const Grid& grid, const ResultsStorage& storage) {
+  const ComboId end = storage.ids_end == 0 ? grid.size() : storage.ids_end;
+  if (storage.ids_begin >= end || end > grid.size())
+    throw std::invalid_argument("ResultsFile: ids outside the grid");
+  return {storage.ids_begin, end - storage.ids_begin};
+}
+
+}  // namespace
+
 ResultsFile::ResultsFile(std::string path, const Grid& grid, int blocks)
     : path_(std::move(path)), grid_(&grid), layout_(grid, blocks) {}
 
@@ -219,6 +232,8 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     summary_ = std::move(o.summary_);
     level_ = o.level_;
     rows_per_chunk_ = o.rows_per_chunk_;
+    first_ = o.first_;
+    ids_ = o.ids_;
     assembler_ = std::move(o.assembler_);
     compressor_ = std::move(o.compressor_);
     stored_ = std::move(o.stored_);
@@ -263,6 +278,7 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     throw std::invalid_argument("ResultsFile::create: --blocks needs --keep all");
   ResultsFile f(path, grid, blocks);  // named by its final path in messages
   f.keep_ = storage.keep;
+  std::tie(f.first_, f.ids_) = id_slice(grid, storage);
   f.aggregates_ = storage.aggregates;
   f.level_ = storage.keep.all() ? storage.deflate_level : 0;
   f.rows_per_chunk_ = f.level_ == 0            ? kRowsPerChunk
@@ -301,7 +317,7 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   f.file_ = H5Fcreate(file_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
-  const hsize_t n = grid.size();
+  const hsize_t n = f.ids_;
   f.rows_per_chunk_ = std::min<std::uint64_t>(n, f.rows_per_chunk_);
   f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
   H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
@@ -361,6 +377,8 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   write_attr(root, path, "grid_text", grid.source_text);
   write_attr(root, path, "swept_parameters", swept_names(grid));
   write_attr(root, path, "combinations", static_cast<std::int64_t>(grid.size()));
+  write_attr(root, path, "ids_begin", static_cast<std::int64_t>(f.first_));
+  write_attr(root, path, "ids_end", static_cast<std::int64_t>(f.first_ + f.ids_));
   write_attr(root, path, "groups", static_cast<std::int64_t>(grid.group_count()));
   write_attr(root, path, "group_size", static_cast<std::int64_t>(grid.group_size()));
   write_attr(root, path, "data_files", data_files(bars));
@@ -398,6 +416,7 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   check_same_run(path, grid, bars, prov.timeframe, blocks);
   ResultsFile f(path, grid, blocks);
   f.keep_ = storage.keep;
+  std::tie(f.first_, f.ids_) = id_slice(grid, storage);
   {
     H5Id probe(h5::open_read_only(path));
     const std::string have = read_attr_text(probe.get(), "keep").value_or("all");
@@ -406,6 +425,14 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
                      storage.keep.text() +
                      "; resume with the same --keep, or --force to start "
                      "over");
+    // Files from before --ids hold the whole grid.
+    const std::string begin = read_attr_text(probe.get(), "ids_begin").value_or("0");
+    const std::string end =
+        read_attr_text(probe.get(), "ids_end").value_or(std::to_string(grid.size()));
+    const std::string want = std::to_string(f.first_) + ":" + std::to_string(f.first_ + f.ids_);
+    if (begin + ":" + end != want)
+      fail(path, "--resume: the file holds ids " + begin + ":" + end + ", this run has --ids " +
+                     want + "; resume with the same --ids, or --force to start over");
   }
   if (f.keep_.all()) {
     H5Id probe(h5::open_read_only(path));
@@ -457,7 +484,7 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
     H5Id space(H5Dget_space(f.blocks_));
     hsize_t dims[2] = {0, 0};
     if (H5Sget_simple_extent_ndims(space.get()) != 2 ||
-        H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2 || dims[0] != grid.size() ||
+        H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2 || dims[0] != f.ids_ ||
         dims[1] != static_cast<hsize_t>(blocks))
       fail(path, "--resume: /blocks does not have the shape (combinations, blocks)");
   }
@@ -473,7 +500,7 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
 std::vector<std::uint8_t> ResultsFile::read_done() const {
   if (!keep_.all())
     throw std::logic_error("read_done: a file without /done (--keep " + keep_.text() + ")");
-  std::vector<std::uint8_t> flags(grid_->size());
+  std::vector<std::uint8_t> flags(ids_);
   check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), path_,
                "read /done");
   if (level_ > 0) {
@@ -491,7 +518,7 @@ std::vector<std::uint8_t> ResultsFile::read_done() const {
 void ResultsFile::start_pipeline(int compress_threads) {
   if (compress_threads <= 0)
     compress_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-  assembler_ = std::make_unique<ChunkAssembler>(layout_, grid_->size(), rows_per_chunk_);
+  assembler_ = std::make_unique<ChunkAssembler>(layout_, ids_, rows_per_chunk_);
   compressor_ = std::make_unique<ChunkCompressor>(layout_.row_size(), kBlockCellSize, level_,
                                                   compress_threads);
 }
@@ -515,11 +542,13 @@ void ResultsFile::set_done(std::uint64_t first, std::uint64_t count) {
                "write /done");
 }
 
-void ResultsFile::write_packed(ComboId begin, std::span<const unsigned char> rows) {
+void ResultsFile::write_packed(ComboId first_id, std::span<const unsigned char> rows) {
   if (!keep_.all()) throw std::logic_error("write_packed: a file without /results");
   const std::size_t per_row = layout_.run_size(1);
-  if (rows.size() % per_row != 0 || begin + rows.size() / per_row > grid_->size())
-    throw std::logic_error("write_packed: not whole rows of this grid");
+  if (rows.size() % per_row != 0 || first_id < first_ ||
+      first_id - first_ + rows.size() / per_row > ids_)
+    throw std::logic_error("write_packed: not whole rows of the ids this file holds");
+  const std::uint64_t begin = first_id - first_;  // the first row
   bytes_in_ += rows.size();
   if (level_ > 0) {
     for (RawChunk& c : compressor_->take_spent()) assembler_->recycle(std::move(c));
@@ -559,7 +588,7 @@ void ResultsFile::flush() {
     while (j < stored_.size() && stored_[j] == stored_[j - 1] + 1) ++j;
     const std::uint64_t first = stored_[i] * rows_per_chunk_;
     const std::uint64_t end =
-        std::min<std::uint64_t>(grid_->size(), stored_[j - 1] * rows_per_chunk_ + rows_per_chunk_);
+        std::min<std::uint64_t>(ids_, stored_[j - 1] * rows_per_chunk_ + rows_per_chunk_);
     set_done(first, end - first);
     i = j;
   }
@@ -585,8 +614,7 @@ std::vector<std::byte> ResultsFile::read_checkpoint() const {
 }
 
 std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t count) const {
-  if (!keep_.all() || begin + count > grid_->size())
-    throw std::logic_error("read_rows: no such rows");
+  if (!keep_.all() || begin + count > ids_) throw std::logic_error("read_rows: no such rows");
   std::vector<unsigned char> out(count * layout_.row_size());
   if (count == 0) return out;
   check_status(h5::read_range(results_, row_type_, begin, count, out.data()), path_,
@@ -604,12 +632,12 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
   } else if (summary != nullptr) {
     done = summary->covered().count();
   }
-  const bool complete = done == grid_->size();
+  const bool complete = done == ids_;
   // The summary's datasets were made with the file: filling them is SWMR-safe. (A file from
   // before --keep has none: they are created after SWMR writing ends, below.)
   const bool precreated = H5Lexists(file_, "aggregates", H5P_DEFAULT) > 0;
   if (summary != nullptr && precreated) {
-    write_final_summary(file_, path_, *grid_, *summary, row_type_);
+    write_final_summary(file_, path_, *grid_, *summary, row_type_, ids_);
     flush();
   }
   if (swmr()) {
@@ -622,7 +650,7 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
     if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
   }
   if (summary != nullptr && !precreated)
-    write_final_summary(file_, path_, *grid_, *summary, row_type_);
+    write_final_summary(file_, path_, *grid_, *summary, row_type_, ids_);
   for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);
   write_attr(file_, path_, "end_time", now_utc_iso());
   flush();

@@ -70,6 +70,9 @@ struct ResultsStorage {
   int deflate_level = 1;         // 1..9: shuffle + deflate at that level; 0: no compression
   int compress_threads = 0;      // threads compressing chunks; 0: one per core, at most 8
   std::uint64_t chunk_rows = 0;  // rows per chunk when compressed; 0: rows_per_chunk(blocks)
+  // --ids: the file holds ids [ids_begin, ids_end) of the grid (ids_end 0: up to its end); its
+  // rows, flags and cells are those ids' in order (row k is id ids_begin + k).
+  ComboId ids_begin = 0, ids_end = 0;
 };
 
 class ResultsFile {
@@ -99,7 +102,11 @@ class ResultsFile {
   // The deflate level of /results (0: not compressed) and its rows per chunk.
   [[nodiscard]] int deflate_level() const { return level_; }
   [[nodiscard]] std::uint64_t rows_per_chunk() const { return rows_per_chunk_; }
-  // The /done flags. In a compressed file a chunk counts as done only when all its flags are set.
+  // The ids the file holds: [first_id(), first_id() + ids()) (the whole grid unless --ids).
+  [[nodiscard]] ComboId first_id() const { return first_; }
+  [[nodiscard]] std::uint64_t ids() const { return ids_; }
+  // The /done flags, one per id the file holds (flag k: id first_id() + k). In a compressed file a
+  // chunk counts as done only when all its flags are set.
   [[nodiscard]] std::vector<std::uint8_t> read_done() const;
 
   // Takes a run packed by layout().pack_run (ids [begin, begin + n) where rows.size() =
@@ -126,7 +133,8 @@ class ResultsFile {
   // Not all: writes a checkpoint (SummaryStore::write_checkpoint); reads the newest whole one.
   void write_checkpoint(std::span<const std::byte> bytes);
   [[nodiscard]] std::vector<std::byte> read_checkpoint() const;
-  // All: the packed /results rows of ids [begin, begin + count) (no /blocks cells).
+  // All: the packed /results rows [begin, begin + count), ids first_id() + begin ... (no /blocks
+  // cells).
   [[nodiscard]] std::vector<unsigned char> read_rows(ComboId begin, std::uint64_t count) const;
   // Bytes of rows and cells received, and bytes stored for them (equal when not compressed).
   [[nodiscard]] std::uint64_t bytes_in() const { return bytes_in_; }
@@ -155,6 +163,8 @@ class ResultsFile {
   std::unique_ptr<SummaryStore> summary_;
   int level_ = 0;
   std::uint64_t rows_per_chunk_ = 0;
+  ComboId first_ = 0;
+  std::uint64_t ids_ = 0;
   std::unique_ptr<ChunkAssembler> assembler_;
   std::unique_ptr<ChunkCompressor> compressor_;
   std::vector<std::uint64_t> stored_;  // chunks stored since the last flush (flags not yet set)

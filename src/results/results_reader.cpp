@@ -121,6 +121,11 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   if (!std::filesystem::exists(path)) fail(path, "no such file");
   file_ = h5::open_read_only(path);
   if (file_ < 0) fail(path, "not an HDF5 file");
+  try {
+    first_id_ = std::stoull(read_attr_text(file_, "ids_begin").value_or("0"));
+  } catch (const std::logic_error&) {
+    fail(path, "attribute ids_begin is not a number");
+  }
   // A run with --keep top:... stores its kept rows in /kept (ids ascending) instead of /results.
   if (H5Lexists(file_, "results", H5P_DEFAULT) > 0) {
     results_ = H5Dopen2(file_, "results", H5P_DEFAULT);

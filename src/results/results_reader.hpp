@@ -35,6 +35,9 @@ class ResultsReader {
   ~ResultsReader();
 
   [[nodiscard]] std::uint64_t rows() const { return rows_; }
+  // The first id of the ids the file holds (attribute ids_begin: a sweep with --ids; else 0). Row
+  // k of /results is id first_id() + k (not so for /kept: read combo_id).
+  [[nodiscard]] ComboId first_id() const { return first_id_; }
   // The rows are /kept (a run with --keep top:...): row k is not id k (read combo_id), and every
   // one is done.
   [[nodiscard]] bool kept_only() const { return kept_only_; }
@@ -74,6 +77,7 @@ class ResultsReader {
   // by decompressing their chunks directly, several threads at a time), else 0.
   std::uint64_t results_chunk_rows_ = 0, blocks_chunk_rows_ = 0;
   std::uint64_t rows_ = 0;
+  ComboId first_id_ = 0;
   bool kept_only_ = false;
   std::size_t row_size_ = 0;
   int blocks_ = 0;

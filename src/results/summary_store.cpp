@@ -178,7 +178,8 @@ void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8
     metrics.resize(end - at);
     for (std::size_t k = 0; k < metrics.size(); ++k)
       metrics[k] = layout.unpack_metrics(rows.data() + k * layout.row_size());
-    summary.add(WorkUnit{at, end, 0}, metrics);
+    const ComboId first = file.first_id();
+    summary.add(WorkUnit{first + at, first + end, 0}, metrics);
     at = end;
   }
 }
@@ -248,13 +249,13 @@ void create_final_summary(std::int64_t file, const std::string& path, const Grid
 }
 
 void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
-                         const SweepSummary& summary, std::int64_t row_type) {
+                         const SweepSummary& summary, std::int64_t row_type, std::uint64_t ids) {
   const AggregateLayout& layout = summary.layout();
   if (H5Lexists(file, "aggregates", H5P_DEFAULT) <= 0)
     create_final_summary(file, path, grid, layout, summary.keeper() != nullptr, row_type);
   // A stopped run's summary may hold parts of blocks: its aggregates leave them out (their ids
   // are summarised once the blocks are whole, on --resume); "combinations" says how many are in.
-  const bool whole = summary.covered().count() == grid.size();
+  const bool whole = summary.covered().count() == ids;
   const SweepAggregates a = summary.aggregates(/*allow_open=*/!whole);
   H5Id group(check(H5Gopen2(file, "aggregates", H5P_DEFAULT), path, "open /aggregates"));
   const std::size_t cells = layout.cell_count(), n = cells * kAggMetrics;

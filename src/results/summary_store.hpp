@@ -48,7 +48,8 @@ class SummaryStore {
 
 class ResultsFile;
 
-// Adds to `summary` the stored rows of the ids `done` flags (a --keep all file being resumed:
+// Adds to `summary` the stored rows whose `done` flags are set (flag k: id file.first_id() + k; a
+// --keep all file being resumed:
 // its summary is not checkpointed, it is computed again from the rows, which gives the same bits).
 void summarize_stored_rows(const ResultsFile& file, const std::vector<std::uint8_t>& done,
                            SweepSummary& summary);
@@ -63,7 +64,8 @@ void create_final_summary(std::int64_t file, const std::string& path, const Grid
 // Writes the summary's aggregates (and, once every id is in, its kept rows) into what
 // create_final_summary made, /aggregates/combinations last (0 until then); creates it first when
 // it is missing (a file from before --keep, whose writer is then out of SWMR).
+// `ids`: how many ids the file holds (the kept rows are written once the summary covers them all).
 void write_final_summary(std::int64_t file, const std::string& path, const Grid& grid,
-                         const SweepSummary& summary, std::int64_t row_type);
+                         const SweepSummary& summary, std::int64_t row_type, std::uint64_t ids);
 
 }  // namespace threadx

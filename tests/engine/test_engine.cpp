@@ -3,6 +3,8 @@
 // results independent of thread count and unit size.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -79,6 +81,56 @@ TEST(Plan, DoneFlagsRemoveFinishedIds) {
   for (ComboId id = 0; id < g.size(); ++id) EXPECT_EQ(seen[id] + done[id], 1) << id;
   std::vector<std::uint8_t> all(g.size(), 1);
   EXPECT_TRUE(plan_units(g, 16, &all).empty());
+}
+
+// The planner as it was written over flags, one id at a time: the oracle for the ranges planner.
+std::vector<WorkUnit> plan_by_flags(const Grid& g, std::uint64_t max_unit,
+                                    const std::vector<std::uint8_t>& done) {
+  std::vector<WorkUnit> out;
+  for (ComboId grp = 0; grp < g.group_count(); ++grp) {
+    const ComboId last = (grp + 1) * g.group_size();
+    for (ComboId id = grp * g.group_size(); id < last;) {
+      while (id < last && done[id] != 0) ++id;
+      const ComboId begin = id;
+      while (id < last && done[id] == 0) ++id;
+      if (id == begin) continue;
+      const std::uint64_t len = id - begin, parts = (len + max_unit - 1) / max_unit;
+      ComboId at = begin;
+      for (std::uint64_t p = 0; p < parts; ++p) {
+        const ComboId n = len / parts + (p < len % parts ? 1 : 0);
+        out.push_back({at, at + n, grp});
+        at += n;
+      }
+    }
+  }
+  return out;
+}
+
+// The planner on ranges (what a grid of 10^10 ids uses): the units of the flags, including ranges
+// that cross groups, start before a group or end after the grid.
+TEST(Plan, DoneRangesGiveTheUnitsOfTheirFlags) {
+  const Grid g = mixed_grid();
+  const ComboId gs = g.group_size();
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<std::uint8_t> done(g.size(), 0);
+    IdRanges ranges;
+    for (ComboId id = 0; id < g.size();) {
+      const ComboId len = 1 + rng() % (trial % 2 ? 3 * gs : 40);
+      const ComboId end = std::min<ComboId>(g.size(), id + len);
+      if (rng() % 2) {
+        ranges.add(id, end);
+        for (ComboId x = id; x < end; ++x) done[x] = 1;
+      }
+      id = end;
+    }
+    EXPECT_EQ(IdRanges::from_flags(done), ranges);
+    for (const std::uint64_t unit : {1ull, 16ull, 1000ull})
+      EXPECT_EQ(plan_units(g, unit, ranges), plan_by_flags(g, unit, done)) << trial << " " << unit;
+  }
+  IdRanges everything;
+  everything.add(0, g.size());
+  EXPECT_TRUE(plan_units(g, 16, everything).empty());
 }
 
 // Runs ids through run_unit_cpu one group at a time and checks each against the reference.

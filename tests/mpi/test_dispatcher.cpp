@@ -177,7 +177,8 @@ TEST(Dispatcher, OneLargeRunIsSharedByStealing) {
   o.min_unit = 16;
   o.slots = 4;
   o.calibrate = false;  // nothing completes here
-  Dispatcher d(g, &done, 4, o);
+  const IdRanges done_ranges = IdRanges::from_flags(done);
+  Dispatcher d(g, &done_ranges, 4, o);
   EXPECT_EQ(d.total(), gs + 3);
   std::vector<Granted> grants;
   for (int round = 0; d.ungranted() > 0; ++round)
@@ -198,7 +199,8 @@ TEST(Dispatcher, ResumedPlanSkipsDoneIds) {
   DispatchOptions o;
   o.max_unit = 512;
   o.slots = 6;
-  Dispatcher d(g, &done, 3, o);
+  const IdRanges done_ranges = IdRanges::from_flags(done);
+  Dispatcher d(g, &done_ranges, 3, o);
   const auto grants = drain(d, 3, 9);
   expect_exact_cover(g, grants, &done);
 }

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -27,6 +28,7 @@
 #include "mpi/loopback_transport.hpp"
 #include "mpi/protocol.hpp"
 #include "report/aggregate.hpp"
+#include "results/ranking.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
 #include "results/sweep_summary.hpp"
@@ -49,10 +51,15 @@ struct SweepRun {
 };
 
 // One sweep of `grid` over `ranks` loopback ranks (rank 0 computes too), one thread each.
+// slice: --ids [first, second) ({0, 0}: the whole grid).
 SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t unit_size,
-               const std::string& path, const KeepSpec& keep = {}) {
+               const std::string& path, const KeepSpec& keep = {},
+               std::pair<ComboId, ComboId> slice = {0, 0}) {
+  if (slice.second == 0) slice = {0, grid.size()};
   LoopbackHub hub(ranks);
   ClusterSweepOptions o;
+  o.aggregates.ids_begin = slice.first;
+  o.aggregates.ids_end = slice.second;
   o.threads = 1;
   o.unit_size = unit_size;
   o.keep = keep;
@@ -78,10 +85,13 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
     gate.collect();
     ResultsStorage storage;
     storage.keep = keep;
+    storage.ids_begin = slice.first;
+    storage.ids_end = slice.second;
     ResultsFile file =
         ResultsFile::create(path, grid, bars, Provenance{}, true, o.run.blocks, storage);
-    const std::vector<std::uint8_t> done =
-        keep.all() ? file.read_done() : std::vector<std::uint8_t>(grid.size(), 0);
+    IdRanges done = keep.all() ? IdRanges::from_flags(file.read_done(), slice.first) : IdRanges{};
+    done.add(0, slice.first);  // outside the slice: not to run
+    done.add(slice.second, grid.size());
     gate.release(0);
     IndicatorBank bank(bars);
     const AggregateLayout layout(grid, o.aggregates);
@@ -269,6 +279,44 @@ TEST(LoopbackSweep, AReportFromTheAggregatesAgreesWithOneFromTheRows) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find(none_path), std::string::npos) << e.what();
   }
+  fs::remove_all(dir);
+}
+
+// --ids: a slice swept by 1 and by 3 ranks, kept whole and as its top rows: the same rows (the
+// whole grid's rows of those ids), the same aggregates, the same kept ids as the rows' best.
+TEST(LoopbackSweep, ASliceGivesTheSameRowsAndAggregatesOnAnyRankCount) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid grid = testing::mixed_grid();
+  const fs::path dir =
+      fs::temp_directory_path() / ("threadx_loopback_slice_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::pair<ComboId, ComboId> slice{300, 777};  // inside canonical blocks at both ends
+  const SweepRun whole = sweep(grid, bars, 1, 4096, (dir / "whole.h5").string());
+  const SweepRun one = sweep(grid, bars, 1, 4096, (dir / "one.h5").string(), {}, slice);
+  ASSERT_TRUE(one.complete);
+  const std::size_t row = whole.rows.size() / grid.size();
+  ASSERT_EQ(one.rows.size(), (slice.second - slice.first) * row);
+  EXPECT_TRUE(std::equal(one.rows.begin(), one.rows.end(),
+                         whole.rows.begin() + static_cast<std::ptrdiff_t>(slice.first * row)))
+      << "the slice's rows are not the whole run's rows of its ids";
+  const SweepRun three = sweep(grid, bars, 3, 37, (dir / "three.h5").string(), {}, slice);
+  EXPECT_TRUE(three.complete);
+  EXPECT_TRUE(three.rows == one.rows);
+  EXPECT_TRUE(three.aggregates == one.aggregates);
+  const KeepSpec keep = parse_keep("top:25:sharpe");
+  const SweepRun top = sweep(grid, bars, 3, 11, (dir / "top.h5").string(), keep, slice);
+  EXPECT_TRUE(top.complete);
+  EXPECT_TRUE(top.aggregates == one.aggregates);
+  const ResultsReader reader((dir / "one.h5").string());
+  EXPECT_EQ(reader.first_id(), slice.first);
+  RankQuery q;
+  q.n = 25;
+  std::vector<ComboId> want;
+  const Column& id = *reader.find("combo_id");
+  for (const std::vector<unsigned char>& r : rank_rows(reader, q).rows)
+    want.push_back(static_cast<ComboId>(ResultsReader::value(r.data(), id)));
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(top.kept, want);
   fs::remove_all(dir);
 }
 
