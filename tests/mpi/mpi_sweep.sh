@@ -56,6 +56,20 @@ for np in 1 2 3 4; do
   echo "ok: mpirun -np $np --unit-size ${unit[$np]} equals the single-process run"
 done
 
+# ---- a slice (--ids) on 3 ranks: the single-process slice's rows and aggregates, kept whole and
+# as its top rows (every rank cuts the aggregates' blocks at the slice's ends) ----
+"$bin" -q sweep --data "$short" --grid "$work/grid.toml" --ids 1000:9999 --out "$work/slice1.h5" \
+  || fail "single-process slice"
+for keep in all top:50:sharpe; do
+  out="$work/slice3_${keep%%:*}.h5"
+  mpi -np 3 "$bin" sweep --data "$short" --grid "$work/grid.toml" --ids 1000:9999 --keep "$keep" \
+    --unit-size 37 --out "$out" > "$work/slice.log" 2>&1 || { cat "$work/slice.log"; fail "slice, -np 3, --keep $keep"; }
+  h5diff "$work/slice1.h5" "$out" /aggregates /aggregates || fail "slice, -np 3, --keep $keep: aggregates differ"
+  [ "$(attr "$out" complete)" = 1 ] || fail "slice, -np 3, --keep $keep: not complete"
+done
+h5diff "$work/slice1.h5" "$work/slice3_all.h5" /results || fail "slice, -np 3: rows differ"
+echo "ok: a slice on 3 ranks has the single-process slice's rows and aggregates"
+
 # ---- affinity and kill tests on the 49,632-bar file (long enough to be interrupted) ----
 cp "$src/tests/grids/kill_217728.toml" "$work/big.toml"
 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/bigref.h5" --threads 2 \
