@@ -266,7 +266,7 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
           "(limit {:.0f} s, slowest unit so far {:.1f} s): treating it as lost; {} of {} "
           "combinations are saved in {}, finish with --resume",
           r, h.host, h.pid, silent, held.size(), describe_units(held), limit, slowest_unit_s,
-          dispatcher.completed_combos() + (grid.size() - total), grid.size(), file.path());
+          file.ids() - (total - dispatcher.completed_combos()), file.ids(), file.path());
       stop_compute = true;
       if (o.run.stop != nullptr) o.run.stop->store(true);
       if (compute) compute->join();

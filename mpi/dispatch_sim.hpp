@@ -8,10 +8,13 @@
 // Two ways to store the rows (WritePath):
 // - Rank0: today's path. A rank sends its rows to rank 0, whose one writer thread stores them.
 // - Ranks: the ranks store their own rows (issue 19, item 3). A rank's writer thread packs and
-//   compresses a finished unit's rows (rank_row_s each, beside its computing slots), writes them
-//   to the shared file system, then tells rank 0 the unit is done. The file system is one server
-//   of fs_bandwidth bytes/s shared by every rank (rows of row_bytes each as stored). Rank 0 keeps
-//   only the plan and the /done flags: one message per unit, no cost per row.
+//   compresses a finished unit's rows (rank_row_s each, beside its computing slots) and writes them
+//   to the shared file system, one server of fs_bandwidth bytes/s shared by every rank (rows of
+//   row_bytes each as stored). The rank reports the unit with its next request, as soon as it is
+//   computed (rank 0 learns the rank's speed from it); its /done flags count only once the rows
+//   are on disk, which the rank's goodbye confirms, sent after its last write. (A real rank would
+//   send the ids stored since its last message with each request.) Rank 0 keeps only the plan and
+//   the /done flags: no cost per row, and most reports ride on requests.
 #pragma once
 
 #include <cstdint>

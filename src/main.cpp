@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
               "model rank 0 storing rows on its dispatching thread (the design before)");
   m->add_option("--write-path", sim.write_path,
                 "who stores the rows: rank0 (its writer thread) or ranks (each its own)")
-      ->check(CLI::IsMember({"rank0", "ranks"}))
+      ->transform(CLI::IsMember({"rank0", "ranks"}, CLI::ignore_case))
       ->capture_default_str();
   m->add_option("--rank-row", sim.sim.rank_row_s,
                 "ranks path: a rank's time to pack and compress one row, s")

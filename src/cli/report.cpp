@@ -145,22 +145,30 @@ int run_report(const ReportOptions& o) {
     for (std::size_t k = 0; k < std::min(ag.top.size(), o.top); ++k)
       top_rows.push_back(reader.read_rows(ag.top[k] - reader.first_id(), 1));
   } else if (reader.kept_only() && o.top > 0) {
+    // The best kept rows with a finite metric (what the rest of the page counts).
     RankQuery q;
     q.by = o.metric;
-    q.n = o.top;
+    q.n = reader.rows();
     q.ascending = !ag.higher_is_better;
-    top_rows = rank_rows(reader, q).rows;
+    const Column& metric = *reader.find(o.metric);
+    for (std::vector<unsigned char>& row : rank_rows(reader, q).rows)
+      if (top_rows.size() < o.top && std::isfinite(ResultsReader::value(row.data(), metric)))
+        top_rows.push_back(std::move(row));
   }
 
   report::Page page;
   page.grid = &grid;
   page.aggregates = &ag;
   page.title = "ThreadX sweep report: " + fs::path(o.file).filename().string();
+  // What the sweep kept, in words: its rows are in /kept only once a --keep top run has ended.
+  const std::string kept_words =
+      reader.kept_only() ? std::to_string(reader.rows()) + " rows: --keep " + keep
+      : keep == "none"
+          ? std::string("no rows: --keep none")
+          : "only the best rows (--keep " + keep + "), which are written when the run ends";
   if (!from_rows)
     page.banners.push_back(
-        "Drawn from the aggregates the sweep computed (it kept " +
-        (reader.kept_only() ? std::to_string(reader.rows()) + " rows: --keep " + keep
-                            : std::string("no rows: --keep none")) +
+        "Drawn from the aggregates the sweep computed (it kept " + kept_words +
         "): cells show the mean and one standard deviation instead of quartiles, and no filter "
         "applies. A sweep with --keep all gives the full report.");
   if (!complete)
@@ -232,9 +240,10 @@ int run_report(const ReportOptions& o) {
   }
   if (reader.kept_only())
     page.top_note = "Of the " + std::to_string(reader.rows()) + " rows the sweep kept (--keep " +
-                    keep + "): the best of all combinations by the metrics it kept by.";
+                    keep + "), those with a finite " + o.metric +
+                    ": the best of all combinations by the metrics it kept by.";
   else if (!from_rows)
-    page.top_note = "The sweep kept no rows (--keep none). Its best combination by " + o.metric +
+    page.top_note = "The sweep kept " + kept_words + ". Its best combination by " + o.metric +
                     " is known from the aggregates, and re-run below.";
 
   // The best combination on the data it was swept on.

@@ -325,6 +325,9 @@ Aggregates from_stored(const StoredAggregates& stored, const Grid& grid,
   for (const std::size_t p : layout.axes()) layout_names.emplace_back(grid.param(p).name);
   if (layout_names != stored.axes) bad("names other axes");
   if (stored.cells != layout.cell_count()) bad("has " + std::to_string(stored.cells) + " cells");
+  if (layout.axes().empty())
+    throw InputError(file + ": the grid sweeps no parameter over two or more values, so " +
+                     "/aggregates has no cells to chart; sweep it with --keep all");
 
   Aggregates out;
   out.metric = o.metric;

@@ -125,6 +125,14 @@ check test "$("$bin" -q top s4.h5 --by sharpe -n 5 --csv | cut -d, -f2 | tail -n
 render "$work/none_sortino.html"
 check test "$(sed -n 's/.*name="threadx-charts" content="\([0-9]*\)".*/\1/p' none_sortino.html)" = 13
 check grep -q "The file's histogram is of sharpe" none_sortino.html
+# Kept rows whose metric is infinite (a profit factor without a losing trade) are left out of the
+# top table, as they are from the counts.
+"$bin" -q sweep --data "$data49k" --grid "$src/tests/grids/mid_34560.toml" --ids 17000:17960 \
+  --keep top:3:profit_factor --out pf.h5
+"$bin" -q report pf.h5 --metric profit_factor --data "$data49k" --out "$work/pf.html" > /dev/null
+check grep -q '48 with a non-finite profit_factor left out' pf.html
+check grep -q 'those with a finite profit_factor' pf.html
+if grep -q '<td>inf</td>' pf.html; then fail "an infinite profit_factor in the top table"; fi
 
 # ---- one swept parameter, no --robust -------------------------------------------------------
 case="one parameter"
@@ -156,6 +164,22 @@ else
   check grep -q 'class="banner"' rp.html
   render "$work/rp.html"
 fi
+# A --keep top run stopped mid-way: its kept rows are not written yet; the page says so.
+set +e
+"$bin" -q sweep --data "$data49k" --grid "$src/tests/grids/kill_217728.toml" --out pt.h5 \
+  --threads 1 --flush-interval 0.1 --keep top:50:sharpe > /dev/null 2> sweep.log &
+pid=$!
+for _ in $(seq 1 500); do [ -e pt.h5.partial ] && break; sleep 0.01; done
+sleep 0.5
+kill -TERM "$pid"; wait "$pid"; rc=$?
+set -e
+if [ "$rc" != 3 ] || [ ! -e pt.h5.partial ]; then
+  fail "the --keep top sweep was not stopped mid-way (exit $rc): $(cat sweep.log)"
+else
+  "$bin" -q report pt.h5.partial --out "$work/pt.html" > /dev/null
+  check grep -q 'it kept only the best rows (--keep top:50:sharpe), which are written when the run ends' pt.html
+  check grep -q 'PARTIAL RESULTS' pt.html
+fi
 
 # ---- bad inputs -------------------------------------------------------------------------------
 case="bad inputs"
@@ -166,6 +190,9 @@ refuse "unknown metric 'sharp' (metrics: total_return" s4.h5 --metric sharp --ou
 refuse "not a threadx robustness file" s4.h5 --robust s1.h5 --out bad.html
 refuse "nodir/bad.html.partial: cannot write" s4.h5 --out nodir/bad.html
 refuse "none.h5: --min-trades needs every row" none.h5 --min-trades 5 --out bad.html
+printf '[grid]\nbb_period = [20]\n' > grid0.toml  # one combination: /aggregates has no cells
+"$bin" -q sweep --data "$data960" --grid grid0.toml --keep none --out none0.h5
+refuse "none0.h5: the grid sweeps no parameter over two or more values" none0.h5 --out bad.html
 # The data file changed since the sweep: named, with the recorded SHA-256.
 cp "$data960" bars.csv
 "$bin" -q sweep --data bars.csv --grid grid1.toml --out sc.h5
