@@ -146,36 +146,32 @@ if grep -q 'id="robust"\|Heatmaps' r1.html; then fail "robustness or heatmaps on
 
 # ---- a partial results file: reported as partial, still drawn -------------------------------
 case="partial"
-set +e
+# stopped <out> <sweep args...>: a sweep of kill_217728 on the long file, stopped by SIGTERM half a
+# second in; true when it exited 3 (stopped, resumable) leaving <out>.partial.
+stopped() {
+  local out="$1" rc; shift
+  set +e
+  "$bin" -q sweep --data "$data49k" --grid "$src/tests/grids/kill_217728.toml" --out "$out" \
+    --threads 1 --flush-interval 0.1 "$@" > /dev/null 2> sweep.log &
+  local pid=$!
+  for _ in $(seq 1 500); do [ -e "$out.partial" ] && break; sleep 0.01; done
+  sleep 0.5
+  kill -TERM "$pid"; wait "$pid"; rc=$?
+  set -e
+  [ "$rc" = 3 ] && [ -e "$out.partial" ] && return 0
+  fail "the sweep ($*) was not stopped mid-way (exit $rc): $(cat sweep.log)"
+  return 1
+}
 # Small storage chunks: a chunk's rows count as done once the whole chunk is stored, and a slow
 # (sanitizer) build finishes few units in half a second.
-"$bin" -q sweep --data "$data49k" --grid "$src/tests/grids/kill_217728.toml" --out p.h5 \
-  --threads 1 --flush-interval 0.1 --chunk-rows 64 > /dev/null 2> sweep.log &
-pid=$!
-for _ in $(seq 1 500); do [ -e p.h5.partial ] && break; sleep 0.01; done
-sleep 0.5
-kill -TERM "$pid"; wait "$pid"; rc=$?
-set -e
-if [ "$rc" != 3 ] || [ ! -e p.h5.partial ]; then
-  fail "the sweep was not stopped mid-way (exit $rc): $(cat sweep.log)"
-else
+if stopped p.h5 --chunk-rows 64; then
   "$bin" -q report p.h5.partial --out "$work/rp.html" > /dev/null
   check grep -q 'PARTIAL RESULTS: [0-9]* of 217728 combinations are done' rp.html
   check grep -q 'class="banner"' rp.html
   render "$work/rp.html"
 fi
 # A --keep top run stopped mid-way: its kept rows are not written yet; the page says so.
-set +e
-"$bin" -q sweep --data "$data49k" --grid "$src/tests/grids/kill_217728.toml" --out pt.h5 \
-  --threads 1 --flush-interval 0.1 --keep top:50:sharpe > /dev/null 2> sweep.log &
-pid=$!
-for _ in $(seq 1 500); do [ -e pt.h5.partial ] && break; sleep 0.01; done
-sleep 0.5
-kill -TERM "$pid"; wait "$pid"; rc=$?
-set -e
-if [ "$rc" != 3 ] || [ ! -e pt.h5.partial ]; then
-  fail "the --keep top sweep was not stopped mid-way (exit $rc): $(cat sweep.log)"
-else
+if stopped pt.h5 --keep top:50:sharpe; then
   "$bin" -q report pt.h5.partial --out "$work/pt.html" > /dev/null
   check grep -q 'it kept only the best rows (--keep top:50:sharpe), which are written when the run ends' pt.html
   check grep -q 'PARTIAL RESULTS' pt.html
