@@ -45,14 +45,12 @@ std::pair<ComboId, ComboId> parse_ids(const std::string& text, ComboId n) {
   if (text.empty()) return {0, n};
   const std::size_t colon = text.find(':');
   auto number = [&](const std::string& s) {
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19)
+    if (colon == std::string::npos || s.empty() ||
+        s.find_first_not_of("0123456789") != std::string::npos || s.size() > 19)
       throw InputError("--ids '" + text +
                        "': want BEGIN:END, two whole numbers (ids BEGIN to END-1)");
     return static_cast<ComboId>(std::stoull(s));
   };
-  if (colon == std::string::npos)
-    throw InputError("--ids '" + text +
-                     "': want BEGIN:END, two whole numbers (ids BEGIN to END-1)");
   const ComboId begin = number(text.substr(0, colon)), end = number(text.substr(colon + 1));
   if (begin >= end) throw InputError("--ids " + text + ": BEGIN must be below END");
   if (n > 0 && end > n)

@@ -117,13 +117,14 @@ struct Stats {
 
   void merge(const Stats& o) {
     if (o.count == 0) return;
-    if (count == 0 || o.max > max || (o.max == max && o.max_id < max_id)) {
+    if (count == 0) {
       max = o.max;
       max_id = o.max_id;
-    }
-    if (count == 0 || o.min < min || (o.min == min && o.min_id < min_id)) {
       min = o.min;
       min_id = o.min_id;
+    } else {
+      keep_max(max, max_id, o.max, o.max_id);  // the rule of MetricStats::merge
+      keep_min(min, min_id, o.min, o.min_id);
     }
     count += o.count;
     sum += o.sum;
@@ -359,8 +360,7 @@ Aggregates from_stored(const StoredAggregates& stored, const Grid& grid,
 
   // Everything: the sum over the values of the first axis.
   Stats all;
-  if (!layout.axes().empty())
-    for (std::size_t i = 0; i < layout.values(0); ++i) all.merge(stats(layout.single(0, i)));
+  for (std::size_t i = 0; i < layout.values(0); ++i) all.merge(stats(layout.single(0, i)));
   out.overall = all.cell(higher);
   out.not_finite = out.done - std::min(out.done, all.count);
 

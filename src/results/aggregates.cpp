@@ -16,18 +16,6 @@ namespace {
 constexpr std::int64_t kMagic = 0x5458414747523031;  // "TXAGGR01"
 
 // a takes b's extreme when b's is beyond it, or equal with a smaller id.
-void keep_max(double& v, ComboId& id, double ov, ComboId oid) {
-  if (ov > v || (ov == v && oid < id)) {
-    v = ov;
-    id = oid;
-  }
-}
-void keep_min(double& v, ComboId& id, double ov, ComboId oid) {
-  if (ov < v || (ov == v && oid < id)) {
-    v = ov;
-    id = oid;
-  }
-}
 
 }  // namespace
 

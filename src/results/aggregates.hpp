@@ -68,6 +68,21 @@ class AggregateLayout {
   ComboId ids_begin_ = 0, ids_end_ = 0;
 };
 
+// The extremes' rule: (v, id) becomes (ov, oid) when ov is larger (smaller), or equal with a
+// smaller id.
+inline void keep_max(double& v, ComboId& id, double ov, ComboId oid) {
+  if (ov > v || (ov == v && oid < id)) {
+    v = ov;
+    id = oid;
+  }
+}
+inline void keep_min(double& v, ComboId& id, double ov, ComboId oid) {
+  if (ov < v || (ov == v && oid < id)) {
+    v = ov;
+    id = oid;
+  }
+}
+
 // One metric over a set of combinations.
 struct MetricStats {
   std::uint64_t count = 0;  // finite values
