@@ -18,6 +18,7 @@
 #include "common/bounded_queue.hpp"
 #include "mpi/dispatcher.hpp"
 #include "mpi/file_writer.hpp"
+#include "mpi/part_writer.hpp"
 #include "mpi/protocol.hpp"
 #include "mpi/rank_compute.hpp"
 
@@ -52,6 +53,13 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   DispatchOptions dopt;
   dopt.max_unit = o.unit_size;
   dopt.slots = o.threads;
+  // --write-path ranks: units of whole storage chunks, so that each chunk is one rank's.
+  const bool by_ranks = !o.part_path.empty();
+  if (by_ranks) {
+    dopt.align = o.part_shape.rows_per_chunk;
+    dopt.max_unit = std::max(dopt.max_unit, dopt.align);
+    dopt.min_unit = std::max(dopt.min_unit, dopt.align);
+  }
   for (int r = 1; r < n; ++r) dopt.slots += workers[static_cast<std::size_t>(r)].threads;
   Dispatcher dispatcher(grid, &done, n, dopt);
   dispatcher.set_slots(0, std::max(1u, o.threads));
@@ -99,6 +107,9 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   LocalSource local_source(dispatcher, dispatcher_mutex, start, stop_compute);
   const bool keep_rows = file.keep().all();
   Outbox outbox(grid, o.run.blocks, summary, keep_rows);
+  // Rank 0's own rows go to its part file (--write-path ranks), through its part writer.
+  std::optional<PartWriter> parts;
+  if (by_ranks) parts.emplace(std::make_unique<PartFile>(o.part_path, file.layout(), o.part_shape));
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
     compute.emplace(ctx, local_source, outbox, o, &stop_compute);
@@ -126,12 +137,14 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
 
   // A finished unit: its rows go to the file (--keep all); its summary comes apart (Tag::Summary,
   // or straight into `summary` for rank 0's own units).
+  // --write-path ranks: a unit comes without rows, stored in the part file of its rank.
   auto store = [&](int rank, Finished f) {
-    const std::size_t want = keep_rows ? file.layout().run_size(f.unit.size()) : 0;
+    const std::size_t want = keep_rows && !by_ranks ? file.layout().run_size(f.unit.size()) : 0;
     if (f.rows.size() != want)
       throw std::runtime_error(fmt::format("rank {} sent {} bytes of rows for unit [{}, {})", rank,
                                            f.rows.size(), f.unit.begin, f.unit.end));
     const WorkUnit unit = f.unit;
+    if (by_ranks) f.part = file.part_index(rank);
     if (keep_rows) writer.push(std::move(f));
     std::lock_guard lock(dispatcher_mutex);
     dispatcher.completed(rank, unit, now());
@@ -196,11 +209,22 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   for (;;) {
     if (o.run.stop_requested() && !stopping) begin_stop("signal");
 
-    // Rank 0's own finished units.
-    auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : 100000));
-    for (Finished& f : mine) store(0, std::move(f));
-    local_over = over;
+    // Rank 0's own finished units (--write-path ranks: once its part writer has stored them).
+    auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : by_ranks ? 2000 : 100000));
+    for (Finished& f : mine) {
+      if (parts)
+        parts->push(std::move(f));
+      else
+        store(0, std::move(f));
+    }
+    // (Idle first: once nothing is pending, take_stored() has every unit.)
+    const bool parts_idle = !parts || parts->pending() == 0;
+    if (parts)
+      for (const WorkUnit& u : parts->take_stored()) store(0, Finished{u, {}});
+    local_over = over && parts_idle;
     if (writer.error() && !stopping) begin_stop("the results file cannot be written", true);
+    if (parts && parts->error() && !stopping)
+      begin_stop("rank 0's part file cannot be written", true);
 
     // Messages from the workers.
     while (std::optional<Message> m = t.receive(microseconds(0))) {
@@ -270,7 +294,16 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
       stop_compute = true;
       if (o.run.stop != nullptr) o.run.stop->store(true);
       if (compute) compute->join();
-      for (Finished& f : outbox.take(microseconds(0)).first) store(0, std::move(f));
+      for (Finished& f : outbox.take(microseconds(0)).first) {
+        if (parts)
+          parts->push(std::move(f));
+        else
+          store(0, std::move(f));
+      }
+      if (parts) {
+        parts->close();
+        for (const WorkUnit& u : parts->take_stored()) store(0, Finished{u, {}});
+      }
       if (!keep_rows) writer.checkpoint(summary.checkpoint());
       writer.close();
       if (writer.error())
@@ -319,6 +352,13 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   writer.close();
   if (std::exception_ptr e = writer.error()) std::rethrow_exception(e);
   out.writer_busy_s = writer.busy_seconds();
+  if (parts) {
+    parts->close();
+    if (std::exception_ptr e = parts->error()) std::rethrow_exception(e);
+    out.part_busy_s = parts->busy_seconds();
+    out.part_bytes_in = parts->file().bytes_in();
+    out.part_bytes_stored = parts->file().bytes_stored();
+  }
   out.ranks = std::move(reports);
   out.combos_done = combos_done;
   out.wall_s = seconds_since(start);
@@ -355,6 +395,11 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
   const AggregateLayout layout(ctx.grid(), o.aggregates);
   SweepSummary summary(ctx.grid(), layout, o.keep, SweepSummary::Role::Rank);
   Outbox outbox(ctx.grid(), o.run.blocks, summary, o.keep.all());
+  // --write-path ranks: the rows go to this rank's part file; rank 0 hears of a unit once stored.
+  std::optional<PartWriter> parts;
+  if (!o.part_path.empty())
+    parts.emplace(
+        std::make_unique<PartFile>(o.part_path, RowLayout(ctx.grid(), o.run.blocks), o.part_shape));
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(ctx, queue, outbox, mine, &stop_compute);
@@ -393,15 +438,31 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
       }
     }
     auto [finished, over] = outbox.take(microseconds(0));
-    for (const Finished& f : finished) {
+    auto report = [&](const WorkUnit& unit, std::span<const unsigned char> rows) {
       Writer w;
-      put_unit(w, f.unit);
-      w.put_array(f.rows.data(), f.rows.size());
+      put_unit(w, unit);
+      w.put_array(rows.data(), rows.size());
       t.send(0, Tag::Result, w.take());
+    };
+    for (Finished& f : finished) {
+      if (parts)
+        parts->push(std::move(f));
+      else
+        report(f.unit, f.rows);
+    }
+    if (parts) {
+      for (const WorkUnit& u : parts->take_stored()) report(u, {});
+      if (std::exception_ptr e = parts->error()) std::rethrow_exception(e);
     }
     if (seconds_since(last_summary) >= summary_interval) send_summary();
-    if (over && asked == 0) break;  // every request answered: no message left in flight
-    while (std::optional<Message> m = t.receive(microseconds(finished.empty() ? 500 : 0))) {
+    // Every request answered and every unit reported: no message left in flight.
+    if (over && asked == 0 && (!parts || parts->pending() == 0)) {
+      if (parts)
+        for (const WorkUnit& u : parts->take_stored()) report(u, {});
+      break;
+    }
+    const bool busy = !finished.empty() || (parts && parts->pending() > 0);
+    while (std::optional<Message> m = t.receive(microseconds(busy ? (parts ? 200 : 0) : 500))) {
       Reader in(m->data);
       if (m->tag == Tag::Grant) {
         const auto answered = in.get<std::uint64_t>();

@@ -22,6 +22,7 @@
 #include "engine/sweep_context.hpp"
 #include "gpu/device.hpp"
 #include "mpi/transport.hpp"
+#include "results/part_file.hpp"
 #include "results/results_file.hpp"
 #include "results/sweep_summary.hpp"
 
@@ -41,6 +42,10 @@ struct ClusterSweepOptions {
   KeepSpec keep;
   AggregateSpec aggregates;
   double summary_interval_s = 1.0;
+  // --write-path ranks: this rank's part file (results/part_file.hpp) and its shape; every rank
+  // stores its own rows there and reports them stored. Empty: the rows go to rank 0.
+  std::string part_path;
+  PartShape part_shape;
   // The stop flag (set by a signal on this rank), --blocks S (rows written to /blocks), and on
   // rank 0 the file's flush interval and progress (engine/run_control.hpp; combos_total is the
   // run's own).
@@ -68,6 +73,8 @@ struct ClusterReport {
   bool complete = false;     // every id of the grid is done
   bool stopped = false;      // a signal stopped the run
   double writer_busy_s = 0;  // rank 0's writer thread: seconds writing and flushing
+  double part_busy_s = 0;    // --write-path ranks: rank 0's part writer thread, the same
+  std::uint64_t part_bytes_in = 0, part_bytes_stored = 0;  // rank 0's part file
   std::vector<RankReport> ranks;
   std::vector<std::pair<std::string, std::string>> device_attributes;  // rank 0's devices
 };
@@ -80,12 +87,19 @@ struct Hello {
   std::uint64_t threads = 0;
   std::string error;  // non-empty: this rank could not load its inputs
 };
+// What rank 0 tells the workers with its verdict: the run's session (part files are named after
+// it) and, when the ranks store their rows (--write-path ranks), the deflate level of their part
+// files (0: rank 0 stores the rows).
+struct StartInfo {
+  std::string session;
+  int part_level = 0;
+};
 // A worker says hello and waits for rank 0's verdict: 0 = go, otherwise the exit code to use.
-int worker_hello(Transport& t, const Hello& hello);
+int worker_hello(Transport& t, const Hello& hello, StartInfo* info = nullptr);
 // Rank 0 collects the workers' hellos (index = rank; [0] is unused).
 std::vector<Hello> collect_hellos(Transport& t);
 // Rank 0 tells every worker to go (0) or to exit with `exit_code`.
-void send_start(Transport& t, int exit_code);
+void send_start(Transport& t, int exit_code, const StartInfo& info = {});
 
 std::string this_host();
 
@@ -99,7 +113,7 @@ class StartGate {
   // could not load its inputs.
   const std::vector<Hello>& collect();
   // Tells every worker to go (0) or to exit with `exit_code`; only the first call counts.
-  void release(int exit_code);
+  void release(int exit_code, const StartInfo& info = {});
   // For an error before release(0): the workers' hellos are collected if they were not (a worker
   // sends one whatever happens), then they are released with exit code 1.
   void fail();

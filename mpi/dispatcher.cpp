@@ -70,7 +70,9 @@ std::optional<WorkUnit> Dispatcher::grant(int rank, double now) {
     idx = static_cast<std::size_t>(me.run);
     Run& r = runs_[idx];
     const std::uint64_t len = r.end - r.begin;
-    const std::uint64_t take = (len <= want || len - want < options_.min_unit) ? len : want;
+    std::uint64_t take = (len <= want || len - want < options_.min_unit) ? len : want;
+    if (const std::uint64_t a = options_.align; a > 1)
+      take = std::min(r.end, (r.begin + take + a - 1) / a * a) - r.begin;
     unit = {r.begin, r.begin + take, r.group};
     r.begin += take;
     reindex(idx, len);
@@ -81,6 +83,8 @@ std::optional<WorkUnit> Dispatcher::grant(int rank, double now) {
     const std::uint64_t len = r.end - r.begin;
     std::uint64_t take = std::min(want, (len + 1) / 2);
     if (len - take < options_.min_unit) take = len;
+    if (const std::uint64_t a = options_.align; a > 1)
+      take = r.end - std::max(r.begin, (r.end - take) / a * a);
     unit = {r.end - take, r.end, r.group};
     r.end -= take;
     reindex(idx, len);

@@ -32,6 +32,10 @@ struct DispatchOptions {
   double guided_factor = 12.0;  // unit ~ remaining / (factor * slots); 12: see README (simulation)
   std::uint64_t slots = 1;      // compute threads over all ranks
   bool calibrate = true;        // small first units, and one per slot until a rank's speed is known
+  // > 1: units begin and end on multiples of `align` (ids), or on the edges of the runs to do
+  // (groups, ids done before, the slice): storage chunks that each belong to one rank
+  // (--write-path ranks). Runs must then start and end on such multiples or slice edges.
+  std::uint64_t align = 1;
 };
 
 // What the dispatcher did for one rank.

@@ -7,12 +7,14 @@
 
 #include "common/bounded_queue.hpp"
 #include "mpi/rank_compute.hpp"
+#include "results/h5_lock.hpp"
 #include "results/results_file.hpp"
 
 namespace threadx::dist::detail {
 
 // Rank 0's writer thread: hands finished units to the results file (which stores rows, then sets
-// their /done flags: see results_file.hpp) and flushes at the interval, so that the thread
+// their /done flags: see results_file.hpp; with --write-path ranks, records the part file that
+// stored them, then sets their flags) and flushes at the interval, so that the thread
 // answering the workers never waits for the disk. Holds at most kMaxQueuedBytes of rows; past that,
 // push() waits (the disk sets the pace).
 class FileWriter {
@@ -61,8 +63,14 @@ class FileWriter {
       if (batch.empty() && closing) break;
       try {
         const auto t0 = Clock::now();
-        for (const Finished& f : batch)
-          if (!f.rows.empty()) file_.write_packed(f.unit.begin, f.rows);
+        // (One HDF5 call at a time in this process: see h5::library_mutex.)
+        const std::lock_guard h5_lock(h5::library_mutex());
+        for (const Finished& f : batch) {
+          if (f.part >= 0)
+            file_.mark_stored(f.unit.begin, f.unit.end, f.part);
+          else if (!f.rows.empty())
+            file_.write_packed(f.unit.begin, f.rows);
+        }
         if (seconds_since(last_flush) >= flush_interval_s_ || closing) {
           file_.flush();
           last_flush = Clock::now();
@@ -80,6 +88,7 @@ class FileWriter {
     }
     try {
       const auto t0 = Clock::now();
+      const std::lock_guard h5_lock(h5::library_mutex());
       file_.flush();
       write_checkpoint();
       busy_s_ += seconds_since(t0);

@@ -73,7 +73,7 @@ std::string this_host() {
   return name;
 }
 
-int worker_hello(Transport& t, const Hello& hello) {
+int worker_hello(Transport& t, const Hello& hello, StartInfo* info) {
   Writer w;
   w.put_string(hello.host).put(hello.pid).put(hello.threads).put_string(hello.error);
   t.send(0, Tag::Hello, w.take());
@@ -83,7 +83,12 @@ int worker_hello(Transport& t, const Hello& hello) {
     if (m->tag != Tag::Start)
       throw std::runtime_error("protocol: expected Start from rank 0 at start-up");
     Reader r(m->data);
-    return r.get<int>();
+    const int verdict = r.get<int>();
+    StartInfo got;
+    got.session = r.get_string();
+    got.part_level = r.get<int>();
+    if (info != nullptr) *info = got;
+    return verdict;
   }
 }
 
@@ -104,10 +109,10 @@ std::vector<Hello> collect_hellos(Transport& t) {
   return out;
 }
 
-void send_start(Transport& t, int exit_code) {
+void send_start(Transport& t, int exit_code, const StartInfo& info) {
   for (int r = 1; r < t.size(); ++r) {
     Writer w;
-    w.put(exit_code);
+    w.put(exit_code).put_string(info.session).put(info.part_level);
     t.send(r, Tag::Start, w.take());
   }
 }
@@ -123,8 +128,8 @@ const std::vector<Hello>& StartGate::collect() {
   return workers_;
 }
 
-void StartGate::release(int exit_code) {
-  if (!started_) send_start(t_, exit_code);
+void StartGate::release(int exit_code, const StartInfo& info) {
+  if (!started_) send_start(t_, exit_code, info);
   started_ = true;
 }
 

@@ -34,6 +34,7 @@ inline double seconds_since(Clock::time_point t) {
 struct Finished {
   WorkUnit unit;
   std::vector<unsigned char> rows;
+  int part = -1;  // rank 0's writer: the rows are stored in this part file (--write-path ranks)
 };
 
 // Finished units on their way from the compute threads to the thread that owns the transport.

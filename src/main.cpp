@@ -104,6 +104,13 @@ int main(int argc, char** argv) {
   s->add_option("--ids", sweep.ids,
                 "BEGIN:END: sweep only the grid's ids [BEGIN, END) (a slice of a grid too big for "
                 "one run; the file holds those ids, row k being id BEGIN + k)");
+  s->add_option("--write-path", sweep.write_path,
+                "who stores the rows: rank0 (one file, written by rank 0) or ranks (every rank "
+                "compresses and writes its own rows to <out>.parts/, and the results file reads "
+                "them through HDF5 virtual datasets: for thousands of ranks; needs --keep all and "
+                "compression). A --resume keeps the file's own setting")
+      ->transform(CLI::IsMember({"rank0", "ranks"}, CLI::ignore_case))
+      ->capture_default_str();
   s->add_option("--chunk-rows", sweep.chunk_rows,
                 "rows per compressed chunk (64..1048576; default 16384, fewer with many --blocks): "
                 "a chunk is stored once all its rows are done, so smaller chunks lose less to a "

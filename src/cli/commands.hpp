@@ -38,6 +38,7 @@ struct SweepOptions {
                                  // many blocks)
   std::string keep = "all";      // --keep: all | none | top:K:METRIC[,...] (results/keep.hpp)
   std::string ids;               // --ids BEGIN:END: only the grid's ids [BEGIN, END) (empty: all)
+  std::string write_path = "rank0";  // --write-path: rank0 | ranks (results/part_file.hpp)
   std::string command_line;
 };
 int run_sweep(const SweepOptions& options);

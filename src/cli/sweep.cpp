@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -28,6 +29,7 @@
 #include "indicators/indicator_bank.hpp"
 #include "mpi/cluster_sweep.hpp"
 #include "mpi/mpi_transport.hpp"
+#include "results/part_file.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
@@ -85,6 +87,15 @@ void validate(const SweepOptions& o) {
   (void)parse_ids(o.ids, 0);  // the syntax; the grid's bounds once it is loaded
   if (o.blocks > 0 && !o.ids.empty())
     throw InputError("--blocks needs the whole grid (robust ranks every combination); drop --ids");
+  if (o.write_path == "ranks") {
+    if (!keep.all())
+      throw InputError("--write-path ranks stores rows: it needs --keep all, not --keep " + o.keep);
+    if (o.compress == 0)
+      throw InputError("--write-path ranks stores compressed chunks: drop --compress 0");
+    if (o.chunk_rows != 0)
+      throw InputError(
+          "--write-path ranks: its chunks follow the grid's group size; drop --chunk-rows");
+  }
   (void)gpu::parse_device_list(o.devices);
   std::error_code ec;
   if (fs::is_directory(o.out, ec))
@@ -265,7 +276,8 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   } catch (const std::exception& e) {
     hello.error = e.what();
   }
-  const int verdict = dist::worker_hello(t, hello);
+  dist::StartInfo start;
+  const int verdict = dist::worker_hello(t, hello, &start);
   if (verdict == kStartNothing) return 0;
   if (verdict != 0) return verdict;
   IndicatorBank bank(*in->bars);
@@ -276,6 +288,11 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   cluster.aggregates = aggregate_spec_of(o, *in->grid);
   cluster.run.blocks = o.blocks;
   cluster.devices = devices;
+  if (start.part_level > 0) {
+    const std::pair<ComboId, ComboId> slice = parse_ids(o.ids, in->grid->size());
+    cluster.part_path = part_path(o.out, start.session, t.rank());
+    cluster.part_shape = {slice.first, slice.second, part_chunk_rows(*in->grid), start.part_level};
+  }
   install_stop_signals();
   cluster.run.stop = &stop_flag();
   dist::run_worker(t, SweepContext(*in->grid, bank), cluster);
@@ -327,6 +344,11 @@ int run_sweep(const SweepOptions& o) {
   // What the run summarises (aggregates, kept rows): every rank's summary ends up here.
   SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
   const std::string partial = o.out + ".partial";
+  // Names this run's part files (--write-path ranks): rank 0's start time and pid.
+  std::string session;
+  for (char c : start_time)
+    if (std::isdigit(static_cast<unsigned char>(c)) != 0) session += c;
+  session += fmt::format("-{}", getpid());
   try {
     devices = choose_devices(o, grid);
     log_data(bars, in->load_report, o.timeframe);
@@ -388,10 +410,17 @@ int run_sweep(const SweepOptions& o) {
     storage.chunk_rows = o.chunk_rows;
     storage.ids_begin = slice.first;
     storage.ids_end = slice.second;
+    storage.rows_by_ranks = o.write_path == "ranks";
+    storage.out_name = fs::path(o.out).filename().string();
+    storage.session = session;
+    storage.part_ranks = t.size();
     if (!o.resume && keep.all()) check_room(partial, grid, ids, o.blocks, o.compress > 0);
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
       file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks, storage));
+      if (file->rows_by_ranks() != (o.write_path == "ranks"))
+        spdlog::info("{}: its rows are stored by {}, as it was made", partial,
+                     file->rows_by_ranks() ? "the ranks (--write-path ranks)" : "rank 0");
       if (file->deflate_level() != o.compress)
         spdlog::info("{}: kept as it was made ({})", partial,
                      file->deflate_level() > 0
@@ -418,7 +447,8 @@ int run_sweep(const SweepOptions& o) {
     gate.release(1);
     throw;
   }
-  gate.release(0);
+  const bool by_ranks = file->rows_by_ranks();
+  gate.release(0, {session, by_ranks ? file->deflate_level() : 0});
 
   const std::uint64_t already = done.count();
   if (o.resume)
@@ -444,6 +474,10 @@ int run_sweep(const SweepOptions& o) {
   cluster.aggregates = aggregate_spec;
   cluster.run.blocks = o.blocks;
   cluster.devices = devices;
+  if (by_ranks) {
+    cluster.part_path = part_path(o.out, session, 0);
+    cluster.part_shape = file->part_shape();
+  }
   install_stop_signals();
   cluster.run.stop = &stop_flag();
   cluster.run.on_progress = [&](const SweepProgress& p) {
@@ -496,7 +530,15 @@ int run_sweep(const SweepOptions& o) {
       thousands(static_cast<std::uint64_t>(rate)), bar_steps, t.size(), all_threads);
   spdlog::info("indicator bank: {} series built ({}) for {} requested on rank 0", bank_stats.built,
                bank_stats.by_kind(), thousands(static_cast<std::uint64_t>(bank_stats.requested)));
-  if (keep.all()) {
+  if (by_ranks) {
+    spdlog::info(
+        "results: {} ({} rows stored by the ranks in {}.parts/; rank 0's part writer thread "
+        "busy {:.2f} s, {:.1f} MB of rows stored as {:.1f} MB; /done and /parts by its writer "
+        "thread in {:.2f} s)",
+        o.out, thousands(report.combos_done), o.out, report.part_busy_s,
+        static_cast<double>(report.part_bytes_in) / 1e6,
+        static_cast<double>(report.part_bytes_stored) / 1e6, report.writer_busy_s);
+  } else if (keep.all()) {
     spdlog::info(
         "results: {} ({} rows stored by rank 0's writer thread in {:.2f} s busy, {:.0f} ns/row; "
         "{:.1f} MB of rows stored as {:.1f} MB)",

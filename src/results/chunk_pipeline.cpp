@@ -11,11 +11,12 @@
 namespace threadx {
 
 ChunkAssembler::ChunkAssembler(const RowLayout& layout, std::uint64_t total_rows,
-                               std::uint64_t rows_per_chunk)
+                               std::uint64_t rows_per_chunk, std::uint64_t first_row)
     : row_size_(layout.row_size()),
       cells_per_row_(static_cast<std::size_t>(layout.blocks()) * kBlockCellSize),
       total_rows_(total_rows),
-      rows_per_chunk_(rows_per_chunk) {
+      rows_per_chunk_(rows_per_chunk),
+      first_row_(first_row) {
   if (rows_per_chunk == 0) throw std::invalid_argument("ChunkAssembler: rows_per_chunk is 0");
 }
 
@@ -28,7 +29,8 @@ void ChunkAssembler::add(ComboId begin, std::span<const unsigned char> run,
   const std::size_t per_row = row_size_ + cells_per_row_;
   if (run.size() % per_row != 0) throw std::logic_error("ChunkAssembler: not whole rows");
   const std::uint64_t n = run.size() / per_row;
-  if (begin + n > total_rows_) throw std::logic_error("ChunkAssembler: rows past the grid");
+  if (begin + n > total_rows_ || begin < first_row_)
+    throw std::logic_error("ChunkAssembler: rows outside the grid");
   const unsigned char* rows = run.data();
   const unsigned char* cells = run.data() + n * row_size_;
   for (std::uint64_t id = begin; id < begin + n;) {
@@ -42,17 +44,20 @@ void ChunkAssembler::add(ComboId begin, std::span<const unsigned char> run,
         spare_.pop_back();
       }
       o.chunk.index = k;
-      // Every row of [first, end) is written before the chunk is complete: only the rows past
-      // the grid's end (an edge chunk) need zeros.
-      const std::uint64_t in_grid = chunk_end(k) - chunk_first(k);
+      // Every row of [first, end) is written before the chunk is complete: only the rows before
+      // first_row and past the grid's end (edge chunks) need zeros.
+      const std::uint64_t lead = chunk_first(k) - k * rows_per_chunk_;
+      const std::uint64_t in_grid = chunk_end(k) - k * rows_per_chunk_;
       o.chunk.rows.resize(rows_per_chunk_ * row_size_);
       o.chunk.cells.resize(rows_per_chunk_ * cells_per_row_);
-      std::fill(o.chunk.rows.begin() + static_cast<std::ptrdiff_t>(in_grid * row_size_),
-                o.chunk.rows.end(), 0);
-      std::fill(o.chunk.cells.begin() + static_cast<std::ptrdiff_t>(in_grid * cells_per_row_),
-                o.chunk.cells.end(), 0);
+      const auto zero = [&](std::vector<unsigned char>& v, std::size_t unit) {
+        std::fill(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(lead * unit), 0);
+        std::fill(v.begin() + static_cast<std::ptrdiff_t>(in_grid * unit), v.end(), 0);
+      };
+      zero(o.chunk.rows, row_size_);
+      zero(o.chunk.cells, cells_per_row_);
     }
-    const std::uint64_t at = id - chunk_first(k), from = id - begin;
+    const std::uint64_t at = id - k * rows_per_chunk_, from = id - begin;
     if (o.have.empty()) o.have.assign(rows_per_chunk_, false);
     for (std::uint64_t r = at; r < at + take; ++r) {
       if (o.have[r]) throw std::logic_error("ChunkAssembler: a row arrived twice");

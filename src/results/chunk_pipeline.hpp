@@ -5,6 +5,7 @@
 // compressed bytes as they are (H5Dwrite_chunk).
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +37,10 @@ struct CompressedChunk {
 
 class ChunkAssembler {
  public:
-  ChunkAssembler(const RowLayout& layout, std::uint64_t total_rows, std::uint64_t rows_per_chunk);
+  // Rows before first_row never arrive (a chunk is complete once its rows from first_row on are
+  // in; the others are zero): a rank's own file of a grid slice that starts inside a chunk.
+  ChunkAssembler(const RowLayout& layout, std::uint64_t total_rows, std::uint64_t rows_per_chunk,
+                 std::uint64_t first_row = 0);
 
   // Copies a run packed by RowLayout::pack_run (ids [begin, begin + n)) into its chunks and
   // appends every chunk it completes to `full`. std::logic_error when the run does not fit the
@@ -48,7 +52,9 @@ class ChunkAssembler {
   [[nodiscard]] std::size_t open_chunks() const { return open_.size(); }
   [[nodiscard]] std::uint64_t rows_per_chunk() const { return rows_per_chunk_; }
   // Ids [first, end) of chunk k.
-  [[nodiscard]] std::uint64_t chunk_first(std::uint64_t k) const { return k * rows_per_chunk_; }
+  [[nodiscard]] std::uint64_t chunk_first(std::uint64_t k) const {
+    return std::max(first_row_, k * rows_per_chunk_);
+  }
   [[nodiscard]] std::uint64_t chunk_end(std::uint64_t k) const;
 
  private:
@@ -58,7 +64,7 @@ class ChunkAssembler {
     std::uint64_t filled = 0;
   };
   std::size_t row_size_, cells_per_row_;  // bytes
-  std::uint64_t total_rows_, rows_per_chunk_;
+  std::uint64_t total_rows_, rows_per_chunk_, first_row_;
   std::unordered_map<std::uint64_t, Open> open_;
   std::vector<RawChunk> spare_;
 };

@@ -12,6 +12,11 @@
 
 namespace threadx::h5 {
 
+std::mutex& library_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw OutputError(path + ": " + what);
 }
@@ -23,6 +28,51 @@ hid_t check(hid_t id, const std::string& path, const char* what) {
 
 void check_status(herr_t status, const std::string& path, const char* what) {
   if (status < 0) fail(path, std::string("HDF5 ") + what + " failed (disk full or unwritable?)");
+}
+
+namespace {
+hid_t native_type(Column::Kind kind) {
+  switch (kind) {
+    case Column::Kind::U64:
+      return H5T_NATIVE_UINT64;
+    case Column::Kind::I32:
+      return H5T_NATIVE_INT32;
+    case Column::Kind::I64:
+      return H5T_NATIVE_INT64;
+    default:
+      return H5T_NATIVE_DOUBLE;
+  }
+}
+}  // namespace
+
+hid_t row_type(const RowLayout& layout) {
+  const hid_t type = H5Tcreate(H5T_COMPOUND, layout.row_size());
+  for (const Column& c : layout.columns())
+    H5Tinsert(type, c.name.c_str(), c.offset, native_type(c.kind));
+  return type;
+}
+
+hid_t cell_type() {
+  const hid_t type = H5Tcreate(H5T_COMPOUND, kBlockCellSize);
+  H5Tinsert(type, "sum_r", 0, H5T_NATIVE_DOUBLE);
+  H5Tinsert(type, "sum_r2", 8, H5T_NATIVE_DOUBLE);
+  H5Tinsert(type, "equity", 16, H5T_NATIVE_DOUBLE);
+  H5Tinsert(type, "trades", 24, H5T_NATIVE_INT32);
+  return type;
+}
+
+hid_t rows_dcpl(int rank, const hsize_t* chunk, int level) {
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, rank, chunk);
+  H5Pset_obj_track_times(dcpl, 0);
+  if (level > 0) {
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, static_cast<unsigned>(level));
+  } else {
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+  }
+  return dcpl;
 }
 
 void silence_hdf5() {

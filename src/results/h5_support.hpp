@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "results/h5_lock.hpp"
+#include "results/row_layout.hpp"
+
 namespace threadx::h5 {
 
 // OutputError "<path>: <what>".
@@ -40,6 +43,14 @@ Storage storage_of(hid_t dataset);
 herr_t write_range(hid_t set, hid_t type, std::uint64_t start, std::uint64_t count,
                    const void* data);
 herr_t read_range(hid_t set, hid_t type, std::uint64_t start, std::uint64_t count, void* data);
+// The packed /results row of `layout` and the /blocks cell (kBlockCellSize bytes) as HDF5 compound
+// types, in memory as in the file (the caller closes them).
+hid_t row_type(const RowLayout& layout);
+hid_t cell_type();
+// The creation properties of /results (rank 1) or /blocks (rank 2) with this chunk shape: level
+// 1..9, shuffle + deflate, chunks allocated as they are stored; 0, allocated in full and never
+// filtered, so that writing a row changes no metadata (the caller closes it).
+hid_t rows_dcpl(int rank, const hsize_t* chunk, int level);
 // The names of every attribute of obj, in name order.
 std::vector<std::string> attribute_names(hid_t obj);
 

@@ -33,35 +33,6 @@ using h5::silence_hdf5;
 constexpr std::uint64_t kRowsPerChunk = 16384;
 constexpr std::uint64_t kFlagsPerChunk = 1 << 20;
 
-hid_t native_type(Column::Kind kind) {
-  switch (kind) {
-    case Column::Kind::U64:
-      return H5T_NATIVE_UINT64;
-    case Column::Kind::I32:
-      return H5T_NATIVE_INT32;
-    case Column::Kind::I64:
-      return H5T_NATIVE_INT64;
-    default:
-      return H5T_NATIVE_DOUBLE;
-  }
-}
-
-hid_t make_row_type(const std::vector<Column>& columns, std::size_t row_size) {
-  const hid_t type = H5Tcreate(H5T_COMPOUND, row_size);
-  for (const Column& c : columns) H5Tinsert(type, c.name.c_str(), c.offset, native_type(c.kind));
-  return type;
-}
-
-// The /blocks cell, packed (kBlockCellSize bytes), in memory as in the file.
-hid_t make_cell_type() {
-  const hid_t type = H5Tcreate(H5T_COMPOUND, kBlockCellSize);
-  H5Tinsert(type, "sum_r", 0, H5T_NATIVE_DOUBLE);
-  H5Tinsert(type, "sum_r2", 8, H5T_NATIVE_DOUBLE);
-  H5Tinsert(type, "equity", 16, H5T_NATIVE_DOUBLE);
-  H5Tinsert(type, "trades", 24, H5T_NATIVE_INT32);
-  return type;
-}
-
 void write_attr(hid_t obj, const std::string& path, const std::string& name,
                 const std::string& value) {
   H5Id type(H5Tcopy(H5T_C_S1));
@@ -214,6 +185,10 @@ std::pair<ComboId, std::uint64_t> id_slice(const Grid& grid, const ResultsStorag
 
 }  // namespace
 
+struct ResultsFile::PartReader {
+  H5Id file, set;
+};
+
 ResultsFile::ResultsFile(std::string path, const Grid& grid, int blocks)
     : path_(std::move(path)), grid_(&grid), layout_(grid, blocks) {}
 
@@ -239,6 +214,11 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     stored_ = std::move(o.stored_);
     bytes_in_ = o.bytes_in_;
     bytes_stored_ = o.bytes_stored_;
+    by_ranks_ = o.by_ranks_;
+    part_base_ = o.part_base_;
+    part_files_ = std::move(o.part_files_);
+    parts_ = std::exchange(o.parts_, -1);
+    part_readers_ = std::move(o.part_readers_);
     file_ = std::exchange(o.file_, -1);
     results_ = std::exchange(o.results_, -1);
     done_ = std::exchange(o.done_, -1);
@@ -254,10 +234,11 @@ ResultsFile::~ResultsFile() {
 }
 
 void ResultsFile::close() noexcept {
+  part_readers_.clear();
   compressor_.reset();  // joins its threads; what they still held is dropped
   assembler_.reset();
   summary_.reset();
-  for (std::int64_t* h : {&results_, &done_, &blocks_, &row_type_, &cell_type_, &file_}) {
+  for (std::int64_t* h : {&results_, &done_, &parts_, &blocks_, &row_type_, &cell_type_, &file_}) {
     if (*h >= 0) H5Idec_ref(*h);
     *h = -1;
   }
@@ -284,6 +265,14 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
   f.rows_per_chunk_ = f.level_ == 0            ? kRowsPerChunk
                       : storage.chunk_rows > 0 ? storage.chunk_rows
                                                : threadx::rows_per_chunk(blocks);
+  if (storage.rows_by_ranks) {
+    if (f.level_ == 0 || !storage.keep.all())
+      throw std::invalid_argument("ResultsFile::create: --write-path ranks needs compressed rows");
+    f.by_ranks_ = true;
+    f.rows_per_chunk_ = part_chunk_rows(grid);
+    for (int r = 0; r < storage.part_ranks; ++r)
+      f.part_files_.push_back(part_name(storage.out_name, storage.session, r));
+  }
   try {
     f.populate(tmp, grid, bars, prov);
   } catch (...) {
@@ -318,26 +307,36 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
   if (f.file_ < 0) fail(path, "cannot create file (directory missing or not writable?)");
 
   const hsize_t n = f.ids_;
-  f.rows_per_chunk_ = std::min<std::uint64_t>(n, f.rows_per_chunk_);
-  f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
+  if (!f.by_ranks_) f.rows_per_chunk_ = std::min<std::uint64_t>(n, f.rows_per_chunk_);
+  f.row_type_ = h5::row_type(f.layout_);
   H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
   // /results and /blocks: compressed, chunks allocated as they are stored; or allocated in full
   // and never filtered, so that writing a row changes no metadata.
   auto rows_dcpl = [&](int rank, const hsize_t* chunk) {
-    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
-    H5Pset_chunk(dcpl.get(), rank, chunk);
-    H5Pset_obj_track_times(dcpl.get(), 0);
-    if (compressed) {
-      H5Pset_shuffle(dcpl.get());
-      H5Pset_deflate(dcpl.get(), static_cast<unsigned>(f.level_));
-    } else {
-      H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-      H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-    }
-    return dcpl;
+    return H5Id(h5::rows_dcpl(rank, chunk, f.level_));
   };
-  if (f.keep_.all()) {
+  if (f.by_ranks_) {
+    // /parts: the part file (index into attribute part_files) of each storage chunk, -1 none.
+    const hsize_t chunks = f.part_chunks();
+    H5Id space(H5Screate_simple(1, &chunks, nullptr));
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    const hsize_t chunk = std::min<hsize_t>(chunks, kFlagsPerChunk);
+    H5Pset_chunk(dcpl.get(), 1, &chunk);
+    H5Pset_obj_track_times(dcpl.get(), 0);
+    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
+    const std::int32_t none = -1;
+    H5Pset_fill_value(dcpl.get(), H5T_NATIVE_INT32, &none);
+    f.parts_ = check(H5Dcreate2(f.file_, "parts", H5T_NATIVE_INT32, space.get(), H5P_DEFAULT,
+                                dcpl.get(), no_cache.get()),
+                     path, "create /parts (disk full?)");
+    write_attr(f.file_, path, "write_path", std::string("ranks"));
+    write_attr(f.file_, path, "chunk_rows", static_cast<std::int64_t>(f.rows_per_chunk_));
+    write_attr(f.file_, path, "deflate_level", static_cast<std::int64_t>(f.level_));
+    write_attr(f.file_, path, "part_files", join(f.part_files_, "\n"));
+  }
+  if (f.keep_.all() && !f.by_ranks_) {
     H5Id space(H5Screate_simple(1, &n, nullptr));
     const hsize_t chunk = f.rows_per_chunk_;
     H5Id dcpl = rows_dcpl(1, &chunk);
@@ -359,12 +358,12 @@ void ResultsFile::populate(const std::string& file_path, const Grid& grid, const
                                dcpl.get(), no_cache.get()),
                     path, "create /done (disk full?)");
   }
-  if (f.layout_.blocks() > 0) {
+  if (f.layout_.blocks() > 0 && !f.by_ranks_) {
     const hsize_t dims[2] = {n, static_cast<hsize_t>(f.layout_.blocks())};
     H5Id space(H5Screate_simple(2, dims, nullptr));
     const hsize_t chunk[2] = {f.rows_per_chunk_, dims[1]};
     H5Id dcpl = rows_dcpl(2, chunk);
-    f.cell_type_ = make_cell_type();
+    f.cell_type_ = h5::cell_type();
     f.blocks_ = check(H5Dcreate2(f.file_, "blocks", f.cell_type_, space.get(), H5P_DEFAULT,
                                  dcpl.get(), no_cache.get()),
                       path, "create /blocks (disk full?)");
@@ -436,6 +435,28 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   }
   if (f.keep_.all()) {
     H5Id probe(h5::open_read_only(path));
+    if (read_attr_text(probe.get(), "write_path").value_or("rank0") == "ranks") {
+      // The rows are in the part files: this run adds its own.
+      f.by_ranks_ = true;
+      f.level_ = std::stoi(read_attr_text(probe.get(), "deflate_level").value_or("0"));
+      f.rows_per_chunk_ = std::stoull(read_attr_text(probe.get(), "chunk_rows").value_or("0"));
+      if (f.level_ < 1 || f.level_ > 9 || f.rows_per_chunk_ == 0)
+        fail(path,
+             "--resume: attributes deflate_level and chunk_rows of a --write-path ranks "
+             "file are missing or wrong");
+      const std::string names = read_attr_text(probe.get(), "part_files").value_or("");
+      for (std::size_t at = 0; at < names.size();) {
+        const std::size_t nl = std::min(names.find('\n', at), names.size());
+        f.part_files_.push_back(names.substr(at, nl - at));
+        at = nl + 1;
+      }
+      f.part_base_ = static_cast<int>(f.part_files_.size());
+      for (int r = 0; r < storage.part_ranks; ++r)
+        f.part_files_.push_back(part_name(storage.out_name, storage.session, r));
+    }
+  }
+  if (f.keep_.all() && !f.by_ranks_) {
+    H5Id probe(h5::open_read_only(path));
     H5Id results(check(H5Dopen2(probe.get(), "results", H5P_DEFAULT), path, "open /results"));
     const h5::Storage st = h5::storage_of(results.get());
     if (st.chunk_rows == 0 || !st.threadx_filters)
@@ -463,9 +484,18 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
 
   H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
-  f.row_type_ = make_row_type(f.layout_.columns(), f.layout_.row_size());
+  f.row_type_ = h5::row_type(f.layout_);
   if (!f.keep_.all()) {
     f.summary_ = std::make_unique<SummaryStore>(f.file_, path);
+    write_run_attrs(f.file_, path, prov);
+    check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
+    check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
+    return f;
+  }
+  if (f.by_ranks_) {
+    f.done_ = check(H5Dopen2(f.file_, "done", no_cache.get()), path, "open /done");
+    f.parts_ = check(H5Dopen2(f.file_, "parts", no_cache.get()), path, "open /parts");
+    write_attr(f.file_, path, "part_files", join(f.part_files_, "\n"));
     write_run_attrs(f.file_, path, prov);
     check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
     check_status(H5Fstart_swmr_write(f.file_), path, "start of SWMR writing");
@@ -480,7 +510,7 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   }
   if (blocks > 0) {
     f.blocks_ = check(H5Dopen2(f.file_, "blocks", no_cache.get()), path, "open /blocks");
-    f.cell_type_ = make_cell_type();
+    f.cell_type_ = h5::cell_type();
     H5Id space(H5Dget_space(f.blocks_));
     hsize_t dims[2] = {0, 0};
     if (H5Sget_simple_extent_ndims(space.get()) != 2 ||
@@ -503,6 +533,15 @@ std::vector<std::uint8_t> ResultsFile::read_done() const {
   std::vector<std::uint8_t> flags(ids_);
   check_status(H5Dread(done_, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()), path_,
                "read /done");
+  if (by_ranks_) {
+    // A flag counts once its chunk's part file is recorded (a run killed between the two writes
+    // computes the unit again).
+    const ComboId base = part_shape().base();
+    const std::vector<std::int32_t> parts = read_parts(0, part_chunks());
+    for (std::uint64_t k = 0; k < flags.size(); ++k)
+      if (parts[(first_ + k - base) / rows_per_chunk_] < 0) flags[k] = 0;
+    return flags;
+  }
   if (level_ > 0) {
     // Flags are set a chunk at a time; a chunk with any flag unset is computed again whole.
     for (std::uint64_t first = 0; first < flags.size(); first += rows_per_chunk_) {
@@ -542,6 +581,78 @@ void ResultsFile::set_done(std::uint64_t first, std::uint64_t count) {
                "write /done");
 }
 
+std::vector<std::int32_t> ResultsFile::read_parts(std::uint64_t first, std::uint64_t count) const {
+  std::vector<std::int32_t> out(count);
+  if (count == 0) return out;
+  // (After finish() closed it: opened again.)
+  H5Id opened(parts_ < 0 ? check(H5Dopen2(file_, "parts", H5P_DEFAULT), path_, "open /parts") : -1);
+  const hid_t set = parts_ >= 0 ? parts_ : opened.get();
+  check_status(h5::read_range(set, H5T_NATIVE_INT32, first, count, out.data()), path_,
+               "read /parts");
+  return out;
+}
+
+void ResultsFile::mark_stored(ComboId begin, ComboId end, int part) {
+  if (!by_ranks_) throw std::logic_error("mark_stored: the rows are stored by rank 0");
+  const ComboId base = part_shape().base();
+  const std::uint64_t r = rows_per_chunk_;
+  if (begin < first_ || end > first_ + ids_ || begin >= end ||
+      (begin != first_ && begin % r != 0) || (end != first_ + ids_ && end % r != 0))
+    throw std::logic_error("mark_stored: not whole chunks of the ids this file holds");
+  const std::uint64_t c0 = (begin - base) / r, c1 = (end - 1 - base) / r + 1;
+  const std::vector<std::int32_t> owner(c1 - c0, part);
+  check_status(h5::write_range(parts_, H5T_NATIVE_INT32, c0, c1 - c0, owner.data()), path_,
+               "write /parts");
+  set_done(begin - first_, end - begin);
+}
+
+void ResultsFile::map_parts() {
+  const PartShape shape = part_shape();
+  const ComboId base = shape.base();
+  const std::uint64_t r = rows_per_chunk_;
+  const std::vector<std::int32_t> owner = read_parts(0, part_chunks());
+  for (const char* name : {"results", "blocks"})
+    if (H5Lexists(file_, name, H5P_DEFAULT) > 0)
+      check_status(H5Ldelete(file_, name, H5P_DEFAULT), path_, "replace of a virtual dataset");
+  const int s = layout_.blocks();
+  for (const char* name : {"results", "blocks"}) {
+    const bool cells = std::string(name) == "blocks";
+    if (cells && s == 0) continue;
+    const int rank = cells ? 2 : 1;
+    const hsize_t vdims[2] = {ids_, static_cast<hsize_t>(s)};
+    const hsize_t sdims[2] = {shape.end - base, static_cast<hsize_t>(s)};
+    H5Id vspace(H5Screate_simple(rank, vdims, nullptr));
+    H5Id sspace(H5Screate_simple(rank, sdims, nullptr));
+    H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    check_status(H5Pset_layout(dcpl.get(), H5D_VIRTUAL), path_, "virtual layout");
+    for (std::uint64_t c = 0; c < owner.size();) {
+      std::uint64_t e = c + 1;
+      while (e < owner.size() && owner[e] == owner[c]) ++e;
+      if (owner[c] >= 0) {
+        if (static_cast<std::size_t>(owner[c]) >= part_files_.size())
+          fail(path_, "/parts names part file " + std::to_string(owner[c]) + " of " +
+                          std::to_string(part_files_.size()));
+        const ComboId lo = std::max<ComboId>(first_, base + c * r);
+        const ComboId hi = std::min<ComboId>(first_ + ids_, base + e * r);
+        const hsize_t vstart[2] = {lo - first_, 0}, sstart[2] = {lo - base, 0};
+        const hsize_t count[2] = {hi - lo, static_cast<hsize_t>(s)};
+        H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, vstart, nullptr, count, nullptr);
+        H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, sstart, nullptr, count, nullptr);
+        check_status(H5Pset_virtual(dcpl.get(), vspace.get(),
+                                    part_files_[static_cast<std::size_t>(owner[c])].c_str(), name,
+                                    sspace.get()),
+                     path_, "virtual mapping");
+      }
+      c = e;
+    }
+    H5Sselect_all(vspace.get());
+    H5Id type(cells ? h5::cell_type() : h5::row_type(layout_));
+    H5Id set(check(
+        H5Dcreate2(file_, name, type.get(), vspace.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+        path_, "create of a virtual dataset over the part files"));
+  }
+}
+
 void ResultsFile::write_packed(ComboId first_id, std::span<const unsigned char> rows) {
   if (!keep_.all()) throw std::logic_error("write_packed: a file without /results");
   const std::size_t per_row = layout_.run_size(1);
@@ -579,6 +690,11 @@ void ResultsFile::write_packed(ComboId first_id, std::span<const unsigned char> 
 void ResultsFile::flush() {
   if (compressor_) store(compressor_->take_ready());
   check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_, "flush");
+  if (by_ranks_ && parts_ >= 0) {
+    check_status(H5Dflush(parts_), path_, "flush of /parts");
+    check_status(H5Dflush(done_), path_, "flush of /done");
+    return;
+  }
   if (stored_.empty() || !keep_.all()) return;
   // The chunks are in the file (SWMR flushes their index after them): now their flags, in runs
   // of neighbouring chunks.
@@ -617,9 +733,50 @@ std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t c
   if (!keep_.all() || begin + count > ids_) throw std::logic_error("read_rows: no such rows");
   std::vector<unsigned char> out(count * layout_.row_size());
   if (count == 0) return out;
-  check_status(h5::read_range(results_, row_type_, begin, count, out.data()), path_,
-               "read /results");
+  if (!by_ranks_) {
+    check_status(h5::read_range(results_, row_type_, begin, count, out.data()), path_,
+                 "read /results");
+    return out;
+  }
+  // From the part files, run by run of chunks in one file.
+  const ComboId base = part_shape().base(), first = first_ + begin, end = first + count;
+  const std::uint64_t r = rows_per_chunk_, c0 = (first - base) / r;
+  const std::vector<std::int32_t> owner = read_parts(c0, (end - 1 - base) / r + 1 - c0);
+  for (std::uint64_t c = 0; c < owner.size();) {
+    std::uint64_t e = c + 1;
+    while (e < owner.size() && owner[e] == owner[c]) ++e;
+    const ComboId lo = std::max(first, base + (c0 + c) * r);
+    const ComboId hi = std::min(end, base + (c0 + e) * r);
+    unsigned char* to = out.data() + (lo - first) * layout_.row_size();
+    if (owner[c] < 0) {
+      std::memset(to, 0, (hi - lo) * layout_.row_size());
+    } else {
+      check_status(h5::read_range(part_rows(owner[c]), row_type_, lo - base, hi - lo, to), path_,
+                   "read of a part file's /results");
+    }
+    c = e;
+  }
   return out;
+}
+
+std::int64_t ResultsFile::part_rows(int part) const {
+  auto it = part_readers_.find(part);
+  if (it == part_readers_.end()) {
+    if (part < 0 || static_cast<std::size_t>(part) >= part_files_.size())
+      fail(path_, "/parts names part file " + std::to_string(part) + " of " +
+                      std::to_string(part_files_.size()));
+    const std::string p =
+        (std::filesystem::path(path_).parent_path() / part_files_[static_cast<std::size_t>(part)])
+            .string();
+    H5Id file(h5::open_read_only(p));
+    if (!file.ok()) fail(p, "cannot open this part file of " + path_);
+    H5Id set(check(H5Dopen2(file.get(), "results", H5P_DEFAULT), p, "open /results"));
+    it = part_readers_
+             .emplace(part,
+                      std::make_unique<PartReader>(PartReader{std::move(file), std::move(set)}))
+             .first;
+  }
+  return it->second->set.get();
 }
 
 std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes,
@@ -649,6 +806,7 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
     file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl.get());
     if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
   }
+  if (by_ranks_) map_parts();
   if (summary != nullptr && !precreated)
     write_final_summary(file_, path_, *grid_, *summary, row_type_, ids_);
   for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -36,6 +37,7 @@
 #include "grid/grid.hpp"
 #include "results/chunk_pipeline.hpp"
 #include "results/keep.hpp"
+#include "results/part_file.hpp"
 #include "results/row_layout.hpp"
 #include "results/summary_store.hpp"
 
@@ -73,6 +75,14 @@ struct ResultsStorage {
   // --ids: the file holds ids [ids_begin, ids_end) of the grid (ids_end 0: up to its end); its
   // rows, flags and cells are those ids' in order (row k is id ids_begin + k).
   ComboId ids_begin = 0, ids_end = 0;
+  // --write-path ranks (with --keep all, compressed): the rows go to the ranks' own files
+  // (results/part_file.hpp) and this file holds /done and /parts, the part file of each storage
+  // chunk; when the run ends its /results and /blocks become virtual datasets over those files.
+  // This run's part files are part_name(out_name, session, r) for ranks r < part_ranks.
+  bool rows_by_ranks = false;
+  std::string out_name;  // the results file's final name, without its directory
+  std::string session;
+  int part_ranks = 1;
 };
 
 class ResultsFile {
@@ -102,6 +112,13 @@ class ResultsFile {
   // The deflate level of /results (0: not compressed) and its rows per chunk.
   [[nodiscard]] int deflate_level() const { return level_; }
   [[nodiscard]] std::uint64_t rows_per_chunk() const { return rows_per_chunk_; }
+  // --write-path ranks: whether the ranks store the rows, the shape of their part files, and the
+  // index (in /parts) of this run's part file of rank r.
+  [[nodiscard]] bool rows_by_ranks() const { return by_ranks_; }
+  [[nodiscard]] PartShape part_shape() const {
+    return {first_, first_ + ids_, rows_per_chunk_, level_};
+  }
+  [[nodiscard]] int part_index(int rank) const { return part_base_ + rank; }
   // The ids the file holds: [first_id(), first_id() + ids()) (the whole grid unless --ids).
   [[nodiscard]] ComboId first_id() const { return first_; }
   [[nodiscard]] std::uint64_t ids() const { return ids_; }
@@ -114,6 +131,9 @@ class ResultsFile {
   // their /done flags. Compressed: adds it to its chunks and stores the chunks compressed so far;
   // their flags are set by the next flush().
   void write_packed(ComboId begin, std::span<const unsigned char> rows);
+  // --write-path ranks: the rows of ids [begin, end) (whole chunks) are stored and flushed in part
+  // file `part` (part_index): records it in /parts, then sets their /done flags.
+  void mark_stored(ComboId begin, ComboId end, int part);
   // Pushes HDF5's buffers to the operating system; in a compressed file, then sets the /done flags
   // of the chunks stored before it.
   void flush();
@@ -150,6 +170,17 @@ class ResultsFile {
   // Stores compressed chunks with H5Dwrite_chunk; their flags wait for the next flush().
   void store(std::vector<CompressedChunk> chunks);
   void set_done(std::uint64_t first, std::uint64_t count);
+  // Opens /parts and /done of a --write-path ranks file, and adds this run's part files.
+  // Ends: /results (and /blocks) as virtual datasets over the part files, from /parts.
+  void map_parts();
+  // Storage chunks of /parts (PartShape: from base() to the slice's end).
+  [[nodiscard]] std::uint64_t part_chunks() const {
+    const PartShape s = part_shape();
+    return (s.end - s.base() + rows_per_chunk_ - 1) / rows_per_chunk_;
+  }
+  // The /parts entries of chunks [first, first + count).
+  [[nodiscard]] std::vector<std::int32_t> read_parts(std::uint64_t first,
+                                                     std::uint64_t count) const;
   void close() noexcept;
 
   // Written in SWMR mode: compressed rows, or checkpoints.
@@ -169,6 +200,14 @@ class ResultsFile {
   std::unique_ptr<ChunkCompressor> compressor_;
   std::vector<std::uint64_t> stored_;  // chunks stored since the last flush (flags not yet set)
   std::uint64_t bytes_in_ = 0, bytes_stored_ = 0;
+  bool by_ranks_ = false;
+  int part_base_ = 0;
+  std::vector<std::string> part_files_;  // names, from the file's directory
+  std::int64_t parts_ = -1;              // /parts
+  // The part files read so far (read_rows of a resumed run), by index.
+  struct PartReader;
+  [[nodiscard]] std::int64_t part_rows(int part) const;  // its /results, opened once
+  mutable std::map<int, std::unique_ptr<PartReader>> part_readers_;
   std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1, blocks_ = -1, cell_type_ = -1;
 };
 

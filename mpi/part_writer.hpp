@@ -1,0 +1,96 @@
+// A rank's writer thread when the ranks store their own rows (--write-path ranks; see
+// results/part_file.hpp): it compresses and stores each finished unit's rows in the rank's part
+// file, flushes, and only then hands the unit back (take_stored) to be reported to rank 0, which
+// sets its /done flags. So the thread that talks to rank 0 never waits for the disk, and a unit
+// reported done is always in the part file.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/bounded_queue.hpp"
+#include "mpi/rank_compute.hpp"
+#include "results/part_file.hpp"
+
+namespace threadx::dist::detail {
+
+class PartWriter {
+ public:
+  explicit PartWriter(std::unique_ptr<PartFile> file)
+      : file_(std::move(file)), thread_([this] { loop(); }) {}
+  ~PartWriter() { close(); }
+  PartWriter(const PartWriter&) = delete;
+  PartWriter& operator=(const PartWriter&) = delete;
+
+  void push(Finished f) {
+    {
+      std::lock_guard lock(mutex_);
+      if (error_) return;  // nothing more is stored
+      ++pending_;
+    }
+    const std::size_t bytes = f.rows.size();
+    queue_.push(std::move(f), bytes);
+  }
+  // The units stored and flushed since the last call.
+  std::vector<WorkUnit> take_stored() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(stored_, {});
+  }
+  // Units pushed and not yet stored (nor failed).
+  std::uint64_t pending() {
+    std::lock_guard lock(mutex_);
+    return pending_;
+  }
+  std::exception_ptr error() {
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+  // Stores what is queued and ends the thread (errors: error()).
+  void close() {
+    queue_.close();
+    if (thread_.joinable()) thread_.join();
+  }
+  [[nodiscard]] const PartFile& file() const { return *file_; }
+  double busy_seconds() const { return busy_s_; }  // read after close()
+
+ private:
+  static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
+
+  void loop() {
+    for (;;) {
+      auto [batch, closing] = queue_.take_all(std::chrono::milliseconds(100));
+      if (batch.empty() && closing) break;
+      try {
+        const auto t0 = Clock::now();
+        for (const Finished& f : batch) file_->write(f.unit.begin, f.rows);
+        file_->flush();
+        busy_s_ += seconds_since(t0);
+        std::lock_guard lock(mutex_);
+        for (const Finished& f : batch) stored_.push_back(f.unit);
+        pending_ -= batch.size();
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        error_ = std::current_exception();
+        pending_ = 0;
+        queue_.uncap();  // nothing more is stored: no push may wait for this thread
+        return;
+      }
+    }
+  }
+
+  std::unique_ptr<PartFile> file_;
+  BoundedQueue<Finished> queue_{kMaxQueuedBytes};
+  std::mutex mutex_;  // guards the three below
+  std::vector<WorkUnit> stored_;
+  std::uint64_t pending_ = 0;
+  std::exception_ptr error_;
+  double busy_s_ = 0;   // written by the thread only
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+}  // namespace threadx::dist::detail

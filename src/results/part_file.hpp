@@ -1,0 +1,77 @@
+// A rank's own file of rows (--write-path ranks, docs/SWEEP.md "Rows stored by the ranks").
+//
+// Each rank of the job writes the rows it computes into a file of its own, beside the results
+// file: "<out>.parts/<session>-r<rank>.h5", one per rank and per run (a resume adds files, never
+// reopens old ones). Its /results (and /blocks) has the results file's row type, shuffle + deflate
+// filters and chunks of R rows, where R divides the grid's group size: the dispatcher grants units
+// on chunk boundaries, so every chunk is computed by one rank, which compresses it whole and
+// stores it with H5Dwrite_chunk at its place. Rank 0's results file records which file holds each
+// chunk (with its /done flags, set only after the part file was flushed), and when the run ends
+// its /results and /blocks become HDF5 virtual datasets over those chunks: any HDF5 reader (h5py,
+// h5dump, threadx itself) reads them as one dataset.
+//
+// A part file is written in SWMR mode (like a compressed results file): a rank killed at any point
+// leaves it readable, and the chunks it had reported are in it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "grid/grid.hpp"
+#include "results/chunk_codec.hpp"
+#include "results/chunk_pipeline.hpp"
+#include "results/row_layout.hpp"
+
+namespace threadx {
+
+// Rows per chunk of a run whose rows are stored by the ranks: the largest divisor of the grid's
+// group size up to 16,384 (so a unit of whole chunks never crosses a group).
+std::uint64_t part_chunk_rows(const Grid& grid);
+
+// The ids a part file can hold: row j is id base + j, for the ids [first, end) of the run's slice;
+// base = first rounded down to a multiple of rows_per_chunk, so chunks fall on multiples of
+// rows_per_chunk in ids.
+struct PartShape {
+  ComboId first = 0, end = 0;
+  std::uint64_t rows_per_chunk = 1;
+  int level = 1;  // deflate level, 1..9
+  [[nodiscard]] ComboId base() const { return first / rows_per_chunk * rows_per_chunk; }
+};
+
+// "<out>.parts/<session>-r<rank>.h5" as named from the results file's directory (what the results
+// file records), for the results file named `out_name` (no directory).
+std::string part_name(const std::string& out_name, const std::string& session, int rank);
+// The same part's path, for the results file at `out`.
+std::string part_path(const std::string& out, const std::string& session, int rank);
+
+class PartFile {
+ public:
+  // Creates the file (and its directory); OutputError naming it when it exists or cannot be made.
+  PartFile(const std::string& path, const RowLayout& layout, const PartShape& shape);
+  ~PartFile();
+  PartFile(const PartFile&) = delete;
+  PartFile& operator=(const PartFile&) = delete;
+
+  // Stores the rows of a run packed by RowLayout::pack_run (ids [begin, begin + n)), which must
+  // cover whole chunks of the slice (std::logic_error otherwise): compressed here, on the
+  // caller's thread.
+  void write(ComboId begin, std::span<const unsigned char> run);
+  // Pushes what was stored to the operating system (after it, the chunks may be reported done).
+  void flush();
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::uint64_t bytes_in() const { return bytes_in_; }
+  [[nodiscard]] std::uint64_t bytes_stored() const { return bytes_stored_; }
+
+ private:
+  std::string path_;
+  RowLayout layout_;
+  PartShape shape_;
+  ChunkAssembler assembler_;
+  ChunkScratch scratch_;
+  std::uint64_t bytes_in_ = 0, bytes_stored_ = 0;
+  std::int64_t file_ = -1, results_ = -1, blocks_ = -1;
+};
+
+}  // namespace threadx
