@@ -523,6 +523,10 @@ int run_sweep(const SweepOptions& o) {
   std::error_code ec;
   fs::rename(partial, o.out, ec);
   if (ec) throw OutputError(o.out + ": cannot rename " + partial + " into place: " + ec.message());
+  // Part files no virtual dataset of the file reads: a replaced run's, or a resumed run's chunks
+  // computed again.
+  if (const std::size_t removed = remove_unused_parts(o.out, file->mapped_part_files()))
+    spdlog::info("{}.parts: removed {} part file(s) the results no longer use", o.out, removed);
 
   spdlog::info(
       "done: {} combinations in {} = {} combos/s, {:.3g} bar-steps/s ({} ranks, {} threads)",

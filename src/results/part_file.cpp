@@ -3,7 +3,9 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -33,6 +35,26 @@ std::string part_name(const std::string& out_name, const std::string& session, i
 std::string part_path(const std::string& out, const std::string& session, int rank) {
   const std::filesystem::path p(out);
   return (p.parent_path() / part_name(p.filename().string(), session, rank)).string();
+}
+
+std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& used) {
+  namespace fs = std::filesystem;
+  const fs::path p(out);
+  const std::string prefix = p.filename().string() + ".parts/";
+  const fs::path dir = p.parent_path() / (p.filename().string() + ".parts");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return 0;
+  // "<digits>-<digits>-r<digits>.h5", as part_name() names a session's parts.
+  static const std::regex ours(R"(\d+-\d+-r\d+\.h5)");
+  std::size_t removed = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!std::regex_match(name, ours)) continue;
+    if (std::find(used.begin(), used.end(), prefix + name) != used.end()) continue;
+    if (fs::remove(e.path(), ec)) ++removed;
+  }
+  if (fs::is_empty(dir, ec)) fs::remove(dir, ec);
+  return removed;
 }
 
 PartFile::PartFile(const std::string& path, const RowLayout& layout, const PartShape& shape)

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "grid/grid.hpp"
 #include "results/chunk_codec.hpp"
@@ -45,6 +46,12 @@ struct PartShape {
 std::string part_name(const std::string& out_name, const std::string& session, int rank);
 // The same part's path, for the results file at `out`.
 std::string part_path(const std::string& out, const std::string& session, int rank);
+
+// After a run whose results file is `out` ended: removes the part files in "<out>.parts/" (by
+// their names, as part_name() makes them) other than `used` (names from out's directory, as the
+// file records them), e.g. those of a file --force replaced, then the directory if it is empty.
+// Returns how many it removed; files it did not make are left alone.
+std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& used);
 
 class PartFile {
  public:

@@ -632,6 +632,9 @@ void ResultsFile::map_parts() {
         if (static_cast<std::size_t>(owner[c]) >= part_files_.size())
           fail(path_, "/parts names part file " + std::to_string(owner[c]) + " of " +
                           std::to_string(part_files_.size()));
+        const std::string& part = part_files_[static_cast<std::size_t>(owner[c])];
+        if (std::find(mapped_parts_.begin(), mapped_parts_.end(), part) == mapped_parts_.end())
+          mapped_parts_.push_back(part);
         const ComboId lo = std::max<ComboId>(first_, base + c * r);
         const ComboId hi = std::min<ComboId>(first_ + ids_, base + e * r);
         const hsize_t vstart[2] = {lo - first_, 0}, sstart[2] = {lo - base, 0};

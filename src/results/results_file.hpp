@@ -119,6 +119,9 @@ class ResultsFile {
     return {first_, first_ + ids_, rows_per_chunk_, level_};
   }
   [[nodiscard]] int part_index(int rank) const { return part_base_ + rank; }
+  // After finish() of a --write-path ranks run: the part files its virtual datasets read (names
+  // from the file's directory); empty for any other file.
+  [[nodiscard]] const std::vector<std::string>& mapped_part_files() const { return mapped_parts_; }
   // The ids the file holds: [first_id(), first_id() + ids()) (the whole grid unless --ids).
   [[nodiscard]] ComboId first_id() const { return first_; }
   [[nodiscard]] std::uint64_t ids() const { return ids_; }
@@ -170,8 +173,8 @@ class ResultsFile {
   // Stores compressed chunks with H5Dwrite_chunk; their flags wait for the next flush().
   void store(std::vector<CompressedChunk> chunks);
   void set_done(std::uint64_t first, std::uint64_t count);
-  // Opens /parts and /done of a --write-path ranks file, and adds this run's part files.
-  // Ends: /results (and /blocks) as virtual datasets over the part files, from /parts.
+  // At the end of a --write-path ranks run: /results (and /blocks) as virtual datasets over the
+  // part files, from /parts; mapped_parts_ the part files they use.
   void map_parts();
   // Storage chunks of /parts (PartShape: from base() to the slice's end).
   [[nodiscard]] std::uint64_t part_chunks() const {
@@ -203,7 +206,8 @@ class ResultsFile {
   bool by_ranks_ = false;
   int part_base_ = 0;
   std::vector<std::string> part_files_;  // names, from the file's directory
-  std::int64_t parts_ = -1;              // /parts
+  std::vector<std::string> mapped_parts_;
+  std::int64_t parts_ = -1;  // /parts
   // The part files read so far (read_rows of a resumed run), by index.
   struct PartReader;
   [[nodiscard]] std::int64_t part_rows(int part) const;  // its /results, opened once

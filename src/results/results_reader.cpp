@@ -11,7 +11,10 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -22,46 +25,70 @@
 
 namespace threadx {
 
+// Where a dataset stored as threadx deflates it keeps its chunks: itself, or for a virtual
+// dataset (--write-path ranks) the part files' datasets, runs of rows each.
+struct StoredChunks {
+  struct Piece {
+    std::uint64_t begin = 0, end = 0;  // rows [begin, end) of the dataset read
+    std::uint64_t src_begin = 0;       // are rows [src_begin, ...) of `set`
+    hid_t set = -1;
+  };
+  std::uint64_t chunk_rows = 0;  // 0: not stored as threadx deflates it (read through HDF5)
+  std::vector<Piece> pieces;     // in row order
+  bool is_virtual = false;
+};
+
 namespace {
 
-// Rows [begin, begin + count) of a dataset whose chunks of `chunk_rows` rows (row_bytes each,
-// shuffled by elem_size) threadx deflated, read by decompressing the chunks directly: HDF5 reads
-// the stored bytes (one thread: the library is not thread-safe), then up to one thread per core
-// unshuffles and inflates them. A chunk never stored reads as zeros (its /done flags are 0).
-// False when a chunk was stored with a filter skipped: the caller reads through HDF5 instead.
-bool read_deflated(hid_t dset, std::uint64_t chunk_rows, std::size_t elem_size,
-                   std::size_t row_bytes, std::uint64_t begin, std::uint64_t count,
-                   unsigned char* out) {
-  const std::uint64_t first = begin / chunk_rows, last = (begin + count - 1) / chunk_rows;
-  std::vector<std::vector<unsigned char>> stored(last - first + 1);
-  for (std::uint64_t k = first; k <= last; ++k) {
-    const hsize_t offset[2] = {k * chunk_rows, 0};
-    hsize_t size = 0;
-    if (H5Dget_chunk_storage_size(dset, offset, &size) < 0) return false;
-    if (size == 0) continue;
-    std::vector<unsigned char>& bytes = stored[k - first];
-    bytes.resize(size);
-    std::uint32_t mask = 0;
-    if (H5Dread_chunk(dset, H5P_DEFAULT, offset, &mask, bytes.data()) < 0 || mask != 0)
-      return false;
+// One stored chunk to inflate, and where its wanted rows go.
+struct ChunkJob {
+  std::vector<unsigned char> bytes;  // as stored (empty: never stored, reads as zeros)
+  std::size_t from = 0, size = 0;    // the wanted bytes in the inflated chunk
+  unsigned char* to = nullptr;
+};
+
+// Rows [begin, begin + count) of a dataset stored as threadx deflates it, possibly over several
+// datasets (the part files of a virtual dataset), read by decompressing the chunks directly: HDF5
+// reads the stored bytes (one thread: the library is not thread-safe), then up to one thread per
+// core unshuffles and inflates them. Rows no piece covers, and chunks never stored, read as zeros
+// (their /done flags are 0). False when a chunk was stored with a filter skipped: the caller
+// reads through HDF5 instead.
+bool read_deflated(const StoredChunks& source, std::size_t elem_size, std::size_t row_bytes,
+                   std::uint64_t begin, std::uint64_t count, unsigned char* out) {
+  const std::uint64_t r = source.chunk_rows, end = begin + count;
+  std::memset(out, 0, count * row_bytes);
+  std::vector<ChunkJob> jobs;
+  for (const StoredChunks::Piece& p : source.pieces) {
+    const std::uint64_t lo = std::max(begin, p.begin), hi = std::min(end, p.end);
+    if (lo >= hi) continue;
+    // In the piece's own dataset: rows [s_lo, s_hi).
+    const std::uint64_t s_lo = p.src_begin + (lo - p.begin), s_hi = s_lo + (hi - lo);
+    for (std::uint64_t k = s_lo / r; k * r < s_hi; ++k) {
+      const hsize_t offset[2] = {k * r, 0};
+      hsize_t size = 0;
+      if (H5Dget_chunk_storage_size(p.set, offset, &size) < 0) return false;
+      if (size == 0) continue;
+      ChunkJob job;
+      job.bytes.resize(size);
+      std::uint32_t mask = 0;
+      if (H5Dread_chunk(p.set, H5P_DEFAULT, offset, &mask, job.bytes.data()) < 0 || mask != 0)
+        return false;
+      const std::uint64_t a = std::max(s_lo, k * r), b = std::min(s_hi, (k + 1) * r);
+      job.from = (a - k * r) * row_bytes;
+      job.size = (b - a) * row_bytes;
+      job.to = out + (lo + (a - s_lo) - begin) * row_bytes;
+      jobs.push_back(std::move(job));
+    }
   }
-  std::atomic<std::uint64_t> next{first};
+  std::atomic<std::size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&] {
-    for (std::uint64_t k = next++; k <= last; k = next++) {
-      const std::uint64_t lo = std::max(begin, k * chunk_rows);
-      const std::uint64_t hi = std::min(begin + count, (k + 1) * chunk_rows);
-      unsigned char* to = out + (lo - begin) * row_bytes;
-      const std::vector<unsigned char>& bytes = stored[k - first];
-      if (bytes.empty()) {
-        std::memset(to, 0, (hi - lo) * row_bytes);
-        continue;
-      }
+    for (std::size_t j = next++; j < jobs.size(); j = next++) {
       try {
         const std::vector<unsigned char> raw =
-            decompress_chunk(bytes, elem_size, chunk_rows * row_bytes);
-        std::memcpy(to, raw.data() + (lo - k * chunk_rows) * row_bytes, (hi - lo) * row_bytes);
+            decompress_chunk(jobs[j].bytes, elem_size, r * row_bytes);
+        std::memcpy(jobs[j].to, raw.data() + jobs[j].from, jobs[j].size);
       } catch (...) {
         std::lock_guard lock(error_mutex);
         error = std::current_exception();
@@ -69,11 +96,10 @@ bool read_deflated(hid_t dset, std::uint64_t chunk_rows, std::size_t elem_size,
       }
     }
   };
-  const std::uint64_t chunks = last - first + 1;
   const unsigned helpers = static_cast<unsigned>(
-      std::min<std::uint64_t>(chunks, std::max(1u, std::thread::hardware_concurrency())) - 1);
+      std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency())));
   std::vector<std::thread> threads;
-  for (unsigned t = 0; t < helpers; ++t) threads.emplace_back(work);
+  for (unsigned t = 1; t < helpers; ++t) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();
   if (error) std::rethrow_exception(error);
@@ -86,6 +112,20 @@ std::uint64_t deflated_chunk_rows(hid_t dset, std::uint64_t cols = 0) {
   const h5::Storage st = h5::storage_of(dset);
   if (!st.threadx_filters || st.deflate_level == 0 || st.chunk_cols != cols) return 0;
   return st.chunk_rows;
+}
+
+bool is_virtual(hid_t dset) {
+  H5Id dcpl(H5Dget_create_plist(dset));
+  return dcpl.ok() && H5Pget_layout(dcpl.get()) == H5D_VIRTUAL;
+}
+
+std::string virtual_text(hid_t dcpl, std::size_t i, ssize_t (*get)(hid_t, size_t, char*, size_t)) {
+  const ssize_t n = get(dcpl, i, nullptr, 0);
+  if (n < 0) return {};
+  std::string s(static_cast<std::size_t>(n) + 1, '\0');
+  get(dcpl, i, s.data(), s.size());
+  s.resize(static_cast<std::size_t>(n));
+  return s;
 }
 
 // Whether /blocks' cells are stored as threadx packs them: {sum_r, sum_r2, equity: f64 at 0, 8,
@@ -133,8 +173,11 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
              read_attr_text(file_, "complete").value_or("0") == "1") {
     results_ = H5Dopen2(file_, "kept", H5P_DEFAULT);  // written once the run is complete
     kept_only_ = true;
-  } else if (read_attr_text(file_, "keep").value_or("all") != "all") {
-    return;  // --keep none (or a run not ended yet): attributes and /aggregates only
+  } else if (read_attr_text(file_, "keep").value_or("all") != "all" ||
+             read_attr_text(file_, "write_path").value_or("") == "ranks") {
+    // --keep none, a --keep top run not ended yet, or rows stored by the ranks and not joined
+    // yet (the run has not ended): attributes and /aggregates only.
+    return;
   }
   if (results_ < 0) fail(path, "no /results dataset: not a threadx results file");
   type_ = H5Dget_type(results_);
@@ -159,8 +202,7 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   rows_ = n;
-  if (std::endian::native == std::endian::little)
-    results_chunk_rows_ = deflated_chunk_rows(results_);
+  results_chunks_ = stored_chunks(results_, 0);
   if (H5Lexists(file_, "blocks", H5P_DEFAULT) > 0) {
     blocks_set_ = H5Dopen2(file_, "blocks", H5P_DEFAULT);
     if (blocks_set_ < 0) fail(path, "cannot open /blocks");
@@ -171,14 +213,76 @@ ResultsReader::ResultsReader(const std::string& path) : path_(path) {
         dims[1] < static_cast<hsize_t>(kMinBlocks) || dims[1] > static_cast<hsize_t>(kMaxBlocks))
       fail(path, "/blocks is not a (combinations, S) table with 2 <= S <= 64");
     blocks_ = static_cast<int>(dims[1]);
-    if (std::endian::native == std::endian::little && packed_cells(blocks_set_))
-      blocks_chunk_rows_ = deflated_chunk_rows(blocks_set_, dims[1]);
+    blocks_chunks_ = stored_chunks(blocks_set_, dims[1]);
+    if (!packed_cells(blocks_set_)) blocks_chunks_->chunk_rows = 0;
   }
 }
 
 ResultsReader::~ResultsReader() {
+  for (auto it = sources_.rbegin(); it != sources_.rend(); ++it) H5Idec_ref(*it);
   for (std::int64_t h : {blocks_set_, type_, results_, file_})
     if (h >= 0) H5Idec_ref(h);
+}
+
+std::unique_ptr<StoredChunks> ResultsReader::stored_chunks(std::int64_t dset, std::uint64_t cols) {
+  auto out = std::make_unique<StoredChunks>();
+  const bool little = std::endian::native == std::endian::little;
+  if (!is_virtual(dset)) {
+    out->chunk_rows = little ? deflated_chunk_rows(dset, cols) : 0;
+    out->pieces.push_back({0, rows_, 0, dset});
+    return out;
+  }
+  // A virtual dataset over the part files the ranks wrote (--write-path ranks). HDF5 reads a
+  // missing source as zeros: every one must be there.
+  H5Id dcpl(H5Dget_create_plist(dset));
+  std::size_t n = 0;
+  check_status(H5Pget_virtual_count(dcpl.get(), &n), path_, "read of a virtual dataset's map");
+  std::uint64_t r = 0;
+  bool fast = little;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string name = virtual_text(dcpl.get(), i, H5Pget_virtual_filename);
+    const std::string set = virtual_text(dcpl.get(), i, H5Pget_virtual_dsetname);
+    std::filesystem::path src(name);
+    if (src.is_relative()) src = std::filesystem::path(path_).parent_path() / src;
+    const std::string key = src.string() + "\n" + set;
+    auto it = source_sets_.find(key);
+    if (it == source_sets_.end()) {
+      std::error_code ec;
+      if (!std::filesystem::exists(src, ec))
+        fail(path_, "its rows are in part file " + src.string() +
+                        ", which is missing (keep the .parts directory beside the file)");
+      auto file = source_files_.find(src.string());
+      if (file == source_files_.end()) {
+        const hid_t f = h5::open_read_only(src.string());
+        if (f < 0) fail(src.string(), "cannot open this part file of " + path_);
+        sources_.push_back(f);
+        file = source_files_.emplace(src.string(), f).first;
+      }
+      const hid_t d = H5Dopen2(file->second, set.c_str(), H5P_DEFAULT);
+      if (d < 0) fail(src.string(), "no /" + set + " in this part file of " + path_);
+      sources_.push_back(d);
+      it = source_sets_.emplace(key, d).first;
+    }
+    H5Id vspace(H5Pget_virtual_vspace(dcpl.get(), i));
+    H5Id sspace(H5Pget_virtual_srcspace(dcpl.get(), i));
+    hsize_t v0[2] = {0, 0}, v1[2] = {0, 0}, s0[2] = {0, 0}, s1[2] = {0, 0};
+    if (H5Sget_select_bounds(vspace.get(), v0, v1) < 0 ||
+        H5Sget_select_bounds(sspace.get(), s0, s1) < 0 || v1[0] - v0[0] != s1[0] - s0[0] ||
+        (cols > 0 && (v0[1] != 0 || v1[1] + 1 != cols))) {
+      fast = false;
+      continue;
+    }
+    out->pieces.push_back({v0[0], v1[0] + 1, s0[0], it->second});
+    const std::uint64_t cr = deflated_chunk_rows(it->second, cols);
+    if (cr == 0 || (r != 0 && cr != r)) fast = false;
+    r = cr;
+  }
+  std::sort(
+      out->pieces.begin(), out->pieces.end(),
+      [](const StoredChunks::Piece& a, const StoredChunks::Piece& b) { return a.begin < b.begin; });
+  out->chunk_rows = fast ? r : 0;
+  out->is_virtual = true;
+  return out;
 }
 
 std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uint64_t count) const {
@@ -193,10 +297,10 @@ std::vector<BlockStats> ResultsReader::read_blocks(std::uint64_t begin, std::uin
   H5Tinsert(mem_type.get(), "sum_r2", offsetof(BlockStats, sum_r2), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "equity", offsetof(BlockStats, equity), H5T_NATIVE_DOUBLE);
   H5Tinsert(mem_type.get(), "trades", offsetof(BlockStats, trades), H5T_NATIVE_INT32);
-  if (blocks_chunk_rows_ > 0) {
+  if (blocks_chunks_->chunk_rows > 0) {
     std::vector<unsigned char> cells(count * s * kBlockCellSize);
-    if (read_deflated(blocks_set_, blocks_chunk_rows_, kBlockCellSize, s * kBlockCellSize, begin,
-                      count, cells.data())) {
+    if (read_deflated(*blocks_chunks_, kBlockCellSize, s * kBlockCellSize, begin, count,
+                      cells.data())) {
       for (std::size_t i = 0; i < out.size(); ++i) {
         const unsigned char* c = cells.data() + i * kBlockCellSize;
         std::memcpy(&out[i].sum_r, c, 8);
@@ -223,14 +327,28 @@ std::vector<unsigned char> ResultsReader::read_rows(std::uint64_t begin,
   require_rows();
   std::vector<unsigned char> out(count * row_size_);
   if (count == 0) return out;
-  if (results_chunk_rows_ > 0 &&
-      read_deflated(results_, results_chunk_rows_, row_size_, row_size_, begin, count, out.data()))
+  if (results_chunks_->chunk_rows > 0 &&
+      read_deflated(*results_chunks_, row_size_, row_size_, begin, count, out.data()))
     return out;
   check_status(h5::read_range(results_, type_, begin, count, out.data()), path_, "read /results");
   return out;
 }
 
 std::string ResultsReader::storage() const {
+  if (!results_chunks_) return "no rows";
+  if (results_chunks_->is_virtual) {
+    if (results_chunks_->pieces.empty()) return "virtual, over no part file";
+    const StoredChunks::Piece& p = results_chunks_->pieces.front();
+    const h5::Storage st = h5::storage_of(p.set);
+    std::set<hid_t> files;
+    for (const StoredChunks::Piece& q : results_chunks_->pieces) files.insert(q.set);
+    std::string text = "virtual, over " + std::to_string(files.size()) + " part file(s) in " +
+                       std::to_string(results_chunks_->pieces.size()) + " runs of chunks";
+    if (st.threadx_filters && st.deflate_level > 0)
+      text += ": shuffle + deflate level " + std::to_string(st.deflate_level) + ", chunks of " +
+              std::to_string(st.chunk_rows) + " rows";
+    return text;
+  }
   const h5::Storage st = h5::storage_of(results_);
   const std::string chunks = st.chunk_rows > 0
                                  ? ", chunks of " + std::to_string(st.chunk_rows) + " rows"
@@ -242,6 +360,10 @@ std::string ResultsReader::storage() const {
 
 void ResultsReader::require_rows() const {
   if (results_ >= 0) return;
+  if (read_attr_text(file_, "write_path").value_or("") == "ranks")
+    fail(path_,
+         "its rows are in part files the ranks wrote, joined when the run ends: the run has not "
+         "ended (--resume it)");
   fail(path_, "made with --keep " + read_attr_text(file_, "keep").value_or("") +
                   ": it holds no rows" +
                   (read_attr_text(file_, "complete").value_or("0") == "1"

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,6 +28,8 @@ struct StoredAggregates {
   std::vector<std::uint64_t> histogram;  // the bins, then below lo, at or above hi, not a number
   std::uint64_t combinations = 0;        // combinations summarised (0: not filled in yet)
 };
+
+struct StoredChunks;
 
 class ResultsReader {
  public:
@@ -73,9 +77,14 @@ class ResultsReader {
  private:
   std::string path_;
   std::int64_t file_ = -1, results_ = -1, type_ = -1, blocks_set_ = -1;
-  // Rows per chunk of /results and /blocks when they are stored as threadx compresses them (read
-  // by decompressing their chunks directly, several threads at a time), else 0.
-  std::uint64_t results_chunk_rows_ = 0, blocks_chunk_rows_ = 0;
+  // Where /results' and /blocks' chunks are, when they are stored as threadx compresses them
+  // (read by decompressing the chunks directly, several threads at a time), in the file or in
+  // the part files of a virtual dataset (--write-path ranks).
+  std::unique_ptr<StoredChunks> results_chunks_, blocks_chunks_;
+  // The part files and their datasets, opened once (closed with the reader).
+  std::vector<std::int64_t> sources_;
+  std::map<std::string, std::int64_t> source_files_, source_sets_;
+  std::unique_ptr<StoredChunks> stored_chunks(std::int64_t dset, std::uint64_t cols);
   std::uint64_t rows_ = 0;
   ComboId first_id_ = 0;
   bool kept_only_ = false;
