@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -203,6 +204,41 @@ TEST(Dispatcher, ResumedPlanSkipsDoneIds) {
   Dispatcher d(g, &done_ranges, 3, o);
   const auto grants = drain(d, 3, 9);
   expect_exact_cover(g, grants, &done);
+}
+
+// --write-path ranks: with align = R every unit begins and ends on a multiple of R, or on an edge
+// of the ids to run (here a slice cut inside chunks at both ends, and whole chunks done before),
+// so each storage chunk is computed by one rank; every id is still granted once, and units stay
+// within their bounds when a chunk allows it.
+TEST(Dispatcher, AlignedUnitsCoverWholeChunks) {
+  const Grid g = big_grid();
+  constexpr ComboId kAlign = 504;  // a quarter of a group
+  const ComboId lo = 777, hi = g.size() - 333;
+  std::vector<std::uint8_t> done(g.size(), 0);
+  std::fill(done.begin(), done.begin() + lo, 1);
+  std::fill(done.begin() + static_cast<std::ptrdiff_t>(hi), done.end(), 1);
+  std::mt19937 rng(11);
+  for (ComboId c = 0; c * kAlign < g.size(); ++c)
+    if (rng() % 3 == 0)
+      std::fill(done.begin() + static_cast<std::ptrdiff_t>(c * kAlign),
+                done.begin() + static_cast<std::ptrdiff_t>(std::min(g.size(), (c + 1) * kAlign)),
+                1);
+  DispatchOptions o;
+  o.max_unit = 1000;
+  o.slots = 14;
+  o.align = kAlign;
+  const IdRanges done_ranges = IdRanges::from_flags(done);
+  Dispatcher d(g, &done_ranges, 7, o);
+  const auto grants = drain(d, 7, 21);
+  expect_exact_cover(g, grants, &done);
+  std::size_t multi = 0;
+  for (const Granted& x : grants) {
+    EXPECT_TRUE(x.unit.begin % kAlign == 0 || x.unit.begin == lo) << x.unit.begin;
+    EXPECT_TRUE(x.unit.end % kAlign == 0 || x.unit.end == hi) << x.unit.end;
+    EXPECT_LE(x.unit.end - x.unit.begin, 2 * kAlign) << "max_unit 1000 rounds to two chunks";
+    multi += x.unit.end - x.unit.begin > kAlign ? 1 : 0;
+  }
+  EXPECT_GT(multi, 0u) << "no unit of two chunks";
 }
 
 TEST(Dispatcher, RefusesACompletionThatWasNotGranted) {

@@ -28,6 +28,7 @@
 #include "mpi/loopback_transport.hpp"
 #include "mpi/protocol.hpp"
 #include "report/aggregate.hpp"
+#include "results/part_file.hpp"
 #include "results/ranking.hpp"
 #include "results/results_file.hpp"
 #include "results/results_reader.hpp"
@@ -54,7 +55,7 @@ struct SweepRun {
 // slice: --ids [first, second) ({0, 0}: the whole grid).
 SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t unit_size,
                const std::string& path, const KeepSpec& keep = {},
-               std::pair<ComboId, ComboId> slice = {0, 0}) {
+               std::pair<ComboId, ComboId> slice = {0, 0}, bool by_ranks = false) {
   if (slice.second == 0) slice = {0, grid.size()};
   LoopbackHub hub(ranks);
   ClusterSweepOptions o;
@@ -76,7 +77,14 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
       h.host = "loopback";
       h.pid = r;
       h.threads = 1;
-      if (worker_hello(t, h) == 0) run_worker(t, {grid, bank}, o);
+      StartInfo start;
+      if (worker_hello(t, h, &start) != 0) return;
+      ClusterSweepOptions mine = o;
+      if (start.part_level > 0) {
+        mine.part_path = part_path(path, start.session, r);
+        mine.part_shape = {slice.first, slice.second, part_chunk_rows(grid), start.part_level};
+      }
+      run_worker(t, {grid, bank}, mine);
     });
   SweepRun out;
   {
@@ -87,12 +95,20 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
     storage.keep = keep;
     storage.ids_begin = slice.first;
     storage.ids_end = slice.second;
+    storage.rows_by_ranks = by_ranks;
+    storage.out_name = fs::path(path).filename().string();
+    storage.session = "1-" + std::to_string(ranks);
+    storage.part_ranks = ranks;
     ResultsFile file =
         ResultsFile::create(path, grid, bars, Provenance{}, true, o.run.blocks, storage);
     IdRanges done = keep.all() ? IdRanges::from_flags(file.read_done(), slice.first) : IdRanges{};
     done.add(0, slice.first);  // outside the slice: not to run
     done.add(slice.second, grid.size());
-    gate.release(0);
+    gate.release(0, {storage.session, by_ranks ? file.deflate_level() : 0});
+    if (by_ranks) {
+      o.part_path = part_path(path, storage.session, 0);
+      o.part_shape = file.part_shape();
+    }
     IndicatorBank bank(bars);
     const AggregateLayout layout(grid, o.aggregates);
     SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
@@ -144,6 +160,51 @@ TEST(LoopbackSweep, AnyRankCountGivesTheOneProcessFileByteForByte) {
     EXPECT_EQ(combos, grid.size()) << ranks << " ranks";
     for (int r = 1; r < ranks; ++r)
       EXPECT_GT(many.ranks[static_cast<std::size_t>(r)].combos, 0u) << "rank " << r << " idle";
+  }
+  fs::remove_all(dir);
+}
+
+// --write-path ranks: every rank stores its rows in its own part file and /results is a virtual
+// dataset over them; for 1 to 4 ranks and unit sizes that are not whole chunks, the rows, /blocks
+// and aggregates are those of the one-process file of rank 0, and so is a slice cut inside chunks.
+TEST(LoopbackSweep, RowsStoredByTheRanksGiveTheOneProcessFile) {
+  const BarSeries bars = load_bars({testing::btc_960()});
+  const Grid grid = testing::mixed_grid();
+  ASSERT_LT(part_chunk_rows(grid), grid.size() / 4) << "too few chunks to share between ranks";
+  const fs::path dir =
+      fs::temp_directory_path() / ("threadx_loopback_ranks_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const SweepRun one = sweep(grid, bars, 1, 4096, (dir / "one.h5").string());
+  for (const auto& [ranks, unit] :
+       std::vector<std::pair<int, std::uint64_t>>{{1, 4096}, {2, 100}, {3, 37}, {4, 512}}) {
+    const std::string path = (dir / ("ranks" + std::to_string(ranks) + ".h5")).string();
+    const SweepRun many = sweep(grid, bars, ranks, unit, path, {}, {0, 0}, true);
+    EXPECT_TRUE(many.complete) << ranks << " ranks";
+    EXPECT_TRUE(many.rows == one.rows) << ranks << " ranks, unit " << unit << ": /results differ";
+    EXPECT_TRUE(same_cells(many.blocks, one.blocks)) << ranks << " ranks: /blocks differ";
+    EXPECT_TRUE(many.aggregates == one.aggregates) << ranks << " ranks: aggregates differ";
+    const ResultsReader reader(path);
+    EXPECT_EQ(reader.attribute("write_path").value_or(""), "ranks");
+    EXPECT_EQ(reader.storage().rfind("virtual, over ", 0), 0u) << reader.storage();
+    // One part file per rank, named after the session and the rank.
+    for (int r = 0; r < ranks; ++r)
+      EXPECT_TRUE(fs::exists(part_path(path, "1-" + std::to_string(ranks), r))) << "rank " << r;
+  }
+  const std::pair<ComboId, ComboId> slice{300, 777};  // cuts chunks at both ends
+  const SweepRun cut = sweep(grid, bars, 3, 37, (dir / "slice.h5").string(), {}, slice, true);
+  const std::size_t row = one.rows.size() / grid.size();
+  EXPECT_TRUE(cut.complete);
+  EXPECT_TRUE(std::equal(cut.rows.begin(), cut.rows.end(),
+                         one.rows.begin() + static_cast<std::ptrdiff_t>(slice.first * row),
+                         one.rows.begin() + static_cast<std::ptrdiff_t>(slice.second * row)))
+      << "the slice's rows are not the whole run's rows of its ids";
+  // Without its part files the file's rows are an error naming the missing file, never zeros.
+  fs::rename(dir / "ranks3.h5.parts", dir / "moved");
+  try {
+    const ResultsReader reader((dir / "ranks3.h5").string());
+    ADD_FAILURE() << "a file without its part files was opened";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("which is missing"), std::string::npos) << e.what();
   }
   fs::remove_all(dir);
 }

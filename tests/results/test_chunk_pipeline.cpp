@@ -157,6 +157,29 @@ TEST_F(ChunkAssemblerTest, ChunksCompleteInAnyOrderWithTheirRowsInPlace) {
   }
 }
 
+// A rank's part file of a slice that starts inside a chunk (--ids 11:30, chunks of 8): chunk 1 is
+// complete once rows 11..15 are in, rows 8..10 zero; rows before the slice are refused.
+TEST_F(ChunkAssemblerTest, ASliceStartingInsideAChunkCompletesItFromItsFirstRow) {
+  ChunkAssembler a(layout_, 30, 8, 11);
+  std::vector<RawChunk> full;
+  EXPECT_THROW(a.add(10, run(10, 12), full), std::logic_error);
+  a.add(13, run(13, 16), full);
+  EXPECT_TRUE(full.empty());
+  a.add(11, run(11, 13), full);
+  ASSERT_EQ(full.size(), 1u);
+  EXPECT_EQ(full[0].index, 1u);
+  EXPECT_EQ(a.chunk_first(1), 11u);
+  EXPECT_EQ(a.chunk_first(2), 16u);
+  for (std::uint64_t r = 0; r < 8; ++r) {
+    const std::uint64_t id = 8 + r;
+    const unsigned char row = id >= 11 ? static_cast<unsigned char>(id % 251) : 0;
+    EXPECT_EQ(full[0].rows[r * layout_.row_size()], row) << id;
+    EXPECT_EQ(full[0].rows[(r + 1) * layout_.row_size() - 1], row) << id;
+    EXPECT_EQ(full[0].cells[r * 2 * kBlockCellSize], id >= 11 ? id % 241 : 0) << id;
+  }
+  EXPECT_EQ(a.open_chunks(), 0u);
+}
+
 TEST_F(ChunkAssemblerTest, RefusesRowsTwiceAndRowsPastTheGrid) {
   ChunkAssembler a(layout_, 30, 8);
   std::vector<RawChunk> full;
