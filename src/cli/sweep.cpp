@@ -418,6 +418,9 @@ int run_sweep(const SweepOptions& o) {
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
       file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks, storage));
+      if (file->lost_part_chunks() > 0)
+        spdlog::warn("{}: {} chunk(s) of rows were in part files that are gone: computed again",
+                     partial, thousands(file->lost_part_chunks()));
       if (file->rows_by_ranks() != (o.write_path == "ranks"))
         spdlog::info("{}: its rows are stored by {}, as it was made", partial,
                      file->rows_by_ranks() ? "the ranks (--write-path ranks)" : "rank 0");

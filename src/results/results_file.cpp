@@ -217,6 +217,8 @@ ResultsFile& ResultsFile::operator=(ResultsFile&& o) noexcept {
     by_ranks_ = o.by_ranks_;
     part_base_ = o.part_base_;
     part_files_ = std::move(o.part_files_);
+    mapped_parts_ = std::move(o.mapped_parts_);
+    lost_part_chunks_ = o.lost_part_chunks_;
     parts_ = std::exchange(o.parts_, -1);
     part_readers_ = std::move(o.part_readers_);
     file_ = std::exchange(o.file_, -1);
@@ -495,6 +497,7 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   if (f.by_ranks_) {
     f.done_ = check(H5Dopen2(f.file_, "done", no_cache.get()), path, "open /done");
     f.parts_ = check(H5Dopen2(f.file_, "parts", no_cache.get()), path, "open /parts");
+    f.reopen_parts();
     write_attr(f.file_, path, "part_files", join(f.part_files_, "\n"));
     write_run_attrs(f.file_, path, prov);
     check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
@@ -604,6 +607,41 @@ void ResultsFile::mark_stored(ComboId begin, ComboId end, int part) {
   check_status(h5::write_range(parts_, H5T_NATIVE_INT32, c0, c1 - c0, owner.data()), path_,
                "write /parts");
   set_done(begin - first_, end - begin);
+}
+
+void ResultsFile::reopen_parts() {
+  // The earlier runs' part files: a rank killed while writing left its file marked as open for
+  // SWMR writing, which HDF5 (and so the virtual datasets over it) refuses to read. Clearing the
+  // mark makes it readable again; its reported chunks were flushed before they were reported.
+  std::vector<bool> lost(static_cast<std::size_t>(part_base_), false);
+  for (int i = 0; i < part_base_; ++i) {
+    const std::string p =
+        (std::filesystem::path(path_).parent_path() / part_files_[static_cast<std::size_t>(i)])
+            .string();
+    std::error_code ec;
+    if (!std::filesystem::exists(p, ec)) {
+      lost[static_cast<std::size_t>(i)] = true;
+      continue;
+    }
+    H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
+    hbool_t clear = 1;
+    H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    check_status(H5Pset(fapl.get(), "clear_status_flags", &clear), p,
+                 "setting of clear_status_flags");
+    H5Id part(H5Fopen(p.c_str(), H5F_ACC_RDWR, fapl.get()));
+    if (!part.ok() || H5Lexists(part.get(), "results", H5P_DEFAULT) <= 0)
+      lost[static_cast<std::size_t>(i)] = true;
+  }
+  // Chunks in a file that is gone (or unreadable) are computed again.
+  if (std::find(lost.begin(), lost.end(), true) == lost.end()) return;
+  std::vector<std::int32_t> owner = read_parts(0, part_chunks());
+  for (std::int32_t& o : owner)
+    if (o >= 0 && o < part_base_ && lost[static_cast<std::size_t>(o)]) {
+      o = -1;
+      ++lost_part_chunks_;
+    }
+  check_status(h5::write_range(parts_, H5T_NATIVE_INT32, 0, owner.size(), owner.data()), path_,
+               "write /parts");
 }
 
 void ResultsFile::map_parts() {

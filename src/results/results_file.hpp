@@ -122,6 +122,8 @@ class ResultsFile {
   // After finish() of a --write-path ranks run: the part files its virtual datasets read (names
   // from the file's directory); empty for any other file.
   [[nodiscard]] const std::vector<std::string>& mapped_part_files() const { return mapped_parts_; }
+  // On resume: the storage chunks recorded in earlier part files that are gone (computed again).
+  [[nodiscard]] std::uint64_t lost_part_chunks() const { return lost_part_chunks_; }
   // The ids the file holds: [first_id(), first_id() + ids()) (the whole grid unless --ids).
   [[nodiscard]] ComboId first_id() const { return first_; }
   [[nodiscard]] std::uint64_t ids() const { return ids_; }
@@ -173,6 +175,9 @@ class ResultsFile {
   // Stores compressed chunks with H5Dwrite_chunk; their flags wait for the next flush().
   void store(std::vector<CompressedChunk> chunks);
   void set_done(std::uint64_t first, std::uint64_t count);
+  // On resume of a --write-path ranks file: makes the earlier runs' part files readable again
+  // (clears the SWMR mark a killed rank left); the chunks of part files gone are computed again.
+  void reopen_parts();
   // At the end of a --write-path ranks run: /results (and /blocks) as virtual datasets over the
   // part files, from /parts; mapped_parts_ the part files they use.
   void map_parts();
@@ -207,6 +212,7 @@ class ResultsFile {
   int part_base_ = 0;
   std::vector<std::string> part_files_;  // names, from the file's directory
   std::vector<std::string> mapped_parts_;
+  std::uint64_t lost_part_chunks_ = 0;
   std::int64_t parts_ = -1;  // /parts
   // The part files read so far (read_rows of a resumed run), by index.
   struct PartReader;

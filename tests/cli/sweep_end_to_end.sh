@@ -42,6 +42,14 @@ expect_error "bad.csv:3:" sweep --data "$work/bad.csv" --grid "$src/data/grids/r
 [ ! -e "$work/c.h5" ] && [ ! -e "$work/c.h5.partial" ] || fail "bad data left a file"
 expect_error "cannot create" sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/no/such/dir/d.h5"
 expect_error "no such column" top "$work/a.h5" --by nonsense
+# --write-path ranks stores compressed chunks of every row.
+g24="$src/data/grids/reference_24.toml"
+expect_error "ranks stores rows: it needs --keep all" sweep --data "$data" --grid "$g24" --out "$work/e.h5" --write-path ranks --keep none
+expect_error "drop --compress 0" sweep --data "$data" --grid "$g24" --out "$work/e.h5" --write-path ranks --compress 0
+expect_error "drop --chunk-rows" sweep --data "$data" --grid "$g24" --out "$work/e.h5" --write-path ranks --chunk-rows 64
+expect_error "write-path" sweep --data "$data" --grid "$g24" --out "$work/e.h5" --write-path disk
+[ ! -e "$work/e.h5" ] && [ ! -e "$work/e.h5.partial" ] && [ ! -e "$work/e.h5.parts" ] || fail "a refused --write-path left a file"
+[ "$(wc -l < "$work/err.log")" = 1 ] || fail "not one line: $(cat "$work/err.log")"
 
 cp "$src/tests/grids/mid_34560.toml" "$work/mid.toml"
 "$bin" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.csv" --grid "$work/mid.toml" \

@@ -4,8 +4,9 @@
 #   - mpirun -np 1, 2, 3, 4 (oversubscribed on small machines), each with another unit size;
 #   - per-rank accounting in the file: every rank's combinations add up, and with 4 ranks each
 #     rank builds far fewer indicator series than the units it ran (affinity);
+#   - rows written by the ranks (--write-path ranks): the same values, over part files;
 #   - a worker rank SIGKILLed mid-sweep: the job fails naming the rank, --resume on 2 ranks
-#     completes the file bit-identically;
+#     completes the file bit-identically (also with --write-path ranks);
 #   - the whole job SIGKILLed: --resume without MPI completes it bit-identically.
 # usage: mpi_sweep.sh THREADX SOURCE_DIR [MPIRUN]
 set -euo pipefail
@@ -55,6 +56,18 @@ for np in 1 2 3 4; do
   [ "$got" = "$total" ] || fail "-np $np: per-rank combinations add up to $got, not $total"
   echo "ok: mpirun -np $np --unit-size ${unit[$np]} equals the single-process run"
 done
+
+# ---- rows written by the ranks (--write-path ranks): every rank stores its own chunks in a part
+# file; /results and /blocks become virtual datasets over them, with the single-process values ----
+out="$work/ranks3.h5"
+mpi -np 3 "$bin" sweep --data "$short" --grid "$work/grid.toml" --blocks 8 --out "$out" \
+  --unit-size 37 --write-path ranks > "$work/ranks3.log" 2>&1 || { cat "$work/ranks3.log"; fail "mpirun -np 3 --write-path ranks"; }
+for d in /results /blocks /done; do
+  h5diff "$work/ref.h5" "$out" "$d" || fail "--write-path ranks, -np 3: $d differs from the single-process run"
+done
+[ "$(attr "$out" write_path)" = ranks ] || fail "--write-path ranks: write_path is $(attr "$out" write_path)"
+"$bin" info "$out" | grep -q "^storage: virtual, over [23] part file" || fail "--write-path ranks: $("$bin" info "$out" | grep storage)"
+echo "ok: mpirun -np 3 --write-path ranks equals the single-process run ($(ls "$out.parts" | wc -l) part files)"
 
 # ---- a slice (--ids) on 3 ranks: the single-process slice's rows and aggregates, kept whole and
 # as its top rows (every rank cuts the aggregates' blocks at the slice's ends) ----
@@ -128,6 +141,27 @@ mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --ou
 h5diff "$work/bigref.h5" "$work/k1.h5" /results || fail "resumed after a lost rank: rows differ"
 h5diff "$work/bigref.h5" "$work/k1.h5" /blocks || fail "resumed after a lost rank: blocks differ"
 echo "ok: a killed worker rank stops the job ($(grep -m1 -Eo 'process rank 1[^.]*' "$work/kill1.log" || true)); --resume on 2 ranks is bit-identical"
+
+# The same with the rows written by the ranks, the killed rank's part file lost as well: the other
+# part files keep the chunks they reported (readable again once --resume clears the mark the
+# killed job left); --resume on 2 ranks adds part files of its own; the file is bit-identical.
+start_job "$work/kill1r.log" 3 --out "$work/k1r.h5" --write-path ranks
+victim=$(rank_pid 1) || fail "rank 1 not found among mpirun's children"
+kill -9 "$victim"
+if wait "$job"; then fail "the job succeeded although rank 1 was killed (--write-path ranks)"; fi
+job=""
+[ -f "$work/k1r.h5.partial" ] || fail "killed job (--write-path ranks): no partial file left to resume"
+if "$bin" top "$work/k1r.h5.partial" > "$work/top.log" 2>&1; then fail "top read the rows of a run not ended"; fi
+grep -q -- "has not ended (--resume it)" "$work/top.log" || fail "top on a run not ended: $(cat "$work/top.log")"
+# The killed rank's part file is lost too (a node's disk): its chunks are computed again.
+rm "$work/k1r.h5.parts/"*-r1.h5
+mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --out "$work/k1r.h5" --resume \
+  || fail "resume on 2 ranks (--write-path ranks)"
+h5diff "$work/bigref.h5" "$work/k1r.h5" /results || fail "--write-path ranks, resumed after a lost rank: rows differ"
+h5diff "$work/bigref.h5" "$work/k1r.h5" /blocks || fail "--write-path ranks, resumed after a lost rank: blocks differ"
+sessions=$(ls "$work/k1r.h5.parts" | sed 's/-r[0-9]*\.h5$//' | sort -u | wc -l)
+[ "$sessions" = 2 ] || fail "--write-path ranks, resumed: part files of $sessions runs, expected both runs': $(ls "$work/k1r.h5.parts")"
+echo "ok: --write-path ranks, a killed worker rank; --resume on 2 ranks is bit-identical, over the part files of both runs"
 
 # The whole job is SIGKILLed (ranks first, then mpirun, as a node loss would).
 start_job "$work/kill2.log" 3 --out "$work/k2.h5"
