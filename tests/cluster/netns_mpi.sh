@@ -3,7 +3,8 @@
 # in the root namespace starts one rank per node through the launcher agent, no sshd):
 #   - the results file is bit-identical (/results, /done) to a single-process run;
 #   - the ranks ran on three different hosts, thxtest-node1..3 (the file's rank_hosts and the
-#     end-of-run table) and each rank computed combinations.
+#     end-of-run table) and each rank computed combinations;
+#   - the same with the rows written by the ranks (--write-path ranks), one part file per node.
 # Everything started is torn down on exit (tests/cluster/lib.sh).
 # usage: netns_mpi.sh THREADX SOURCE_DIR [MPIRUN]
 set -euo pipefail
@@ -48,4 +49,14 @@ table="$(sed 's/\x1b\[[0-9;]*m//g' n3.log | grep -E '^ +[0-9]+ thxtest-node[0-9]
 [ "$(awk '{print $1 ":" $2}' <<< "$table" | paste -sd' ')" = "0:thxtest-node1 1:thxtest-node2 2:thxtest-node3" ] \
   || fail "per-rank table: $table"
 note "ok: 3 ranks on 3 nodes ($hosts), combinations per rank [$combos]; /results and /done equal the single-process run"
+
+# Rows written by the ranks: each node's rank stores its chunks in its own part file (the nodes
+# share this directory, as cluster nodes share a file system); the joined file is the same.
+mpi 300 "$all" 3 "$bin" sweep --data "$long" --grid grid.toml --out r3.h5 --threads 1 \
+  --unit-size 96 --write-path ranks > r3.log 2>&1 || fail "mpirun -np 3 --write-path ranks over the three nodes"
+check_same r3.h5 ref.h5
+[ "$(attr r3.h5 rank_hosts)" = "thxtest-node1,thxtest-node2,thxtest-node3" ] || fail "r3.h5: rank_hosts $(attr r3.h5 rank_hosts)"
+parts="$(find r3.h5.parts -name '*-r[0-9]*.h5' | wc -l)"
+[ "$parts" = 3 ] || fail "--write-path ranks: $parts part files, want one per node's rank"
+note "ok: --write-path ranks on 3 nodes: $parts part files, /results and /done equal the single-process run"
 echo "ok: netns_mpi"
