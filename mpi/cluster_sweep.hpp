@@ -8,6 +8,14 @@
 // the volume is small next to the compute (one 133-byte row per combination, packed by the rank
 // that computed it, against ~1e3-1e5 bar-steps): the writer's busy time is in every run's summary
 // and the file (`writer_seconds`), and where it stops scaling is simulated (README, dispatch_sim).
+//
+// Past a few thousand ranks that one writer is the limit: with --write-path ranks every rank
+// compresses and stores its own whole chunks in a part file (part_writer.hpp), units are granted
+// on chunk boundaries (DispatchOptions::align), and rank 0 only records which file holds each
+// chunk (/parts, then /done), joining them with HDF5 virtual datasets when the run ends. The
+// crash safety is the same (a chunk is reported only once its part file is flushed), and no
+// collective HDF5 call is needed: parallel HDF5 (1.10) writes compressed datasets collectively
+// only, so one dead rank would hang every other.
 #pragma once
 
 #include <atomic>
