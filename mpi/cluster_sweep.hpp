@@ -101,6 +101,7 @@ struct Hello {
 struct StartInfo {
   std::string session;
   int part_level = 0;
+  std::uint64_t part_rows = 0;  // and their rows per chunk
 };
 // A worker says hello and waits for rank 0's verdict: 0 = go, otherwise the exit code to use.
 int worker_hello(Transport& t, const Hello& hello, StartInfo* info = nullptr);

@@ -1,7 +1,10 @@
 // Dispatch simulation (see dispatch_sim.hpp).
 #include "mpi/dispatch_sim.hpp"
 
+#include "results/part_file.hpp"
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <deque>
 #include <queue>
@@ -46,6 +49,20 @@ struct SimRank {
 
 }  // namespace
 
+double chunk_bytes_factor(std::uint64_t rows) {
+  // (rows, factor), measured (dispatch_sim.hpp); 16,384 rows is the reference.
+  static constexpr std::array<std::pair<double, double>, 6> kMeasured{
+      {{64, 1.72}, {126, 1.70}, {252, 1.48}, {504, 1.24}, {1008, 1.11}, {16384, 1.0}}};
+  const double r = static_cast<double>(rows);
+  if (r <= kMeasured.front().first) return kMeasured.front().second;
+  if (r >= kMeasured.back().first) return kMeasured.back().second;
+  std::size_t i = 1;
+  while (kMeasured[i].first < r) ++i;
+  const auto [r0, f0] = kMeasured[i - 1];
+  const auto [r1, f1] = kMeasured[i];
+  return f0 + (f1 - f0) * std::log(r / r0) / std::log(r1 / r0);
+}
+
 SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   const int n = std::max(o.ranks, 1);
   const std::uint64_t slots = std::max<std::uint64_t>(o.threads_per_rank, 1);
@@ -63,6 +80,13 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   DispatchOptions dopt;
   dopt.max_unit = o.unit_size;
   dopt.slots = slots * static_cast<std::uint64_t>(n);
+  // The ranks store whole chunks: units on chunk boundaries, as in a real run, and rows as large
+  // as such chunks make them.
+  double row_bytes = o.row_bytes;
+  if (o.write_path == SimOptions::WritePath::Ranks) {
+    dopt.align = part_chunk_rows(grid, grid.size(), dopt.slots);
+    row_bytes = o.row_bytes * chunk_bytes_factor(dopt.align);
+  }
   // The simulated ranks are the dispatcher's ranks 0..n-1 (the real rank 0 also computes; here it
   // only dispatches and writes, the harder case for it).
   Dispatcher d(grid, nullptr, n, dopt);
@@ -200,7 +224,7 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
           // rank reports its stored units with each request; the Bye is the last of them.)
           const auto rows = static_cast<double>(e.unit.size());
           x.writer_free = std::max(x.writer_free, e.time) + o.rank_row_s * rows;
-          const double transfer = rows * o.row_bytes / o.fs_bandwidth;
+          const double transfer = rows * row_bytes / o.fs_bandwidth;
           fs_free = std::max(fs_free, x.writer_free) + transfer;
           out.fs_busy_s += transfer;
           x.stored = fs_free;
@@ -227,6 +251,10 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   out.affinity = out.units ? static_cast<double>(hits) / static_cast<double>(out.units) : 0;
   const double slot_time = out.makespan_s * static_cast<double>(n) * static_cast<double>(slots);
   out.idle_fraction = slot_time > 0 ? 1 - busy / slot_time : 0;
+  if (o.write_path == SimOptions::WritePath::Ranks) {
+    out.chunk_rows = dopt.align;
+    out.row_bytes = row_bytes;
+  }
   return out;
 }
 

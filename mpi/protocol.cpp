@@ -87,6 +87,7 @@ int worker_hello(Transport& t, const Hello& hello, StartInfo* info) {
     StartInfo got;
     got.session = r.get_string();
     got.part_level = r.get<int>();
+    got.part_rows = r.get<std::uint64_t>();
     if (info != nullptr) *info = got;
     return verdict;
   }
@@ -112,7 +113,7 @@ std::vector<Hello> collect_hellos(Transport& t) {
 void send_start(Transport& t, int exit_code, const StartInfo& info) {
   for (int r = 1; r < t.size(); ++r) {
     Writer w;
-    w.put(exit_code).put_string(info.session).put(info.part_level);
+    w.put(exit_code).put_string(info.session).put(info.part_level).put(info.part_rows);
     t.send(r, Tag::Start, w.take());
   }
 }

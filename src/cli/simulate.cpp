@@ -32,13 +32,15 @@ int run_simulate(const SimulateOptions& o) {
       o.sim.latency_s * 1e6, o.sim.rank0_message_s * 1e6);
   if (ranks_write)
     std::printf(
-        "rows stored by the ranks: %g ns/row on a rank's writer thread, %g bytes/row, file system "
-        "%g GB/s shared; rank 0 sets /done flags only\n",
+        "rows stored by the ranks: %g ns/row on a rank's writer thread, %g bytes/row in chunks "
+        "of 16,384 rows (more in smaller chunks), file system %g GB/s shared; rank 0 sets /done "
+        "flags only\n",
         o.sim.rank_row_s * 1e9, o.sim.row_bytes, o.sim.fs_bandwidth / 1e9);
   else
     std::printf("rows stored by rank 0's writer thread: %g ns/row\n", o.sim.rank0_row_s * 1e9);
-  std::printf("%7s %12s %12s %9s %14s %10s %9s %9s %10s\n", "ranks", "makespan s", "ideal s",
-              "x ideal", "rank0 msgs/s", "rank0 busy", "affinity", "idle", "units");
+  std::printf("%7s %12s %12s %9s %14s %10s %9s %9s %10s%s\n", "ranks", "makespan s", "ideal s",
+              "x ideal", "rank0 msgs/s", "rank0 busy", "affinity", "idle", "units",
+              ranks_write ? "  chunk rows  bytes/row   fs busy" : "");
   for (int ranks : o.ranks) {
     dist::SimOptions so = o.sim;
     so.ranks = ranks;
@@ -48,9 +50,13 @@ int run_simulate(const SimulateOptions& o) {
     const double ratio = r.makespan_s / r.ideal_s;
     const double rate = static_cast<double>(r.messages) / r.makespan_s;
     const double busy = r.rank0_busy_s / r.makespan_s;
-    std::printf("%7d %12.4f %12.4f %9.4f %14.0f %9.1f%% %8.1f%% %8.1f%% %10llu\n", ranks,
+    std::printf("%7d %12.4f %12.4f %9.4f %14.0f %9.1f%% %8.1f%% %8.1f%% %10llu", ranks,
                 r.makespan_s, r.ideal_s, ratio, rate, 100 * busy, 100 * r.affinity,
                 100 * r.idle_fraction, static_cast<unsigned long long>(r.units));
+    if (ranks_write)
+      std::printf(" %11llu %10.1f %8.1f%%", static_cast<unsigned long long>(r.chunk_rows),
+                  r.row_bytes, 100 * r.fs_busy_s / r.makespan_s);
+    std::printf("\n");
     if (csv != nullptr)
       std::fprintf(csv, "%d,%llu,%llu,%g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%llu,%llu,%s,%.6g\n",
                    ranks, static_cast<unsigned long long>(so.threads_per_rank),

@@ -291,7 +291,7 @@ int run_worker_rank(const SweepOptions& o, dist::Transport& t, unsigned threads)
   if (start.part_level > 0) {
     const std::pair<ComboId, ComboId> slice = parse_ids(o.ids, in->grid->size());
     cluster.part_path = part_path(o.out, start.session, t.rank());
-    cluster.part_shape = {slice.first, slice.second, part_chunk_rows(*in->grid), start.part_level};
+    cluster.part_shape = {slice.first, slice.second, start.part_rows, start.part_level};
   }
   install_stop_signals();
   cluster.run.stop = &stop_flag();
@@ -414,6 +414,7 @@ int run_sweep(const SweepOptions& o) {
     storage.out_name = fs::path(o.out).filename().string();
     storage.session = session;
     storage.part_ranks = t.size();
+    if (storage.rows_by_ranks) storage.chunk_rows = part_chunk_rows(grid, ids, all_threads);
     if (!o.resume && keep.all()) check_room(partial, grid, ids, o.blocks, o.compress > 0);
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
@@ -451,7 +452,8 @@ int run_sweep(const SweepOptions& o) {
     throw;
   }
   const bool by_ranks = file->rows_by_ranks();
-  gate.release(0, {session, by_ranks ? file->deflate_level() : 0});
+  gate.release(0, {session, by_ranks ? file->deflate_level() : 0,
+                   by_ranks ? file->part_shape().rows_per_chunk : 0});
 
   const std::uint64_t already = done.count();
   if (o.resume)

@@ -19,11 +19,12 @@ using h5::check;
 using h5::check_status;
 using h5::fail;
 
-std::uint64_t part_chunk_rows(const Grid& grid) {
-  constexpr std::uint64_t kMost = 16384;
+std::uint64_t part_chunk_rows(const Grid& grid, std::uint64_t ids, std::uint64_t slots) {
+  constexpr std::uint64_t kLeast = 64, kMost = 16384, kChunksPerSlot = 512;
+  const std::uint64_t cap = std::clamp<std::uint64_t>(
+      ids / (std::max<std::uint64_t>(slots, 1) * kChunksPerSlot), kLeast, kMost);
   const std::uint64_t g = grid.group_size();
-  if (g <= kMost) return g;
-  for (std::uint64_t r = kMost; r > 1; --r)
+  for (std::uint64_t r = std::min(g, cap); r > 1; --r)
     if (g % r == 0) return r;
   return 1;
 }

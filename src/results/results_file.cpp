@@ -271,7 +271,11 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     if (f.level_ == 0 || !storage.keep.all())
       throw std::invalid_argument("ResultsFile::create: --write-path ranks needs compressed rows");
     f.by_ranks_ = true;
-    f.rows_per_chunk_ = part_chunk_rows(grid);
+    f.rows_per_chunk_ =
+        storage.chunk_rows > 0 ? storage.chunk_rows : part_chunk_rows(grid, f.ids_, 1);
+    if (grid.group_size() % f.rows_per_chunk_ != 0)
+      throw std::invalid_argument(
+          "ResultsFile::create: chunks of the ranks' rows must divide a group");
     for (int r = 0; r < storage.part_ranks; ++r)
       f.part_files_.push_back(part_name(storage.out_name, storage.session, r));
   }

@@ -82,7 +82,7 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
       ClusterSweepOptions mine = o;
       if (start.part_level > 0) {
         mine.part_path = part_path(path, start.session, r);
-        mine.part_shape = {slice.first, slice.second, part_chunk_rows(grid), start.part_level};
+        mine.part_shape = {slice.first, slice.second, start.part_rows, start.part_level};
       }
       run_worker(t, {grid, bank}, mine);
     });
@@ -104,7 +104,8 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
     IdRanges done = keep.all() ? IdRanges::from_flags(file.read_done(), slice.first) : IdRanges{};
     done.add(0, slice.first);  // outside the slice: not to run
     done.add(slice.second, grid.size());
-    gate.release(0, {storage.session, by_ranks ? file.deflate_level() : 0});
+    gate.release(0, {storage.session, by_ranks ? file.deflate_level() : 0,
+                     by_ranks ? file.part_shape().rows_per_chunk : 0});
     if (by_ranks) {
       o.part_path = part_path(path, storage.session, 0);
       o.part_shape = file.part_shape();
@@ -170,7 +171,7 @@ TEST(LoopbackSweep, AnyRankCountGivesTheOneProcessFileByteForByte) {
 TEST(LoopbackSweep, RowsStoredByTheRanksGiveTheOneProcessFile) {
   const BarSeries bars = load_bars({testing::btc_960()});
   const Grid grid = testing::mixed_grid();
-  ASSERT_LT(part_chunk_rows(grid), grid.size() / 4) << "too few chunks to share between ranks";
+  ASSERT_LT(part_chunk_rows(grid, grid.size(), 1), grid.size() / 4) << "too few chunks to share";
   const fs::path dir =
       fs::temp_directory_path() / ("threadx_loopback_ranks_" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -19,6 +19,7 @@
 #include "results/h5_support.hpp"
 #include "results/part_file.hpp"
 #include "results/row_layout.hpp"
+#include "support/paths.hpp"
 
 namespace threadx {
 namespace {
@@ -86,6 +87,25 @@ TEST_F(PartFileTest, StoresWholeChunksThatHdf5ReadsInPlace) {
   ASSERT_GE(H5Dread(cells.get(), cell_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, blocks.data()), 0);
   EXPECT_EQ(blocks[25 * 2 * kBlockCellSize], 25u);
   EXPECT_EQ(blocks[9 * 2 * kBlockCellSize], 0u);
+}
+
+// Chunks divide a group, and shrink with the threads sharing the run (a unit is whole chunks):
+// reference_2p9m's groups of 2,016 stay whole on a workstation and come down to 63 rows (the
+// largest divisor up to the 64-row floor) at 10,000 threads.
+TEST(PartChunkRows, DivideAGroupAndShrinkWithTheThreads) {
+  const Grid g = parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml"));
+  ASSERT_EQ(g.group_size(), 2016u);
+  EXPECT_EQ(part_chunk_rows(g, g.size(), 2), 2016u);
+  EXPECT_EQ(part_chunk_rows(g, g.size(), 10), 504u);  // at most 2,903,040 / (10 x 512) = 567
+  EXPECT_EQ(part_chunk_rows(g, g.size(), 10000), 63u);
+  EXPECT_EQ(part_chunk_rows(g, 1000, 1), 63u);  // a small slice
+  std::uint64_t last = 1u << 20;
+  for (std::uint64_t slots = 1; slots <= 100000; slots *= 3) {
+    const std::uint64_t r = part_chunk_rows(g, g.size(), slots);
+    EXPECT_EQ(g.group_size() % r, 0u) << slots;
+    EXPECT_LE(r, last) << slots;
+    last = r;
+  }
 }
 
 TEST_F(PartFileTest, RemovesOnlyTheUnusedPartsItNamed) {
