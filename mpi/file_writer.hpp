@@ -5,8 +5,8 @@
 #include <mutex>
 #include <thread>
 
-#include "common/bounded_queue.hpp"
 #include "mpi/rank_compute.hpp"
+#include "mpi/writer_thread.hpp"
 #include "results/h5_lock.hpp"
 #include "results/results_file.hpp"
 
@@ -17,13 +17,13 @@ namespace threadx::dist::detail {
 // stored them, then sets their flags) and flushes at the interval, so that the thread
 // answering the workers never waits for the disk. Holds at most kMaxQueuedBytes of rows; past that,
 // push() waits (the disk sets the pace).
-class FileWriter {
+class FileWriter final : public WriterThread {
  public:
   FileWriter(ResultsFile& file, double flush_interval_s)
-      : file_(file), flush_interval_s_(flush_interval_s), thread_([this] { loop(); }) {}
+      : file_(file), flush_interval_s_(flush_interval_s) {
+    thread_ = std::thread([this] { loop(); });
+  }
   ~FileWriter() { close(); }
-  FileWriter(const FileWriter&) = delete;
-  FileWriter& operator=(const FileWriter&) = delete;
 
   void push(Finished f) {
     const std::size_t bytes = f.rows.size();
@@ -39,23 +39,8 @@ class FileWriter {
     }
     queue_.push(Finished{}, 0);  // wakes the thread
   }
-  // The first write error, if any (the run must stop: nothing more can be saved).
-  std::exception_ptr error() {
-    std::lock_guard lock(mutex_);
-    return error_;
-  }
-  // Writes what is queued, flushes, ends the thread. A write error is not thrown here: the caller
-  // reads it with error().
-  void close() {
-    queue_.close();
-    if (thread_.joinable()) thread_.join();
-  }
-  // Seconds the thread spent writing and flushing (read after close()).
-  double busy_seconds() const { return busy_s_; }
 
  private:
-  static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
-
   void loop() {
     auto last_flush = Clock::now();
     for (;;) {
@@ -78,11 +63,7 @@ class FileWriter {
         write_checkpoint();
         busy_s_ += seconds_since(t0);
       } catch (...) {
-        {
-          std::lock_guard lock(mutex_);
-          error_ = std::current_exception();
-        }
-        queue_.uncap();  // nothing more is written: no push may wait for this thread
+        fail(std::current_exception());
         return;
       }
     }
@@ -93,8 +74,7 @@ class FileWriter {
       write_checkpoint();
       busy_s_ += seconds_since(t0);
     } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
+      fail(std::current_exception());
     }
   }
 
@@ -111,13 +91,8 @@ class FileWriter {
 
   ResultsFile& file_;
   double flush_interval_s_;
-  BoundedQueue<Finished> queue_{kMaxQueuedBytes};
-  std::mutex mutex_;  // guards error_ and the checkpoint
-  std::exception_ptr error_;
-  std::vector<std::byte> checkpoint_;
+  std::vector<std::byte> checkpoint_;  // guarded by mutex_, as has_checkpoint_
   bool has_checkpoint_ = false;
-  double busy_s_ = 0;   // written by the thread only
-  std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace threadx::dist::detail

@@ -6,26 +6,24 @@
 #pragma once
 
 #include <cstdint>
-#include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#include "common/bounded_queue.hpp"
 #include "mpi/rank_compute.hpp"
+#include "mpi/writer_thread.hpp"
 #include "results/part_file.hpp"
 
 namespace threadx::dist::detail {
 
-class PartWriter {
+class PartWriter final : public WriterThread {
  public:
-  explicit PartWriter(std::unique_ptr<PartFile> file)
-      : file_(std::move(file)), thread_([this] { loop(); }) {}
+  explicit PartWriter(std::unique_ptr<PartFile> file) : file_(std::move(file)) {
+    thread_ = std::thread([this] { loop(); });
+  }
   ~PartWriter() { close(); }
-  PartWriter(const PartWriter&) = delete;
-  PartWriter& operator=(const PartWriter&) = delete;
 
   void push(Finished f) {
     {
@@ -46,21 +44,9 @@ class PartWriter {
     std::lock_guard lock(mutex_);
     return pending_;
   }
-  std::exception_ptr error() {
-    std::lock_guard lock(mutex_);
-    return error_;
-  }
-  // Stores what is queued and ends the thread (errors: error()).
-  void close() {
-    queue_.close();
-    if (thread_.joinable()) thread_.join();
-  }
   [[nodiscard]] const PartFile& file() const { return *file_; }
-  double busy_seconds() const { return busy_s_; }  // read after close()
 
  private:
-  static constexpr std::size_t kMaxQueuedBytes = std::size_t{32} << 20;
-
   void loop() {
     for (;;) {
       auto [batch, closing] = queue_.take_all(std::chrono::milliseconds(100));
@@ -74,23 +60,19 @@ class PartWriter {
         for (const Finished& f : batch) stored_.push_back(f.unit);
         pending_ -= batch.size();
       } catch (...) {
-        std::lock_guard lock(mutex_);
-        error_ = std::current_exception();
-        pending_ = 0;
-        queue_.uncap();  // nothing more is stored: no push may wait for this thread
+        {
+          std::lock_guard lock(mutex_);
+          pending_ = 0;
+        }
+        fail(std::current_exception());
         return;
       }
     }
   }
 
   std::unique_ptr<PartFile> file_;
-  BoundedQueue<Finished> queue_{kMaxQueuedBytes};
-  std::mutex mutex_;  // guards the three below
-  std::vector<WorkUnit> stored_;
+  std::vector<WorkUnit> stored_;  // guarded by mutex_, as pending_
   std::uint64_t pending_ = 0;
-  std::exception_ptr error_;
-  double busy_s_ = 0;   // written by the thread only
-  std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace threadx::dist::detail

@@ -18,6 +18,7 @@
 #include "results/chunk_pipeline.hpp"
 #include "results/h5_id.hpp"
 #include "results/row_layout.hpp"
+#include "support/marked_run.hpp"
 
 namespace threadx {
 namespace {
@@ -114,17 +115,8 @@ class ChunkAssemblerTest : public ::testing::Test {
       "atr_multiplier = [1.0, 1.5, 2.0, 2.5, 3.0]\n",
       "g.toml");
   RowLayout layout_{grid_, 2};
-  // A packed run of ids [begin, end) whose every row byte is id % 251 and cell byte id % 241.
   std::vector<unsigned char> run(ComboId begin, ComboId end) const {
-    const std::size_t n = end - begin, cells = 2 * kBlockCellSize;
-    std::vector<unsigned char> v(layout_.run_size(n));
-    for (std::size_t r = 0; r < n; ++r) {
-      std::fill_n(v.begin() + static_cast<std::ptrdiff_t>(r * layout_.row_size()),
-                  layout_.row_size(), static_cast<unsigned char>((begin + r) % 251));
-      std::fill_n(v.begin() + static_cast<std::ptrdiff_t>(n * layout_.row_size() + r * cells),
-                  cells, static_cast<unsigned char>((begin + r) % 241));
-    }
-    return v;
+    return testing::marked_run(layout_, begin, end);
   }
 };
 

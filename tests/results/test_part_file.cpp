@@ -19,6 +19,7 @@
 #include "results/h5_support.hpp"
 #include "results/part_file.hpp"
 #include "results/row_layout.hpp"
+#include "support/marked_run.hpp"
 #include "support/paths.hpp"
 
 namespace threadx {
@@ -40,17 +41,8 @@ class PartFileTest : public ::testing::Test {
       "g.toml");
   RowLayout layout_{grid_, 2};
   fs::path dir_;
-  // A packed run of ids [begin, end): every row byte id % 251, every cell byte id % 241.
   std::vector<unsigned char> run(ComboId begin, ComboId end) const {
-    const std::size_t n = end - begin, cells = 2 * kBlockCellSize;
-    std::vector<unsigned char> v(layout_.run_size(n));
-    for (std::size_t r = 0; r < n; ++r) {
-      std::fill_n(v.begin() + static_cast<std::ptrdiff_t>(r * layout_.row_size()),
-                  layout_.row_size(), static_cast<unsigned char>((begin + r) % 251));
-      std::fill_n(v.begin() + static_cast<std::ptrdiff_t>(n * layout_.row_size() + r * cells),
-                  cells, static_cast<unsigned char>((begin + r) % 241));
-    }
-    return v;
+    return testing::marked_run(layout_, begin, end);
   }
 };
 
