@@ -16,6 +16,7 @@
 #   bash scripts/kill_test.sh [--trials N] [--seed S] [--bin build/threadx] [--keep DIR]
 #                             [--threads T] [--unit-size U] [--mpi N] [--grid FILE] [--blocks S]
 #                             [--compress L] [--chunk-rows R] [--keep-rows SPEC]
+#                             [--write-path ranks]
 #   --grid FILE: the grid swept on the 49,632-bar file (default tests/grids/mid_34560.toml:
 #            34,560 combinations, about 1.3 s of one core with SIMD lanes, 270 units of 128).
 #   --mpi N: run every sweep as `mpirun --allow-run-as-root --oversubscribe -np N threadx ...` and
@@ -28,13 +29,15 @@
 #   --chunk-rows R: the sweeps' --chunk-rows (small chunks: many chunk writes and flushes to kill).
 #   --keep-rows SPEC: the sweeps' --keep (none or top:K:METRIC...): no /results or /done; the run
 #            is checkpointed at each flush and resumed from its last checkpoint.
+#   --write-path ranks: the killed sweeps store their rows in part files (OUT.parts/, joined by
+#            virtual datasets at the end); the reference is rank 0's path: the values must agree.
 # Prints one line per trial and "kill test: P/N trials passed"; exit status 0 only if all passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src="$PWD"
 
 trials=20 seed=1 bin=build/threadx keep="" threads=1 unit_size=128 mpi=0 blocks=0 compress= chunk_rows=
-keep_rows=all
+keep_rows=all write_path=
 grid="$src/tests/grids/mid_34560.toml"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
     --compress) compress="$2"; shift 2 ;;
     --chunk-rows) chunk_rows="$2"; shift 2 ;;
     --keep-rows) keep_rows="$2"; shift 2 ;;
+    --write-path) write_path="$2"; shift 2 ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "kill_test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
@@ -68,6 +72,9 @@ if [ "$blocks" -gt 0 ]; then args+=(--blocks "$blocks"); fi
 if [ -n "$compress" ]; then args+=(--compress "$compress"); fi
 if [ -n "$chunk_rows" ]; then args+=(--chunk-rows "$chunk_rows"); fi
 args+=(--keep "$keep_rows")
+# The reference stores its rows the default way; the runs killed, as asked.
+ref_args=("${args[@]}")
+if [ -n "$write_path" ]; then args+=(--write-path "$write_path"); fi
 launcher=()
 if [ "$mpi" -gt 0 ]; then launcher=(mpirun --allow-run-as-root --oversubscribe -np "$mpi"); fi
 
@@ -76,7 +83,7 @@ now_ms() { date +%s%3N; }
 raw() { local t; t="$(mktemp -p "$work")"; h5dump -b NATIVE -o "$t" -d "$2" "$1" > /dev/null; cat "$t"; rm -f "$t"; }
 
 t0="$(now_ms)"
-"$bin" -q sweep "${args[@]}" --out reference.h5
+"$bin" -q sweep "${ref_args[@]}" --out reference.h5
 ref_ms=$(( $(now_ms) - t0 ))
 if [ "$keep_rows" = all ]; then
   raw reference.h5 /results > reference.results.bin
@@ -91,7 +98,7 @@ if [ "$mpi" -gt 0 ]; then
   ref_ms=$(( $(now_ms) - t0 ))
   rm -f timing.h5
 fi
-echo "reference: $combos combinations$( [ "$blocks" -gt 0 ] && echo " with $blocks blocks"), --keep $keep_rows, in ${ref_ms} ms ($( [ "$mpi" -gt 0 ] && echo "under mpirun -np $mpi" || echo "threads $threads"), unit size $unit_size)"
+echo "reference: $combos combinations$( [ "$blocks" -gt 0 ] && echo " with $blocks blocks"), --keep $keep_rows$( [ -n "$write_path" ] && echo ", killed runs with --write-path $write_path"), in ${ref_ms} ms ($( [ "$mpi" -gt 0 ] && echo "under mpirun -np $mpi" || echo "threads $threads"), unit size $unit_size)"
 
 RANDOM="$seed"
 rand_ms() { echo $(( (RANDOM * 32768 + RANDOM) % ($1 + 1) )); }  # uniform 0..$1
@@ -138,7 +145,7 @@ run_and_kill() {
 done_count() {
   [ -e "$1" ] || { echo "-"; return; }
   [ "$keep_rows" = all ] || { echo "?"; return; }
-  "$bin" info "$1" 2> /dev/null | sed -n 's/^rows: [0-9]* (\([0-9]*\) done)$/\1/p' | grep . || echo "unreadable"
+  "$bin" info "$1" 2> /dev/null | sed -n 's/^rows: [0-9]* (\([0-9]*\) done).*/\1/p' | grep . || echo "unreadable"
 }
 
 passed=0
@@ -179,7 +186,7 @@ for trial in $(seq 1 "$trials"); do
     if [ "$blocks" -gt 0 ] && ! cmp -s <(raw out/r.h5 /blocks) reference.blocks.bin; then
       ok=0; what+="; /blocks BYTES DIFFER"
     fi
-    left="$(find out -mindepth 1 -maxdepth 1 ! -name r.h5 -printf '%f ' || true)"
+    left="$(find out -mindepth 1 -maxdepth 1 ! -name r.h5 ! -name r.h5.parts -printf '%f ' || true)"
     if [ -n "$left" ]; then ok=0; what+="; LEFT $left"; fi
   fi
   if [ "$ok" = 1 ]; then passed=$((passed + 1)); echo "trial $trial: ok ($what)"

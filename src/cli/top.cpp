@@ -33,12 +33,18 @@ int run_top(const TopOptions& o) {
 
 int run_info(const InfoOptions& o) {
   const ResultsReader reader(o.file);
-  const std::vector<std::uint8_t> done =
-      reader.has_rows() ? reader.read_done() : std::vector<std::uint8_t>{};
+  const std::vector<std::uint8_t> done = reader.has_rows() || reader.rows_joined_later()
+                                             ? reader.read_done()
+                                             : std::vector<std::uint8_t>{};
   const auto n_done = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), 1));
   for (const auto& [name, value] : reader.attributes()) {
     if (!o.attributes && name == "grid_text") continue;
     std::cout << name << ": " << value << '\n';
+  }
+  if (reader.rows_joined_later()) {
+    std::cout << "rows: " << done.size() << " (" << n_done
+              << " done), stored by the ranks in part files, joined when the run ends\n";
+    return 0;
   }
   if (!reader.has_rows()) {
     std::cout << "rows: none (--keep " << reader.attribute("keep").value_or("") << ")\n";

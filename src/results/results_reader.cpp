@@ -358,6 +358,10 @@ std::string ResultsReader::storage() const {
   return "shuffle + deflate level " + std::to_string(st.deflate_level) + chunks;
 }
 
+bool ResultsReader::rows_joined_later() const {
+  return results_ < 0 && read_attr_text(file_, "write_path").value_or("") == "ranks";
+}
+
 void ResultsReader::require_rows() const {
   if (results_ >= 0) return;
   if (read_attr_text(file_, "write_path").value_or("") == "ranks")
@@ -372,11 +376,16 @@ void ResultsReader::require_rows() const {
 }
 
 std::vector<std::uint8_t> ResultsReader::read_done() const {
-  require_rows();
+  if (!rows_joined_later()) require_rows();
   if (kept_only_) return std::vector<std::uint8_t>(rows_, 1);  // every kept row is done
   H5Id done(H5Dopen2(file_, "done", H5P_DEFAULT));
   if (done.get() < 0) fail(path_, "no /done dataset");
-  std::vector<std::uint8_t> flags(rows_);
+  H5Id space(H5Dget_space(done.get()));
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1 ||
+      H5Sget_simple_extent_dims(space.get(), &n, nullptr) < 0 || (results_ >= 0 && n != rows_))
+    fail(path_, "/done does not have one flag per row");
+  std::vector<std::uint8_t> flags(n);
   check_status(H5Dread(done.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, flags.data()),
                path_, "read /done");
   return flags;

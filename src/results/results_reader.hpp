@@ -49,6 +49,9 @@ class ResultsReader {
   // OutputError naming the file when it does not.
   [[nodiscard]] bool has_rows() const { return results_ >= 0; }
   void require_rows() const;
+  // A run whose rows the ranks store (--write-path ranks) that has not ended: its rows are in
+  // part files, joined when it ends, and read_done() reads its flags.
+  [[nodiscard]] bool rows_joined_later() const;
   [[nodiscard]] const std::vector<Column>& columns() const { return columns_; }
   [[nodiscard]] std::size_t row_size() const { return row_size_; }
   // Raw packed rows [begin, begin + count).
