@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -40,6 +41,20 @@ class OnExit {
  private:
   F f_;
 };
+
+// This rank's part file (--write-path ranks). In a job of several ranks a rank that cannot make it
+// ends the job, naming itself: other ranks would otherwise wait for it at MPI's finalisation.
+std::unique_ptr<PartFile> open_part_file(Transport& t, const std::string& path,
+                                         const RowLayout& layout, const PartShape& shape) {
+  try {
+    return std::make_unique<PartFile>(path, layout, shape);
+  } catch (const std::exception& e) {
+    if (t.size() == 1) throw;
+    spdlog::error("rank {} (host {}): {}", t.rank(), this_host(), e.what());
+    t.abort(1);
+  }
+  std::_Exit(1);  // not reached: abort() ends the rank
+}
 }  // namespace
 
 // ---- rank 0 ------------------------------------------------------------------------------------
@@ -109,7 +124,7 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
   Outbox outbox(grid, o.run.blocks, summary, keep_rows);
   // Rank 0's own rows go to its part file (--write-path ranks), through its part writer.
   std::optional<PartWriter> parts;
-  if (by_ranks) parts.emplace(std::make_unique<PartFile>(o.part_path, file.layout(), o.part_shape));
+  if (by_ranks) parts.emplace(open_part_file(t, o.part_path, file.layout(), o.part_shape));
   std::optional<ComputeThread> compute;
   if (o.threads > 0) {
     compute.emplace(ctx, local_source, outbox, o, &stop_compute);
@@ -399,7 +414,7 @@ RankReport run_worker(Transport& t, const SweepContext& ctx, const ClusterSweepO
   std::optional<PartWriter> parts;
   if (!o.part_path.empty())
     parts.emplace(
-        std::make_unique<PartFile>(o.part_path, RowLayout(ctx.grid(), o.run.blocks), o.part_shape));
+        open_part_file(t, o.part_path, RowLayout(ctx.grid(), o.run.blocks), o.part_shape));
   ClusterSweepOptions mine = o;
   mine.threads = std::max(1u, o.threads);
   ComputeThread compute(ctx, queue, outbox, mine, &stop_compute);

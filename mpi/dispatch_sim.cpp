@@ -85,7 +85,7 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   double row_bytes = o.row_bytes;
   if (o.write_path == SimOptions::WritePath::Ranks) {
     dopt.align = part_chunk_rows(grid, grid.size(), dopt.slots);
-    row_bytes = o.row_bytes * chunk_bytes_factor(dopt.align);
+    if (o.compressed) row_bytes = o.row_bytes * chunk_bytes_factor(dopt.align);
   }
   // The simulated ranks are the dispatcher's ranks 0..n-1 (the real rank 0 also computes; here it
   // only dispatches and writes, the harder case for it).

@@ -44,7 +44,8 @@ struct SimOptions {
   // 49,632 bars: 39.4 MB for 2,903,040 rows), and the shared file system's write bandwidth (an
   // assumption: a modest parallel file system).
   double rank_row_s = 550e-9;
-  double row_bytes = 14;  // in chunks of 16,384 rows; smaller chunks: chunk_bytes_factor()
+  double row_bytes = 14;   // in chunks of 16,384 rows; smaller chunks: chunk_bytes_factor()
+  bool compressed = true;  // false: row_bytes whatever the chunks (rows stored as they are)
   double fs_bandwidth = 2e9;
   std::uint64_t unit_size = 4096;  // --unit-size
   std::uint32_t seed = 1;

@@ -1,8 +1,9 @@
 // A rank's writer thread when the ranks store their own rows (--write-path ranks; see
 // results/part_file.hpp): it compresses and stores each finished unit's rows in the rank's part
 // file, flushes, and only then hands the unit back (take_stored) to be reported to rank 0, which
-// sets its /done flags. So the thread that talks to rank 0 never waits for the disk, and a unit
-// reported done is always in the part file.
+// sets its /done flags. So the thread that talks to rank 0 waits for the disk only when more than
+// the queue's bound (writer_thread.hpp) is waiting to be stored, and a unit reported done is
+// always in the part file.
 #pragma once
 
 #include <cstdint>

@@ -345,6 +345,7 @@ int run_sweep(const SweepOptions& o) {
   SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
   const std::string partial = o.out + ".partial";
   // Names this run's part files (--write-path ranks): rank 0's start time and pid.
+  std::vector<std::string> replaced_parts;
   std::string session;
   for (char c : start_time)
     if (std::isdigit(static_cast<unsigned char>(c)) != 0) session += c;
@@ -416,6 +417,22 @@ int run_sweep(const SweepOptions& o) {
     storage.part_ranks = t.size();
     if (storage.rows_by_ranks) storage.chunk_rows = part_chunk_rows(grid, ids, all_threads);
     if (!o.resume && keep.all()) check_room(partial, grid, ids, o.blocks, o.compress > 0);
+    if (storage.rows_by_ranks) {
+      // Where every rank writes its part file: made now, so a path that cannot be is refused
+      // before any file exists.
+      const fs::path parts = o.out + ".parts";
+      std::error_code ec;
+      fs::create_directories(parts, ec);
+      if (ec)
+        throw OutputError(parts.string() +
+                          ": cannot create the directory of the ranks' part "
+                          "files (--write-path ranks): " +
+                          ec.message());
+    }
+    // The part files of what --force replaces: removed once this run has ended.
+    if (!o.resume)
+      for (const std::string& f : {o.out, partial})
+        for (std::string& name : recorded_part_files(f)) replaced_parts.push_back(std::move(name));
     // create() builds the file under a temporary name and leaves nothing behind if it fails.
     if (o.resume) {
       file.emplace(ResultsFile::open_for_resume(partial, grid, bars, prov, o.blocks, storage));
@@ -530,7 +547,9 @@ int run_sweep(const SweepOptions& o) {
   if (ec) throw OutputError(o.out + ": cannot rename " + partial + " into place: " + ec.message());
   // Part files no virtual dataset of the file reads: a replaced run's, or a resumed run's chunks
   // computed again.
-  if (const std::size_t removed = remove_unused_parts(o.out, file->mapped_part_files()))
+  std::vector<std::string> candidates = file->part_files();
+  candidates.insert(candidates.end(), replaced_parts.begin(), replaced_parts.end());
+  if (const std::size_t removed = remove_unused_parts(o.out, candidates, file->mapped_part_files()))
     spdlog::info("{}.parts: removed {} part file(s) the results no longer use", o.out, removed);
 
   spdlog::info(

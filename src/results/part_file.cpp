@@ -5,12 +5,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
 
 #include "results/h5_id.hpp"
+#include "results/h5_lock.hpp"
 #include "results/h5_support.hpp"
 
 namespace threadx {
@@ -24,9 +25,13 @@ std::uint64_t part_chunk_rows(const Grid& grid, std::uint64_t ids, std::uint64_t
   const std::uint64_t cap = std::clamp<std::uint64_t>(
       ids / (std::max<std::uint64_t>(slots, 1) * kChunksPerSlot), kLeast, kMost);
   const std::uint64_t g = grid.group_size();
-  for (std::uint64_t r = std::min(g, cap); r > 1; --r)
+  if (g <= cap) return g;
+  for (std::uint64_t r = cap; r >= kLeast; --r)
     if (g % r == 0) return r;
-  return 1;
+  // No divisor in [64, cap] (a prime group size, say): the smallest one above.
+  for (std::uint64_t r = cap + 1; r < g; ++r)
+    if (g % r == 0) return r;
+  return g;
 }
 
 std::string part_name(const std::string& out_name, const std::string& session, int rank) {
@@ -38,23 +43,38 @@ std::string part_path(const std::string& out, const std::string& session, int ra
   return (p.parent_path() / part_name(p.filename().string(), session, rank)).string();
 }
 
-std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& used) {
+std::vector<std::string> recorded_part_files(const std::string& results_path) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(results_path, ec)) return names;
+  const std::lock_guard lock(h5::library_mutex());
+  h5::silence_hdf5();
+  H5Id file(h5::open_read_only(results_path));
+  if (!file.ok()) return names;
+  const std::string text = h5::read_attr_text(file.get(), "part_files").value_or("");
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t nl = std::min(text.find('\n', at), text.size());
+    if (nl > at) names.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return names;
+}
+
+std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& candidates,
+                                const std::vector<std::string>& used) {
   namespace fs = std::filesystem;
   const fs::path p(out);
   const std::string prefix = p.filename().string() + ".parts/";
-  const fs::path dir = p.parent_path() / (p.filename().string() + ".parts");
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return 0;
-  // "<digits>-<digits>-r<digits>.h5", as part_name() names a session's parts.
-  static const std::regex ours(R"(\d+-\d+-r\d+\.h5)");
   std::size_t removed = 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (!std::regex_match(name, ours)) continue;
-    if (std::find(used.begin(), used.end(), prefix + name) != used.end()) continue;
-    if (fs::remove(e.path(), ec)) ++removed;
+  std::error_code ec;
+  for (const std::string& name : candidates) {
+    // Only this results file's own directory of parts, as part_name() names them.
+    if (name.rfind(prefix, 0) != 0 || name.find('/', prefix.size()) != std::string::npos) continue;
+    if (std::find(used.begin(), used.end(), name) != used.end()) continue;
+    if (fs::remove(p.parent_path() / name, ec)) ++removed;
   }
-  if (fs::is_empty(dir, ec)) fs::remove(dir, ec);
+  const fs::path dir = p.parent_path() / (p.filename().string() + ".parts");
+  if (fs::is_directory(dir, ec) && fs::is_empty(dir, ec)) fs::remove(dir, ec);
   return removed;
 }
 

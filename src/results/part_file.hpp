@@ -29,7 +29,8 @@ namespace threadx {
 
 // Rows per chunk of a run of `ids` combinations whose rows are stored by the ranks, on `slots`
 // compute threads in all: the largest divisor of the grid's group size (so a unit of whole chunks
-// never crosses a group) up to ids / (slots x 16), within [64, 16,384]. Units are whole chunks,
+// never crosses a group) up to cap = ids / (slots x 512) clamped to [64, 16,384], at least 64
+// (else the smallest divisor above cap, or the whole group). Units are whole chunks,
 // so a chunk must stay small next to a thread's share of the run: with a fixed 16,384 rows,
 // sim_290m on 10,000 simulated ranks took 4.6x its ideal time (README).
 std::uint64_t part_chunk_rows(const Grid& grid, std::uint64_t ids, std::uint64_t slots);
@@ -50,11 +51,17 @@ std::string part_name(const std::string& out_name, const std::string& session, i
 // The same part's path, for the results file at `out`.
 std::string part_path(const std::string& out, const std::string& session, int rank);
 
-// After a run whose results file is `out` ended: removes the part files in "<out>.parts/" (by
-// their names, as part_name() makes them) other than `used` (names from out's directory, as the
-// file records them), e.g. those of a file --force replaced, then the directory if it is empty.
-// Returns how many it removed; files it did not make are left alone.
-std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& used);
+// The part files a results file records (attribute part_files: names from its directory); empty
+// when there is no such file or attribute.
+std::vector<std::string> recorded_part_files(const std::string& results_path);
+
+// After a run whose results file is `out` ended: removes the part files among `candidates` (the
+// ones this run's file recorded, and those of the file it replaced) that are not `used` (all
+// names from out's directory, as the files record them), then "<out>.parts/" if it is empty.
+// Returns how many it removed. No other file is touched: another results file's parts (one
+// moved away, say) stay.
+std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& candidates,
+                                const std::vector<std::string>& used);
 
 class PartFile {
  public:

@@ -501,7 +501,12 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
   if (f.by_ranks_) {
     f.done_ = check(H5Dopen2(f.file_, "done", no_cache.get()), path, "open /done");
     f.parts_ = check(H5Dopen2(f.file_, "parts", no_cache.get()), path, "open /parts");
-    f.reopen_parts();
+    // A stopped run whose rows were never joined has no /results; one from before this rule
+    // may: the join is made again at the end.
+    for (const char* name : {"results", "blocks"})
+      if (H5Lexists(f.file_, name, H5P_DEFAULT) > 0)
+        check_status(H5Ldelete(f.file_, name, H5P_DEFAULT), path, "removal of a stale join");
+    f.recover_parts();
     write_attr(f.file_, path, "part_files", join(f.part_files_, "\n"));
     write_run_attrs(f.file_, path, prov);
     check_status(H5Fflush(f.file_, H5F_SCOPE_GLOBAL), path, "flush");
@@ -613,17 +618,17 @@ void ResultsFile::mark_stored(ComboId begin, ComboId end, int part) {
   set_done(begin - first_, end - begin);
 }
 
-void ResultsFile::reopen_parts() {
+void ResultsFile::recover_parts() {
   // The earlier runs' part files: a rank killed while writing left its file marked as open for
   // SWMR writing, which HDF5 (and so the virtual datasets over it) refuses to read. Clearing the
   // mark makes it readable again; its reported chunks were flushed before they were reported.
+  // A file that cannot be opened for another reason is an error: its chunks are not given up.
   std::vector<bool> lost(static_cast<std::size_t>(part_base_), false);
   for (int i = 0; i < part_base_; ++i) {
-    const std::string p =
-        (std::filesystem::path(path_).parent_path() / part_files_[static_cast<std::size_t>(i)])
-            .string();
+    const std::string p = part_file_path(i);
     std::error_code ec;
     if (!std::filesystem::exists(p, ec)) {
+      if (ec) fail(p, "cannot look for this part file of the run: " + ec.message());
       lost[static_cast<std::size_t>(i)] = true;
       continue;
     }
@@ -633,19 +638,36 @@ void ResultsFile::reopen_parts() {
     check_status(H5Pset(fapl.get(), "clear_status_flags", &clear), p,
                  "setting of clear_status_flags");
     H5Id part(H5Fopen(p.c_str(), H5F_ACC_RDWR, fapl.get()));
-    if (!part.ok() || H5Lexists(part.get(), "results", H5P_DEFAULT) <= 0)
-      lost[static_cast<std::size_t>(i)] = true;
+    if (!part.ok())
+      fail(p,
+           "--resume: cannot open this part file of the run for writing (permissions, or in "
+           "use by a process of the stopped job?)");
+    if (H5Lexists(part.get(), "results", H5P_DEFAULT) <= 0)
+      fail(p, "--resume: not a part file of this run (no /results)");
   }
-  // Chunks in a file that is gone (or unreadable) are computed again.
+  // Chunks in a file that is gone (a node's local disk) are computed again: their /parts entries
+  // and their /done flags are cleared.
   if (std::find(lost.begin(), lost.end(), true) == lost.end()) return;
+  const ComboId base = part_shape().base();
   std::vector<std::int32_t> owner = read_parts(0, part_chunks());
-  for (std::int32_t& o : owner)
-    if (o >= 0 && o < part_base_ && lost[static_cast<std::size_t>(o)]) {
-      o = -1;
-      ++lost_part_chunks_;
-    }
+  const std::vector<std::uint8_t> zeros(rows_per_chunk_, 0);
+  for (std::uint64_t c = 0; c < owner.size(); ++c) {
+    std::int32_t& o = owner[c];
+    if (o < 0 || o >= part_base_ || !lost[static_cast<std::size_t>(o)]) continue;
+    o = -1;
+    ++lost_part_chunks_;
+    const ComboId lo = std::max<ComboId>(first_, base + c * rows_per_chunk_);
+    const ComboId hi = std::min<ComboId>(first_ + ids_, base + (c + 1) * rows_per_chunk_);
+    check_status(h5::write_range(done_, H5T_NATIVE_UINT8, lo - first_, hi - lo, zeros.data()),
+                 path_, "write /done");
+  }
   check_status(h5::write_range(parts_, H5T_NATIVE_INT32, 0, owner.size(), owner.data()), path_,
                "write /parts");
+}
+
+std::string ResultsFile::part_file_path(int part) const {
+  return (std::filesystem::path(path_).parent_path() / part_files_[static_cast<std::size_t>(part)])
+      .string();
 }
 
 void ResultsFile::map_parts() {
@@ -675,8 +697,15 @@ void ResultsFile::map_parts() {
           fail(path_, "/parts names part file " + std::to_string(owner[c]) + " of " +
                           std::to_string(part_files_.size()));
         const std::string& part = part_files_[static_cast<std::size_t>(owner[c])];
-        if (std::find(mapped_parts_.begin(), mapped_parts_.end(), part) == mapped_parts_.end())
+        if (std::find(mapped_parts_.begin(), mapped_parts_.end(), part) == mapped_parts_.end()) {
+          // Written by ranks on other nodes: rank 0 must see it, or the file would read zeros.
+          std::error_code ec;
+          if (!std::filesystem::exists(part_file_path(owner[c]), ec))
+            fail(part_file_path(owner[c]),
+                 "a rank wrote this part file, but rank 0 cannot see it: --write-path ranks "
+                 "needs --out on a file system every node shares");
           mapped_parts_.push_back(part);
+        }
         const ComboId lo = std::max<ComboId>(first_, base + c * r);
         const ComboId hi = std::min<ComboId>(first_ + ids_, base + e * r);
         const hsize_t vstart[2] = {lo - first_, 0}, sstart[2] = {lo - base, 0};
@@ -810,9 +839,7 @@ std::int64_t ResultsFile::part_rows(int part) const {
     if (part < 0 || static_cast<std::size_t>(part) >= part_files_.size())
       fail(path_, "/parts names part file " + std::to_string(part) + " of " +
                       std::to_string(part_files_.size()));
-    const std::string p =
-        (std::filesystem::path(path_).parent_path() / part_files_[static_cast<std::size_t>(part)])
-            .string();
+    const std::string p = part_file_path(part);
     H5Id file(h5::open_read_only(p));
     if (!file.ok()) fail(p, "cannot open this part file of " + path_);
     H5Id set(check(H5Dopen2(file.get(), "results", H5P_DEFAULT), p, "open /results"));
@@ -851,7 +878,8 @@ std::uint64_t ResultsFile::finish(const std::vector<Attribute>& extra_attributes
     file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl.get());
     if (file_ < 0) fail(path_, "cannot open again to record the end of the run");
   }
-  if (by_ranks_) map_parts();
+  // The rows are joined once they are all there: a stopped run's part files are still to grow.
+  if (by_ranks_ && complete) map_parts();
   if (summary != nullptr && !precreated)
     write_final_summary(file_, path_, *grid_, *summary, row_type_, ids_);
   for (const Attribute& a : extra_attributes) write_attr(file_, path_, a);

@@ -122,6 +122,8 @@ class ResultsFile {
   // After finish() of a --write-path ranks run: the part files its virtual datasets read (names
   // from the file's directory); empty for any other file.
   [[nodiscard]] const std::vector<std::string>& mapped_part_files() const { return mapped_parts_; }
+  // Every part file the file records, this session's included (names from its directory).
+  [[nodiscard]] const std::vector<std::string>& part_files() const { return part_files_; }
   // On resume: the storage chunks recorded in earlier part files that are gone (computed again).
   [[nodiscard]] std::uint64_t lost_part_chunks() const { return lost_part_chunks_; }
   // The ids the file holds: [first_id(), first_id() + ids()) (the whole grid unless --ids).
@@ -176,8 +178,11 @@ class ResultsFile {
   void store(std::vector<CompressedChunk> chunks);
   void set_done(std::uint64_t first, std::uint64_t count);
   // On resume of a --write-path ranks file: makes the earlier runs' part files readable again
-  // (clears the SWMR mark a killed rank left); the chunks of part files gone are computed again.
-  void reopen_parts();
+  // (clears the SWMR mark a killed rank left), and forgets the chunks (their /parts entries and
+  // /done flags) of part files that are gone, to be computed again.
+  void recover_parts();
+  // Part file `part` (an index of part_files_), from the working directory.
+  [[nodiscard]] std::string part_file_path(int part) const;
   // At the end of a --write-path ranks run: /results (and /blocks) as virtual datasets over the
   // part files, from /parts; mapped_parts_ the part files they use.
   void map_parts();

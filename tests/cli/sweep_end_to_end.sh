@@ -71,4 +71,40 @@ expect_error "add --resume" sweep --data "$src/data/BTCUSDT_15m_2023-10_2025-02.
 grep -q "resuming" "$work/resume.log" || fail "resume did not resume: $(cat "$work/resume.log")"
 h5diff "$work/full.h5" "$work/cut.h5" /results /results || fail "resumed rows differ"
 h5diff "$work/full.h5" "$work/cut.h5" /done /done || fail "done flags differ"
+
+# ---- the same with the rows stored by the ranks (--write-path ranks): stopped, the .partial
+# holds no rows yet (top says to resume); stopped again in the resume, killed in the next one;
+# the last resume joins the part files: the same values; a second file moved away keeps its
+# parts when a new run takes its old name ----
+long="$src/data/BTCUSDT_15m_2023-10_2025-02.csv"
+cut_ranks() {  # cut_ranks SIGNAL SECONDS [--resume]: a --write-path ranks run of mid.toml, signalled
+  "$bin" sweep --data "$long" --grid "$work/mid.toml" --out "$work/rk.h5" --write-path ranks \
+    --unit-size 64 --threads 1 --isa scalar --flush-interval 0.05 "${@:3}" 2>> "$work/rk.log" &
+  local p=$!
+  sleep "$2"
+  kill "-$1" "$p" 2> /dev/null || true
+  set +e; { wait "$p"; } 2> /dev/null; rc=$?; set -e
+}
+cut_ranks TERM 1.5
+[ "$rc" = 3 ] || { cat "$work/rk.log"; fail "--write-path ranks: stopped run exited $rc, want 3"; }
+if "$bin" top "$work/rk.h5.partial" > "$work/rk.top" 2>&1; then fail "top read the rows of a stopped ranks run"; fi
+grep -q "has not ended (--resume it)" "$work/rk.top" || fail "top on a stopped ranks run: $(cat "$work/rk.top")"
+"$bin" info "$work/rk.h5.partial" | grep -q "stored by the ranks in part files, joined when the run ends" \
+  || fail "info on a stopped ranks run: $("$bin" info "$work/rk.h5.partial" | tail -2)"
+cut_ranks TERM 0.8 --resume
+cut_ranks KILL 0.8 --resume
+if [ -e "$work/rk.h5.partial" ] && "$bin" top "$work/rk.h5.partial" > "$work/rk.top" 2>&1; then
+  fail "top read rows of a ranks run killed in its resume"
+fi
+"$bin" sweep --data "$long" --grid "$work/mid.toml" --out "$work/rk.h5" --resume 2>> "$work/rk.log" \
+  || { cat "$work/rk.log"; fail "--write-path ranks: last resume"; }
+h5diff "$work/full.h5" "$work/rk.h5" /results /results || fail "--write-path ranks, resumed: rows differ"
+h5diff "$work/full.h5" "$work/rk.h5" /done /done || fail "--write-path ranks, resumed: done flags differ"
+mv "$work/rk.h5" "$work/moved.h5"
+"$bin" -q sweep --data "$data" --grid "$src/data/grids/reference_24.toml" --out "$work/rk.h5" --write-path ranks \
+  || fail "a new ranks run under the moved file's old name"
+h5diff "$work/full.h5" "$work/moved.h5" /results /results || fail "the moved file lost its part files"
+touch "$work/g.h5.parts"
+expect_error "cannot create the directory of the ranks' part files" sweep --data "$data" --grid "$g24" --out "$work/g.h5" --write-path ranks
+[ ! -e "$work/g.h5" ] && [ ! -e "$work/g.h5.partial" ] || fail "a refused --write-path ranks run left a file"
 echo "ok"

@@ -115,13 +115,15 @@ SweepRun sweep(const Grid& grid, const BarSeries& bars, int ranks, std::uint64_t
     SweepSummary summary(grid, layout, keep, SweepSummary::Role::Root);
     const ClusterReport report =
         run_coordinator(t, {grid, bank}, file, done, summary, gate.workers(), o);
+    // The workers' part files are closed before rank 0 joins them (HDF5 is not thread-safe: in
+    // one process the ranks' calls would overlap).
+    for (std::thread& w : workers) w.join();
     file.finish({}, &summary);
     out.ranks = report.ranks;
     out.complete = report.complete;
     out.aggregates = summary.aggregates().encode();
     if (summary.keeper() != nullptr) out.kept = summary.keeper()->ids();
   }
-  for (std::thread& w : workers) w.join();
   if (!keep.all()) return out;
   const ResultsReader reader(path);
   out.rows = reader.read_rows(0, reader.rows());
@@ -186,7 +188,12 @@ TEST(LoopbackSweep, RowsStoredByTheRanksGiveTheOneProcessFile) {
     EXPECT_TRUE(many.aggregates == one.aggregates) << ranks << " ranks: aggregates differ";
     const ResultsReader reader(path);
     EXPECT_EQ(reader.attribute("write_path").value_or(""), "ranks");
-    EXPECT_EQ(reader.storage().rfind("virtual, over ", 0), 0u) << reader.storage();
+    std::size_t busy = 0;
+    for (const RankReport& r : many.ranks) busy += r.combos > 0 ? 1 : 0;
+    EXPECT_GE(busy, ranks > 1 ? 2u : 1u) << "the rows of one rank only";
+    EXPECT_EQ(reader.storage().rfind("virtual, over " + std::to_string(busy) + " part file(s)", 0),
+              0u)
+        << reader.storage() << ": not one part file for each rank that computed rows";
     // One part file per rank, named after the session and the rank.
     for (int r = 0; r < ranks; ++r)
       EXPECT_TRUE(fs::exists(part_path(path, "1-" + std::to_string(ranks), r))) << "rank " << r;

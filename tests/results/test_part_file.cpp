@@ -82,38 +82,53 @@ TEST_F(PartFileTest, StoresWholeChunksThatHdf5ReadsInPlace) {
 }
 
 // Chunks divide a group, and shrink with the threads sharing the run (a unit is whole chunks):
-// reference_2p9m's groups of 2,016 stay whole on a workstation and come down to 63 rows (the
-// largest divisor up to the 64-row floor) at 10,000 threads.
+// reference_2p9m's groups of 2,016 stay whole on 2 threads and come down to 72 rows (no divisor
+// of 2,016 lies in [64, 64]: the smallest above) at 10,000 threads; a prime group stays whole.
 TEST(PartChunkRows, DivideAGroupAndShrinkWithTheThreads) {
   const Grid g = parse_grid_file(testing::repo_path("data/grids/reference_2p9m.toml"));
   ASSERT_EQ(g.group_size(), 2016u);
   EXPECT_EQ(part_chunk_rows(g, g.size(), 2), 2016u);
   EXPECT_EQ(part_chunk_rows(g, g.size(), 10), 504u);  // at most 2,903,040 / (10 x 512) = 567
-  EXPECT_EQ(part_chunk_rows(g, g.size(), 10000), 63u);
-  EXPECT_EQ(part_chunk_rows(g, 1000, 1), 63u);  // a small slice
+  EXPECT_EQ(part_chunk_rows(g, g.size(), 10000), 72u);
+  EXPECT_EQ(part_chunk_rows(g, 1000, 1), 72u);  // a small slice
+  const Grid prime = parse_grid_text(
+      "strategy = \"bb_atr\"\n[grid]\nbb_period = [20]\n"
+      "max_hold_bars = { start = 1, stop = 127, step = 1 }\n",
+      "prime.toml");
+  ASSERT_EQ(prime.group_size(), 127u);
+  EXPECT_EQ(part_chunk_rows(prime, 127000, 1000), 127u);
   std::uint64_t last = 1u << 20;
   for (std::uint64_t slots = 1; slots <= 100000; slots *= 3) {
     const std::uint64_t r = part_chunk_rows(g, g.size(), slots);
     EXPECT_EQ(g.group_size() % r, 0u) << slots;
+    EXPECT_GE(r, 64u) << slots;
     EXPECT_LE(r, last) << slots;
     last = r;
   }
 }
 
-TEST_F(PartFileTest, RemovesOnlyTheUnusedPartsItNamed) {
+// Only the candidates (the run's own part files and those of the file it replaced) that no
+// mapping uses go; another file's parts in the same directory (a results file moved away still
+// reads them) and files threadx did not make stay.
+TEST_F(PartFileTest, RemovesOnlyTheUnusedPartsItIsGiven) {
   const fs::path parts = dir_ / "out.h5.parts";
   fs::create_directories(parts);
-  for (const char* name : {"1-2-r0.h5", "1-2-r1.h5", "3-4-r0.h5", "notes.txt"})
+  for (const char* name : {"1-2-r0.h5", "1-2-r1.h5", "3-4-r0.h5", "5-6-r0.h5", "notes.txt"})
     std::ofstream(parts / name) << "x";
   const std::string out = (dir_ / "out.h5").string();
-  EXPECT_EQ(remove_unused_parts(out, {"out.h5.parts/1-2-r1.h5"}), 2u);
+  const std::vector<std::string> candidates = {"out.h5.parts/1-2-r0.h5", "out.h5.parts/1-2-r1.h5",
+                                               "out.h5.parts/3-4-r0.h5", "other.parts/9-9-r0.h5",
+                                               "out.h5.parts/../notes.txt"};
+  EXPECT_EQ(remove_unused_parts(out, candidates, {"out.h5.parts/1-2-r1.h5"}), 2u);
   EXPECT_TRUE(fs::exists(parts / "1-2-r1.h5"));
+  EXPECT_TRUE(fs::exists(parts / "5-6-r0.h5")) << "another file's part was removed";
   EXPECT_TRUE(fs::exists(parts / "notes.txt"));
   EXPECT_FALSE(fs::exists(parts / "1-2-r0.h5"));
   EXPECT_FALSE(fs::exists(parts / "3-4-r0.h5"));
-  fs::remove(parts / "notes.txt");
-  EXPECT_EQ(remove_unused_parts(out, {}), 1u);
-  EXPECT_FALSE(fs::exists(parts)) << "the emptied directory stays";
+  for (const char* name : {"1-2-r1.h5", "5-6-r0.h5", "notes.txt"}) fs::remove(parts / name);
+  std::ofstream(parts / "7-8-r0.h5") << "x";
+  EXPECT_EQ(remove_unused_parts(out, {"out.h5.parts/7-8-r0.h5"}, {}), 1u);
+  EXPECT_FALSE(fs::exists(parts)) << "the emptied directory is left";
 }
 
 }  // namespace
