@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "results/h5_id.hpp"
@@ -95,36 +96,47 @@ PartFile::PartFile(const std::string& path, const RowLayout& layout, const PartS
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
   file_ = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get());
   if (file_ < 0) fail(path, "cannot create this rank's file of rows (exists, or not writable?)");
-  H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
-  H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
-  const hsize_t n = shape.end - shape.base();
-  {
-    H5Id space(H5Screate_simple(1, &n, nullptr));
-    const hsize_t chunk = shape.rows_per_chunk;
-    H5Id dcpl(h5::rows_dcpl(1, &chunk, shape.level));
-    H5Id type(h5::row_type(layout));
-    results_ = check(H5Dcreate2(file_, "results", type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
-                                no_cache.get()),
-                     path, "create /results (disk full?)");
+  // A file half made (disk full) is closed and removed: nothing reads it.
+  try {
+    H5Id no_cache(H5Pcreate(H5P_DATASET_ACCESS));
+    H5Pset_chunk_cache(no_cache.get(), 0, 0, 1.0);
+    const hsize_t n = shape.end - shape.base();
+    {
+      H5Id space(H5Screate_simple(1, &n, nullptr));
+      const hsize_t chunk = shape.rows_per_chunk;
+      H5Id dcpl(h5::rows_dcpl(1, &chunk, shape.level));
+      H5Id type(h5::row_type(layout));
+      results_ = check(H5Dcreate2(file_, "results", type.get(), space.get(), H5P_DEFAULT,
+                                  dcpl.get(), no_cache.get()),
+                       path, "create /results (disk full?)");
+    }
+    if (layout.blocks() > 0) {
+      const hsize_t dims[2] = {n, static_cast<hsize_t>(layout.blocks())};
+      H5Id space(H5Screate_simple(2, dims, nullptr));
+      const hsize_t chunk[2] = {shape.rows_per_chunk, dims[1]};
+      H5Id dcpl(h5::rows_dcpl(2, chunk, shape.level));
+      H5Id type(h5::cell_type());
+      blocks_ = check(H5Dcreate2(file_, "blocks", type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
+                                 no_cache.get()),
+                      path, "create /blocks (disk full?)");
+    }
+    check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path, "flush");
+    check_status(H5Fstart_swmr_write(file_), path, "start of SWMR writing");
+  } catch (...) {
+    close_handles();
+    std::filesystem::remove(path, ec);
+    throw;
   }
-  if (layout.blocks() > 0) {
-    const hsize_t dims[2] = {n, static_cast<hsize_t>(layout.blocks())};
-    H5Id space(H5Screate_simple(2, dims, nullptr));
-    const hsize_t chunk[2] = {shape.rows_per_chunk, dims[1]};
-    H5Id dcpl(h5::rows_dcpl(2, chunk, shape.level));
-    H5Id type(h5::cell_type());
-    blocks_ = check(H5Dcreate2(file_, "blocks", type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
-                               no_cache.get()),
-                    path, "create /blocks (disk full?)");
-  }
-  check_status(H5Fflush(file_, H5F_SCOPE_GLOBAL), path, "flush");
-  check_status(H5Fstart_swmr_write(file_), path, "start of SWMR writing");
 }
 
 PartFile::~PartFile() {
   const std::lock_guard lock(h5::library_mutex());
+  close_handles();
+}
+
+void PartFile::close_handles() noexcept {
   for (std::int64_t* h : {&results_, &blocks_, &file_})
-    if (*h >= 0) H5Idec_ref(*h);
+    if (*h >= 0) H5Idec_ref(std::exchange(*h, -1));
 }
 
 void PartFile::write(ComboId begin, std::span<const unsigned char> run) {

@@ -89,6 +89,7 @@ class PartFile {
   ChunkScratch scratch_;
   std::uint64_t bytes_in_ = 0, bytes_stored_ = 0;
   std::int64_t file_ = -1, results_ = -1, blocks_ = -1;
+  void close_handles() noexcept;  // with the library mutex held
 };
 
 }  // namespace threadx

@@ -294,7 +294,8 @@ ResultsFile ResultsFile::create(const std::string& path, const Grid& grid, const
     std::filesystem::remove(tmp, ec);
     fail(path, "cannot rename " + tmp + " into place: " + ec.message());
   }
-  if (f.level_ > 0) f.start_pipeline(storage.compress_threads);
+  if (f.level_ > 0 && !f.by_ranks_)
+    f.start_pipeline(storage.compress_threads);  // the ranks compress
   if (!f.keep_.all()) f.summary_ = std::make_unique<SummaryStore>(f.file_, f.path_);
   return f;
 }
@@ -825,7 +826,7 @@ std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t c
     if (owner[c] < 0) {
       std::memset(to, 0, (hi - lo) * layout_.row_size());
     } else {
-      check_status(h5::read_range(part_rows(owner[c]), row_type_, lo - base, hi - lo, to), path_,
+      check_status(h5::read_range(part_results(owner[c]), row_type_, lo - base, hi - lo, to), path_,
                    "read of a part file's /results");
     }
     c = e;
@@ -833,7 +834,7 @@ std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t c
   return out;
 }
 
-std::int64_t ResultsFile::part_rows(int part) const {
+std::int64_t ResultsFile::part_results(int part) const {
   auto it = part_readers_.find(part);
   if (it == part_readers_.end()) {
     if (part < 0 || static_cast<std::size_t>(part) >= part_files_.size())

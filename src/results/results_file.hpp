@@ -221,7 +221,7 @@ class ResultsFile {
   std::int64_t parts_ = -1;  // /parts
   // The part files read so far (read_rows of a resumed run), by index.
   struct PartReader;
-  [[nodiscard]] std::int64_t part_rows(int part) const;  // its /results, opened once
+  [[nodiscard]] std::int64_t part_results(int part) const;  // its /results dataset, opened once
   mutable std::map<int, std::unique_ptr<PartReader>> part_readers_;
   std::int64_t file_ = -1, results_ = -1, done_ = -1, row_type_ = -1, blocks_ = -1, cell_type_ = -1;
 };

@@ -159,6 +159,7 @@ mpi -np 2 "$bin" -q sweep --data "$long" --grid "$work/big.toml" --blocks 4 --ou
   || fail "resume on 2 ranks (--write-path ranks)"
 h5diff "$work/bigref.h5" "$work/k1r.h5" /results || fail "--write-path ranks, resumed after a lost rank: rows differ"
 h5diff "$work/bigref.h5" "$work/k1r.h5" /blocks || fail "--write-path ranks, resumed after a lost rank: blocks differ"
+h5diff "$work/bigref.h5" "$work/k1r.h5" /done || fail "--write-path ranks, resumed after a lost rank: /done differs"
 sessions=$(ls "$work/k1r.h5.parts" | sed 's/-r[0-9]*\.h5$//' | sort -u | wc -l)
 [ "$sessions" = 2 ] || fail "--write-path ranks, resumed: part files of $sessions runs, expected both runs': $(ls "$work/k1r.h5.parts")"
 echo "ok: --write-path ranks, a killed worker rank; --resume on 2 ranks is bit-identical, over the part files of both runs"
