@@ -175,6 +175,18 @@ void check_same_run(const std::string& path, const Grid& grid, const BarSeries& 
 
 namespace {
 
+// Calls f(begin, end, owner) for each run [begin, end) of neighbouring /parts entries that name
+// the same part file (owner -1: chunks no part file holds yet).
+template <class F>
+void for_each_run(const std::vector<std::int32_t>& owner, F f) {
+  for (std::uint64_t c = 0; c < owner.size();) {
+    std::uint64_t e = c + 1;
+    while (e < owner.size() && owner[e] == owner[c]) ++e;
+    f(c, e, owner[c]);
+    c = e;
+  }
+}
+
 // The first id and the number of ids a file holds (the whole grid unless --ids).
 std::pair<ComboId, std::uint64_t> id_slice(const Grid& grid, const ResultsStorage& storage) {
   const ComboId end = storage.ids_end == 0 ? grid.size() : storage.ids_end;
@@ -690,36 +702,30 @@ void ResultsFile::map_parts() {
     H5Id sspace(H5Screate_simple(rank, sdims, nullptr));
     H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE));
     check_status(H5Pset_layout(dcpl.get(), H5D_VIRTUAL), path_, "virtual layout");
-    for (std::uint64_t c = 0; c < owner.size();) {
-      std::uint64_t e = c + 1;
-      while (e < owner.size() && owner[e] == owner[c]) ++e;
-      if (owner[c] >= 0) {
-        if (static_cast<std::size_t>(owner[c]) >= part_files_.size())
-          fail(path_, "/parts names part file " + std::to_string(owner[c]) + " of " +
-                          std::to_string(part_files_.size()));
-        const std::string& part = part_files_[static_cast<std::size_t>(owner[c])];
-        if (std::find(mapped_parts_.begin(), mapped_parts_.end(), part) == mapped_parts_.end()) {
-          // Written by ranks on other nodes: rank 0 must see it, or the file would read zeros.
-          std::error_code ec;
-          if (!std::filesystem::exists(part_file_path(owner[c]), ec))
-            fail(part_file_path(owner[c]),
-                 "a rank wrote this part file, but rank 0 cannot see it: --write-path ranks "
-                 "needs --out on a file system every node shares");
-          mapped_parts_.push_back(part);
-        }
-        const ComboId lo = std::max<ComboId>(first_, base + c * r);
-        const ComboId hi = std::min<ComboId>(first_ + ids_, base + e * r);
-        const hsize_t vstart[2] = {lo - first_, 0}, sstart[2] = {lo - base, 0};
-        const hsize_t count[2] = {hi - lo, static_cast<hsize_t>(s)};
-        H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, vstart, nullptr, count, nullptr);
-        H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, sstart, nullptr, count, nullptr);
-        check_status(H5Pset_virtual(dcpl.get(), vspace.get(),
-                                    part_files_[static_cast<std::size_t>(owner[c])].c_str(), name,
-                                    sspace.get()),
-                     path_, "virtual mapping");
+    for_each_run(owner, [&](std::uint64_t c, std::uint64_t e, std::int32_t o) {
+      if (o < 0) return;
+      if (static_cast<std::size_t>(o) >= part_files_.size())
+        fail(path_, "/parts names part file " + std::to_string(o) + " of " +
+                        std::to_string(part_files_.size()));
+      const std::string& part = part_files_[static_cast<std::size_t>(o)];
+      if (std::find(mapped_parts_.begin(), mapped_parts_.end(), part) == mapped_parts_.end()) {
+        // Written by ranks on other nodes: rank 0 must see it, or the file would read zeros.
+        std::error_code ec;
+        if (!std::filesystem::exists(part_file_path(o), ec))
+          fail(part_file_path(o),
+               "a rank wrote this part file, but rank 0 cannot see it: --write-path ranks "
+               "needs --out on a file system every node shares");
+        mapped_parts_.push_back(part);
       }
-      c = e;
-    }
+      const ComboId lo = std::max<ComboId>(first_, base + c * r);
+      const ComboId hi = std::min<ComboId>(first_ + ids_, base + e * r);
+      const hsize_t vstart[2] = {lo - first_, 0}, sstart[2] = {lo - base, 0};
+      const hsize_t count[2] = {hi - lo, static_cast<hsize_t>(s)};
+      H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, vstart, nullptr, count, nullptr);
+      H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, sstart, nullptr, count, nullptr);
+      check_status(H5Pset_virtual(dcpl.get(), vspace.get(), part.c_str(), name, sspace.get()),
+                   path_, "virtual mapping");
+    });
     H5Sselect_all(vspace.get());
     H5Id type(cells ? h5::cell_type() : h5::row_type(layout_));
     H5Id set(check(
@@ -817,20 +823,17 @@ std::vector<unsigned char> ResultsFile::read_rows(ComboId begin, std::uint64_t c
   const ComboId base = part_shape().base(), first = first_ + begin, end = first + count;
   const std::uint64_t r = rows_per_chunk_, c0 = (first - base) / r;
   const std::vector<std::int32_t> owner = read_parts(c0, (end - 1 - base) / r + 1 - c0);
-  for (std::uint64_t c = 0; c < owner.size();) {
-    std::uint64_t e = c + 1;
-    while (e < owner.size() && owner[e] == owner[c]) ++e;
+  for_each_run(owner, [&](std::uint64_t c, std::uint64_t e, std::int32_t o) {
     const ComboId lo = std::max(first, base + (c0 + c) * r);
     const ComboId hi = std::min(end, base + (c0 + e) * r);
     unsigned char* to = out.data() + (lo - first) * layout_.row_size();
-    if (owner[c] < 0) {
+    if (o < 0) {
       std::memset(to, 0, (hi - lo) * layout_.row_size());
     } else {
-      check_status(h5::read_range(part_results(owner[c]), row_type_, lo - base, hi - lo, to), path_,
+      check_status(h5::read_range(part_results(o), row_type_, lo - base, hi - lo, to), path_,
                    "read of a part file's /results");
     }
-    c = e;
-  }
+  });
   return out;
 }
 
