@@ -165,6 +165,18 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
     dispatcher.completed(rank, unit, now());
     combos_done += unit.size();
   };
+  // Rank 0's own finished units: stored now, or (--write-path ranks) once its part writer has
+  // put their rows in its part file.
+  auto own = [&](Finished f) {
+    if (parts)
+      parts->push(std::move(f));
+    else
+      store(0, std::move(f));
+  };
+  auto own_stored = [&] {
+    if (parts)
+      for (const WorkUnit& u : parts->take_stored()) store(0, Finished{u, {}});
+  };
   // A worker's request for `want` units. While the rank is calibrating (its first unit not back
   // yet) the dispatcher has nothing for it although work is left: the request waits in
   // `deferred` until that unit's result arrives, so the worker neither idles forever nor polls.
@@ -226,16 +238,10 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
 
     // Rank 0's own finished units (--write-path ranks: once its part writer has stored them).
     auto [mine, over] = outbox.take(microseconds(n > 1 ? 500 : by_ranks ? 2000 : 100000));
-    for (Finished& f : mine) {
-      if (parts)
-        parts->push(std::move(f));
-      else
-        store(0, std::move(f));
-    }
+    for (Finished& f : mine) own(std::move(f));
     // (Idle first: once nothing is pending, take_stored() has every unit.)
     const bool parts_idle = !parts || parts->pending() == 0;
-    if (parts)
-      for (const WorkUnit& u : parts->take_stored()) store(0, Finished{u, {}});
+    own_stored();
     local_over = over && parts_idle;
     if (writer.error() && !stopping) begin_stop("the results file cannot be written", true);
     if (parts && parts->error() && !stopping)
@@ -309,16 +315,9 @@ ClusterReport run_coordinator(Transport& t, const SweepContext& ctx, ResultsFile
       stop_compute = true;
       if (o.run.stop != nullptr) o.run.stop->store(true);
       if (compute) compute->join();
-      for (Finished& f : outbox.take(microseconds(0)).first) {
-        if (parts)
-          parts->push(std::move(f));
-        else
-          store(0, std::move(f));
-      }
-      if (parts) {
-        parts->close();
-        for (const WorkUnit& u : parts->take_stored()) store(0, Finished{u, {}});
-      }
+      for (Finished& f : outbox.take(microseconds(0)).first) own(std::move(f));
+      if (parts) parts->close();
+      own_stored();
       if (!keep_rows) writer.checkpoint(summary.checkpoint());
       writer.close();
       if (writer.error())

@@ -44,21 +44,24 @@ std::string part_path(const std::string& out, const std::string& session, int ra
   return (p.parent_path() / part_name(p.filename().string(), session, rank)).string();
 }
 
-std::vector<std::string> recorded_part_files(const std::string& results_path) {
+std::vector<std::string> part_file_names(const std::string& attribute_text) {
   std::vector<std::string> names;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(results_path, ec)) return names;
-  const std::lock_guard lock(h5::library_mutex());
-  h5::silence_hdf5();
-  H5Id file(h5::open_read_only(results_path));
-  if (!file.ok()) return names;
-  const std::string text = h5::read_attr_text(file.get(), "part_files").value_or("");
-  for (std::size_t at = 0; at < text.size();) {
-    const std::size_t nl = std::min(text.find('\n', at), text.size());
-    if (nl > at) names.push_back(text.substr(at, nl - at));
+  for (std::size_t at = 0; at < attribute_text.size();) {
+    const std::size_t nl = std::min(attribute_text.find('\n', at), attribute_text.size());
+    names.push_back(attribute_text.substr(at, nl - at));
     at = nl + 1;
   }
   return names;
+}
+
+std::vector<std::string> recorded_part_files(const std::string& results_path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(results_path, ec)) return {};
+  const std::lock_guard lock(h5::library_mutex());
+  h5::silence_hdf5();
+  H5Id file(h5::open_read_only(results_path));
+  if (!file.ok()) return {};
+  return part_file_names(h5::read_attr_text(file.get(), "part_files").value_or(""));
 }
 
 std::size_t remove_unused_parts(const std::string& out, const std::vector<std::string>& candidates,

@@ -51,6 +51,9 @@ std::string part_name(const std::string& out_name, const std::string& session, i
 // The same part's path, for the results file at `out`.
 std::string part_path(const std::string& out, const std::string& session, int rank);
 
+// The names in a part_files attribute (one per line; the line's index is what /parts records).
+std::vector<std::string> part_file_names(const std::string& attribute_text);
+
 // The part files a results file records (attribute part_files: names from its directory); empty
 // when there is no such file or attribute.
 std::vector<std::string> recorded_part_files(const std::string& results_path);

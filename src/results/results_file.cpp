@@ -463,12 +463,7 @@ ResultsFile ResultsFile::open_for_resume(const std::string& path, const Grid& gr
         fail(path,
              "--resume: attributes deflate_level and chunk_rows of a --write-path ranks "
              "file are missing or wrong");
-      const std::string names = read_attr_text(probe.get(), "part_files").value_or("");
-      for (std::size_t at = 0; at < names.size();) {
-        const std::size_t nl = std::min(names.find('\n', at), names.size());
-        f.part_files_.push_back(names.substr(at, nl - at));
-        at = nl + 1;
-      }
+      f.part_files_ = part_file_names(read_attr_text(probe.get(), "part_files").value_or(""));
       f.part_base_ = static_cast<int>(f.part_files_.size());
       for (int r = 0; r < storage.part_ranks; ++r)
         f.part_files_.push_back(part_name(storage.out_name, storage.session, r));
