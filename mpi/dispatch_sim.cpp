@@ -30,6 +30,7 @@ struct Event {
   WorkUnit unit{};
   std::vector<WorkUnit> units;
   bool exhausted = false;
+  std::uint64_t ungranted = 0;  // GrantAtRank: ids rank 0 has still to grant
   bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
 };
 
@@ -44,10 +45,17 @@ struct SimRank {
   double writer_free = 0;          // Ranks path: when the rank's writer thread is next free
   double stored = 0;               // Ranks path: when its last rows are on disk
   std::vector<WorkUnit> finished;  // Ranks path: finished units rank 0 has not heard of yet
+  std::uint64_t held = 0;          // Streams: rows compressed, in a chunk not yet written
+  bool eager = false;              // Streams: the end is near; each unit is written at once
   bool said_bye = false;
 };
 
 }  // namespace
+
+std::uint64_t stream_chunk_rows(std::uint64_t ids, std::uint64_t slots) {
+  const std::uint64_t share = ids / (std::max<std::uint64_t>(slots, 1) * 8);
+  return std::clamp<std::uint64_t>(share / 64 * 64, 1024, 16384);
+}
 
 double chunk_bytes_factor(std::uint64_t rows) {
   // (rows, factor), measured (dispatch_sim.hpp); 16,384 rows is the reference.
@@ -83,10 +91,20 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   // The ranks store whole chunks: units on chunk boundaries, as in a real run, and rows as large
   // as such chunks make them.
   double row_bytes = o.row_bytes;
+  std::uint64_t chunk_rows = 0;
+  const bool streams = o.write_path == SimOptions::WritePath::Streams;
   if (o.write_path == SimOptions::WritePath::Ranks) {
-    dopt.align = part_chunk_rows(grid, grid.size(), dopt.slots);
-    if (o.compressed) row_bytes = o.row_bytes * chunk_bytes_factor(dopt.align);
+    chunk_rows = dopt.align = part_chunk_rows(grid, grid.size(), dopt.slots);
+  } else if (streams) {
+    chunk_rows =
+        o.stream_chunk_rows > 0 ? o.stream_chunk_rows : stream_chunk_rows(grid.size(), dopt.slots);
   }
+  // Bytes of `rows` rows stored in chunks of `chunk_rows` (a partial chunk: its rows, padding
+  // compresses to nothing).
+  auto stored_bytes = [&](std::uint64_t rows, std::uint64_t chunk) {
+    return static_cast<double>(rows) * o.row_bytes * (o.compressed ? chunk_bytes_factor(chunk) : 1);
+  };
+  if (chunk_rows > 0) row_bytes = stored_bytes(1, chunk_rows);
   // The simulated ranks are the dispatcher's ranks 0..n-1 (the real rank 0 also computes; here it
   // only dispatches and writes, the harder case for it).
   Dispatcher d(grid, nullptr, n, dopt);
@@ -99,10 +117,32 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
     events.push(std::move(e));
   };
   double rank0_free = 0, writer_free = 0, fs_free = 0;
-  const bool ranks_write = o.write_path == SimOptions::WritePath::Ranks;
+  const bool ranks_write = o.write_path != SimOptions::WritePath::Rank0;
   SimResult out;
   const std::uint64_t depth = prefetch_depth(slots);
 
+  // Ranks paths: `rows` more rows compressed on a rank's writer thread (from `now`); it writes
+  // what is ready to the shared file system. Ranks: the rows, a whole-chunk unit. Streams: its
+  // full chunks, and its partial one when the rank is eager or has finished (rows = 0).
+  auto write = [&](SimRank& x, std::uint64_t rows, double now = 0) {
+    x.writer_free = std::max(x.writer_free, now) + o.rank_row_s * static_cast<double>(rows);
+    double bytes = stored_bytes(rows, chunk_rows);
+    if (streams) {
+      x.held += rows;
+      const std::uint64_t full = x.held / chunk_rows * chunk_rows;
+      x.held -= full;
+      bytes = stored_bytes(full, chunk_rows);
+      if (x.held > 0 && (x.eager || rows == 0)) {
+        const std::uint64_t partial = std::exchange(x.held, 0);
+        bytes += stored_bytes(partial, partial);
+      }
+    }
+    if (bytes <= 0) return;
+    const double transfer = bytes / o.fs_bandwidth;
+    fs_free = std::max(fs_free, x.writer_free) + transfer;
+    out.fs_busy_s += transfer;
+    x.stored = fs_free;
+  };
   // A rank asks for enough units to keep `depth` queued, and starts what it can.
   auto pump = [&](int r, double now) {
     SimRank& x = ranks[static_cast<std::size_t>(r)];
@@ -136,6 +176,7 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
     // Ranks path: a rank with nothing left says goodbye once its last rows are stored.
     if (ranks_write && x.ended && x.running == 0 && x.queue.empty() && !x.said_bye) {
       x.said_bye = true;
+      write(x, 0);  // Streams: its partial chunk
       post({std::max(now, x.stored) + o.latency_s,
             0,
             Kind::ByeAt0,
@@ -160,8 +201,15 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
       ranks[static_cast<std::size_t>(r)].deferred = want;
       return;
     }
-    post(
-        {rank0_free + o.latency_s, 0, Kind::GrantAtRank, r, want, {}, std::move(units), exhausted});
+    post({rank0_free + o.latency_s,
+          0,
+          Kind::GrantAtRank,
+          r,
+          want,
+          {},
+          std::move(units),
+          exhausted,
+          d.ungranted()});
   };
   for (int r = 0; r < n; ++r) pump(r, 0);
 
@@ -213,6 +261,8 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
         x.asked -= std::min(x.asked, e.want);
         for (const WorkUnit& u : e.units) x.queue.push_back(u);
         if (e.exhausted) x.ended = true;
+        // Streams: under a quarter chunk of ids per slot left, the rank writes what it holds.
+        if (streams && e.ungranted * 4 < chunk_rows * dopt.slots) x.eager = true;
         pump(e.rank, e.time);
         break;
       case Kind::UnitDone: {
@@ -222,12 +272,7 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
           // hears of the unit with the rank's next request (its speed, for the unit sizes), and
           // sets its /done flags once the rank's Bye says every row it wrote is on disk. (A real
           // rank reports its stored units with each request; the Bye is the last of them.)
-          const auto rows = static_cast<double>(e.unit.size());
-          x.writer_free = std::max(x.writer_free, e.time) + o.rank_row_s * rows;
-          const double transfer = rows * row_bytes / o.fs_bandwidth;
-          fs_free = std::max(fs_free, x.writer_free) + transfer;
-          out.fs_busy_s += transfer;
-          x.stored = fs_free;
+          write(x, e.unit.size(), e.time);
           x.finished.push_back(e.unit);
         } else {
           post({e.time + o.latency_s, 0, Kind::ResultAt0, e.rank, 0, e.unit, {}, false});
@@ -251,8 +296,8 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   out.affinity = out.units ? static_cast<double>(hits) / static_cast<double>(out.units) : 0;
   const double slot_time = out.makespan_s * static_cast<double>(n) * static_cast<double>(slots);
   out.idle_fraction = slot_time > 0 ? 1 - busy / slot_time : 0;
-  if (o.write_path == SimOptions::WritePath::Ranks) {
-    out.chunk_rows = dopt.align;
+  if (ranks_write) {
+    out.chunk_rows = chunk_rows;
     out.row_bytes = row_bytes;
   }
   return out;

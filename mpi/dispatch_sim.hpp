@@ -15,6 +15,12 @@
 //   are on disk, which the rank's goodbye confirms, sent after its last write. (A real rank would
 //   send the ids stored since its last message with each request.) Rank 0 keeps only the plan and
 //   the /done flags: no cost per row, and most reports ride on requests.
+// - Streams: a design study of the next ranks path (not built yet; issue 19). Units are of any
+//   size; each rank appends its rows to its own file in the order it computes them, in chunks of
+//   stream_chunk_rows of its own rows whatever the units. Small units then cost no compression
+//   ratio, but a rank holds back up to a chunk of rows, so it writes its last, partial chunk (and
+//   then each unit at once) when rank 0's grant says fewer than a quarter chunk of ids per slot
+//   are left, and at its end.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +43,7 @@ struct SimOptions {
   // reference_2p9m after the ranks pack their own rows (README, "Dispatch at cluster scale").
   double rank0_row_s = 80e-9;
   bool writer_thread = true;  // rank 0 stores rows on its own thread (false: inline)
-  enum class WritePath { Rank0, Ranks } write_path = WritePath::Rank0;
+  enum class WritePath { Rank0, Ranks, Streams } write_path = WritePath::Rank0;
   // Ranks path: a rank's time to assemble, shuffle and deflate one row (on its own writer
   // thread; measured: a whole 960-bar reference_2p9m sweep takes 1.5-1.7 s more CPU compressed
   // than with --compress 0, 500-590 ns/row), the bytes of a row as stored (reference_2p9m on
@@ -47,7 +53,8 @@ struct SimOptions {
   double row_bytes = 14;   // in chunks of 16,384 rows; smaller chunks: chunk_bytes_factor()
   bool compressed = true;  // false: row_bytes whatever the chunks (rows stored as they are)
   double fs_bandwidth = 2e9;
-  std::uint64_t unit_size = 4096;  // --unit-size
+  std::uint64_t stream_chunk_rows = 0;  // Streams: rows per chunk; 0: stream_chunk_rows()
+  std::uint64_t unit_size = 4096;       // --unit-size
   std::uint32_t seed = 1;
 };
 
@@ -55,6 +62,11 @@ struct SimOptions {
 // at a time). Measured on reference_2p9m, 960 bars, shuffle + deflate 1, the rows alone (README):
 // 64 rows 1.72x, 126 1.70x, 252 1.48x, 504 1.24x, 1,008 1.11x; in between, linear in log(rows).
 double chunk_bytes_factor(std::uint64_t rows);
+
+// Streams: rows per chunk of a rank's stream, for a run of `ids` on `slots` compute threads in
+// all: an eighth of a thread's share, in multiples of 64, clamped to [1,024, 16,384]. Large
+// chunks compress best, but up to a chunk per rank is written only at the end.
+std::uint64_t stream_chunk_rows(std::uint64_t ids, std::uint64_t slots);
 
 struct SimResult {
   double makespan_s = 0;
@@ -65,9 +77,10 @@ struct SimResult {
   double affinity = 0;       // units of a group the rank had already been granted / units
   double idle_fraction = 0;  // slot-seconds not computing / all slot-seconds up to the makespan
   std::uint64_t steals = 0;
-  std::uint64_t chunk_rows = 0;  // Ranks path: rows per chunk (units are whole chunks)
-  double row_bytes = 0;          // Ranks path: bytes of a row as stored, in such chunks
-  double fs_busy_s = 0;          // Ranks path: time the shared file system spent writing rows
+  // Ranks path: rows per chunk (units are whole chunks); Streams: of a rank's stream.
+  std::uint64_t chunk_rows = 0;
+  double row_bytes = 0;  // Ranks, Streams: bytes of a row as stored in full chunks
+  double fs_busy_s = 0;  // Ranks, Streams: time the shared file system spent writing rows
 };
 
 SimResult simulate_dispatch(const Grid& grid, const SimOptions& options);

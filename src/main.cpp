@@ -174,9 +174,15 @@ int main(int argc, char** argv) {
   m->add_option("--seed", sim.sim.seed, "random seed")->capture_default_str();
   m->add_flag("!--inline-writer", sim.sim.writer_thread,
               "model rank 0 storing rows on its dispatching thread (the design before)");
-  m->add_option("--write-path", sim.write_path,
-                "who stores the rows: rank0 (its writer thread) or ranks (each its own)")
-      ->transform(CLI::IsMember({"rank0", "ranks"}, CLI::ignore_case))
+  m->add_option(
+       "--write-path", sim.write_path,
+       "who stores the rows: rank0 (its writer thread), ranks (each its own, whole "
+       "chunks), or streams (design study: each rank appends its rows in chunks of its own)")
+      ->transform(CLI::IsMember({"rank0", "ranks", "streams"}, CLI::ignore_case))
+      ->capture_default_str();
+  m->add_option("--stream-chunk", sim.sim.stream_chunk_rows,
+                "streams: rows per chunk of a rank's stream (0: an eighth of a thread's share, "
+                "1,024 to 16,384)")
       ->capture_default_str();
   m->add_option("--rank-row", sim.sim.rank_row_s,
                 "ranks path: a rank's time to pack and compress one row, s")

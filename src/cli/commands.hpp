@@ -71,7 +71,7 @@ struct SimulateOptions {
   std::string grid;
   std::vector<int> ranks{100, 1000, 10000};
   dist::SimOptions sim;
-  std::string write_path = "rank0";  // rank0 | ranks: sets sim.write_path
+  std::string write_path = "rank0";  // rank0 | ranks | streams: sets sim.write_path
   std::string csv;
 };
 int run_simulate(const SimulateOptions& options);

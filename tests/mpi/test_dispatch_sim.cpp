@@ -98,6 +98,47 @@ TEST(DispatchSimulation, RanksStoringTheirRowsScaleToTenThousandRanks) {
   EXPECT_GT(raw.makespan_s, 3 * r.makespan_s);
 }
 
+// The design study of the next ranks path (SimOptions::WritePath::Streams): each rank appends its
+// rows in chunks of its own rows, so units may be of any size and chunks stay large. It meets
+// issue 19's target at 10,000 ranks, where units of whole chunks (the path built) give 1.29x. A
+// rank holds back up to a chunk until it is full: with chunks fixed at 16,384 rows (more than half
+// of a rank's 29,000 ids) half the rows reach the file system at the end, which is why the chunk
+// shrinks with the share of a thread and a rank writes what it holds near the end.
+TEST(DispatchSimulation, RanksAppendingStreamsMeetTheTargetAtTenThousandRanks) {
+  const Grid g = parse_grid_file(testing::repo_path("data/grids/sim_290m.toml"));
+  SimOptions o;
+  o.ranks = 10000;
+  o.write_path = SimOptions::WritePath::Streams;
+  const SimResult r = simulate_dispatch(g, o);
+  const double ratio = r.makespan_s / r.ideal_s;
+  o.stream_chunk_rows = 16384;
+  const SimResult fixed = simulate_dispatch(g, o);
+  std::printf(
+      "sim_290m, 10,000 ranks appending streams: x%.4f of ideal in chunks of %llu rows (%.1f "
+      "bytes/row, file system busy %.1f%%); x%.4f in chunks of 16,384\n",
+      ratio, static_cast<unsigned long long>(r.chunk_rows), r.row_bytes,
+      100 * r.fs_busy_s / r.makespan_s, fixed.makespan_s / fixed.ideal_s);
+  EXPECT_EQ(r.chunk_rows, stream_chunk_rows(g.size(), 10000));
+  EXPECT_EQ(r.chunk_rows, 3584u);  // 290,304,000 / 80,000 = 3,628, in multiples of 64
+  EXPECT_DOUBLE_EQ(r.row_bytes, o.row_bytes * chunk_bytes_factor(3584));
+  EXPECT_GE(ratio, 1.0);
+  EXPECT_LE(ratio, 1.10);
+  EXPECT_GT(fixed.makespan_s / fixed.ideal_s, 1.2);
+  // Every row is written once: full chunks at r.row_bytes, partial ones at up to 1.72x 14 bytes.
+  const double rows = static_cast<double>(g.size());
+  EXPECT_GE(r.fs_busy_s, rows * r.row_bytes / o.fs_bandwidth * 0.999);
+  EXPECT_LE(r.fs_busy_s, rows * o.row_bytes * 1.72 / o.fs_bandwidth);
+  EXPECT_GE(r.makespan_s, r.fs_busy_s);
+}
+
+TEST(DispatchSimulation, StreamChunksAreAnEighthOfAThreadsShare) {
+  EXPECT_EQ(stream_chunk_rows(290304000, 10000), 3584u);
+  EXPECT_EQ(stream_chunk_rows(290304000, 100), 16384u);  // at most 16,384
+  EXPECT_EQ(stream_chunk_rows(2903040, 10000), 1024u);   // at least 1,024
+  EXPECT_EQ(stream_chunk_rows(2903040, 0), 16384u);
+  EXPECT_EQ(stream_chunk_rows(290304000, 3000) % 64, 0u);
+}
+
 // The size of a row stored in smaller chunks: the measured points, and in between, in order.
 TEST(DispatchSimulation, SmallerChunksStoreLargerRows) {
   EXPECT_DOUBLE_EQ(chunk_bytes_factor(16384), 1.0);
