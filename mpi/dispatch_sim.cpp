@@ -88,8 +88,8 @@ SimResult simulate_dispatch(const Grid& grid, const SimOptions& o) {
   DispatchOptions dopt;
   dopt.max_unit = o.unit_size;
   dopt.slots = slots * static_cast<std::uint64_t>(n);
-  // The ranks store whole chunks: units on chunk boundaries, as in a real run, and rows as large
-  // as such chunks make them.
+  // Ranks: the ranks store whole chunks (units on chunk boundaries, as in a real run); Streams:
+  // chunks of a rank's own rows. Rows are as large as such chunks make them.
   double row_bytes = o.row_bytes;
   std::uint64_t chunk_rows = 0;
   const bool streams = o.write_path == SimOptions::WritePath::Streams;

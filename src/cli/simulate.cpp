@@ -22,7 +22,11 @@ int run_simulate(const SimulateOptions& o) {
         "ranks,threads_per_rank,combinations,bars,makespan_s,ideal_s,makespan_over_ideal,"
         "rank0_msgs_per_s,rank0_busy,affinity,idle_fraction,units,steals,write_path,fs_busy\n");
   }
-  const bool ranks_write = o.write_path != "rank0";
+  using WritePath = dist::SimOptions::WritePath;
+  const WritePath path = o.write_path == "ranks"     ? WritePath::Ranks
+                         : o.write_path == "streams" ? WritePath::Streams
+                                                     : WritePath::Rank0;
+  const bool ranks_write = path != WritePath::Rank0;
   std::printf(
       "grid %s: %llu combinations, %llu groups; %g bars, %g bar-steps/s per slot, "
       "sigma %g, %g%% stragglers x%g slower, latency %g us, rank 0 %g us/msg\n",
@@ -35,8 +39,8 @@ int run_simulate(const SimulateOptions& o) {
         "rows stored by the ranks (%s): %g ns/row on a rank's writer thread, %g bytes/row in "
         "chunks of 16,384 rows (more in smaller chunks), file system %g GB/s shared; rank 0 sets "
         "/done flags only\n",
-        o.write_path == "streams" ? "streams of their own rows, units of any size"
-                                  : "units of whole chunks",
+        path == WritePath::Streams ? "streams of their own rows, units of any size"
+                                   : "units of whole chunks",
         o.sim.rank_row_s * 1e9, o.sim.row_bytes, o.sim.fs_bandwidth / 1e9);
   else
     std::printf("rows stored by rank 0's writer thread: %g ns/row\n", o.sim.rank0_row_s * 1e9);
@@ -46,9 +50,7 @@ int run_simulate(const SimulateOptions& o) {
   for (int ranks : o.ranks) {
     dist::SimOptions so = o.sim;
     so.ranks = ranks;
-    so.write_path = o.write_path == "ranks"     ? dist::SimOptions::WritePath::Ranks
-                    : o.write_path == "streams" ? dist::SimOptions::WritePath::Streams
-                                                : dist::SimOptions::WritePath::Rank0;
+    so.write_path = path;
     const dist::SimResult r = dist::simulate_dispatch(grid, so);
     const double ratio = r.makespan_s / r.ideal_s;
     const double rate = static_cast<double>(r.messages) / r.makespan_s;
